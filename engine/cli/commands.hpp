@@ -1,0 +1,26 @@
+// The table of crm subcommands: one row each (name, one-line summary, entry point), one
+// file per subcommand (cmd_<name>.cpp). main.cpp and `crm --help` read this table.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace crm::cli {
+
+using CommandFn = int (*)(const std::vector<std::string>& args);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  CommandFn run;
+};
+
+int cmd_check(const std::vector<std::string>& args);
+
+inline const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"check", "parse, type-check and lint .crm files", cmd_check},
+  };
+  return table;
+}
+
+}  // namespace crm::cli
