@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "lang/check_context.hpp"
+#include "lang/date.hpp"
 
 namespace crm::lang {
 
@@ -495,7 +496,6 @@ class Checker {
   // ------------------------------------------------------------ stage 3: rules
 
   void check_rule(FlatRule& fr, const Pending& p) {
-    const SourcePtr& file = fr.file;
     Where where = where_for_event(fr.event);
     ExprUse use;
     auto merge = [&](const ExprUse& u) {
