@@ -147,6 +147,68 @@ inline Item message(std::string nm, std::optional<Channel> ch = Channel::Email) 
   return Item{std::move(m)};
 }
 
+inline Item campaign(std::string nm, ExprPtr when, std::vector<Item> items) {
+  Campaign c;
+  c.span = fake_span();
+  c.name = std::move(nm);
+  c.name_span = fake_span();
+  c.when = std::move(when);
+  c.items = std::move(items);
+  return Item{std::move(c)};
+}
+inline JourneyStep step(int64_t day, std::vector<Action> actions, ExprPtr unless = nullptr) {
+  JourneyStep s;
+  s.span = fake_span();
+  s.day = day;
+  s.actions = std::move(actions);
+  s.unless = std::move(unless);
+  return s;
+}
+inline Item journey(std::string nm, std::string event, ExprPtr when, std::vector<JourneyStep> steps,
+                    ExprPtr exit_when = nullptr, std::vector<Option> options = {}) {
+  Journey j;
+  j.span = fake_span();
+  j.name = std::move(nm);
+  j.name_span = fake_span();
+  j.event = std::move(event);
+  j.event_span = fake_span();
+  j.when = std::move(when);
+  j.steps = std::move(steps);
+  j.exit_when = std::move(exit_when);
+  j.options = std::move(options);
+  return Item{std::move(j)};
+}
+inline Item import_(std::string path) {
+  Import i;
+  i.span = fake_span();
+  i.path = std::move(path);
+  i.path_span = fake_span();
+  return Item{std::move(i)};
+}
+inline Item limit(int64_t count, int64_t days, std::optional<Channel> ch = std::nullopt) {
+  Limit l;
+  l.span = fake_span();
+  l.count = count;
+  l.days = days;
+  l.channel = ch;
+  return Item{std::move(l)};
+}
+inline Item timezone_(std::string nm) {
+  Timezone t;
+  t.span = fake_span();
+  t.name = std::move(nm);
+  return Item{std::move(t)};
+}
+template <class T>
+std::vector<T> vec() { return {}; }
+template <class T, class... A>
+std::vector<T> vec(T first, A... rest) {
+  std::vector<T> v;
+  v.push_back(std::move(first));
+  (v.push_back(std::move(rest)), ...);
+  return v;
+}
+
 inline Module module(std::string path, std::string text = std::string(200, ' ')) {
   Module m;
   m.file = std::make_shared<SourceFile>(std::move(path), std::move(text));

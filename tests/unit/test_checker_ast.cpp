@@ -306,3 +306,208 @@ TEST_CASE("checker: deep expressions are refused, not crashed on") {
   auto t = type_of(std::move(e));
   CHECK(has(t.diags, "E-too-deep"));
 }
+
+namespace {
+
+CheckedProgram check_one(Module m, Diagnostics& d, CheckOptions options = {}) {
+  std::vector<Module> ms;
+  ms.push_back(std::move(m));
+  return check(std::move(ms), options, d);
+}
+
+Option holdout(double pct) {
+  Option h = opt(OptionKind::Holdout);
+  h.pct = pct;
+  return h;
+}
+
+Option after(std::string rule_name, int64_t days = -1) {
+  Option o = opt(OptionKind::After, days);
+  o.name = std::move(rule_name);
+  o.name_span = fake_span();
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("checker: qualified names of rules, campaign rules and unnamed rules") {
+  Module m = module("/tmp/shop/welcome.crm", "\n\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n");
+  Item unnamed = rule("", boolean(true), acts(tag("a")));
+  std::get<Rule>(unnamed.node).span = {2, 10};  // line 3
+  m.items.push_back(std::move(unnamed));
+  m.items.push_back(rule("named", boolean(true), acts(tag("b"))));
+  Item inner = rule("", boolean(true), acts(tag("c")));
+  std::get<Rule>(inner.node).span = {2, 10};
+  m.items.push_back(campaign("winback", nullptr, vec<Item>(rule("dormant_90", boolean(true), acts(tag("d"))),
+                                                            std::move(inner))));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  CHECK(!d.has_errors());
+  REQUIRE(p.rules.size() == 4);
+  CHECK(p.rules[0].name == "welcome:3");
+  CHECK(p.rules[1].name == "named");
+  CHECK(p.rules[2].name == "winback.dormant_90");
+  CHECK(p.rules[3].name == "winback.welcome:3");
+  CHECK(p.rules[2].campaigns == std::vector<std::string>{"winback"});
+  CHECK(p.find_rule("winback.dormant_90") == &p.rules[2]);
+  CHECK(p.rules[2].rule->qualified == "winback.dormant_90");
+  CHECK(p.rules[3].order == 3);
+}
+
+TEST_CASE("checker: duplicate rule names warn with a note") {
+  Module m = module("/tmp/dups.crm");
+  m.items.push_back(rule("same", boolean(true), acts(tag("a"))));
+  m.items.push_back(rule("same", boolean(true), acts(tag("b"))));
+  Diagnostics d;
+  check_one(std::move(m), d);
+  CHECK(!d.has_errors());
+  REQUIRE(has(d, "W-duplicate-rule", "two rules are named 'same'"));
+  for (const auto& x : d.items())
+    if (x.code == "W-duplicate-rule") {
+      REQUIRE(x.notes.size() == 1);
+      CHECK(x.notes[0].message == "previous definition here");
+    }
+}
+
+TEST_CASE("checker: campaign options are defaults, the rule's own override") {
+  Module m = module("/tmp/camp.crm");
+  std::vector<Item> items;
+  items.push_back(Item{opt(OptionKind::Priority, 5)});
+  items.push_back(Item{holdout(10)});
+  items.push_back(Item{opt(OptionKind::Every, 30)});
+  items.push_back(rule("plain", name("email_opt_in"), acts(tag("a"))));
+  items.push_back(rule("own", boolean(true), acts(tag("b")),
+                       vec<Option>(opt(OptionKind::Priority, 9), holdout(50), opt(OptionKind::Once))));
+  items.push_back(limit(2, 7, Channel::Email));
+  m.items.push_back(campaign("vip", bin(BinOp::Gt, name("total_spent"), int_(1000)), std::move(items)));
+  m.items.push_back(limit(5, 30));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  CHECK_MESSAGE(!d.has_errors(), all(d));
+  const FlatRule* plain = p.find_rule("vip.plain");
+  const FlatRule* own = p.find_rule("vip.own");
+  REQUIRE(plain);
+  REQUIRE(own);
+  CHECK(plain->priority == 5);
+  CHECK(plain->dedupe == FlatRule::Dedupe::Every);
+  CHECK(plain->every_days == 30);
+  CHECK(plain->holdout_pct == 10);
+  CHECK(plain->holdout_key == "vip");
+  REQUIRE(plain->conditions.size() == 2);
+  CHECK(plain->conditions[0]->kind == Expr::Kind::Binary);  // the campaign's audience first
+  CHECK(plain->conditions[1]->kind == Expr::Kind::Name);
+  CHECK(plain->uses_definitions.empty());
+  CHECK(own->priority == 9);
+  CHECK(own->dedupe == FlatRule::Dedupe::Once);
+  CHECK(own->holdout_pct == 50);
+  CHECK(own->holdout_key == "vip.own");
+  REQUIRE(p.limits.size() == 2);
+  CHECK(p.limits[0].campaign == "vip");
+  CHECK(p.limits[1].campaign.empty());
+}
+
+TEST_CASE("checker: after resolves inside the campaign first, then globally") {
+  Module m = module("/tmp/after.crm");
+  m.items.push_back(rule("first", boolean(true), acts(tag("a"))));
+  m.items.push_back(campaign("c", nullptr,
+                             vec<Item>(rule("first", boolean(true), acts(tag("b"))),
+                                       rule("second", boolean(true), acts(tag("c")), vec<Option>(after("first", 3))),
+                                       rule("third", boolean(true), acts(tag("d")), vec<Option>(after("c.second"))),
+                                       rule("bad", boolean(true), acts(tag("e")), vec<Option>(after("secnod"))))));
+  m.items.push_back(rule("top", boolean(true), acts(tag("f")), vec<Option>(after("first"))));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  REQUIRE(p.find_rule("c.second"));
+  REQUIRE(p.find_rule("c.second")->after.size() == 1);
+  CHECK(p.find_rule("c.second")->after[0].rule == "c.first");
+  CHECK(p.find_rule("c.second")->after[0].days == 3);
+  CHECK(p.find_rule("c.third")->after[0].rule == "c.second");
+  CHECK(p.find_rule("top")->after[0].rule == "first");
+  REQUIRE(has(d, "E-unknown-rule", "unknown rule 'secnod' in 'after'"));
+  for (const auto& x : d.items())
+    if (x.code == "E-unknown-rule") CHECK(x.hint == "did you mean 'second'?");
+  CHECK(d.error_count() == 1);
+}
+
+TEST_CASE("checker: journeys flatten to one rule per step") {
+  Module m = module("/tmp/j.crm");
+  m.items.push_back(message("thanks"));
+  m.items.push_back(message("tips"));
+  m.items.push_back(campaign(
+      "care", nullptr,
+      vec<Item>(journey("aftercare", "first_purchase", bin(BinOp::Gt, name("order.total"), int_(0)),
+                        vec<JourneyStep>(step(0, acts(send("thanks"))),
+                                         step(7, acts(send("tips")), call("has_tag", str("unsubscribed")))),
+                        bin(BinOp::Gt, name("purchase_count"), int_(1)), vec<Option>(opt(OptionKind::Priority, 3))))));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  CHECK_MESSAGE(!d.has_errors(), all(d));
+  REQUIRE(p.rules.size() == 2);
+  CHECK(p.rules[0].name == "care.aftercare.day_0");
+  CHECK(p.rules[1].name == "care.aftercare.day_7");
+  CHECK(p.rules[1].journey_day == 7);
+  CHECK(p.rules[1].step == 1);
+  CHECK(p.rules[1].event == "first_purchase");
+  CHECK(p.rules[1].priority == 3);
+  CHECK(p.rules[1].unless != nullptr);
+  CHECK(p.rules[1].exit_when != nullptr);
+  CHECK(p.rules[1].reads_tags == std::vector<std::string>{"unsubscribed"});
+  CHECK(p.rules[0].reads_tags.empty());
+  CHECK(p.rules[1].journey->qualified == "care.aftercare");
+  CHECK(!has(d, "W-unused-message"));
+}
+
+TEST_CASE("checker: limits and time zones") {
+  Module m = module("/tmp/pol.crm");
+  m.items.push_back(limit(0, 7));
+  m.items.push_back(limit(1, 0));
+  m.items.push_back(timezone_("Asia/Tokyo"));
+  m.items.push_back(timezone_("Asia/Tokyo"));
+  m.items.push_back(timezone_("Europe/Paris"));
+  m.items.push_back(timezone_("Mars/Olympus_Mons"));
+  m.items.push_back(timezone_("../etc/passwd"));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  CHECK(has(d, "E-option-range", "a limit needs a count of at least 1, got 0"));
+  CHECK(has(d, "E-option-range", "a limit needs a period of at least 1 day, got 0"));
+  CHECK(has(d, "E-timezone-conflict", "conflicting time zones 'Asia/Tokyo' and 'Europe/Paris'"));
+  CHECK(has(d, "W-timezone-unknown", "time zone 'Mars/Olympus_Mons' is not in /usr/share/zoneinfo"));
+  CHECK(has(d, "E-timezone", "'../etc/passwd' is not a time zone name"));
+  CHECK(p.timezone == std::optional<std::string>("Asia/Tokyo"));
+}
+
+TEST_CASE("checker: unused definitions warn only in given files") {
+  Module m = module("/tmp/unused.crm");
+  m.items.push_back(let("spare", int_(1)));
+  m.items.push_back(let("used", bin(BinOp::Gt, name("age"), int_(20)), true));
+  m.items.push_back(rule("r", name("used"), acts(tag("t"))));
+  Diagnostics d;
+  check_one(std::move(m), d);
+  CHECK(has(d, "W-unused-definition", "let 'spare' is never used"));
+  CHECK(!has(d, "W-unused-definition", "'used'"));
+}
+
+TEST_CASE("checker: points and once per types") {
+  Module m = module("/tmp/pts.crm");
+  Action pts;
+  pts.kind = ActionKind::Points;
+  pts.span = fake_span();
+  pts.points = str("ten");
+  Option per = opt(OptionKind::OncePer);
+  per.expr = name("tags");
+  m.items.push_back(rule("r", boolean(true), acts(std::move(pts)), vec<Option>(std::move(per))));
+  Action ok;
+  ok.kind = ActionKind::Points;
+  ok.span = fake_span();
+  ok.points = bin(BinOp::Mul, name("total_spent"), dec(0.01));
+  Option per2 = opt(OptionKind::OncePer);
+  per2.expr = call("year", call("today"));
+  m.items.push_back(rule("s", boolean(true), acts(std::move(ok)), vec<Option>(std::move(per2))));
+  Diagnostics d;
+  auto p = check_one(std::move(m), d);
+  CHECK(has(d, "E-type", "points must be an int or decimal, got string"));
+  CHECK(has(d, "E-type", "'once per' needs a single value, got list<string>"));
+  CHECK(d.error_count() == 2);
+  CHECK(p.find_rule("s")->dedupe == FlatRule::Dedupe::OncePer);
+  CHECK(p.find_rule("s")->once_per->type == Type::integer());
+}
