@@ -2,6 +2,9 @@
 // scopes, definitions and options, independent of the parser.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "lang/checker.hpp"
 #include "checker_ast_builder.hpp"
 
@@ -510,4 +513,98 @@ TEST_CASE("checker: points and once per types") {
   CHECK(d.error_count() == 2);
   CHECK(p.find_rule("s")->dedupe == FlatRule::Dedupe::OncePer);
   CHECK(p.find_rule("s")->once_per->type == Type::integer());
+}
+
+namespace {
+
+// A fresh folder under the system temp dir, removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag) {
+    path = std::filesystem::temp_directory_path() /
+           ("crm_checker_" + tag + "_" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string write(const std::string& rel, const std::string& text) const {
+    auto p = path / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("checker: imports of given modules are ordered imports-first, cycles reported") {
+  TempDir dir("given");
+  std::string a = dir.write("a.crm", "");
+  std::string b = dir.write("b.crm", "");
+  std::string c = dir.write("c.crm", "");
+  SUBCASE("order") {
+    Module ma = module(a);
+    ma.items.push_back(import_("b"));
+    Module mb = module(b);
+    std::vector<Module> ms;
+    ms.push_back(std::move(ma));
+    ms.push_back(std::move(mb));
+    Diagnostics d;
+    auto p = check(std::move(ms), {}, d);
+    CHECK(!d.has_errors());
+    REQUIRE(p.modules.size() == 2);
+    CHECK(p.modules[0].file->path() == b);
+    CHECK(p.modules[1].file->path() == a);
+  }
+  SUBCASE("cycle") {
+    Module ma = module(a), mb = module(b), mc = module(c);
+    ma.items.push_back(import_("b.crm"));
+    mb.items.push_back(import_("c"));
+    mc.items.push_back(import_("./a"));
+    std::vector<Module> ms;
+    ms.push_back(std::move(ma));
+    ms.push_back(std::move(mb));
+    ms.push_back(std::move(mc));
+    Diagnostics d;
+    auto p = check(std::move(ms), {}, d);
+    CHECK(has(d, "E-import-cycle", "import cycle: a.crm -> b.crm -> c.crm -> a.crm"));
+    CHECK(p.modules.size() == 3);
+  }
+}
+
+TEST_CASE("checker: missing imports are errors at the import with a hint") {
+  TempDir dir("missing");
+  TempDir std_dir("stdlib");
+  std_dir.write("lifecycle.crm", "");
+  std::string a = dir.write("a.crm", "");
+  Module ma = module(a);
+  ma.items.push_back(import_("shared/nothere"));
+  ma.items.push_back(import_("std/lifecycel"));
+  ma.items.push_back(import_("std/lifecycle"));
+  std::vector<Module> ms;
+  ms.push_back(std::move(ma));
+  CheckOptions options;
+  options.stdlib_dirs = {(dir.path / "no_such_dir").string(), std_dir.path.string()};
+  Diagnostics d;
+  auto p = check(std::move(ms), options, d);
+  REQUIRE(has(d, "E-import-not-found", "cannot find module 'shared/nothere'"));
+  REQUIRE(has(d, "E-import-not-found", "unknown standard module 'std/lifecycel'"));
+  for (const auto& x : d.items()) {
+    if (x.message.find("nothere") != std::string::npos)
+      CHECK(x.hint.find("shared/nothere.crm") != std::string::npos);
+    if (x.message.find("lifecycel") != std::string::npos) CHECK(x.hint == "did you mean 'std/lifecycle'?");
+  }
+  CHECK(d.error_count() == 2);
+  REQUIRE(p.modules.size() == 2);
+  CHECK(p.modules[0].file->path() == (std_dir.path / "lifecycle.crm").string());
+}
+
+TEST_CASE("checker: load_and_check reports unreadable files") {
+  Diagnostics d;
+  auto p = load_and_check({"/nonexistent/dir/x.crm"}, {}, d);
+  CHECK(has(d, "E-io", "cannot open '/nonexistent/dir/x.crm'"));
+  CHECK(p.modules.empty());
 }
