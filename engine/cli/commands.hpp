@@ -16,11 +16,13 @@ struct Command {
 
 int cmd_check(const std::vector<std::string>& args);
 int cmd_fmt(const std::vector<std::string>& args);
+int cmd_graph(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "parse, type-check and lint .crm files", cmd_check},
       {"fmt", "rewrite .crm files in the canonical layout (--check for CI)", cmd_fmt},
+      {"graph", "print the rule graph as Graphviz DOT", cmd_graph},
   };
   return table;
 }
