@@ -15,10 +15,12 @@ struct Command {
 };
 
 int cmd_check(const std::vector<std::string>& args);
+int cmd_init(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "parse, type-check and lint .crm files", cmd_check},
+      {"init", "create a customer store or migrate it to this version", cmd_init},
   };
   return table;
 }
