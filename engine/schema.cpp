@@ -87,7 +87,9 @@ int ensure_schema(SQLite::Database& db) {
     throw StoreError("the store has schema version " + std::to_string(found) + ", newer than this crm supports (" +
                      std::to_string(kSchemaVersion) + "); upgrade crm");
   for (const Migration& m : kMigrations) {
-    if (m.version <= found) continue;
+    // Migration 1 only creates missing tables: it runs on every upgrade, so a store whose
+    // tables were partly made by hand gets the rest.
+    if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
     try {
       db.exec(m.sql);
     } catch (const SQLite::Exception& e) {

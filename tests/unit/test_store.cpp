@@ -120,12 +120,12 @@ TEST_CASE("store: load_facts reads a small store") {
   TempDir dir;
   Store s = make_store(dir.file("shop.db"), R"sql(
     ALTER TABLE customers ADD COLUMN plan TEXT;
-    ALTER TABLE customers ADD COLUMN points INTEGER;
+    ALTER TABLE customers ADD COLUMN stamps INTEGER;
     ALTER TABLE customers ADD COLUMN ltv_score DECIMAL(10,2);
     ALTER TABLE customers ADD COLUMN vip_since DATE;
     ALTER TABLE customers ADD COLUMN is_staff BOOLEAN;
     INSERT INTO customers (id, name, email, birthday, created_at, email_opt_in, line_opt_in, sms_opt_in, push_opt_in,
-                           dm_opt_in, referred_by, plan, points, ltv_score, vip_since, is_staff) VALUES
+                           dm_opt_in, referred_by, plan, stamps, ltv_score, vip_since, is_staff) VALUES
       (2, 'Bo', 'bo@example.com', NULL, '2026-01-05 09:00:00', 0, NULL, 'true', 'no', 1, 1, 'basic', 10, 1.5, '2026-03-01', 1),
       (1, '花子', 'hanako@example.jp', '1990-02-28', '2026-01-01', 1, 1, 0, 0, 0, NULL, 'premium', NULL, NULL, NULL, 0);
     INSERT INTO products (id, sku, name) VALUES (10, 'SOAP', 'soap'), (11, 'CREAM', 'cream');
@@ -250,7 +250,7 @@ TEST_CASE("store: timestamps and daylight saving time") {
     CHECK_MESSAGE(parse_timestamp(ok, utc).has_value(), ok);
   for (const char* bad : {"", "2026-13-01", "2026-02-30", "23/11/2026", "2026-11-23X", "2026-11-23T25:00", "2026-11-23T10",
                           "2026-11-23T10:15:00+9", "2026-11-23T10:15:00 garbage", "not a date"})
-    CHECK_MESSAGE_FALSE(parse_timestamp(bad, utc).has_value(), bad);
+    CHECK_MESSAGE(!parse_timestamp(bad, utc).has_value(), bad);
   CHECK(parse_timestamp("2026-11-23T10:15:00+09:00", utc)->day == day("2026-11-23"));
   CHECK(parse_timestamp("2026-11-23T03:00:00+09:00", utc)->day == day("2026-11-22"));
   CHECK_FALSE(TimeZone::load("../../etc/passwd", err).has_value());
@@ -275,11 +275,12 @@ TEST_CASE("store: odd data gives warnings, never a crash") {
     INSERT INTO subscriptions (id, customer_id, started_at, status) VALUES (1, 1, 'bad', 'active'), (2, 42, '2026-01-01', 'active');
     INSERT INTO surveys VALUES (1, '2026-01-01', 9), (1, '2026-01-01', 4);
     INSERT INTO events (id, customer_id, type, at) VALUES (1, 1, 'visit', NULL), (2, 1, NULL, '2026-01-01');
+    DROP INDEX tags_unique;  -- a hand-edited store may hold duplicate tags
     INSERT INTO tags VALUES (2, 'vip', '2026-01-05');
     INSERT INTO tags VALUES (2, 'vip', '2026-01-01');
+    INSERT INTO tags VALUES (2, 'vip', '2026-01-03');
     INSERT INTO tags VALUES (2, 'new', 'garbage');
   )sql");
-  s.db().exec("DROP INDEX tags_unique; INSERT INTO tags VALUES (2, 'vip', '2026-01-03');");  // hand-edited store
   LoadResult res = s.load_facts("UTC");
   const auto& w = res.warnings;
   const Facts& f = res.facts;
@@ -328,7 +329,7 @@ TEST_CASE("store: warnings of one kind are capped") {
 TEST_CASE("store: load_facts runs a constant number of statements") {
   TempDir dir;
   auto count_for = [&](int customers) {
-    std::string name = dir.file("n" + std::to_string(customers) + ".db");
+    std::string name = dir.file(std::to_string(customers) + ".db");
     Store s = make_store(name, "");
     s.db().exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(customers) +
                 ") INSERT INTO customers (id, name) SELECT i, 'c' || i FROM n;"
