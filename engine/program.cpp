@@ -157,6 +157,7 @@ struct Evaluator::Regs {
   uint8_t truth[kBatchRows];
   uint64_t serial = 1;
   uint64_t batch_stamp = 1;
+  uint64_t executed = 0;
 };
 
 Evaluator::Evaluator(const Program& program, const Frame& frame)
@@ -211,6 +212,8 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
 
 Evaluator::~Evaluator() = default;
 
+uint64_t Evaluator::executed() const { return regs_->executed; }
+
 void Evaluator::set_batch(size_t begin, size_t end) {
   if (end < begin || end - begin > kBatchRows || end > frame_.rows)
     throw std::out_of_range("Evaluator::set_batch: bad row range");
@@ -226,6 +229,7 @@ void Evaluator::run(NodeId node) {
     uint64_t want = program_.nodes_[id].tags_dependent ? call : r.batch_stamp;
     if (r.stamp[id] == want) continue;
     exec(id);
+    ++r.executed;
     r.stamp[id] = want;
   }
 }

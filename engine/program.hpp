@@ -227,6 +227,8 @@ class Evaluator {
   // Selects rows [begin, end) of the frame; end - begin <= kBatchRows.
   void set_batch(size_t begin, size_t end);
   size_t batch_begin() const { return begin_; }
+  // Instructions executed so far (tests count the work: shared nodes run once per batch).
+  uint64_t executed() const;
   size_t batch_size() const { return n_; }
 
   // Rule i's condition for every row of the batch (Truth per row). The pointer is valid until
