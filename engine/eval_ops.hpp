@@ -6,11 +6,19 @@
 #include <cstddef>
 #include <cstdint>
 
+// Kernels are always inlined into Evaluator::exec, which is compiled once per target (AVX2 and
+// baseline x86-64), so that each copy of the loops is vectorized for its target.
+#if defined(__GNUC__)
+#define CRM_KERNEL inline __attribute__((always_inline))
+#else
+#define CRM_KERNEL inline
+#endif
+
 namespace crm::engine::ops {
 
 // ------------------------------------------------------------------ validity
 // out = a & b, without a loop when one side is all-valid (`ones`) or both are the same array.
-inline const uint8_t* and_valid(const uint8_t* a, const uint8_t* b, uint8_t* out, size_t n, const uint8_t* ones) {
+CRM_KERNEL const uint8_t* and_valid(const uint8_t* a, const uint8_t* b, uint8_t* out, size_t n, const uint8_t* ones) {
   if (a == ones || a == b) return b;
   if (b == ones) return a;
   for (size_t i = 0; i < n; ++i) out[i] = a[i] & b[i];
@@ -19,7 +27,7 @@ inline const uint8_t* and_valid(const uint8_t* a, const uint8_t* b, uint8_t* out
 
 // ------------------------------------------------------------------ three-valued logic
 // Bool registers hold 0/1 in every slot (also null ones), so the formulas below need no branch.
-inline void and3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
+CRM_KERNEL void and3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
                  size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint8_t ta = a[i] & va[i], tb = b[i] & vb[i];
@@ -29,7 +37,7 @@ inline void and3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const ui
   }
 }
 
-inline void or3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
+CRM_KERNEL void or3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
                 size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint8_t ta = a[i] & va[i], tb = b[i] & vb[i];
@@ -39,30 +47,30 @@ inline void or3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uin
   }
 }
 
-inline void and2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
+CRM_KERNEL void and2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
   for (size_t i = 0; i < n; ++i) o[i] = a[i] & b[i];
 }
-inline void or2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
+CRM_KERNEL void or2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
   for (size_t i = 0; i < n; ++i) o[i] = a[i] | b[i];
 }
-inline void not1(const uint8_t* a, uint8_t* o, size_t n) {
+CRM_KERNEL void not1(const uint8_t* a, uint8_t* o, size_t n) {
   for (size_t i = 0; i < n; ++i) o[i] = a[i] ^ 1;
 }
 
 // Truth per row: 0 false, 1 true, 2 unknown.
-inline void to_truth(const uint8_t* v, const uint8_t* valid, uint8_t* out, size_t n) {
+CRM_KERNEL void to_truth(const uint8_t* v, const uint8_t* valid, uint8_t* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = (v[i] & valid[i]) | static_cast<uint8_t>((valid[i] ^ 1) << 1);
 }
 
 // ------------------------------------------------------------------ comparisons
 template <class T, class F>
-inline void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
+CRM_KERNEL void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b[i]));
 }
 
 // ------------------------------------------------------------------ arithmetic
 // Integer ops: overflow -> null (ov[i] = 0).
-inline void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+CRM_KERNEL void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     int64_t r;
@@ -71,7 +79,7 @@ inline void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const
     ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!overflow);
   }
 }
-inline void sub_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+CRM_KERNEL void sub_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     int64_t r;
@@ -80,7 +88,7 @@ inline void sub_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const
     ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!overflow);
   }
 }
-inline void mul_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+CRM_KERNEL void mul_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     int64_t r;
@@ -90,7 +98,7 @@ inline void mul_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const
   }
 }
 // Truncating modulo (SQL's and C's sign rule); by zero -> null; x % -1 == 0 (no INT64_MIN trap).
-inline void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+CRM_KERNEL void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     int64_t d = b[i];
@@ -100,7 +108,7 @@ inline void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const
   }
 }
 // int / int is decimal.
-inline void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+CRM_KERNEL void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     bool bad = b[i] == 0;
@@ -110,10 +118,10 @@ inline void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const
 }
 
 // Decimal ops: a result that is not finite (inf, nan) is null; so is division by zero.
-inline uint8_t finite(double r) { return static_cast<uint8_t>((r - r) == 0); }
+CRM_KERNEL uint8_t finite(double r) { return static_cast<uint8_t>((r - r) == 0); }
 
 template <class F>
-inline void arith_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+CRM_KERNEL void arith_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                       size_t n, F f) {
   for (size_t i = 0; i < n; ++i) {
     double r = f(a[i], b[i]);
@@ -121,7 +129,7 @@ inline void arith_f64(const double* a, const double* b, const uint8_t* va, const
     ov[i] = va[i] & vb[i] & finite(r);
   }
 }
-inline void div_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+CRM_KERNEL void div_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     bool bad = b[i] == 0;
@@ -130,7 +138,7 @@ inline void div_f64(const double* a, const double* b, const uint8_t* va, const u
     ov[i] = va[i] & vb[i] & finite(r) & static_cast<uint8_t>(!bad);
   }
 }
-inline void mod_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+CRM_KERNEL void mod_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                     size_t n) {
   for (size_t i = 0; i < n; ++i) {
     bool bad = b[i] == 0;
@@ -143,7 +151,7 @@ inline void mod_f64(const double* a, const double* b, const uint8_t* va, const u
 // ------------------------------------------------------------------ membership
 // o[i] = a[i] is one of c[0..k); the caller turns "not found" into unknown when the list holds null.
 template <class T>
-inline void in_set(const T* a, const T* c, size_t k, uint8_t* o, size_t n) {
+CRM_KERNEL void in_set(const T* a, const T* c, size_t k, uint8_t* o, size_t n) {
   for (size_t i = 0; i < n; ++i) o[i] = 0;
   for (size_t j = 0; j < k; ++j) {
     T v = c[j];

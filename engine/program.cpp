@@ -10,6 +10,12 @@
 #include "engine/eval_ops.hpp"
 #include "engine/program.hpp"
 
+#if defined(__GNUC__)
+#define CRM_KERNEL_LAMBDA __attribute__((always_inline))
+#else
+#define CRM_KERNEL_LAMBDA
+#endif
+
 namespace crm::engine {
 
 using lang::TypeKind;
@@ -150,6 +156,7 @@ struct Evaluator::Regs {
   std::vector<const engine::Column*> columns;    // per program column; null when the frame lacks it
   std::vector<int64_t> string_ids;               // per program string constant
   std::unordered_map<int64_t, int64_t> lower_cache, upper_cache;
+  std::vector<uint32_t> prefix;  // InColumn: running match counts over a batch's list elements
   uint8_t ones[kBatchRows];
   uint8_t zeros8[kBatchRows];
   int64_t zeros64[kBatchRows];
@@ -277,6 +284,11 @@ bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 }  // namespace
 
+// The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
+// integer compares vectorize only there) and the loader picks the variant the CPU supports.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void Evaluator::exec(NodeId id) {
   Regs& r = *regs_;
   const Node& n = program_.nodes_[id];
@@ -367,10 +379,12 @@ void Evaluator::exec(NodeId id) {
     case Op::And:
     case Op::Or:
       if (A->valid == r.ones && B->valid == r.ones) {
-        (n.op == Op::And ? ops::and2 : ops::or2)(A->b8, B->b8, ob, n_rows);
+        if (n.op == Op::And) ops::and2(A->b8, B->b8, ob, n_rows);
+        else ops::or2(A->b8, B->b8, ob, n_rows);
         out.valid = r.ones;
       } else {
-        (n.op == Op::And ? ops::and3 : ops::or3)(A->b8, A->valid, B->b8, B->valid, ob, ov, n_rows);
+        if (n.op == Op::And) ops::and3(A->b8, A->valid, B->b8, B->valid, ob, ov, n_rows);
+        else ops::or3(A->b8, A->valid, B->b8, B->valid, ob, ov, n_rows);
         out.valid = ov;
       }
       return;
@@ -402,7 +416,7 @@ void Evaluator::exec(NodeId id) {
         }
         return;
       }
-      auto cmp = [&](const auto* x, const auto* y) {
+      auto cmp = [&](const auto* x, const auto* y) CRM_KERNEL_LAMBDA {
         switch (n.op) {
           case Op::Eq: ops::compare(x, y, ob, n_rows, std::equal_to<>{}); break;
           case Op::Ne: ops::compare(x, y, ob, n_rows, std::not_equal_to<>{}); break;
@@ -530,6 +544,20 @@ void Evaluator::exec(NodeId id) {
           for (uint32_t j = off[i]; j < off[i + 1]; ++j) f |= static_cast<uint8_t>(static_cast<double>(vals[j]) == A->f64[i]);
           ob[i] = f;
         }
+      } else if (program_.nodes_[n.a].op == Op::Const) {
+        // A constant needle ("vip" in tags): count matches with a prefix sum over the batch's
+        // elements, then each row compares two prefix counts; no per-row loop, no branch.
+        const int64_t x = A->i64[0];
+        const size_t lo = off[0], m = off[n_rows] - lo;
+        auto& pref = r.prefix;
+        if (pref.size() < m + 1) pref.resize(m + 1);
+        uint32_t acc = 0;
+        pref[0] = 0;
+        for (size_t j = 0; j < m; ++j) {
+          acc += vals[lo + j] == x;
+          pref[j + 1] = acc;
+        }
+        for (size_t i = 0; i < n_rows; ++i) ob[i] = pref[off[i + 1] - lo] != pref[off[i] - lo];
       } else {
         for (size_t i = 0; i < n_rows; ++i) {
           uint8_t f = 0;

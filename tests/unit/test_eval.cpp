@@ -636,7 +636,7 @@ struct Gen {
           switch (pick(4)) {
             case 0: return A("b1", Type::boolean());
             case 1: return pick(3) == 0 ? Null() : B(pick(2));
-            case 2: return in(S(pick(2) ? "vip" : "new"), A("tags"));
+            case 2: return pick(3) ? in(S(pick(2) ? "vip" : "new"), A("tags")) : in(gen(TypeKind::String, depth - 1), A("tags"));
             default: return call("has_tag", {S("vip")});
           }
         }
