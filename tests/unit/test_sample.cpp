@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
