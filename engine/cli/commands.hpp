@@ -15,12 +15,14 @@ struct Command {
 };
 
 int cmd_check(const std::vector<std::string>& args);
+int cmd_graph(const std::vector<std::string>& args);
 int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "parse, type-check and lint .crm files", cmd_check},
+      {"graph", "print the rule graph as Graphviz DOT", cmd_graph},
       {"import", "load a CSV export (online-retail) into a store", cmd_import},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
   };
