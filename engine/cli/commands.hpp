@@ -16,6 +16,7 @@ struct Command {
 
 int cmd_check(const std::vector<std::string>& args);
 int cmd_graph(const std::vector<std::string>& args);
+int cmd_init(const std::vector<std::string>& args);
 int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 
@@ -23,6 +24,7 @@ inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "parse, type-check and lint .crm files", cmd_check},
       {"graph", "print the rule graph as Graphviz DOT", cmd_graph},
+      {"init", "create a customer store or migrate it to this version", cmd_init},
       {"import", "load a CSV export (online-retail) into a store", cmd_import},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
   };
