@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "examples/sample_shop/shop_schema.hpp"
+#include "engine/store.hpp"
 #include "lang/date.hpp"
 
 namespace crm::examples {
@@ -239,10 +239,13 @@ OnlineRetailCounts import_online_retail(const std::string& db_path, const std::s
     needed = std::max(needed, static_cast<size_t>(i + 1));
 
   SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  create_shop_schema(db);
+  engine::ensure_schema(db);
   if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
     throw std::runtime_error("'" + db_path + "' already holds customers; import into a new file");
   ensure_country_column(db);
+  // The shop is in the UK and its invoice times are local, without an offset.
+  db.exec("INSERT INTO meta (key, value) VALUES ('timezone', 'Europe/London')"
+          " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   SQLite::Transaction tx(db);
   SQLite::Statement item(db, "INSERT INTO order_items(order_id, product_id, quantity, price) VALUES (?,?,?,?)");
 

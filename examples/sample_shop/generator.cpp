@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "examples/sample_shop/shop_data.hpp"
-#include "examples/sample_shop/shop_schema.hpp"
+#include "engine/store.hpp"
 
 namespace crm::examples {
 namespace {
 
 // ---------------------------------------------------------------- the shape of the shop
+constexpr const char* kShopTimeZone = "Asia/Tokyo";
 constexpr int kHistoryDays = 3 * 365;        // the shop opened about three years before as_of
 constexpr double kSignupGrowth = 1.6;        // cumulative sign-ups ~ t^1.6: the shop is growing
 constexpr double kBuyerRate = 0.86;          // share of sign-ups that ever order
@@ -157,6 +158,7 @@ class Generator {
   Days opened() const { return opt_.as_of - kHistoryDays; }
 
   void customer(int64_t id, int64_t index) {
+    tags_set_.clear();
     // Sign-up: ids follow sign-up order, denser towards as_of.
     double f = (static_cast<double>(index) + rng_.uniform()) / static_cast<double>(opt_.customers);
     Days signup_day = opened() + static_cast<Days>(std::pow(f, 1.0 / kSignupGrowth) * kHistoryDays);
@@ -370,6 +372,8 @@ class Generator {
 
   void add_tag(int64_t id, const char* tag, Days day) {
     if (day > opt_.as_of) return;
+    for (const char* t : tags_set_) if (std::string_view(t) == tag) return;  // one row per (customer, tag)
+    tags_set_.push_back(tag);
     st_.tag.bind(1, id);
     st_.tag.bind(2, tag);
     st_.tag.bind(3, timestamp({day, 9 * 3600}));
@@ -417,7 +421,8 @@ class Generator {
   const ShopOptions& opt_;
   Rng rng_;
   ShopCounts counts_;
-  std::vector<std::pair<int64_t, Days>> referrers_;  // satisfied buyers and the day they qualified
+  std::vector<std::pair<int64_t, Days>> referrers_;
+  std::vector<const char*> tags_set_;  // the current customer's tags  // satisfied buyers and the day they qualified
 };
 
 }  // namespace
@@ -425,9 +430,12 @@ class Generator {
 ShopCounts generate_shop(const std::string& db_path, const ShopOptions& options) {
   if (options.customers < 0) throw std::runtime_error("the number of customers must not be negative");
   SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  create_shop_schema(db);
+  engine::ensure_schema(db);
   if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
     throw std::runtime_error("'" + db_path + "' already holds customers; use a new file");
+  // Timestamps are written in the shop's local time, without an offset.
+  db.exec("INSERT INTO meta (key, value) VALUES ('timezone', '" + std::string(kShopTimeZone) +
+          "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   // A fresh file is filled in one go: an interrupted generation leaves nothing half-written.
   db.exec("PRAGMA synchronous = OFF");
   db.exec("PRAGMA cache_size = -65536");
