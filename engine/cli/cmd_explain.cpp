@@ -13,6 +13,8 @@
 namespace crm::cli {
 namespace {
 
+using engine::Truth;
+
 std::string truth_text(Truth t) { return t == Truth::True ? "true" : t == Truth::False ? "false" : "unknown"; }
 
 std::string value_text(const engine::Explanation& e) {
