@@ -272,8 +272,8 @@ class FrameBuilder {
     bool any = false;
     for (const char* s : kNames) any = any || want(s);
     if (!any) return;
-    // Interned before the parallel loop (interning is not thread-safe).
-    const int64_t active_id = f_.strings->intern("active"), cancelled_id = f_.strings->intern("cancelled");
+    // The loader interns both (compute_frame never interns: frames may be computed in parallel).
+    const int64_t active_id = f_.strings->find("active"), cancelled_id = f_.strings->find("cancelled");
     Column active = scalar(Type::boolean(), n_), status = scalar(Type::string(), n_), months = scalar(Type::integer(), n_),
            cycles = scalar(Type::integer(), n_), reason = scalar(Type::string(), n_);
     for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
@@ -286,11 +286,11 @@ class FrameBuilder {
         }
         Days cancel = f_.sub_cancelled[s];
         int64_t st = f_.sub_status[s];
-        bool cancelled_by_d = (cancel != kNoDay && cancel <= d_) || (cancel == kNoDay && st == cancelled_id);
+        bool cancelled_by_d = (cancel != kNoDay && cancel <= d_) || (cancel == kNoDay && st >= 0 && st == cancelled_id);
         if (cancel != kNoDay && cancel <= d_) st = cancelled_id;
-        else if (cancel != kNoDay && st == cancelled_id) st = active_id;  // cancelled later: live as of D
+        else if (cancel != kNoDay && st >= 0 && st == cancelled_id) st = active_id;  // cancelled later: live as of D
         if (st >= 0) set(status, r, st);
-        set(active, r, st == active_id ? 1 : 0);
+        set(active, r, st >= 0 && st == active_id ? 1 : 0);
         Days until = cancel != kNoDay && cancel <= d_ ? cancel : d_;
         set(months, r, whole_months(f_.sub_start[s], until));
         if (f_.sub_cycles_valid[s]) set(cycles, r, f_.sub_cycles[s]);

@@ -20,8 +20,8 @@ namespace crm::engine {
 // (purchase_count and total_spent are 0, the lists empty); subscription.active is false without
 // a subscription, the other subscription.* are null. Lists are sorted by string id.
 //
-// Thread-safety: reads `facts` only (it may intern a few constant strings first); uses up to
-// kAttributeThreads threads for large stores.
+// Thread-safety: reads `facts` only (never interns), so several frames (days) may be computed
+// at once from one Facts; uses up to kAttributeThreads threads itself for large stores.
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names = {});
 
 // Threads used by compute_frame on stores of at least kParallelRows customers.

@@ -37,7 +37,9 @@ struct ExtraColumn {
 };
 
 struct Facts {
-  std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();  // shared with every Frame
+  // Shared with every Frame computed from these facts. The loader interns "active" and
+  // "cancelled" (subscription statuses) so compute_frame never has to.
+  std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
   std::string timezone = "UTC";  // the zone the days below were taken in
 
   // --- customers: one row each, sorted by id. String ids are into `strings`, -1 = null.

@@ -209,6 +209,17 @@ std::optional<double> cell_decimal(const Query& q, int i) {
   return std::nullopt;
 }
 
+// paid / cancelled (or canceled) / refunded, in any case; anything else is Unknown.
+OrderStatus order_status(std::string_view text) {
+  if (text == "paid") return OrderStatus::Paid;  // the common case, without copying
+  std::string s(text);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "paid") return OrderStatus::Paid;
+  if (s == "cancelled" || s == "canceled") return OrderStatus::Cancelled;
+  if (s == "refunded") return OrderStatus::Refunded;
+  return OrderStatus::Unknown;
+}
+
 // The attribute type of an extra customers column, from its declared SQL type (SQLite's own
 // affinity rules, plus DATE and BOOLEAN). nullopt for BLOB columns, which cannot be attributes.
 std::optional<lang::Type> type_of_declared(const std::string& declared) {
@@ -284,7 +295,12 @@ std::vector<T> permute(const std::vector<T>& v, const std::vector<uint32_t>& per
 
 class Loader {
  public:
-  Loader(sqlite3* db, const TimeZone& tz) : db_(db), tz_(tz) { facts_.timezone = tz.name(); }
+  Loader(sqlite3* db, const TimeZone& tz) : db_(db), tz_(tz) {
+    facts_.timezone = tz.name();
+    // compute_frame needs these ids and never interns (see attributes.hpp).
+    facts_.strings->intern("active");
+    facts_.strings->intern("cancelled");
+  }
 
   LoadResult run() {
     load_customers();
@@ -306,12 +322,13 @@ class Loader {
   }
 
   // A day column that may be null: malformed values warn and become kNoDay.
-  Days optional_day(const Query& q, int i, const char* table, const char* column, const std::string& row) {
+  template <class RowName>
+  Days optional_day(const Query& q, int i, const char* table, const char* column, const RowName& row) {
     if (q.null(i)) return kNoDay;
     auto t = cell_time(q, i, tz_);
     if (t) return t->day;
     warnings_.add(std::string("bad ") + table + "." + column,
-                  std::string(table) + " " + row + ": malformed " + column + " '" + cell_text(q, i) + "' (taken as null)");
+                  std::string(table) + " " + row() + ": malformed " + column + " '" + cell_text(q, i) + "' (taken as null)");
     return kNoDay;
   }
 
@@ -342,7 +359,7 @@ class Loader {
       }
       first = false;
       previous = *id;
-      std::string row = "id " + std::to_string(*id);
+      auto row = [id = *id] { return "id " + std::to_string(id); };
       facts_.customer_id.push_back(*id);
       facts_.name.push_back(intern(q, 1));
       facts_.email.push_back(intern(q, 2));
@@ -356,14 +373,14 @@ class Loader {
           if (b) v = *b ? 1 : 0;
           else
             warnings_.add(std::string("bad customers.") + kOptInColumns[k],
-                          "customers " + row + ": " + kOptInColumns[k] + " '" + cell_text(q, col) +
+                          "customers " + row() + ": " + kOptInColumns[k] + " '" + cell_text(q, col) +
                               "' is not a boolean (taken as null: no consent)");
         }
         facts_.opt_in[k].push_back(v);
       }
       auto ref = q.null(10) ? std::nullopt : cell_int(q, 10);
       if (!q.null(10) && !ref)
-        warnings_.add("bad customers.referred_by", "customers " + row + ": referred_by '" + cell_text(q, 10) + "' is not an id (taken as null)");
+        warnings_.add("bad customers.referred_by", "customers " + row() + ": referred_by '" + cell_text(q, 10) + "' is not an id (taken as null)");
       facts_.referred_by.push_back(ref.value_or(0));
       facts_.referred_by_valid.push_back(ref ? 1 : 0);
       for (size_t k = 0; k < facts_.extra.size(); ++k) read_extra(q, static_cast<int>(kSpec.size() + k), facts_.extra[k], row);
@@ -393,7 +410,8 @@ class Loader {
     }
   }
 
-  void read_extra(const Query& q, int col, ExtraColumn& e, const std::string& row) {
+  template <class RowName>
+  void read_extra(const Query& q, int col, ExtraColumn& e, const RowName& row) {
     bool ok = true;
     int64_t iv = 0;
     double dv = 0;
@@ -428,7 +446,7 @@ class Loader {
         default: iv = facts_.strings->intern(q.text(col)); break;
       }
       if (!ok)
-        warnings_.add("bad customers." + e.name, "customers " + row + ": " + e.name + " '" + cell_text(q, col) + "' is not a " +
+        warnings_.add("bad customers." + e.name, "customers " + row() + ": " + e.name + " '" + cell_text(q, col) + "' is not a " +
                                                      lang::type_name(e.type) + " (taken as null)");
     }
     if (e.type.kind == lang::TypeKind::Decimal) e.f64.push_back(dv);
@@ -448,28 +466,23 @@ class Loader {
     if (!have.empty()) {
       Query q(db_, select_sql(have, "orders", {"id", "customer_id", "ordered_at", "total", "status"}));
       while (q.step()) {
-        std::string oid = "id " + cell_text(q, 0);
+        auto oid = [&q] { return std::string("id ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
           warnings_.add("orders of unknown customers",
-                        "orders " + oid + ": unknown customer " + cell_text(q, 1) + " (order skipped)");
+                        "orders " + oid() + ": unknown customer " + cell_text(q, 1) + " (order skipped)");
           continue;
         }
         auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
         if (!t) {
-          warnings_.add("bad orders.ordered_at", "orders " + oid + ": " + (q.null(2) ? "no ordered_at" : "malformed ordered_at '" + cell_text(q, 2) + "'") + " (order skipped)");
+          warnings_.add("bad orders.ordered_at", "orders " + oid() + ": " + (q.null(2) ? "no ordered_at" : "malformed ordered_at '" + cell_text(q, 2) + "'") + " (order skipped)");
           continue;
         }
         auto tot = cell_decimal(q, 3);
-        if (!tot) warnings_.add("bad orders.total", "orders " + oid + ": total '" + cell_text(q, 3) + "' is not a number (taken as 0)");
-        OrderStatus st = OrderStatus::Unknown;
-        std::string s = q.null(4) ? "null" : std::string(q.text(4));
-        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (s == "paid") st = OrderStatus::Paid;
-        else if (s == "cancelled" || s == "canceled") st = OrderStatus::Cancelled;
-        else if (s == "refunded") st = OrderStatus::Refunded;
-        else ++unknown_status[q.null(4) ? "null" : std::string(q.text(4))];
+        if (!tot) warnings_.add("bad orders.total", "orders " + oid() + ": total '" + cell_text(q, 3) + "' is not a number (taken as 0)");
+        OrderStatus st = order_status(q.null(4) ? std::string_view() : q.text(4));
+        if (st == OrderStatus::Unknown) ++unknown_status[q.null(4) ? "null" : std::string(q.text(4))];
         row.push_back(static_cast<uint32_t>(r));
         id.push_back(q.i64(0));
         secs.push_back(t->local_seconds);
@@ -505,25 +518,39 @@ class Loader {
     auto items = table_columns(db_, "order_items");
     auto products = table_columns(db_, "products");
     if (items.empty() || products.empty() || n_orders == 0) return;
+    // Products first (id -> SKU string id), then the items without a join.
+    std::vector<int64_t> product_ids, product_sku;
+    {
+      Query p(db_, select_sql(products, "products", {"id", "sku"}));
+      while (p.step()) {
+        auto pid = cell_int(p, 0);
+        if (!pid || p.null(1)) continue;
+        product_ids.push_back(*pid);
+        product_sku.push_back(facts_.strings->intern(p.text(1)));
+      }
+    }
+    IdIndex product_index(product_ids);
     IdIndex order_index(facts_.order_id);
     std::vector<uint32_t> order_of;
     std::vector<int64_t> sku;
     size_t unknown_products = 0;
-    Query q(db_, "SELECT oi.order_id, p.sku, oi.product_id FROM order_items oi LEFT JOIN products p ON p.id = oi.product_id");
+    Query q(db_, select_sql(items, "order_items", {"order_id", "product_id"}));
     while (q.step()) {
       auto oid = cell_int(q, 0);
       int64_t o = oid ? order_index.find(*oid) : -1;
       if (o < 0) continue;  // its order was skipped (and warned about) or does not exist
-      if (q.null(1)) {
+      auto pid = cell_int(q, 1);
+      int64_t k = pid ? product_index.find(*pid) : -1;
+      if (k < 0) {
         ++unknown_products;
         continue;
       }
       order_of.push_back(static_cast<uint32_t>(o));
-      sku.push_back(facts_.strings->intern(q.text(1)));
+      sku.push_back(product_sku[static_cast<size_t>(k)]);
     }
     if (unknown_products)
       warnings_.add("order items of unknown products", "order_items: " + std::to_string(unknown_products) +
-                                                           " item(s) name a product without a sku (ignored)");
+                                                           " item(s) name an unknown product or one without a sku (ignored)");
     Offsets offsets;
     auto perm = csr_order(order_of, n_orders, offsets, [&](uint32_t a, uint32_t b) { return sku[a] < sku[b]; });
     // Keep each order's distinct SKUs.
@@ -550,21 +577,21 @@ class Loader {
       Query q(db_, select_sql(have, "subscriptions",
                               {"id", "customer_id", "started_at", "status", "cycles", "cancelled_at", "cancel_reason"}));
       while (q.step()) {
-        std::string sid = "id " + cell_text(q, 0);
+        auto sid = [&q] { return std::string("id ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
-          warnings_.add("subscriptions of unknown customers", "subscriptions " + sid + ": unknown customer " + cell_text(q, 1) + " (skipped)");
+          warnings_.add("subscriptions of unknown customers", "subscriptions " + sid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
         }
         auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
         if (!t) {
-          warnings_.add("bad subscriptions.started_at", "subscriptions " + sid + ": " +
+          warnings_.add("bad subscriptions.started_at", "subscriptions " + sid() + ": " +
                                                             (q.null(2) ? "no started_at" : "malformed started_at '" + cell_text(q, 2) + "'") + " (skipped)");
           continue;
         }
         auto cyc = q.null(4) ? std::nullopt : cell_int(q, 4);
-        if (!q.null(4) && !cyc) warnings_.add("bad subscriptions.cycles", "subscriptions " + sid + ": cycles '" + cell_text(q, 4) + "' is not an integer (taken as null)");
+        if (!q.null(4) && !cyc) warnings_.add("bad subscriptions.cycles", "subscriptions " + sid() + ": cycles '" + cell_text(q, 4) + "' is not an integer (taken as null)");
         row.push_back(static_cast<uint32_t>(r));
         id.push_back(q.i64(0));
         start.push_back(t->day);
@@ -595,21 +622,21 @@ class Loader {
     if (!have.empty()) {
       Query q(db_, select_sql(have, "surveys", {"rowid", "customer_id", "answered_at", "satisfaction"}));
       while (q.step()) {
-        std::string rid = "rowid " + cell_text(q, 0);
+        auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
-          warnings_.add("surveys of unknown customers", "surveys " + rid + ": unknown customer " + cell_text(q, 1) + " (skipped)");
+          warnings_.add("surveys of unknown customers", "surveys " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
         }
         auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
         if (!t) {
-          warnings_.add("bad surveys.answered_at", "surveys " + rid + ": " + (q.null(2) ? "no answered_at" : "malformed answered_at '" + cell_text(q, 2) + "'") + " (skipped)");
+          warnings_.add("bad surveys.answered_at", "surveys " + rid() + ": " + (q.null(2) ? "no answered_at" : "malformed answered_at '" + cell_text(q, 2) + "'") + " (skipped)");
           continue;
         }
         auto s = cell_int(q, 3);
         if (!s || *s < 1 || *s > 5) {
-          warnings_.add("bad surveys.satisfaction", "surveys " + rid + ": satisfaction '" + cell_text(q, 3) + "' is not 1..5 (skipped)");
+          warnings_.add("bad surveys.satisfaction", "surveys " + rid() + ": satisfaction '" + cell_text(q, 3) + "' is not 1..5 (skipped)");
           continue;
         }
         row.push_back(static_cast<uint32_t>(r));
@@ -631,11 +658,11 @@ class Loader {
     if (!have.empty()) {
       Query q(db_, select_sql(have, "referrals", {"rowid", "referrer_id", "created_at"}));
       while (q.step()) {
-        std::string rid = "rowid " + cell_text(q, 0);
+        auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
-          warnings_.add("referrals by unknown customers", "referrals " + rid + ": unknown referrer " + cell_text(q, 1) + " (skipped)");
+          warnings_.add("referrals by unknown customers", "referrals " + rid() + ": unknown referrer " + cell_text(q, 1) + " (skipped)");
           continue;
         }
         row.push_back(static_cast<uint32_t>(r));
@@ -652,20 +679,20 @@ class Loader {
     if (!have.empty()) {
       Query q(db_, select_sql(have, "events", {"id", "customer_id", "type", "at", "payload"}));
       while (q.step()) {
-        std::string eid = "id " + cell_text(q, 0);
+        auto eid = [&q] { return std::string("id ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
-          warnings_.add("events of unknown customers", "events " + eid + ": unknown customer " + cell_text(q, 1) + " (skipped)");
+          warnings_.add("events of unknown customers", "events " + eid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
         }
         if (q.null(2)) {
-          warnings_.add("events without type", "events " + eid + ": no type (skipped)");
+          warnings_.add("events without type", "events " + eid() + ": no type (skipped)");
           continue;
         }
         auto t = q.null(3) ? std::nullopt : cell_time(q, 3, tz_);
         if (!t) {
-          warnings_.add("bad events.at", "events " + eid + ": " + (q.null(3) ? "no at" : "malformed at '" + cell_text(q, 3) + "'") + " (skipped)");
+          warnings_.add("bad events.at", "events " + eid() + ": " + (q.null(3) ? "no at" : "malformed at '" + cell_text(q, 3) + "'") + " (skipped)");
           continue;
         }
         f.event_id.push_back(q.i64(0));
@@ -701,15 +728,15 @@ class Loader {
     if (!have.empty()) {
       Query q(db_, select_sql(have, "tags", {"rowid", "customer_id", "tag", "set_at"}));
       while (q.step()) {
-        std::string rid = "rowid " + cell_text(q, 0);
+        auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
         if (r < 0) {
-          warnings_.add("tags of unknown customers", "tags " + rid + ": unknown customer " + cell_text(q, 1) + " (skipped)");
+          warnings_.add("tags of unknown customers", "tags " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
         }
         if (q.null(2)) {
-          warnings_.add("tags without name", "tags " + rid + ": null tag (skipped)");
+          warnings_.add("tags without name", "tags " + rid() + ": null tag (skipped)");
           continue;
         }
         row.push_back(static_cast<uint32_t>(r));
@@ -775,8 +802,20 @@ std::vector<lang::CheckOptions::Extra> Store::extra_attributes() {
 }
 
 LoadResult Store::load_facts(const TimeZone& tz) {
-  Loader loader(impl_->db.getHandle(), tz);
-  return loader.run();
+  // One read transaction: every table is read from the same snapshot, even while a run or an
+  // import writes (WAL readers do not block writers).
+  sqlite3* db = impl_->db.getHandle();
+  bool own_tx = sqlite3_get_autocommit(db) != 0;
+  if (own_tx) impl_->db.exec("BEGIN");
+  try {
+    Loader loader(db, tz);
+    LoadResult res = loader.run();
+    if (own_tx) impl_->db.exec("COMMIT");
+    return res;
+  } catch (...) {
+    if (own_tx) impl_->db.tryExec("ROLLBACK");
+    throw;
+  }
 }
 
 }  // namespace crm::engine

@@ -59,7 +59,8 @@ Store Store::open(const std::string& path, bool create_if_missing) {
   if (!exists && !create_if_missing) throw StoreError("no store at '" + path + "' (" + init_hint(path) + ")");
   std::unique_ptr<Impl> impl;
   try {
-    int flags = SQLite::OPEN_READWRITE | (exists ? 0 : SQLite::OPEN_CREATE);
+    // NOMUTEX: a Store is used by one thread at a time, and the loader reads millions of cells.
+    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX | (exists ? 0 : SQLite::OPEN_CREATE);
     if (memory) flags |= SQLite::OPEN_CREATE;
     impl = std::make_unique<Impl>(memory ? ":memory:" : path, flags);
     impl->db.setBusyTimeout(kBusyTimeoutMs);

@@ -201,7 +201,10 @@ Type Typer::name(Expr& e, Ctx& c) {
 
 Type Typer::call(Expr& e, Ctx& c) {
   std::vector<Type> at;
-  for (auto& a : e.args) at.push_back(a ? visit(*a, c) : Type::error());
+  for (auto& a : e.args) {
+    if (!a) return Type::error();  // a parse error already reported
+    at.push_back(visit(*a, c));
+  }
   const stdlib::FuncInfo* f = stdlib::find_function(e.text);
   if (!f) {
     std::vector<std::string> names;

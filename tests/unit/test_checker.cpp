@@ -469,3 +469,48 @@ TEST_CASE("checker: diagnostics are sorted by position") {
   REQUIRE(r->diags.items().size() == 2);
   CHECK(r->diags.items()[0].span.begin < r->diags.items()[1].span.begin);
 }
+
+TEST_CASE("checker: mutated scripts never crash") {
+  const std::string base = R"crm(import "std/lifecycle"
+let aov = total_spent / purchase_count
+segment vip = total_spent >= 100_000 or "vip" in tags
+message thanks via email subject "Hi {name} {aov}"
+campaign c when vip {
+  priority 3
+  holdout 5%
+  rule a: on purchase when order.total > 10 and coalesce(age, 1) > 0 then send thanks, grant points order.total * 0.1 once per order.id
+  journey j on signup when event.source == "ad" {
+    day 0: send thanks
+    day 3: tag x unless has_tag("y")
+    exit when purchase_count > 0
+  }
+  limit 1 message per 7 days
+}
+rule b: when days_since - 1 > 3 and month(today) in [1, 2] then untag x after c.a 2 days every 3 days
+timezone "Asia/Tokyo"
+)crm";
+  Project p;
+  p.write("std/lifecycle.crm", "segment dormant = days_since > 90\n");
+  uint64_t seed = 12345;
+  auto rnd = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  const std::string alphabet = " \n()[]{}\"=<>+-*/%.,:#0123456789abcdefghijklmnopqrstuvwxyz_";
+  for (int i = 0; i < 300; ++i) {
+    std::string s = base;
+    int edits = 1 + static_cast<int>(rnd(4));
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      size_t at = rnd(s.size());
+      switch (rnd(3)) {
+        case 0: s.erase(at, 1 + rnd(8)); break;
+        case 1: s.insert(at, 1, alphabet[rnd(alphabet.size())]); break;
+        default: s[at] = alphabet[rnd(alphabet.size())];
+      }
+    }
+    p.write("m.crm", s);
+    Diagnostics d;
+    auto prog = p.check({"m.crm"}, d);
+    CHECK(prog.modules.size() >= 1);
+  }
+}

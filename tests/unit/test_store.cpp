@@ -293,7 +293,7 @@ TEST_CASE("store: odd data gives warnings, never a crash") {
   CHECK(has_warning(w, "orders id 12: unknown customer 99"));
   CHECK(has_warning(w, "2 order(s) with unknown status 'pending'"));
   CHECK(has_warning(w, "1 order(s) with unknown status 'shipped'"));
-  CHECK(has_warning(w, "item(s) name a product without a sku"));
+  CHECK(has_warning(w, "item(s) name an unknown product"));
   CHECK(has_warning(w, "subscriptions id 1: malformed started_at 'bad'"));
   CHECK(has_warning(w, "subscriptions id 2: unknown customer 42"));
   CHECK(has_warning(w, "satisfaction '9' is not 1..5"));
