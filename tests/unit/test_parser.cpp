@@ -569,3 +569,12 @@ TEST_CASE("parser: parse_expression reports trailing input") {
   CHECK(d.items()[0].message == "unexpected 'then' after the expression");
   CHECK(d.items()[0].span.begin == 7);
 }
+
+TEST_CASE("parser: declaration spans end at their last token, not at a trailing comment") {
+  auto p = parse_text("let a = 1 # one\n# two\nrule r: when a then send m # three\n");
+  REQUIRE(!p.d.has_errors());
+  CHECK(item<Definition>(p, 0).span.end == 9);
+  auto& r = item<Rule>(p, 1);
+  CHECK(p.file->text().substr(r.span.begin, r.span.end - r.span.begin) == "rule r: when a then send m");
+  CHECK(r.actions[0].span.end == r.span.end);
+}
