@@ -385,6 +385,12 @@ TEST_CASE("parser: a keyword used as a name") {
   CHECK(d.code == "E-keyword-as-name");
   CHECK(d.message == "'when' is a keyword and cannot be used as a name");
   CHECK(at(d) == "1:5");
+  for (const char* src : {"rule when: when a then send m\n", "segment and = 1\n", "message on via email\n",
+                          "on send when a then send m\n", "when a then send then\n", "journey day on x {}\n"}) {
+    auto q = parse_text(src);
+    REQUIRE_MESSAGE(q.d.items().size() == 1, src);
+    CHECK_MESSAGE(q.d.items()[0].code == "E-keyword-as-name", src);
+  }
   CHECK(render(d) ==
         "t.crm:1:5: error: 'when' is a keyword and cannot be used as a name\n"
         "    1 | let when = 1\n"
