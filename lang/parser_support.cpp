@@ -179,7 +179,11 @@ Token token_at(const std::string& text, uint32_t pos) {
     t.text = word_at(text, pos);
     auto& k = keyword_list();
     t.is_keyword = std::find(k.begin(), k.end(), t.text) != k.end();
-    t.starts_expression = in_list(t.text, {"not", "true", "false", "null", "day"});
+    t.starts_expression = in_list(t.text, {"not", "true", "false", "null"});
+    if (t.text == "day") {  // `day(` is a call, a bare `day` is the keyword
+      size_t e = skip_space(text, pos + 3);
+      t.starts_expression = e < text.size() && text[e] == '(';
+    }
   } else if (c >= '0' && c <= '9') {
     t.kind = Token::Number;
     size_t e = pos;

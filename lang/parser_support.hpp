@@ -34,7 +34,7 @@ struct Token {
   std::string text;
   uint32_t length = 0;
   bool is_keyword = false;
-  bool starts_expression = false;  // not, true, false, null, day
+  bool starts_expression = false;  // not, true, false, null, day(
   std::string describe() const;    // "'when'", "end of file", "a string", ...
 };
 Token token_at(const std::string& text, uint32_t pos);

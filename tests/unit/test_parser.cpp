@@ -500,6 +500,14 @@ TEST_CASE("parser: lexical errors") {
   CHECK(unterminated.d.items()[0].notes[0].span.begin == 8);
 }
 
+TEST_CASE("parser: a keyword where an expression is expected gets a hint") {
+  auto p = parse_text("when day == 1 then send m\n");
+  REQUIRE(p.d.items().size() == 1);
+  CHECK(p.d.items()[0].message == "expected a condition after 'when' in the rule");
+  CHECK(p.d.items()[0].hint == "'day' is a keyword and cannot be used as a name");
+  CHECK(at(p.d.items()[0]) == "1:6");
+}
+
 TEST_CASE("parser: comparisons cannot be chained") {
   auto p = parse_text("let e = a < b < c\n");
   REQUIRE(p.d.items().size() == 1);
