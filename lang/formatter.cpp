@@ -274,16 +274,39 @@ class LineBuilder {
     return lines.back();
   }
 
-  static void anchor(Line& l, Span s) {
+  void anchor(Line& l, Span s) const {
     if (s.end <= s.begin) return;  // an unset span
+    s.end = code_end(s);
     l.begin = std::min(l.begin, s.begin);
     l.end = std::max(l.end, s.end);
   }
-  static void anchor_point(Line& l, uint32_t at) { anchor(l, Span{at, at + 1}); }
-  static void anchor(Line& l, const ExprPtr& e) {
+  void anchor_point(Line& l, uint32_t at) const { anchor(l, Span{at, at + 1}); }
+  void anchor(Line& l, const ExprPtr& e) const {
     if (e) anchor(l, e->span);
   }
-  static void anchor_actions(Line& l, const std::vector<Action>& actions) {
+
+  // The end of the last token inside `s`: a parser span may run on over the spaces and
+  // comments that follow its last token, and those comments must not count as part of it.
+  uint32_t code_end(Span s) const {
+    if (!file_) return s.end;
+    const std::string& t = file_->text();
+    size_t end = std::min<size_t>(s.end, t.size()), last = s.begin + 1;
+    for (size_t i = s.begin; i < end; ++i) {
+      char c = t[i];
+      if (c == '#') {
+        while (i + 1 < end && t[i + 1] != '\n') ++i;
+      } else if (c == '"') {
+        for (++i; i < end && t[i] != '"' && t[i] != '\n'; ++i)
+          if (t[i] == '\\') ++i;
+        last = std::min(i + 1, end);
+      } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        last = i + 1;
+      }
+    }
+    return static_cast<uint32_t>(std::max<size_t>(last, s.begin + 1));
+  }
+
+  void anchor_actions(Line& l, const std::vector<Action>& actions) const {
     for (const auto& a : actions) {
       anchor(l, a.span);
       anchor(l, a.name_span);

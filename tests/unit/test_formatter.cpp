@@ -33,6 +33,12 @@ Module parse_text(const std::string& text, const std::string& name = "test.crm")
 
 std::string fmt_text(const std::string& text) { return format_module(parse_text(text)); }
 
+std::string fmt_without_comments(const std::string& text) {
+  Module m = parse_text(text);
+  m.comments.clear();
+  return format_module(m);
+}
+
 std::vector<std::string> comment_texts(const Module& m) {
   std::vector<std::string> out;
   for (const auto& c : m.comments) {
@@ -188,8 +194,8 @@ TEST_CASE("formatter: one token per line and a comment in every gap keep AST and
     std::string commented = comment_everywhere(split);
     check_round_trip(commented, f.filename().string() + " (comments everywhere)");
     check_round_trip(comment_everywhere(input), f.filename().string() + " (comments on every line)");
-    // A split and commented file formats to the same text as the plain one, minus comments.
-    CHECK(fmt_text(split) == fmt_text(input));
+    // Splitting changes nothing but comments (a trailing comment may become an own-line one).
+    CHECK(fmt_without_comments(split) == fmt_without_comments(input));
   }
 }
 
@@ -223,7 +229,7 @@ TEST_CASE("formatter: parentheses are minimal and correct") {
   CHECK(fmt_expr_text("today") == "today");
   CHECK(fmt_expr_text("1_000_000+0.50+007") == "1_000_000 + 0.50 + 007");
   CHECK(fmt_expr_text("\"a\\u{1F600}\\u{7}\\\"\"") == "\"a\U0001F600\\u{7}\\\"\"");
-  CHECK(fmt_expr_text("2026-1-5 - today") == "2026-01-05 - today");
+  CHECK(fmt_expr_text("2026-12-01-today") == "2026-12-01 - today");
 }
 
 TEST_CASE("formatter: expressions built by hand get the parentheses their shape needs") {
