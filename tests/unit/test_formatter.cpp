@@ -443,3 +443,22 @@ TEST_CASE("formatter: a file of comments only, and an empty file") {
   CHECK(fmt_text("\n\n  \n") == "");
   CHECK(fmt_text("  # only a comment   \n\n\n# another") == "# only a comment\n\n# another\n");
 }
+
+TEST_CASE("formatter: CRLF line ends and tabs give the same output as LF and spaces") {
+  std::string lf = "# head\n\nlet a = 1  # one\n\nrule r:\n\twhen a\n\tthen send m  # two\n";
+  std::string crlf;
+  for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  std::string got = fmt_text(crlf);
+  CHECK(got == fmt_text(lf));
+  CHECK(got == "# head\n\nlet a = 1  # one\n\nrule r:\n  when a\n  then send m  # two\n");
+  CHECK(got.find('\r') == std::string::npos);
+  CHECK(got.find('\t') == std::string::npos);
+}
+
+TEST_CASE("formatter: a module without source text (built in memory) is still formatted") {
+  Module m = parse_text("let a = 1\n\n\nlet b = 2  # c\n");
+  Module copy;
+  for (auto& item : m.items) copy.items.push_back(std::move(item));
+  // No file: no comments to place, no blank lines to keep.
+  CHECK(format_module(copy) == "let a = 1\nlet b = 2\n");
+}
