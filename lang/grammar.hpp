@@ -293,9 +293,12 @@ struct import_decl : p::seq<kw_import, p::must<import_path>> {};
 struct def_name : name_tok {};
 struct def_equals : p::seq<p::one<'='>, p::not_at<p::one<'='>>, sp> {};
 struct def_expr : p::seq<expression> {};
+// def_end = (followed by a keyword, '}' or the end of the file) ;
+struct def_end : p::at<p::sor<p::eof, p::one<'}'>, keyword>> {};
 // let_decl = 'let' def_name '=' def_expr ;   segment_decl = 'segment' def_name '=' def_expr ;
-struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
-struct segment_decl : p::seq<kw_segment, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
+struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>, p::must<def_end>> {};
+struct segment_decl
+    : p::seq<kw_segment, p::must<def_name>, p::must<def_equals>, p::must<def_expr>, p::must<def_end>> {};
 
 // message_clause = 'via' channel | 'subject' string | 'cost' number | 'transactional' ;
 // ('subject' and 'cost' are contextual words, not keywords)
@@ -385,7 +388,7 @@ struct campaign_open : open_brace {};
 // inside a campaign:  campaign = campaign_head { campaign_item } '}' ;)
 struct campaign_head : p::seq<kw_campaign, p::must<campaign_name>, p::opt<campaign_when>, p::must<campaign_open>> {};
 // nested_campaign = 'campaign' ;   (an error: campaigns cannot be nested)
-struct nested_campaign : p::seq<TAO_PEGTL_KEYWORD("campaign"), p::raise<nested_campaign>> {};
+struct nested_campaign : p::seq<p::at<TAO_PEGTL_KEYWORD("campaign")>, p::raise<nested_campaign>> {};
 
 // item = import_decl | let_decl | segment_decl | message_decl | rule_decl | unnamed_rule
 //      | journey_decl | limit_decl | timezone_decl | campaign_head ... ;

@@ -71,9 +71,10 @@ CRM_ERROR(percent, "E-syntax", "expected '%' after the holdout percentage", "wri
 
 // ---------------------------------------------------------------- declarations
 CRM_ERROR(import_path, "E-syntax", "expected a quoted path after 'import'", "write import \"std/lifecycle\"");
-CRM_ERROR(def_name, "E-syntax", "expected a name after the keyword, found {tok}", "", true);
+CRM_ERROR(def_name, "E-syntax", "expected a name after '{kw}', found {tok}", "", true);
 CRM_ERROR(def_equals, "E-syntax", "expected '=' after the name of {item}", "");
 CRM_ERROR(def_expr, "E-syntax", "expected an expression after '=' in {item}", "");
+CRM_ERROR(def_end, "E-syntax", "unexpected {tok} after the expression of {item}", "");
 CRM_ERROR(subject_value, "E-syntax", "expected a quoted subject after 'subject'", "");
 CRM_ERROR(cost_value, "E-syntax", "expected a number after 'cost'", "");
 CRM_ERROR(message_end, "E-syntax", "unexpected {tok} in {item}",

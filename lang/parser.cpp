@@ -248,6 +248,7 @@ class Parser {
     }
     replace_all(message, "{item}", item_desc);
     replace_all(message, "{tok}", tok.describe());
+    replace_all(message, "{kw}", token_at(text_, static_cast<uint32_t>(item_start)).text);
     if (std::string h = token_hint(tok); !h.empty()) hint = h;
     else if (tok.kind == Token::Word && !tok.is_keyword && t.message != nullptr &&
              std::string_view(t.message).find("{tok}") != std::string_view::npos) {

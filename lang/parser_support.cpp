@@ -170,10 +170,11 @@ Token token_at(const std::string& text, uint32_t pos) {
     t.text = text.substr(pos, e - pos);
   } else if (c == '"') {
     t.kind = Token::String;
-    t.text = "\"";
+    t.text.assign(1, '"');
   } else if (u < 0x20 || u == 0x7F) {
     t.kind = Token::Control;
-    t.text = "U+00" + hex_byte(u).substr(2);
+    t.text.assign("U+00");
+    t.text.append(hex_byte(u), 2, 2);
     t.length = 1;
   } else if (u >= 0x80) {
     t.kind = Token::NonAscii;
