@@ -237,15 +237,13 @@ struct Line {
 
 // Which one-line declarations stay grouped without a blank line (0: never grouped).
 int group_of(const Item& item) {
-  switch (item.node.index()) {
-    case 0: return 1;  // Import
-    case 1: return 2;  // Definition (let, segment)
-    case 2: return 3;  // Message
-    case 6:            // Option (campaign default)
-    case 7:            // Limit
-    case 8: return 4;  // Timezone
-    default: return 0; // Rule, Journey, Campaign: several lines
-  }
+  const auto& n = item.node;
+  if (std::holds_alternative<Import>(n)) return 1;
+  if (std::holds_alternative<Definition>(n)) return 2;  // let and segment
+  if (std::holds_alternative<Message>(n)) return 3;
+  if (std::holds_alternative<Option>(n) || std::holds_alternative<Limit>(n) || std::holds_alternative<Timezone>(n))
+    return 4;  // policies: campaign default options, limits, timezones
+  return 0;    // rules, journeys, campaigns: several lines
 }
 
 std::string option_text(const Option& o) {
