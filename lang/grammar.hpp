@@ -335,8 +335,11 @@ struct rule_name : p::seq<name, sp> {};
 struct rule_colon : colon {};
 // rule_after_kw = rule_body ;
 struct rule_after_kw : rule_body {};
+// rule_keyword_name = keyword ':' ;   (an error: a keyword used as the name of a rule)
+struct rule_keyword_name : p::seq<p::at<keyword, sp, p::one<':'>>, p::raise<rule_keyword_name>> {};
 // rule_decl = 'rule' [ rule_name ':' ] rule_body ;
-struct rule_decl : p::seq<kw_rule, p::opt<rule_name, p::must<rule_colon>>, p::must<rule_after_kw>> {};
+struct rule_decl
+    : p::seq<kw_rule, p::opt<rule_name, p::must<rule_colon>>, p::opt<rule_keyword_name>, p::must<rule_after_kw>> {};
 // unnamed_rule = rule_body ;   (starts with 'on' or 'when')
 struct unnamed_rule : p::seq<p::at<p::sor<kw_on, kw_when>>, rule_body> {};
 

@@ -87,6 +87,7 @@ CRM_ERROR(first_action, "E-syntax", "expected an action (send, grant, offer, tag
 CRM_ERROR(rule_end, "E-syntax", "unexpected {tok} after the actions of {item}",
           "separate actions with ','; options are once, every, priority, after, from, until, holdout");
 CRM_ERROR(rule_colon, "E-syntax", "expected ':' after the name of {item}", "write 'rule NAME: when ...'");
+CRM_ERROR(rule_keyword_name, "E-syntax", "expected a rule name", "", true);
 CRM_ERROR(rule_after_kw, "E-syntax", "expected a rule name or 'when' after 'rule', found {tok}", "", true);
 CRM_ERROR(step_day, "E-syntax", "expected a day number after 'day'", "write 'day 7: send ...'");
 CRM_ERROR(step_colon, "E-syntax", "expected ':' after the day number", "write 'day 7: send ...'");

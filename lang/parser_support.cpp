@@ -111,8 +111,25 @@ size_t skip_space(const std::string& text, size_t pos) {
 
 uint32_t end_of_last_token(const std::string& text, uint32_t pos) {
   pos = std::min<uint32_t>(pos, static_cast<uint32_t>(text.size()));
-  while (pos > 0 && is_space(text[pos - 1])) --pos;
-  return pos;
+  bool at_end = pos == text.size();
+  for (;;) {
+    bool crossed_line = false;
+    while (pos > 0 && is_space(text[pos - 1])) crossed_line |= text[--pos] == '\n';
+    // Trailing space holds a comment only if it ends at a newline or at the end of the file.
+    if (!crossed_line && !at_end) return pos;
+    at_end = false;
+    // A comment ends the line: find a '#' outside strings before `pos` on this line.
+    size_t line = pos;
+    while (line > 0 && text[line - 1] != '\n') --line;
+    size_t hash = std::string::npos;
+    for (size_t i = line; i < pos;) {
+      if (text[i] == '"') i = skip_string(text, i);
+      else if (text[i] == '#') { hash = i; break; }
+      else ++i;
+    }
+    if (hash == std::string::npos) return pos;
+    pos = static_cast<uint32_t>(hash);
+  }
 }
 
 const std::vector<std::string>& keyword_list() {

@@ -385,6 +385,12 @@ TEST_CASE("parser: a keyword used as a name") {
   CHECK(d.code == "E-keyword-as-name");
   CHECK(d.message == "'when' is a keyword and cannot be used as a name");
   CHECK(at(d) == "1:5");
+  for (const char* src : {"rule when: when a then send m\n", "segment and = 1\n", "message on via email\n",
+                          "on send when a then send m\n", "when a then send then\n", "journey day on x {}\n"}) {
+    auto q = parse_text(src);
+    REQUIRE_MESSAGE(q.d.items().size() == 1, src);
+    CHECK_MESSAGE(q.d.items()[0].code == "E-keyword-as-name", src);
+  }
   CHECK(render(d) ==
         "t.crm:1:5: error: 'when' is a keyword and cannot be used as a name\n"
         "    1 | let when = 1\n"
@@ -568,4 +574,13 @@ TEST_CASE("parser: parse_expression reports trailing input") {
   REQUIRE(d.items().size() == 1);
   CHECK(d.items()[0].message == "unexpected 'then' after the expression");
   CHECK(d.items()[0].span.begin == 7);
+}
+
+TEST_CASE("parser: declaration spans end at their last token, not at a trailing comment") {
+  auto p = parse_text("let a = 1 # one\n# two\nrule r: when a then send m # three\n");
+  REQUIRE(!p.d.has_errors());
+  CHECK(item<Definition>(p, 0).span.end == 9);
+  auto& r = item<Rule>(p, 1);
+  CHECK(p.file->text().substr(r.span.begin, r.span.end - r.span.begin) == "rule r: when a then send m");
+  CHECK(r.actions[0].span.end == r.span.end);
 }
