@@ -362,8 +362,11 @@ class Checker {
           std::string best = closest_match(o->name, cands);
           diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, "E-unknown-rule",
                        fmt::format("unknown rule '{}' in 'after'", o->name),
-                       best.empty() ? "unnamed rules cannot be waited for: give the rule a name ('rule NAME: ...')"
-                                    : fmt::format("did you mean '{}'?", best));
+                       !best.empty() ? fmt::format("did you mean '{}'?", best)
+                       : rule_names_.empty() || rule_names_.size() > 8
+                           ? std::string("write the name of a rule declared 'rule NAME: ...' ('campaign.NAME' "
+                                         "outside its campaign)")
+                           : fmt::format("the rules are: {}", fmt::join(rule_names_, ", ")));
           continue;
         }
         if (*q == fr.name) {

@@ -514,3 +514,11 @@ timezone "Asia/Tokyo"
     CHECK(prog.modules.size() >= 1);
   }
 }
+
+TEST_CASE("checker: an unknown 'after' rule without a close match lists the rules") {
+  auto r = run("rule first: when true then tag a\nrule second: when true then tag b after zzzzzz\n");
+  const Diagnostic* d = find(r->diags, "E-unknown-rule", "unknown rule 'zzzzzz' in 'after'");
+  REQUIRE(d);
+  CHECK(d->hint == "the rules are: first, second");
+  CHECK(at(*d) == "zzzzzz");
+}
