@@ -66,6 +66,9 @@ class Checker {
       : options_(options), diags_(diags), prog_(prog), typer_(options, diags, defs_) {}
 
   void run(const std::vector<bool>& given) {
+    std::set<const SourceFile*> broken;
+    for (const auto& d : diags_.items())
+      if (d.severity == Severity::Error && d.file) broken.insert(d.file.get());
     for (size_t i = 0; i < prog_.modules.size(); ++i) {
       Module& m = prog_.modules[i];
       std::vector<CampaignFrame*> stack;
@@ -80,7 +83,7 @@ class Checker {
     for (size_t i = 0; i < prog_.rules.size(); ++i) check_rule(prog_.rules[i], pending_[i]);
     check_duplicate_rules();
     check_timezones();
-    lint(prog_, defs_, msgs_, diags_);
+    lint(prog_, defs_, msgs_, broken, diags_);
   }
 
  private:

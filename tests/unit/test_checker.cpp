@@ -522,3 +522,10 @@ TEST_CASE("checker: an unknown 'after' rule without a close match lists the rule
   CHECK(d->hint == "the rules are: first, second");
   CHECK(at(*d) == "zzzzzz");
 }
+
+TEST_CASE("checker: a file with syntax errors gets no lint warnings") {
+  auto r = run("message m via email\nrule b on purchase: when true then send m\nrule c: when null then tag x\n");
+  CHECK(r->diags.has_errors());
+  CHECK(!find(r->diags, "W-unused-message"));
+  CHECK(!find(r->diags, "W-never-fires"));
+}
