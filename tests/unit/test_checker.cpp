@@ -529,3 +529,18 @@ TEST_CASE("checker: a file with syntax errors gets no lint warnings") {
   CHECK(!find(r->diags, "W-unused-message"));
   CHECK(!find(r->diags, "W-never-fires"));
 }
+
+TEST_CASE("checker: find_* use the index, and still work after the program is changed") {
+  auto r = run("let a = 1\nmessage m via email\nrule x: when a > 0 then send m\nrule x: when true then tag t\n");
+  CHECK(!r->diags.has_errors());
+  REQUIRE(r->prog.find_rule("x"));
+  CHECK(r->prog.find_rule("x") == &r->prog.rules[0]);  // the first of duplicates
+  CHECK(r->prog.find_definition("a") == r->prog.definitions[0]);
+  CHECK(r->prog.find_message("m") == r->prog.messages[0]);
+  CHECK(!r->prog.find_rule("nope"));
+  CHECK(!r->prog.find_message("nope"));
+  FlatRule extra;
+  extra.name = "added";
+  r->prog.rules.push_back(extra);
+  CHECK(r->prog.find_rule("added") == &r->prog.rules.back());
+}
