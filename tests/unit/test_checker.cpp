@@ -544,3 +544,8 @@ TEST_CASE("checker: find_* use the index, and still work after the program is ch
   r->prog.rules.push_back(extra);
   CHECK(r->prog.find_rule("added") == &r->prog.rules.back());
 }
+
+TEST_CASE("checker: event payload fields (any) combine with every type") {
+  CHECK(ok("event.amount + 1 > 2 and event.when - today > 0 and today - event.when > 0", "refund"));
+  CHECK(ok("event.plan in [\"a\", \"b\"] and coalesce(event.n, 0) > 1 and event.flag", "refund"));
+}
