@@ -257,13 +257,16 @@ void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& 
                       fmt::format("rule '{}' can never fire: its 'unless' is always true", r.name));
     }
   }
-  // Usage anywhere counts, so a broken file anywhere can hide a use.
+  // Usage anywhere counts, so a broken file anywhere can hide a use. A script without any rule
+  // is a library (like stdlib/lifecycle.crm): its definitions and messages are there to be
+  // imported, so they are not reported as unused.
+  bool library = program.rules.empty();
   for (const auto& [name, m] : msgs)
-    if (m.given && !m.used && !any_broken)
+    if (m.given && !m.used && !any_broken && !library)
       diags.warning(m.file, m.msg->name_span, "W-unused-message", fmt::format("message '{}' is never sent", name),
                     "send it from a rule, or remove it");
   for (const auto& [name, d] : defs)
-    if (d.given && !d.used && !any_broken)
+    if (d.given && !d.used && !any_broken && !library)
       diags.warning(d.file, d.def->name_span, "W-unused-definition",
                     fmt::format("{} '{}' is never used", d.def->segment ? "segment" : "let", name),
                     "use it in a rule, or remove it");
