@@ -75,6 +75,8 @@ class Typer {
   std::optional<Type> lookup(const std::string& name, ExprUse* use);
   // Every name usable in `where` (for "did you mean").
   std::vector<std::string> candidates(Where where) const;
+  // Names whose let/segment failed to parse: using them reports nothing more (no cascade).
+  void set_unparsed_definitions(std::set<std::string> names) { unparsed_ = std::move(names); }
 
  private:
   struct Ctx {
@@ -99,6 +101,7 @@ class Typer {
   const CheckOptions& options_;
   Diagnostics& diags_;
   std::map<std::string, DefEntry>& defs_;
+  std::set<std::string> unparsed_;
 };
 
 // lint.cpp: compile-time folding of a condition to "can it ever be TRUE?".

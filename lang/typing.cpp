@@ -190,6 +190,7 @@ Type Typer::name(Expr& e, Ctx& c) {
     return Type::any();
   }
   if (auto t = lookup(n, c.use)) return *t;
+  if (unparsed_.count(n)) return Type::error();  // its declaration's syntax error says it all
   std::string best = closest_match(n, candidates(c.where));
   std::string hint;
   if (!best.empty()) hint = fmt::format("did you mean '{}'?", best);
