@@ -421,7 +421,7 @@ TEST_CASE("parser: several errors are reported in one pass") {
       "let good = 3\n");
   const auto& ds = p.d.items();
   REQUIRE(ds.size() == 5);
-  CHECK(at(ds[0]) == "2:1");
+  CHECK(at(ds[0]) == "1:12");
   CHECK(ds[0].message == "expected an expression after the operator");
   CHECK(at(ds[1]) == "2:15");
   CHECK(ds[1].hint == "use 'and' instead of '&&'");
