@@ -243,6 +243,11 @@ class Parser {
         hint = "'" + tok.text + "' is a keyword and cannot be used as a name";
       }
     }
+    if (e.text == &g::error_message<g::rule_end> && tok.is_keyword &&
+        (tok.text == "send" || tok.text == "grant" || tok.text == "offer" || tok.text == "tag" || tok.text == "untag")) {
+      message = "expected ',' before another action in {item}";
+      hint = "write 'then send a, send b'";
+    }
     if (e.text == &g::error_message<g::string_close> && tok.kind == Token::Control) {
       message = "control character in string";
       hint = "use an escape such as \\n or \\t";

@@ -508,6 +508,13 @@ TEST_CASE("parser: a keyword where an expression is expected gets a hint") {
   CHECK(at(p.d.items()[0]) == "1:6");
 }
 
+TEST_CASE("parser: a missing comma between actions") {
+  auto p = parse_text("when a then send x tag y\n");
+  REQUIRE(p.d.items().size() == 1);
+  CHECK(p.d.items()[0].message == "expected ',' before another action in the rule");
+  CHECK(at(p.d.items()[0]) == "1:20");
+}
+
 TEST_CASE("parser: comparisons cannot be chained") {
   auto p = parse_text("let e = a < b < c\n");
   REQUIRE(p.d.items().size() == 1);
