@@ -535,7 +535,7 @@ TEST_CASE("parser: nesting deeper than the limit is one E-too-deep error") {
     auto start = std::chrono::steady_clock::now();
     auto p = parse_text("let x = " + std::string(n, '(') + "a" + std::string(n, ')') + "\nlet y = 1\n");
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    CHECK(secs < 2.0);
+    CHECK(secs < 10.0);  // generous: milliseconds in practice, but CI machines are shared
     REQUIRE(p.d.items().size() == 1);
     CHECK(p.d.items()[0].code == "E-too-deep");
     REQUIRE(p.m.items.size() == 1);
@@ -555,7 +555,7 @@ TEST_CASE("parser: nesting deeper than the limit is one E-too-deep error") {
   for (int i = 0; i < 100000; ++i) chain += " + a";
   auto start = std::chrono::steady_clock::now();
   auto c = parse_text("let w = " + chain + "\n");
-  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 2.0);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 10.0);
   REQUIRE(c.d.items().size() == 1);
   CHECK(c.d.items()[0].code == "E-too-deep");
 }
