@@ -243,6 +243,11 @@ class Parser {
         hint = "'" + tok.text + "' is a keyword and cannot be used as a name";
       }
     }
+    if (e.text == &g::error_message<g::rule_end> && tok.is_keyword &&
+        (tok.text == "send" || tok.text == "grant" || tok.text == "offer" || tok.text == "tag" || tok.text == "untag")) {
+      message = "expected ',' before another action in {item}";
+      hint = "write 'then send a, send b'";
+    }
     if (e.text == &g::error_message<g::string_close> && tok.kind == Token::Control) {
       message = "control character in string";
       hint = "use an escape such as \\n or \\t";
@@ -258,6 +263,15 @@ class Parser {
     }
     Span sp{at, at + std::max<uint32_t>(1, std::min<uint32_t>(tok.length, static_cast<uint32_t>(text_.size() - at)))};
     if (at >= text_.size()) sp = {at, at};
+    // "expected X" when X is missing at the end of a line: point just after the last token, not at
+    // the start of the next line (messages that name the token found keep pointing at it).
+    std::string_view tm(t.message);
+    bool says_expected = tm.rfind("expected", 0) == 0 || tm.rfind("unclosed", 0) == 0 || tm.rfind("unterminated", 0) == 0;
+    if (code != "E-keyword-as-name" && says_expected && tm.find("{tok}") == std::string_view::npos &&
+        at < text_.size()) {
+      uint32_t prev = end_of_last_token(text_, at);
+      if (prev < at && text_.find('\n', prev) < at) sp = {prev, prev};
+    }
     auto& d = diags_.error(file_, sp, code, message, hint);
     // Point at the unclosed opener.
     auto opener = [&](char open, const char* what) {

@@ -421,7 +421,7 @@ TEST_CASE("parser: several errors are reported in one pass") {
       "let good = 3\n");
   const auto& ds = p.d.items();
   REQUIRE(ds.size() == 5);
-  CHECK(at(ds[0]) == "2:1");
+  CHECK(at(ds[0]) == "1:12");
   CHECK(ds[0].message == "expected an expression after the operator");
   CHECK(at(ds[1]) == "2:15");
   CHECK(ds[1].hint == "use 'and' instead of '&&'");
@@ -508,6 +508,13 @@ TEST_CASE("parser: a keyword where an expression is expected gets a hint") {
   CHECK(at(p.d.items()[0]) == "1:6");
 }
 
+TEST_CASE("parser: a missing comma between actions") {
+  auto p = parse_text("when a then send x tag y\n");
+  REQUIRE(p.d.items().size() == 1);
+  CHECK(p.d.items()[0].message == "expected ',' before another action in the rule");
+  CHECK(at(p.d.items()[0]) == "1:20");
+}
+
 TEST_CASE("parser: comparisons cannot be chained") {
   auto p = parse_text("let e = a < b < c\n");
   REQUIRE(p.d.items().size() == 1);
@@ -528,7 +535,7 @@ TEST_CASE("parser: nesting deeper than the limit is one E-too-deep error") {
     auto start = std::chrono::steady_clock::now();
     auto p = parse_text("let x = " + std::string(n, '(') + "a" + std::string(n, ')') + "\nlet y = 1\n");
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    CHECK(secs < 2.0);
+    CHECK(secs < 10.0);  // generous: milliseconds in practice, but CI machines are shared
     REQUIRE(p.d.items().size() == 1);
     CHECK(p.d.items()[0].code == "E-too-deep");
     REQUIRE(p.m.items.size() == 1);
@@ -548,7 +555,7 @@ TEST_CASE("parser: nesting deeper than the limit is one E-too-deep error") {
   for (int i = 0; i < 100000; ++i) chain += " + a";
   auto start = std::chrono::steady_clock::now();
   auto c = parse_text("let w = " + chain + "\n");
-  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 2.0);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 10.0);
   REQUIRE(c.d.items().size() == 1);
   CHECK(c.d.items()[0].code == "E-too-deep");
 }
