@@ -403,3 +403,59 @@ TEST_CASE("store: a second run waits for the lock, then fails clearly") {
   RunLock second = b.lock_runs(std::chrono::milliseconds(200));
   CHECK(second.held());
 }
+
+TEST_CASE("store: the timestamp parser survives arbitrary input") {
+  std::string err;
+  auto tokyo = TimeZone::load("Asia/Tokyo", err);
+  REQUIRE(tokyo);
+  const std::string seed = "2026-11-23T10:15:00.5+09:00";
+  const std::string alphabet = "0123456789-:+TZ .,tz\xff";
+  uint64_t x = 88172645463325252ull;  // xorshift: deterministic
+  auto next = [&] { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x; };
+  size_t parsed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = seed;
+    for (int k = 0, n = static_cast<int>(next() % 4); k < n; ++k) {
+      size_t pos = next() % (s.size() + 1);
+      switch (next() % 3) {
+        case 0: if (pos < s.size()) s.erase(pos, 1); break;
+        case 1: s.insert(pos, 1, alphabet[next() % alphabet.size()]); break;
+        default: if (pos < s.size()) s[pos] = alphabet[next() % alphabet.size()]; break;
+      }
+    }
+    auto t = parse_timestamp(s, *tokyo);
+    if (!t) continue;
+    ++parsed;
+    CHECK(t->day == floor_div(t->local_seconds, kSecondsPerDay));
+  }
+  CHECK(parsed > 0);
+  CHECK(parse_timestamp("9999-12-31T23:59:59-18:00", *tokyo).has_value());  // far future: no overflow
+  CHECK(local_time_of_epoch(0, *tokyo).day == 0);                         // 1970-01-01 09:00 JST
+}
+
+TEST_CASE("store: integer timestamps are Unix seconds; odd extra columns are skipped with a reason") {
+  TempDir dir;
+  Store s = make_store(dir.file("x.db"), R"sql(
+    ALTER TABLE customers ADD COLUMN points INTEGER;
+    ALTER TABLE customers ADD COLUMN photo BLOB;
+    ALTER TABLE customers ADD COLUMN purchase_count INTEGER;
+    ALTER TABLE customers ADD COLUMN "first name" TEXT;
+    ALTER TABLE customers ADD COLUMN note;
+    INSERT INTO customers (id, note) VALUES (1, 42);
+    DROP TABLE orders;  -- a hand-made table whose ordered_at holds integers (no TEXT affinity)
+    CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at, total, status);
+    INSERT INTO orders VALUES (1, 1, 1795476600, 10, 'PAID');  -- 2026-11-23T23:30:00Z
+  )sql");
+  auto res = s.load_facts("Asia/Tokyo");
+  INFO(joined(res.warnings));
+  CHECK(has_warning(res.warnings, "customers.points is not an attribute: its name is a keyword"));
+  CHECK(has_warning(res.warnings, "customers.photo is not an attribute: BLOB"));
+  CHECK(has_warning(res.warnings, "customers.purchase_count is not an attribute: a builtin attribute"));
+  CHECK(has_warning(res.warnings, "customers.first name is not an attribute: its name is not an identifier"));
+  REQUIRE(res.facts.extra.size() == 1);
+  CHECK(res.facts.extra[0].name == "note");  // no declared type: a string
+  CHECK(res.facts.strings->get(res.facts.extra[0].i64[0]) == "42");
+  REQUIRE(res.facts.order_day.size() == 1);
+  CHECK(res.facts.order_day[0] == day("2026-11-24"));
+  CHECK(res.facts.order_status[0] == OrderStatus::Paid);  // status compared without case
+}
