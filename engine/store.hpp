@@ -103,6 +103,10 @@ class Store {
   // (for `crm check --db`). Same as load_facts(...).facts.extra_attributes().
   std::vector<lang::CheckOptions::Extra> extra_attributes();
 
+  // The zone a run takes dates in: the script's `timezone` if given, else the store's meta
+  // timezone, else UTC. Throws StoreError for an unknown zone name.
+  TimeZone run_timezone(const std::optional<std::string>& script_timezone);
+
   // The `timezone` setting of the store's meta table, if any.
   std::optional<std::string> meta_timezone();
   void set_meta_timezone(const std::string& tz_name);

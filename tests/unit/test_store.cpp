@@ -70,6 +70,9 @@ TEST_CASE("store: init creates every table and is idempotent") {
   CHECK_FALSE(s.meta_timezone().has_value());
   s.set_meta_timezone("Asia/Tokyo");
   CHECK(s.meta_timezone() == std::optional<std::string>("Asia/Tokyo"));
+  CHECK(s.run_timezone(std::nullopt).name() == "Asia/Tokyo");
+  CHECK(s.run_timezone(std::string("Europe/Paris")).name() == "Europe/Paris");
+  CHECK_THROWS_AS(s.run_timezone(std::string("Nowhere/City")), StoreError);
 }
 
 TEST_CASE("store: init migrates a version 1 store and adopts hand-made tables") {
