@@ -285,11 +285,13 @@ std::vector<uint32_t> csr_order(const std::vector<uint32_t>& row_of_item, size_t
   return perm;
 }
 
+// v reordered by perm; v itself is released (keeps the loader's peak memory near one copy).
 template <class T>
-std::vector<T> permute(const std::vector<T>& v, const std::vector<uint32_t>& perm) {
+std::vector<T> permute(std::vector<T>& v, const std::vector<uint32_t>& perm) {
   std::vector<T> out;
   out.reserve(perm.size());
-  for (uint32_t i : perm) out.push_back(v[i]);
+  for (uint32_t i : perm) out.push_back(std::move(v[i]));
+  std::vector<T>().swap(v);
   return out;
 }
 
@@ -714,10 +716,7 @@ class Loader {
     f.event_type = permute(f.event_type, perm);
     f.event_day = permute(f.event_day, perm);
     f.event_local_seconds = permute(f.event_local_seconds, perm);
-    std::vector<std::string> payload;
-    payload.reserve(perm.size());
-    for (uint32_t i : perm) payload.push_back(std::move(f.event_payload[i]));
-    f.event_payload = std::move(payload);
+    f.event_payload = permute(f.event_payload, perm);
   }
 
   void load_tags(const IdIndex& index) {
