@@ -79,8 +79,9 @@ constexpr int kBusyTimeoutMs = 10'000;
 // One open store. Not thread-safe: use one Store per thread.
 class Store {
  public:
-  // Opens an existing crm store. With create_if_missing, a missing file is created and given
-  // the schema (what `crm init` does). Throws StoreError with a hint naming `crm init --db FILE`
+  // Opens an existing crm store. With create_if_missing, a missing file (or ":memory:", or a
+  // file without a meta table) is given the schema as `crm init` would; an older schema
+  // version is still an error. Throws StoreError with a hint naming `crm init --db FILE`
   // when the file is missing, not SQLite, has no crm schema, or has an older schema version.
   static Store open(const std::string& path, bool create_if_missing = false);
   // Creates or migrates the schema of `path` (crm init). Returns the version found before.

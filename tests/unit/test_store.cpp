@@ -462,3 +462,14 @@ TEST_CASE("store: integer timestamps are Unix seconds; odd extra columns are ski
   CHECK(res.facts.order_day[0] == day("2026-11-24"));
   CHECK(res.facts.order_status[0] == OrderStatus::Paid);  // status compared without case
 }
+
+TEST_CASE("store: an in-memory store for fixtures") {
+  Store s = Store::open(":memory:", true);
+  s.db().exec("INSERT INTO customers (id, name, email_opt_in) VALUES (7, 'x', 1);"
+              "INSERT INTO orders VALUES (1, 7, '2026-01-01', 10, 'paid');");
+  auto res = s.load_facts("UTC");
+  CHECK(res.facts.rows() == 1);
+  CHECK(res.facts.order_id.size() == 1);
+  CHECK_FALSE(s.lock_runs().held());  // nothing to lock for a store in memory
+  CHECK(s.write_actions(day("2026-01-02"), {{7, "r", "send", "m", std::string("email"), "{}", "r|7|"}}) == 1);
+}
