@@ -1,0 +1,162 @@
+// The vector kernels of the evaluator: tight loops over one batch of rows that g++ -O3
+// auto-vectorizes. Values come as arrays plus a validity array (1 = not null).
+// Used only by program.cpp; each kernel writes `n` results.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+// Kernels are always inlined into Evaluator::exec, which is compiled once per target (AVX2 and
+// baseline x86-64), so that each copy of the loops is vectorized for its target.
+#if defined(__GNUC__)
+#define CRM_KERNEL inline __attribute__((always_inline))
+#else
+#define CRM_KERNEL inline
+#endif
+
+namespace crm::engine::ops {
+
+// ------------------------------------------------------------------ validity
+// out = a & b, without a loop when one side is all-valid (`ones`) or both are the same array.
+CRM_KERNEL const uint8_t* and_valid(const uint8_t* a, const uint8_t* b, uint8_t* out, size_t n, const uint8_t* ones) {
+  if (a == ones || a == b) return b;
+  if (b == ones) return a;
+  for (size_t i = 0; i < n; ++i) out[i] = a[i] & b[i];
+  return out;
+}
+
+// ------------------------------------------------------------------ three-valued logic
+// Bool registers hold 0/1 in every slot (also null ones), so the formulas below need no branch.
+CRM_KERNEL void and3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
+                 size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t ta = a[i] & va[i], tb = b[i] & vb[i];
+    uint8_t fa = (a[i] ^ 1) & va[i], fb = (b[i] ^ 1) & vb[i];
+    o[i] = ta & tb;
+    ov[i] = (ta & tb) | fa | fb;  // known when both true or either false
+  }
+}
+
+CRM_KERNEL void or3(const uint8_t* a, const uint8_t* va, const uint8_t* b, const uint8_t* vb, uint8_t* o, uint8_t* ov,
+                size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t ta = a[i] & va[i], tb = b[i] & vb[i];
+    uint8_t fa = (a[i] ^ 1) & va[i], fb = (b[i] ^ 1) & vb[i];
+    o[i] = ta | tb;
+    ov[i] = ta | tb | (fa & fb);  // known when either true or both false
+  }
+}
+
+CRM_KERNEL void and2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
+  for (size_t i = 0; i < n; ++i) o[i] = a[i] & b[i];
+}
+CRM_KERNEL void or2(const uint8_t* a, const uint8_t* b, uint8_t* o, size_t n) {
+  for (size_t i = 0; i < n; ++i) o[i] = a[i] | b[i];
+}
+CRM_KERNEL void not1(const uint8_t* a, uint8_t* o, size_t n) {
+  for (size_t i = 0; i < n; ++i) o[i] = a[i] ^ 1;
+}
+
+// Truth per row: 0 false, 1 true, 2 unknown.
+CRM_KERNEL void to_truth(const uint8_t* v, const uint8_t* valid, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = (v[i] & valid[i]) | static_cast<uint8_t>((valid[i] ^ 1) << 1);
+}
+
+// ------------------------------------------------------------------ comparisons
+template <class T, class F>
+CRM_KERNEL void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
+  for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b[i]));
+}
+
+// ------------------------------------------------------------------ arithmetic
+// Integer ops: overflow -> null (ov[i] = 0).
+CRM_KERNEL void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    int64_t r;
+    bool overflow = __builtin_add_overflow(a[i], b[i], &r);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!overflow);
+  }
+}
+CRM_KERNEL void sub_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    int64_t r;
+    bool overflow = __builtin_sub_overflow(a[i], b[i], &r);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!overflow);
+  }
+}
+CRM_KERNEL void mul_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    int64_t r;
+    bool overflow = __builtin_mul_overflow(a[i], b[i], &r);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!overflow);
+  }
+}
+// Truncating modulo (SQL's and C's sign rule); by zero -> null; x % -1 == 0 (no INT64_MIN trap).
+CRM_KERNEL void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    int64_t d = b[i];
+    bool bad = d == 0;
+    o[i] = (bad || d == -1) ? 0 : a[i] % d;
+    ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!bad);
+  }
+}
+// int / int is decimal.
+CRM_KERNEL void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    bool bad = b[i] == 0;
+    o[i] = static_cast<double>(a[i]) / static_cast<double>(bad ? 1 : b[i]);
+    ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!bad);
+  }
+}
+
+// Decimal ops: a result that is not finite (inf, nan) is null; so is division by zero.
+CRM_KERNEL uint8_t finite(double r) { return static_cast<uint8_t>((r - r) == 0); }
+
+template <class F>
+CRM_KERNEL void arith_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+                      size_t n, F f) {
+  for (size_t i = 0; i < n; ++i) {
+    double r = f(a[i], b[i]);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & finite(r);
+  }
+}
+CRM_KERNEL void div_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    bool bad = b[i] == 0;
+    double r = a[i] / (bad ? 1.0 : b[i]);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & finite(r) & static_cast<uint8_t>(!bad);
+  }
+}
+CRM_KERNEL void mod_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
+                    size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    bool bad = b[i] == 0;
+    double r = bad ? 0.0 : std::fmod(a[i], b[i]);
+    o[i] = r;
+    ov[i] = va[i] & vb[i] & finite(r) & static_cast<uint8_t>(!bad);
+  }
+}
+
+// ------------------------------------------------------------------ membership
+// o[i] = a[i] is one of c[0..k); the caller turns "not found" into unknown when the list holds null.
+template <class T>
+CRM_KERNEL void in_set(const T* a, const T* c, size_t k, uint8_t* o, size_t n) {
+  for (size_t i = 0; i < n; ++i) o[i] = 0;
+  for (size_t j = 0; j < k; ++j) {
+    T v = c[j];
+    for (size_t i = 0; i < n; ++i) o[i] |= static_cast<uint8_t>(a[i] == v);
+  }
+}
+
+}  // namespace crm::engine::ops

@@ -1,0 +1,680 @@
+// The vector interpreter: runs a compiled Program's instructions over a batch of Frame rows,
+// each instruction at most once per batch, and explains single rows (crm explain).
+// Kernels are in eval_ops.hpp; the compiler is compiler.cpp.
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+#include "engine/eval_ops.hpp"
+#include "engine/program.hpp"
+
+#if defined(__GNUC__)
+#define CRM_KERNEL_LAMBDA __attribute__((always_inline))
+#else
+#define CRM_KERNEL_LAMBDA
+#endif
+
+namespace crm::engine {
+
+using lang::TypeKind;
+
+const char* op_name(Op op) {
+  switch (op) {
+#define CRM_X(name, doc) \
+  case Op::name: return #name;
+    CRM_EVAL_OPCODES(CRM_X)
+#undef CRM_X
+  }
+  return "?";
+}
+
+NodeId Program::node_of(const lang::Expr* e) const {
+  auto it = expr_nodes_.find(e);
+  return it == expr_nodes_.end() ? kNoNode : it->second;
+}
+
+const CompiledRule* Program::find_rule(const std::string& name) const {
+  for (const auto& r : rules_)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+std::string Program::dump() const {
+  std::string out;
+  for (NodeId id = 0; id < nodes_.size(); ++id) {
+    const Node& n = nodes_[id];
+    out += "%" + std::to_string(id) + " = " + op_name(n.op) + "." + lang::kind_name(n.kind);
+    if (n.a != kNoNode) out += " %" + std::to_string(n.a);
+    if (n.b != kNoNode) out += " %" + std::to_string(n.b);
+    for (NodeId x : n.args) out += " %" + std::to_string(x);
+    if (n.column >= 0) out += " [" + columns_[static_cast<size_t>(n.column)] + "]";
+    if (n.op == Op::Const) {
+      if (n.null_const) out += " null";
+      else if (n.today) out += " today";
+      else if (n.string_index >= 0) out += " \"" + strings_[static_cast<size_t>(n.string_index)] + "\"";
+      else if (n.rep == Rep::F64) out += " " + std::to_string(n.f64);
+      else out += " " + std::to_string(n.i64);
+    }
+    if (n.op == Op::InConst)
+      out += " {" + std::to_string(n.list_i64.size() + n.list_f64.size() + n.list_strings.size()) + " values" +
+             (n.list_has_null ? ", null}" : "}");
+    if (n.tags_dependent) out += " (reads tags)";
+    out += "\n";
+  }
+  for (const auto& r : rules_) out += "rule " + r.name + ": %" + std::to_string(r.condition) + "\n";
+  return out;
+}
+
+// ------------------------------------------------------------------ values
+
+namespace {
+
+std::string decimal_text(double d) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, d);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".eni") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+Value scalar(TypeKind kind, int64_t i, double d, const StringPool& pool) {
+  Value v;
+  switch (kind) {
+    case TypeKind::Bool: v.kind = Value::Kind::Bool; v.i = i != 0; break;
+    case TypeKind::Decimal: v.kind = Value::Kind::Decimal; v.d = d; break;
+    case TypeKind::Date: v.kind = Value::Kind::Date; v.i = i; break;
+    case TypeKind::String:
+      v.kind = Value::Kind::String;
+      v.i = i;
+      if (i >= 0 && static_cast<size_t>(i) < pool.size()) v.text = std::string(pool.get(i));
+      break;
+    default: v.kind = Value::Kind::Int; v.i = i; break;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string Value::to_string(bool as_truth) const {
+  switch (kind) {
+    case Kind::Null: return as_truth ? "unknown" : "null";
+    case Kind::Bool: return i ? "true" : "false";
+    case Kind::Int: return std::to_string(i);
+    case Kind::Decimal: return decimal_text(d);
+    case Kind::String: return quoted(text);
+    case Kind::Date: return format_date(static_cast<Days>(i));
+    case Kind::List: {
+      std::string s = "[";
+      for (size_t k = 0; k < list.size(); ++k) s += (k ? ", " : "") + list[k].to_string();
+      return s + "]";
+    }
+  }
+  return "?";
+}
+
+Value column_value(const Frame& frame, const engine::Column& col, size_t row) {
+  if (row >= frame.rows || (!col.valid.empty() && !col.valid[row])) return {};
+  if (col.type.kind == TypeKind::List) {
+    Value v;
+    v.kind = Value::Kind::List;
+    if (row + 1 < col.list_offsets.size())
+      for (uint32_t j = col.list_offsets[row]; j < col.list_offsets[row + 1]; ++j)
+        v.list.push_back(scalar(col.type.elem, col.list_values[j], 0, *frame.strings));
+    return v;
+  }
+  int64_t i = row < col.i64.size() ? col.i64[row] : 0;
+  double d = row < col.f64.size() ? col.f64[row] : 0;
+  return scalar(col.type.kind, i, d, *frame.strings);
+}
+
+// ------------------------------------------------------------------ registers
+
+struct Evaluator::Regs {
+  // Per node: the current view (into a buffer below, a column, or a constant) and buffers.
+  std::vector<Values> view;
+  std::vector<std::unique_ptr<int64_t[]>> i64;
+  std::vector<std::unique_ptr<double[]>> f64;
+  std::vector<std::unique_ptr<uint8_t[]>> b8;
+  std::vector<std::unique_ptr<uint8_t[]>> valid;
+  std::vector<uint64_t> stamp;
+  std::vector<std::vector<int64_t>> bound_list;  // InConst over strings: the ids
+  std::vector<const engine::Column*> columns;    // per program column; null when the frame lacks it
+  std::vector<int64_t> string_ids;               // per program string constant
+  std::unordered_map<int64_t, int64_t> lower_cache, upper_cache;
+  std::vector<uint32_t> prefix;  // InColumn: running match counts over a batch's list elements
+  uint8_t ones[kBatchRows];
+  uint8_t zeros8[kBatchRows];
+  int64_t zeros64[kBatchRows];
+  double zerosf[kBatchRows];
+  uint8_t truth[kBatchRows];
+  uint64_t serial = 1;
+  uint64_t batch_stamp = 1;
+  uint64_t executed = 0;
+};
+
+Evaluator::Evaluator(const Program& program, const Frame& frame)
+    : program_(program), frame_(frame), regs_(std::make_unique<Regs>()) {
+  Regs& r = *regs_;
+  std::fill(std::begin(r.ones), std::end(r.ones), uint8_t{1});
+  std::fill(std::begin(r.zeros8), std::end(r.zeros8), uint8_t{0});
+  std::fill(std::begin(r.zeros64), std::end(r.zeros64), int64_t{0});
+  std::fill(std::begin(r.zerosf), std::end(r.zerosf), 0.0);
+  for (const auto& name : program.columns_) r.columns.push_back(frame.column(name));
+  for (const auto& s : program.strings_) r.string_ids.push_back(frame.strings->intern(s));
+
+  size_t count = program.nodes_.size();
+  r.view.resize(count);
+  r.i64.resize(count);
+  r.f64.resize(count);
+  r.b8.resize(count);
+  r.valid.resize(count);
+  r.stamp.assign(count, 0);
+  r.bound_list.resize(count);
+  for (NodeId id = 0; id < count; ++id) {
+    const Node& n = program.nodes_[id];
+    Values& v = r.view[id];
+    v.rep = n.rep;
+    v.kind = n.kind;
+    switch (n.rep) {
+      case Rep::I64: r.i64[id].reset(new int64_t[kBatchRows]()); v.i64 = r.i64[id].get(); break;
+      case Rep::F64: r.f64[id].reset(new double[kBatchRows]()); v.f64 = r.f64[id].get(); break;
+      case Rep::B8: r.b8[id].reset(new uint8_t[kBatchRows]()); v.b8 = r.b8[id].get(); break;
+    }
+    r.valid[id].reset(new uint8_t[kBatchRows]());
+    v.valid = r.valid[id].get();
+    if (n.op == Op::Const) {
+      // Broadcast once: constants never change.
+      if (n.null_const) {
+        v.valid = r.zeros8;
+      } else {
+        v.valid = r.ones;
+        int64_t iv = n.today ? frame.today : n.string_index >= 0 ? r.string_ids[static_cast<size_t>(n.string_index)] : n.i64;
+        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), kBatchRows, iv);
+        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), kBatchRows, n.f64);
+        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), kBatchRows, static_cast<uint8_t>(iv != 0));
+      }
+    }
+    if (n.op == Op::InConst && n.operand_rep == Rep::I64) {
+      auto& l = r.bound_list[id];
+      l = n.list_i64;
+      for (int32_t s : n.list_strings) l.push_back(r.string_ids[static_cast<size_t>(s)]);
+    }
+  }
+}
+
+Evaluator::~Evaluator() = default;
+
+uint64_t Evaluator::executed() const { return regs_->executed; }
+
+void Evaluator::set_batch(size_t begin, size_t end) {
+  if (end < begin || end - begin > kBatchRows || end > frame_.rows)
+    throw std::out_of_range("Evaluator::set_batch: bad row range");
+  begin_ = begin;
+  n_ = end - begin;
+  regs_->batch_stamp = ++regs_->serial;
+}
+
+void Evaluator::run(NodeId node) {
+  Regs& r = *regs_;
+  uint64_t call = ++r.serial;
+  for (NodeId id : program_.closures_[node]) {
+    uint64_t want = program_.nodes_[id].tags_dependent ? call : r.batch_stamp;
+    if (r.stamp[id] == want) continue;
+    exec(id);
+    ++r.executed;
+    r.stamp[id] = want;
+  }
+}
+
+const Truth* Evaluator::truth(NodeId node) {
+  run(node);
+  const Values& v = regs_->view[node];
+  if (v.rep != Rep::B8) throw std::logic_error("Evaluator::truth of a non-bool node");
+  ops::to_truth(v.b8, v.valid, regs_->truth, n_);
+  return reinterpret_cast<const Truth*>(regs_->truth);
+}
+
+const Truth* Evaluator::condition(size_t rule) { return truth(program_.rules_.at(rule).condition); }
+
+Evaluator::Values Evaluator::values(NodeId node) {
+  run(node);
+  return regs_->view[node];
+}
+
+Value Evaluator::value_at(NodeId node, size_t i) {
+  Regs& r = *regs_;
+  if (r.stamp[node] != r.batch_stamp || program_.nodes_[node].tags_dependent) run(node);
+  const Values& v = r.view[node];
+  if (i >= n_ || !v.valid[i]) return {};
+  switch (v.rep) {
+    case Rep::B8: return scalar(TypeKind::Bool, v.b8[i], 0, *frame_.strings);
+    case Rep::F64: return scalar(TypeKind::Decimal, 0, v.f64[i], *frame_.strings);
+    case Rep::I64: return scalar(v.kind, v.i64[i], 0, *frame_.strings);
+  }
+  return {};
+}
+
+// ------------------------------------------------------------------ execution
+
+namespace {
+
+// Code points of UTF-8 text: bytes that are not continuation bytes.
+int64_t code_points(std::string_view s) {
+  int64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+}  // namespace
+
+// The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
+// integer compares vectorize only there) and the loader picks the variant the CPU supports.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void Evaluator::exec(NodeId id) {
+  Regs& r = *regs_;
+  const Node& n = program_.nodes_[id];
+  Values& out = r.view[id];
+  const size_t n_rows = n_;
+  const size_t b = begin_;
+  int64_t* oi = r.i64[id].get();
+  double* of = r.f64[id].get();
+  uint8_t* ob = r.b8[id].get();
+  uint8_t* ov = r.valid[id].get();
+  const Values* A = n.a != kNoNode ? &r.view[n.a] : nullptr;
+  const Values* B = n.b != kNoNode ? &r.view[n.b] : nullptr;
+  const engine::Column* col = n.column >= 0 ? r.columns[static_cast<size_t>(n.column)] : nullptr;
+  auto col_valid = [&](const engine::Column* c) -> const uint8_t* {
+    return c->valid.size() >= b + n_rows && !c->valid.empty() ? c->valid.data() + b : r.ones;
+  };
+
+  switch (n.op) {
+    case Op::Const: return;
+    case Op::LoadI64:
+      if (!col) {
+        out.i64 = r.zeros64;
+        out.valid = r.zeros8;
+      } else {
+        out.i64 = col->i64.size() >= b + n_rows && n_rows ? col->i64.data() + b : r.zeros64;
+        out.valid = col_valid(col);
+      }
+      return;
+    case Op::LoadF64:
+      if (!col) {
+        out.f64 = r.zerosf;
+        out.valid = r.zeros8;
+      } else {
+        out.f64 = col->f64.size() >= b + n_rows && n_rows ? col->f64.data() + b : r.zerosf;
+        out.valid = col_valid(col);
+      }
+      return;
+    case Op::LoadBool:
+      out.b8 = ob;
+      if (!col || col->i64.size() < b + n_rows) {
+        std::fill_n(ob, n_rows, uint8_t{0});
+        out.valid = r.zeros8;
+      } else {
+        const int64_t* src = col->i64.data() + b;
+        for (size_t i = 0; i < n_rows; ++i) ob[i] = src[i] != 0;
+        out.valid = col_valid(col);
+      }
+      return;
+    case Op::LoadAny: {
+      // A run-time typed column read as n.kind: same type, or int <-> decimal; else null.
+      out.valid = r.zeros8;
+      out.i64 = oi, out.f64 = of, out.b8 = ob;
+      if (!col) return;
+      TypeKind ck = col->type.kind;
+      bool has_i = col->i64.size() >= b + n_rows, has_f = col->f64.size() >= b + n_rows;
+      if (ck == n.kind && n.rep == Rep::I64 && has_i) {
+        out.i64 = col->i64.data() + b;
+        out.valid = col_valid(col);
+      } else if (ck == n.kind && n.rep == Rep::F64 && has_f) {
+        out.f64 = col->f64.data() + b;
+        out.valid = col_valid(col);
+      } else if (ck == TypeKind::Bool && n.rep == Rep::B8 && has_i) {
+        for (size_t i = 0; i < n_rows; ++i) ob[i] = col->i64[b + i] != 0;
+        out.valid = col_valid(col);
+      } else if (ck == TypeKind::Int && n.kind == TypeKind::Decimal && has_i) {
+        for (size_t i = 0; i < n_rows; ++i) of[i] = static_cast<double>(col->i64[b + i]);
+        out.valid = col_valid(col);
+      } else if (ck == TypeKind::Decimal && n.kind == TypeKind::Int && has_f) {
+        const uint8_t* cv = col_valid(col);
+        for (size_t i = 0; i < n_rows; ++i) {
+          double d = col->f64[b + i];
+          bool ok = d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18;
+          oi[i] = ok ? static_cast<int64_t>(d) : 0;
+          ov[i] = cv[i] & static_cast<uint8_t>(ok);
+        }
+        out.valid = ov;
+      }
+      return;
+    }
+    case Op::IntToDec:
+      for (size_t i = 0; i < n_rows; ++i) of[i] = static_cast<double>(A->i64[i]);
+      out.valid = A->valid;
+      return;
+    case Op::Not:
+      ops::not1(A->b8, ob, n_rows);
+      out.valid = A->valid;
+      return;
+    case Op::And:
+    case Op::Or:
+      if (A->valid == r.ones && B->valid == r.ones) {
+        if (n.op == Op::And) ops::and2(A->b8, B->b8, ob, n_rows);
+        else ops::or2(A->b8, B->b8, ob, n_rows);
+        out.valid = r.ones;
+      } else {
+        if (n.op == Op::And) ops::and3(A->b8, A->valid, B->b8, B->valid, ob, ov, n_rows);
+        else ops::or3(A->b8, A->valid, B->b8, B->valid, ob, ov, n_rows);
+        out.valid = ov;
+      }
+      return;
+    case Op::IsNull:
+      ops::not1(A->valid, ob, n_rows);
+      out.valid = r.ones;
+      return;
+    case Op::IsNotNull:
+      out.b8 = A->valid;  // zero-copy: validity is the answer
+      out.valid = r.ones;
+      return;
+    case Op::Eq:
+    case Op::Ne:
+    case Op::Lt:
+    case Op::Le:
+    case Op::Gt:
+    case Op::Ge: {
+      out.valid = ops::and_valid(A->valid, B->valid, ov, n_rows, r.ones);
+      if (n.string_text) {
+        const StringPool& pool = *frame_.strings;
+        for (size_t i = 0; i < n_rows; ++i) {
+          int c = 0;
+          if (out.valid[i]) {
+            std::string_view x = pool.get(A->i64[i]), y = pool.get(B->i64[i]);
+            c = x < y ? -1 : x > y ? 1 : 0;
+          }
+          bool res = n.op == Op::Lt ? c < 0 : n.op == Op::Le ? c <= 0 : n.op == Op::Gt ? c > 0 : c >= 0;
+          ob[i] = res;
+        }
+        return;
+      }
+      auto cmp = [&](const auto* x, const auto* y) CRM_KERNEL_LAMBDA {
+        switch (n.op) {
+          case Op::Eq: ops::compare(x, y, ob, n_rows, std::equal_to<>{}); break;
+          case Op::Ne: ops::compare(x, y, ob, n_rows, std::not_equal_to<>{}); break;
+          case Op::Lt: ops::compare(x, y, ob, n_rows, std::less<>{}); break;
+          case Op::Le: ops::compare(x, y, ob, n_rows, std::less_equal<>{}); break;
+          case Op::Gt: ops::compare(x, y, ob, n_rows, std::greater<>{}); break;
+          default: ops::compare(x, y, ob, n_rows, std::greater_equal<>{}); break;
+        }
+      };
+      if (n.operand_rep == Rep::I64) cmp(A->i64, B->i64);
+      else if (n.operand_rep == Rep::F64) cmp(A->f64, B->f64);
+      else cmp(A->b8, B->b8);
+      return;
+    }
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Mod:
+      if (n.operand_rep == Rep::I64) {
+        switch (n.op) {
+          case Op::Add: ops::add_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+          case Op::Sub: ops::sub_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+          case Op::Mul: ops::mul_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+          case Op::Div: ops::div_i64(A->i64, B->i64, A->valid, B->valid, of, ov, n_rows); break;
+          default: ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+        }
+        if (n.kind == TypeKind::Date)  // a date must stay a calendar day
+          for (size_t i = 0; i < n_rows; ++i) ov[i] &= static_cast<uint8_t>(in_days_range(oi[i]));
+      } else {
+        switch (n.op) {
+          case Op::Add: ops::arith_f64(A->f64, B->f64, A->valid, B->valid, of, ov, n_rows, std::plus<>{}); break;
+          case Op::Sub: ops::arith_f64(A->f64, B->f64, A->valid, B->valid, of, ov, n_rows, std::minus<>{}); break;
+          case Op::Mul: ops::arith_f64(A->f64, B->f64, A->valid, B->valid, of, ov, n_rows, std::multiplies<>{}); break;
+          case Op::Div: ops::div_f64(A->f64, B->f64, A->valid, B->valid, of, ov, n_rows); break;
+          default: ops::mod_f64(A->f64, B->f64, A->valid, B->valid, of, ov, n_rows); break;
+        }
+      }
+      out.valid = ov;
+      return;
+    case Op::Neg:
+      if (n.rep == Rep::I64) {
+        for (size_t i = 0; i < n_rows; ++i) {
+          oi[i] = A->i64[i] == INT64_MIN ? 0 : -A->i64[i];
+          ov[i] = A->valid[i] & static_cast<uint8_t>(A->i64[i] != INT64_MIN);
+        }
+        out.valid = ov;
+      } else {
+        for (size_t i = 0; i < n_rows; ++i) of[i] = -A->f64[i];
+        out.valid = A->valid;
+      }
+      return;
+    case Op::Abs:
+      if (n.rep == Rep::I64) {
+        for (size_t i = 0; i < n_rows; ++i) {
+          int64_t x = A->i64[i];
+          oi[i] = x == INT64_MIN ? 0 : x < 0 ? -x : x;
+          ov[i] = A->valid[i] & static_cast<uint8_t>(x != INT64_MIN);
+        }
+        out.valid = ov;
+      } else {
+        for (size_t i = 0; i < n_rows; ++i) of[i] = std::fabs(A->f64[i]);
+        out.valid = A->valid;
+      }
+      return;
+    case Op::Min:
+    case Op::Max:
+      out.valid = ops::and_valid(A->valid, B->valid, ov, n_rows, r.ones);
+      if (n.rep == Rep::I64) {
+        for (size_t i = 0; i < n_rows; ++i)
+          oi[i] = n.op == Op::Min ? std::min(A->i64[i], B->i64[i]) : std::max(A->i64[i], B->i64[i]);
+      } else if (n.rep == Rep::F64) {
+        for (size_t i = 0; i < n_rows; ++i)
+          of[i] = n.op == Op::Min ? std::min(A->f64[i], B->f64[i]) : std::max(A->f64[i], B->f64[i]);
+      } else {
+        for (size_t i = 0; i < n_rows; ++i)
+          ob[i] = n.op == Op::Min ? std::min(A->b8[i], B->b8[i]) : std::max(A->b8[i], B->b8[i]);
+      }
+      return;
+    case Op::Coalesce: {
+      std::fill_n(ov, n_rows, uint8_t{0});
+      for (NodeId x : n.args) {
+        const Values& v = r.view[x];
+        for (size_t i = 0; i < n_rows; ++i) {
+          bool take = !ov[i] && v.valid[i];
+          if (n.rep == Rep::I64) oi[i] = take ? v.i64[i] : oi[i];
+          else if (n.rep == Rep::F64) of[i] = take ? v.f64[i] : of[i];
+          else ob[i] = take ? v.b8[i] : ob[i];
+          ov[i] |= v.valid[i];
+        }
+      }
+      out.valid = ov;
+      return;
+    }
+    case Op::InConst: {
+      if (n.operand_rep == Rep::F64) {
+        ops::in_set(A->f64, n.list_f64.data(), n.list_f64.size(), ob, n_rows);
+      } else if (n.operand_rep == Rep::I64) {
+        const auto& l = r.bound_list[id];
+        ops::in_set(A->i64, l.data(), l.size(), ob, n_rows);
+      } else {
+        std::vector<uint8_t> bools;
+        for (int64_t x : n.list_i64) bools.push_back(static_cast<uint8_t>(x != 0));
+        ops::in_set(A->b8, bools.data(), bools.size(), ob, n_rows);
+      }
+      if (n.list_has_null) {  // not found, but the list holds null: unknown
+        for (size_t i = 0; i < n_rows; ++i) ov[i] = A->valid[i] & ob[i];
+        out.valid = ov;
+      } else {
+        out.valid = A->valid;
+      }
+      return;
+    }
+    case Op::InColumn: {
+      if (!col || col->list_offsets.size() < b + n_rows + 1) {
+        std::fill_n(ob, n_rows, uint8_t{0});
+        out.valid = r.zeros8;
+        return;
+      }
+      const uint32_t* off = col->list_offsets.data() + b;
+      const int64_t* vals = col->list_values.data();
+      if (n.operand_rep == Rep::F64) {
+        for (size_t i = 0; i < n_rows; ++i) {
+          uint8_t f = 0;
+          for (uint32_t j = off[i]; j < off[i + 1]; ++j) f |= static_cast<uint8_t>(static_cast<double>(vals[j]) == A->f64[i]);
+          ob[i] = f;
+        }
+      } else if (program_.nodes_[n.a].op == Op::Const) {
+        // A constant needle ("vip" in tags): count matches with a prefix sum over the batch's
+        // elements, then each row compares two prefix counts; no per-row loop, no branch.
+        const int64_t x = A->i64[0];
+        const size_t lo = off[0], m = off[n_rows] - lo;
+        auto& pref = r.prefix;
+        if (pref.size() < m + 1) pref.resize(m + 1);
+        uint32_t acc = 0;
+        pref[0] = 0;
+        for (size_t j = 0; j < m; ++j) {
+          acc += vals[lo + j] == x;
+          pref[j + 1] = acc;
+        }
+        for (size_t i = 0; i < n_rows; ++i) ob[i] = pref[off[i + 1] - lo] != pref[off[i] - lo];
+      } else {
+        for (size_t i = 0; i < n_rows; ++i) {
+          uint8_t f = 0;
+          int64_t x = A->i64[i];
+          for (uint32_t j = off[i]; j < off[i + 1]; ++j) f |= static_cast<uint8_t>(vals[j] == x);
+          ob[i] = f;
+        }
+      }
+      // Elements are never null, so only a null needle or a null list is unknown.
+      out.valid = ops::and_valid(A->valid, col_valid(col), ov, n_rows, r.ones);
+      return;
+    }
+    case Op::LenColumn:
+      if (!col || col->list_offsets.size() < b + n_rows + 1) {
+        out.valid = r.zeros8;
+        return;
+      }
+      for (size_t i = 0; i < n_rows; ++i) oi[i] = col->list_offsets[b + i + 1] - col->list_offsets[b + i];
+      out.valid = col_valid(col);
+      return;
+    case Op::LenString: {
+      const StringPool& pool = *frame_.strings;
+      for (size_t i = 0; i < n_rows; ++i) oi[i] = A->valid[i] ? code_points(pool.get(A->i64[i])) : 0;
+      out.valid = A->valid;
+      return;
+    }
+    case Op::Year:
+    case Op::Month:
+    case Op::Day:
+      for (size_t i = 0; i < n_rows; ++i) {
+        int64_t d = A->i64[i];
+        bool ok = in_days_range(d);
+        Ymd c = civil_from_days(ok ? static_cast<Days>(d) : 0);
+        oi[i] = n.op == Op::Year ? c.y : n.op == Op::Month ? c.m : c.d;
+        ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
+      }
+      out.valid = ov;
+      return;
+    case Op::Lower:
+    case Op::Upper: {
+      StringPool& pool = *frame_.strings;
+      auto& cache = n.op == Op::Lower ? r.lower_cache : r.upper_cache;
+      for (size_t i = 0; i < n_rows; ++i) {
+        if (!A->valid[i]) {
+          oi[i] = 0;
+          continue;
+        }
+        int64_t s = A->i64[i];
+        auto it = cache.find(s);
+        if (it == cache.end()) {
+          std::string t(pool.get(s));
+          for (char& c : t) {
+            if (n.op == Op::Lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if (n.op == Op::Upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+          }
+          it = cache.emplace(s, pool.intern(t)).first;
+        }
+        oi[i] = it->second;
+      }
+      out.valid = A->valid;
+      return;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ explain
+
+Explanation Evaluator::explain_node(const lang::Expr& e, size_t i) {
+  Explanation x;
+  x.expr = &e;
+  x.type = e.type.kind;
+  const Frame& f = frame_;
+  auto list_column = [&](const lang::Expr& name) -> Value {
+    const engine::Column* c = f.column(name.text);
+    if (!c) return {};
+    return column_value(f, *c, begin_ + i);
+  };
+  NodeId node = program_.node_of(&e);
+  auto it = program_.definitions_.find(e.text);
+  bool is_def = e.kind == lang::Expr::Kind::Name && it != program_.definitions_.end() && it->second->expr;
+  if (is_def) {
+    x.definition = true;
+    x.children.push_back(explain_node(*it->second->expr, i));
+    x.value = x.children.back().value;
+    if (x.type == TypeKind::Error) x.type = x.children.back().type;
+    return x;
+  }
+  for (const auto& a : e.args)
+    if (a) x.children.push_back(explain_node(*a, i));
+  if (e.kind == lang::Expr::Kind::List) {
+    x.value.kind = Value::Kind::List;
+    for (const auto& c : x.children) x.value.list.push_back(c.value);
+  } else if (e.kind == lang::Expr::Kind::Name && e.type.kind == TypeKind::List) {
+    x.value = list_column(e);
+  } else if (node != kNoNode) {
+    x.value = value_at(node, i);
+    if (x.type == TypeKind::Error) x.type = program_.nodes_[node].kind;
+  }
+  return x;
+}
+
+Explanation Evaluator::explain(const lang::Expr& e, size_t row) {
+  set_batch(row, row + 1);
+  return explain_node(e, 0);
+}
+
+std::vector<Explanation> Evaluator::explain_rule(size_t rule, size_t row) {
+  const CompiledRule& r = program_.rules_.at(rule);
+  std::vector<Explanation> out;
+  set_batch(row, row + 1);
+  if (r.source) {
+    for (const lang::Expr* c : r.source->conditions)
+      if (c) out.push_back(explain_node(*c, 0));
+    if (r.source->unless) out.push_back(explain_node(*r.source->unless, 0));
+    if (r.source->exit_when) out.push_back(explain_node(*r.source->exit_when, 0));
+  }
+  return out;
+}
+
+}  // namespace crm::engine
