@@ -2,6 +2,8 @@
 // odd data and time zones), the run lock, runs and idempotent outbox writes.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -472,4 +474,34 @@ TEST_CASE("store: an in-memory store for fixtures") {
   CHECK(res.facts.order_id.size() == 1);
   CHECK_FALSE(s.lock_runs().held());  // nothing to lock for a store in memory
   CHECK(s.write_actions(day("2026-01-02"), {{7, "r", "send", "m", std::string("email"), "{}", "r|7|"}}) == 1);
+}
+
+TEST_CASE("store: the run lock is released when its process is killed (kill -9)") {
+  TempDir dir;
+  std::string path = dir.file("killed.db");
+  { Store init = Store::open(path, true); }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Store s = Store::open(path);
+    RunLock lock = s.lock_runs(std::chrono::milliseconds(0));
+    char c = 'x';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    pause();  // hold the lock until killed
+    _exit(0);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  Store s = Store::open(path);
+  std::string holder = "process " + std::to_string(child);
+  CHECK_THROWS_WITH_AS(s.lock_runs(std::chrono::milliseconds(100)), doctest::Contains(holder.c_str()), StoreError);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  RunLock lock = s.lock_runs(std::chrono::milliseconds(1000));
+  CHECK(lock.held());
+  close(ready[0]);
+  close(ready[1]);
 }
