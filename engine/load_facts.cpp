@@ -285,11 +285,37 @@ std::vector<uint32_t> csr_order(const std::vector<uint32_t>& row_of_item, size_t
   return perm;
 }
 
+// Indexes sorted by (local time, id): a counting sort by day, then a small sort within each
+// day, so ten million orders sort in linear time. Very spread-out days fall back to std::sort.
+std::vector<uint32_t> time_order(const std::vector<Days>& day, const std::vector<int64_t>& secs, const std::vector<int64_t>& id) {
+  size_t n = day.size();
+  std::vector<uint32_t> perm(n);
+  auto less = [&](uint32_t a, uint32_t b) { return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] < id[b]; };
+  if (n == 0) return perm;
+  auto [lo, hi] = std::minmax_element(day.begin(), day.end());
+  uint64_t span = static_cast<uint64_t>(static_cast<int64_t>(*hi) - *lo) + 1;
+  if (span > 4 * n + 100'000) {
+    std::iota(perm.begin(), perm.end(), 0u);
+    std::sort(perm.begin(), perm.end(), less);
+    return perm;
+  }
+  std::vector<uint32_t> start(span + 1, 0);
+  for (Days d : day) ++start[static_cast<size_t>(d - *lo) + 1];
+  for (size_t k = 0; k < span; ++k) start[k + 1] += start[k];
+  std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  for (uint32_t i = 0; i < n; ++i) perm[next[static_cast<size_t>(day[i] - *lo)]++] = i;
+  for (size_t k = 0; k < span; ++k)
+    if (start[k + 1] - start[k] > 1) std::sort(perm.begin() + start[k], perm.begin() + start[k + 1], less);
+  return perm;
+}
+
+// v reordered by perm; v itself is released (keeps the loader's peak memory near one copy).
 template <class T>
-std::vector<T> permute(const std::vector<T>& v, const std::vector<uint32_t>& perm) {
+std::vector<T> permute(std::vector<T>& v, const std::vector<uint32_t>& perm) {
   std::vector<T> out;
   out.reserve(perm.size());
-  for (uint32_t i : perm) out.push_back(v[i]);
+  for (uint32_t i : perm) out.push_back(std::move(v[i]));
+  std::vector<T>().swap(v);
   return out;
 }
 
@@ -504,12 +530,7 @@ class Loader {
     facts_.order_total = permute(total, perm);
     facts_.order_status = permute(status, perm);
     load_items();
-    auto& by_day = facts_.orders_by_day;
-    by_day.resize(facts_.order_id.size());
-    std::iota(by_day.begin(), by_day.end(), 0u);
-    const auto& s2 = facts_.order_local_seconds;
-    const auto& id2 = facts_.order_id;
-    std::sort(by_day.begin(), by_day.end(), [&](uint32_t a, uint32_t b) { return s2[a] != s2[b] ? s2[a] < s2[b] : id2[a] < id2[b]; });
+    facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
   }
 
   void load_items() {
@@ -703,21 +724,13 @@ class Loader {
         f.event_payload.emplace_back(q.null(4) ? std::string_view() : q.text(4));
       }
     }
-    std::vector<uint32_t> perm(f.event_id.size());
-    std::iota(perm.begin(), perm.end(), 0u);
-    std::sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
-      return f.event_local_seconds[a] != f.event_local_seconds[b] ? f.event_local_seconds[a] < f.event_local_seconds[b]
-                                                                  : f.event_id[a] < f.event_id[b];
-    });
+    std::vector<uint32_t> perm = time_order(f.event_day, f.event_local_seconds, f.event_id);
     f.event_id = permute(f.event_id, perm);
     f.event_row = permute(f.event_row, perm);
     f.event_type = permute(f.event_type, perm);
     f.event_day = permute(f.event_day, perm);
     f.event_local_seconds = permute(f.event_local_seconds, perm);
-    std::vector<std::string> payload;
-    payload.reserve(perm.size());
-    for (uint32_t i : perm) payload.push_back(std::move(f.event_payload[i]));
-    f.event_payload = std::move(payload);
+    f.event_payload = permute(f.event_payload, perm);
   }
 
   void load_tags(const IdIndex& index) {

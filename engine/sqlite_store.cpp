@@ -114,6 +114,14 @@ void Store::set_meta_timezone(const std::string& tz_name) {
   q.exec();
 }
 
+TimeZone Store::run_timezone(const std::optional<std::string>& script_timezone) {
+  std::string name = script_timezone ? *script_timezone : meta_timezone().value_or("UTC");
+  std::string error;
+  auto tz = TimeZone::load(name, error);
+  if (!tz) throw StoreError(error + (script_timezone ? "" : " (the store's meta timezone)"));
+  return *tz;
+}
+
 LoadResult Store::load_facts(const std::string& tz_name) {
   std::string error;
   auto tz = TimeZone::load(tz_name, error);

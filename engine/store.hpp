@@ -79,8 +79,9 @@ constexpr int kBusyTimeoutMs = 10'000;
 // One open store. Not thread-safe: use one Store per thread.
 class Store {
  public:
-  // Opens an existing crm store. With create_if_missing, a missing file is created and given
-  // the schema (what `crm init` does). Throws StoreError with a hint naming `crm init --db FILE`
+  // Opens an existing crm store. With create_if_missing, a missing file (or ":memory:", or a
+  // file without a meta table) is given the schema as `crm init` would; an older schema
+  // version is still an error. Throws StoreError with a hint naming `crm init --db FILE`
   // when the file is missing, not SQLite, has no crm schema, or has an older schema version.
   static Store open(const std::string& path, bool create_if_missing = false);
   // Creates or migrates the schema of `path` (crm init). Returns the version found before.
@@ -102,6 +103,10 @@ class Store {
   // The extra columns of the customers table as attributes, without loading anything else
   // (for `crm check --db`). Same as load_facts(...).facts.extra_attributes().
   std::vector<lang::CheckOptions::Extra> extra_attributes();
+
+  // The zone a run takes dates in: the script's `timezone` if given, else the store's meta
+  // timezone, else UTC. Throws StoreError for an unknown zone name.
+  TimeZone run_timezone(const std::optional<std::string>& script_timezone);
 
   // The `timezone` setting of the store's meta table, if any.
   std::optional<std::string> meta_timezone();

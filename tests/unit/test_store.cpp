@@ -2,6 +2,8 @@
 // odd data and time zones), the run lock, runs and idempotent outbox writes.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -70,6 +72,9 @@ TEST_CASE("store: init creates every table and is idempotent") {
   CHECK_FALSE(s.meta_timezone().has_value());
   s.set_meta_timezone("Asia/Tokyo");
   CHECK(s.meta_timezone() == std::optional<std::string>("Asia/Tokyo"));
+  CHECK(s.run_timezone(std::nullopt).name() == "Asia/Tokyo");
+  CHECK(s.run_timezone(std::string("Europe/Paris")).name() == "Europe/Paris");
+  CHECK_THROWS_AS(s.run_timezone(std::string("Nowhere/City")), StoreError);
 }
 
 TEST_CASE("store: init migrates a version 1 store and adopts hand-made tables") {
@@ -402,4 +407,101 @@ TEST_CASE("store: a second run waits for the lock, then fails clearly") {
   first = RunLock();  // released
   RunLock second = b.lock_runs(std::chrono::milliseconds(200));
   CHECK(second.held());
+}
+
+TEST_CASE("store: the timestamp parser survives arbitrary input") {
+  std::string err;
+  auto tokyo = TimeZone::load("Asia/Tokyo", err);
+  REQUIRE(tokyo);
+  const std::string seed = "2026-11-23T10:15:00.5+09:00";
+  const std::string alphabet = "0123456789-:+TZ .,tz\xff";
+  uint64_t x = 88172645463325252ull;  // xorshift: deterministic
+  auto next = [&] { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x; };
+  size_t parsed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = seed;
+    for (int k = 0, n = static_cast<int>(next() % 4); k < n; ++k) {
+      size_t pos = next() % (s.size() + 1);
+      switch (next() % 3) {
+        case 0: if (pos < s.size()) s.erase(pos, 1); break;
+        case 1: s.insert(pos, 1, alphabet[next() % alphabet.size()]); break;
+        default: if (pos < s.size()) s[pos] = alphabet[next() % alphabet.size()]; break;
+      }
+    }
+    auto t = parse_timestamp(s, *tokyo);
+    if (!t) continue;
+    ++parsed;
+    CHECK(t->day == floor_div(t->local_seconds, kSecondsPerDay));
+  }
+  CHECK(parsed > 0);
+  CHECK(parse_timestamp("9999-12-31T23:59:59-18:00", *tokyo).has_value());  // far future: no overflow
+  CHECK(local_time_of_epoch(0, *tokyo).day == 0);                         // 1970-01-01 09:00 JST
+}
+
+TEST_CASE("store: integer timestamps are Unix seconds; odd extra columns are skipped with a reason") {
+  TempDir dir;
+  Store s = make_store(dir.file("x.db"), R"sql(
+    ALTER TABLE customers ADD COLUMN points INTEGER;
+    ALTER TABLE customers ADD COLUMN photo BLOB;
+    ALTER TABLE customers ADD COLUMN purchase_count INTEGER;
+    ALTER TABLE customers ADD COLUMN "first name" TEXT;
+    ALTER TABLE customers ADD COLUMN note;
+    INSERT INTO customers (id, note) VALUES (1, 42);
+    DROP TABLE orders;  -- a hand-made table whose ordered_at holds integers (no TEXT affinity)
+    CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at, total, status);
+    INSERT INTO orders VALUES (1, 1, 1795476600, 10, 'PAID');  -- 2026-11-23T23:30:00Z
+  )sql");
+  auto res = s.load_facts("Asia/Tokyo");
+  INFO(joined(res.warnings));
+  CHECK(has_warning(res.warnings, "customers.points is not an attribute: its name is a keyword"));
+  CHECK(has_warning(res.warnings, "customers.photo is not an attribute: BLOB"));
+  CHECK(has_warning(res.warnings, "customers.purchase_count is not an attribute: a builtin attribute"));
+  CHECK(has_warning(res.warnings, "customers.first name is not an attribute: its name is not an identifier"));
+  REQUIRE(res.facts.extra.size() == 1);
+  CHECK(res.facts.extra[0].name == "note");  // no declared type: a string
+  CHECK(res.facts.strings->get(res.facts.extra[0].i64[0]) == "42");
+  REQUIRE(res.facts.order_day.size() == 1);
+  CHECK(res.facts.order_day[0] == day("2026-11-24"));
+  CHECK(res.facts.order_status[0] == OrderStatus::Paid);  // status compared without case
+}
+
+TEST_CASE("store: an in-memory store for fixtures") {
+  Store s = Store::open(":memory:", true);
+  s.db().exec("INSERT INTO customers (id, name, email_opt_in) VALUES (7, 'x', 1);"
+              "INSERT INTO orders VALUES (1, 7, '2026-01-01', 10, 'paid');");
+  auto res = s.load_facts("UTC");
+  CHECK(res.facts.rows() == 1);
+  CHECK(res.facts.order_id.size() == 1);
+  CHECK_FALSE(s.lock_runs().held());  // nothing to lock for a store in memory
+  CHECK(s.write_actions(day("2026-01-02"), {{7, "r", "send", "m", std::string("email"), "{}", "r|7|"}}) == 1);
+}
+
+TEST_CASE("store: the run lock is released when its process is killed (kill -9)") {
+  TempDir dir;
+  std::string path = dir.file("killed.db");
+  { Store init = Store::open(path, true); }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Store s = Store::open(path);
+    RunLock lock = s.lock_runs(std::chrono::milliseconds(0));
+    char c = 'x';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    pause();  // hold the lock until killed
+    _exit(0);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  Store s = Store::open(path);
+  std::string holder = "process " + std::to_string(child);
+  CHECK_THROWS_WITH_AS(s.lock_runs(std::chrono::milliseconds(100)), doctest::Contains(holder.c_str()), StoreError);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  RunLock lock = s.lock_runs(std::chrono::milliseconds(1000));
+  CHECK(lock.held());
+  close(ready[0]);
+  close(ready[1]);
 }

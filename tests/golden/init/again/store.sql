@@ -1,0 +1,1 @@
+-- a store made by crm init, nothing added
