@@ -7,6 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include <fmt/core.h>
+
 #include "engine/eval_ops.hpp"
 #include "engine/program.hpp"
 
@@ -43,27 +45,28 @@ const CompiledRule* Program::find_rule(const std::string& name) const {
 
 std::string Program::dump() const {
   std::string out;
+  auto put = [&](std::string_view x) { out.append(x); };
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     const Node& n = nodes_[id];
-    out += "%" + std::to_string(id) + " = " + op_name(n.op) + "." + lang::kind_name(n.kind);
-    if (n.a != kNoNode) out += " %" + std::to_string(n.a);
-    if (n.b != kNoNode) out += " %" + std::to_string(n.b);
-    for (NodeId x : n.args) out += " %" + std::to_string(x);
-    if (n.column >= 0) out += " [" + columns_[static_cast<size_t>(n.column)] + "]";
+    put(fmt::format("%{} = {}.{}", id, op_name(n.op), lang::kind_name(n.kind)));
+    if (n.a != kNoNode) put(fmt::format(" %{}", n.a));
+    if (n.b != kNoNode) put(fmt::format(" %{}", n.b));
+    for (NodeId x : n.args) put(fmt::format(" %{}", x));
+    if (n.column >= 0) put(fmt::format(" [{}]", columns_[static_cast<size_t>(n.column)]));
     if (n.op == Op::Const) {
-      if (n.null_const) out += " null";
-      else if (n.today) out += " today";
-      else if (n.string_index >= 0) out += " \"" + strings_[static_cast<size_t>(n.string_index)] + "\"";
-      else if (n.rep == Rep::F64) out += " " + std::to_string(n.f64);
-      else out += " " + std::to_string(n.i64);
+      if (n.null_const) put(" null");
+      else if (n.today) put(" today");
+      else if (n.string_index >= 0) put(fmt::format(" \"{}\"", strings_[static_cast<size_t>(n.string_index)]));
+      else if (n.rep == Rep::F64) put(fmt::format(" {}", n.f64));
+      else put(fmt::format(" {}", n.i64));
     }
     if (n.op == Op::InConst)
-      out += " {" + std::to_string(n.list_i64.size() + n.list_f64.size() + n.list_strings.size()) + " values" +
-             (n.list_has_null ? ", null}" : "}");
-    if (n.tags_dependent) out += " (reads tags)";
-    out += "\n";
+      put(fmt::format(" {{{} values{}}}", n.list_i64.size() + n.list_f64.size() + n.list_strings.size(),
+                      n.list_has_null ? ", null" : ""));
+    if (n.tags_dependent) put(" (reads tags)");
+    put("\n");
   }
-  for (const auto& r : rules_) out += "rule " + r.name + ": %" + std::to_string(r.condition) + "\n";
+  for (const auto& r : rules_) put(fmt::format("rule {}: %{}\n", r.name, r.condition));
   return out;
 }
 
