@@ -18,6 +18,8 @@ struct CheckOptions {
     Type type;
   };
   std::vector<Extra> extra_attributes;
+  // True when a store was given (--db): an unknown name's hint then no longer suggests --db.
+  bool has_store = false;
   // Where `import "std/NAME"` looks for NAME.crm, in order (installed path, source tree).
   std::vector<std::string> stdlib_dirs;
 };

@@ -15,10 +15,24 @@ struct Command {
 };
 
 int cmd_check(const std::vector<std::string>& args);
+int cmd_fmt(const std::vector<std::string>& args);
+int cmd_graph(const std::vector<std::string>& args);
+int cmd_init(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_explain(const std::vector<std::string>& args);
+int cmd_sample(const std::vector<std::string>& args);
+int cmd_import(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "parse, type-check and lint .crm files", cmd_check},
+      {"fmt", "rewrite .crm files in the canonical layout (--check for CI)", cmd_fmt},
+      {"graph", "print the rule graph as Graphviz DOT", cmd_graph},
+      {"init", "create a customer store or migrate it to this version", cmd_init},
+      {"run", "evaluate a script for every customer and write the outbox (or --dry-run)", cmd_run},
+      {"explain", "why each rule did or did not fire for one customer", cmd_explain},
+      {"sample", "generate a realistic sample shop store", cmd_sample},
+      {"import", "load CSV exports (e.g. the UCI Online Retail data) into a store", cmd_import},
   };
   return table;
 }

@@ -1,0 +1,45 @@
+// An action as a run produces it (SPEC §7): what, for whom, by which rule, and its status.
+// The JSON line of `--format jsonl` and the outbox's idempotency key are built here.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lang/ast.hpp"
+#include "lang/date.hpp"
+
+namespace crm::engine {
+
+enum class Status : uint8_t { Sent, HeldOut, BlockedConsent, BlockedCap };
+const char* status_name(Status s);  // "sent", "held_out", "blocked_consent", "blocked_cap"
+
+struct ActionOut {
+  Days date = 0;
+  int64_t customer = 0;
+  uint32_t rule = 0;          // index into CheckedProgram::rules
+  std::string rule_name;      // qualified
+  lang::ActionKind kind = lang::ActionKind::Send;
+  std::string target;         // message / coupon / offer / tag name, or points in decimal digits
+  std::optional<lang::Channel> channel;
+  Status status = Status::Sent;
+  std::string dedupe;         // the dedupe value: "once", the `once per` key, or the date for `every`
+  uint32_t action_index = 0;  // position among the rule's actions
+  int64_t priority = 0;
+  double cost = 0;            // message cost (for simulations)
+  std::string subject;        // rendered subject of a send, if any
+};
+
+// {"date":"2026-11-23","customer":42,"rule":"check_in","action":"send","target":"any_concerns","channel":"line","status":"sent"}
+std::string to_json_line(const ActionOut& a);
+
+// The outbox's idem_key: rule|customer|dedupe|action index. Running the same date twice
+// produces the same keys, so INSERT OR IGNORE writes nothing new.
+std::string idem_key(const ActionOut& a);
+
+// The outbox payload: a JSON object with the dedupe value and, for sends, subject and cost.
+std::string payload_json(const ActionOut& a);
+
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace crm::engine

@@ -1,0 +1,39 @@
+// What the subcommands share: loading and checking a script (with its rule graph), finding
+// the stdlib, and printing diagnostics to the terminal.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/rule_graph.hpp"
+#include "lang/checker.hpp"
+#include "lang/diagnostic.hpp"
+
+namespace crm::cli {
+
+struct LoadedScript {
+  lang::CheckedProgram program;
+  lang::Diagnostics diags;
+  engine::RuleGraph graph;
+  bool ok() const { return !diags.has_errors(); }
+};
+
+// Where `import "std/NAME"` looks: $CRM_STDLIB, <exe>/../share/crm/stdlib, the install prefix,
+// then the source tree.
+std::vector<std::string> stdlib_dirs();
+
+// Parses and checks `paths` (with the extra customer columns of `db` when given) and builds
+// the rule graph. Diagnostics are sorted.
+LoadedScript load_script(const std::vector<std::string>& paths, const std::optional<std::string>& db,
+                         std::vector<lang::CheckOptions::Extra> extra = {});
+
+// Prints diagnostics to stderr (coloured on a terminal unless NO_COLOR is set).
+void print_diagnostics(const lang::Diagnostics& diags);
+
+// Prints the syntax tree of every module (crm check --dump-ast).
+void print_ast(const LoadedScript& script);
+
+// Parses a --date style argument; nullopt when malformed.
+std::optional<int32_t> parse_date_arg(const std::string& s);
+
+}  // namespace crm::cli

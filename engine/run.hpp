@@ -1,0 +1,91 @@
+// Runs (SPEC §6): evaluates a compiled script for every customer as of each day, applies
+// once/every/after, holdout, consent and caps, and produces actions; a real run writes them to
+// the store's outbox day by day, a dry run keeps history and tags in memory.
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/action.hpp"
+#include "engine/facts.hpp"
+#include "engine/history.hpp"
+#include "engine/program.hpp"
+#include "engine/rule_graph.hpp"
+#include "lang/checker.hpp"
+
+namespace crm::engine {
+
+class Store;
+
+// Why a rule did or did not fire for one customer on one day (for `crm explain`).
+struct RuleTrace {
+  size_t rule = 0;
+  Truth condition = Truth::False;
+  std::vector<Explanation> explanation;  // the value of every sub-condition
+  // Empty when it fired; else why not: "not live: until 2026-10-31", "once: already fired on
+  // 2026-11-02", "after welcome: welcome has not fired", "every 30 days: fired on ...", ...
+  std::string blocked;
+  std::vector<ActionOut> actions;  // with their final statuses
+  bool fired = false;
+  bool skipped = false;  // an event rule or journey step: not part of the daily evaluation
+};
+
+// Evaluates days one after the other, keeping the history and tag changes between them.
+// Not thread-safe. `program`, `graph`, `compiled` and `facts` must outlive it.
+class Runner {
+ public:
+  Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts);
+
+  // Loads the history of earlier runs from the facts' outbox (real runs).
+  void load_history_from_outbox();
+
+  // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
+  // rule evaluation order, then action order. Records passed actions into the history and the
+  // tag overlay, so the next day sees them. With `trace_customer`, fills `traces` for it.
+  std::vector<ActionOut> evaluate_day(Days d, std::optional<int64_t> trace_customer = std::nullopt,
+                                      std::vector<RuleTrace>* traces = nullptr);
+
+  const History& history() const { return history_; }
+  // Evaluation statistics of the last day.
+  size_t last_rows() const { return last_rows_; }
+  double last_frame_ms() const { return last_frame_ms_; }
+  double last_eval_ms() const { return last_eval_ms_; }
+
+ private:
+  struct Candidate;
+  void apply_tag_overlay(Frame& frame) const;
+  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const;
+
+  const lang::CheckedProgram& program_;
+  const RuleGraph& graph_;
+  const Program& compiled_;
+  const Facts& facts_;
+  History history_;
+  std::unordered_map<std::string, uint32_t> rule_index_;
+  std::vector<uint32_t> campaign_of_rule_;  // campaign id + 1 (0 = none)
+  std::unordered_map<std::string, uint32_t> campaign_ids_;
+  std::vector<size_t> graph_pos_;            // rule index -> position in graph.rule_order
+  // In-memory tag changes since the facts were loaded: customer row -> (tag id, set?) in order.
+  std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>> tag_overlay_;
+  std::vector<std::string> columns_;
+  size_t last_rows_ = 0;
+  double last_frame_ms_ = 0, last_eval_ms_ = 0;
+};
+
+struct RunOptions {
+  Days from = 0, to = 0;
+  bool dry_run = true;
+  std::function<void(const ActionOut&)> on_action;          // every action, every status
+  std::function<void(Days day, size_t written)> on_day_done;  // after each day (written: new outbox rows)
+};
+
+// Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
+// actions, tag changes and completion to `store` in one transaction per day.
+void run_days(Runner& runner, Store* store, const RunOptions& options);
+
+// The hash that selects held-out customers: fnv1a64("<key>:<customer id>") mod 10000 < pct*100.
+bool held_out(const std::string& key, int64_t customer, double pct);
+
+}  // namespace crm::engine

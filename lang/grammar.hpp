@@ -1,0 +1,402 @@
+// The PEGTL grammar of the .crm language (SPEC §2-3), one struct per rule with its EBNF.
+// parser.cpp runs it through PEGTL's parse_tree and converts the tree to lang/ast.hpp;
+// error messages for every must<> point are in grammar_errors.hpp. Full EBNF: docs/grammar.md.
+#pragma once
+#include <tao/pegtl.hpp>
+
+namespace crm::lang::grammar {
+
+namespace p = tao::pegtl;
+
+// ================================================================ lexical
+
+// comment = '#' { any byte but newline } ;
+struct comment : p::seq<p::one<'#'>, p::star<p::not_one<'\n'>>> {};
+// sp = { ' ' | '\t' | '\r' | '\n' | '\f' | '\v' | comment } ;   (trailing space after every token)
+struct sp : p::star<p::sor<p::one<' ', '\t', '\r', '\n', '\f', '\v'>, comment>> {};
+
+// keyword = 'import' | 'let' | ... | 'false' ;   (a whole word: not followed by [A-Za-z0-9_])
+struct keyword
+    : p::sor<TAO_PEGTL_KEYWORD("import"), TAO_PEGTL_KEYWORD("let"), TAO_PEGTL_KEYWORD("segment"),
+             TAO_PEGTL_KEYWORD("message"), TAO_PEGTL_KEYWORD("rule"), TAO_PEGTL_KEYWORD("when"),
+             TAO_PEGTL_KEYWORD("then"), TAO_PEGTL_KEYWORD("on"), TAO_PEGTL_KEYWORD("once"), TAO_PEGTL_KEYWORD("per"),
+             TAO_PEGTL_KEYWORD("every"), TAO_PEGTL_KEYWORD("days"), TAO_PEGTL_KEYWORD("priority"),
+             TAO_PEGTL_KEYWORD("after"), TAO_PEGTL_KEYWORD("from"), TAO_PEGTL_KEYWORD("until"),
+             TAO_PEGTL_KEYWORD("journey"), TAO_PEGTL_KEYWORD("day"), TAO_PEGTL_KEYWORD("unless"),
+             TAO_PEGTL_KEYWORD("exit"), TAO_PEGTL_KEYWORD("campaign"), TAO_PEGTL_KEYWORD("limit"),
+             TAO_PEGTL_KEYWORD("timezone"), TAO_PEGTL_KEYWORD("holdout"), TAO_PEGTL_KEYWORD("transactional"),
+             TAO_PEGTL_KEYWORD("send"), TAO_PEGTL_KEYWORD("via"), TAO_PEGTL_KEYWORD("grant"),
+             TAO_PEGTL_KEYWORD("coupon"), TAO_PEGTL_KEYWORD("points"), TAO_PEGTL_KEYWORD("offer"),
+             TAO_PEGTL_KEYWORD("tag"), TAO_PEGTL_KEYWORD("untag"), TAO_PEGTL_KEYWORD("and"), TAO_PEGTL_KEYWORD("or"),
+             TAO_PEGTL_KEYWORD("not"), TAO_PEGTL_KEYWORD("in"), TAO_PEGTL_KEYWORD("is"), TAO_PEGTL_KEYWORD("null"),
+             TAO_PEGTL_KEYWORD("true"), TAO_PEGTL_KEYWORD("false")> {};
+
+// name = identifier - keyword ;   identifier = [A-Za-z_] { [A-Za-z0-9_] } ;
+struct name : p::seq<p::not_at<keyword>, p::identifier> {};
+// name_tok = name sp ;
+struct name_tok : p::seq<name, sp> {};
+
+// Keyword tokens: the word, then trailing space.
+#define CRM_KW(rule, word) \
+  struct rule : p::seq<TAO_PEGTL_KEYWORD(word), sp> {}
+CRM_KW(kw_import, "import");
+CRM_KW(kw_let, "let");
+CRM_KW(kw_segment, "segment");
+CRM_KW(kw_message, "message");
+CRM_KW(kw_rule, "rule");
+CRM_KW(kw_when, "when");
+CRM_KW(kw_then, "then");
+CRM_KW(kw_on, "on");
+CRM_KW(kw_once, "once");
+CRM_KW(kw_per, "per");
+CRM_KW(kw_every, "every");
+CRM_KW(kw_days, "days");
+CRM_KW(kw_priority, "priority");
+CRM_KW(kw_after, "after");
+CRM_KW(kw_from, "from");
+CRM_KW(kw_until, "until");
+CRM_KW(kw_journey, "journey");
+CRM_KW(kw_day, "day");
+CRM_KW(kw_unless, "unless");
+CRM_KW(kw_exit, "exit");
+CRM_KW(kw_campaign, "campaign");
+CRM_KW(kw_limit, "limit");
+CRM_KW(kw_timezone, "timezone");
+CRM_KW(kw_holdout, "holdout");
+CRM_KW(kw_transactional, "transactional");
+CRM_KW(kw_send, "send");
+CRM_KW(kw_via, "via");
+CRM_KW(kw_grant, "grant");
+CRM_KW(kw_coupon, "coupon");
+CRM_KW(kw_points, "points");
+CRM_KW(kw_offer, "offer");
+CRM_KW(kw_tag, "tag");
+CRM_KW(kw_untag, "untag");
+CRM_KW(kw_is, "is");
+CRM_KW(kw_null, "null");
+#undef CRM_KW
+
+// Punctuation tokens.
+struct comma : p::seq<p::one<','>, sp> {};
+struct colon : p::seq<p::one<':'>, sp> {};
+struct open_brace : p::seq<p::one<'{'>, sp> {};
+struct close_brace : p::seq<p::one<'}'>, sp> {};
+
+// ================================================================ literals
+
+// digits = digit { ['_'] digit } ;
+struct digits : p::seq<p::digit, p::star<p::opt<p::one<'_'>>, p::digit>> {};
+// fraction = digits ;   (after the '.')
+struct fraction : digits {};
+// number_end = (not followed by [A-Za-z0-9_]) ;
+struct number_end : p::not_at<p::identifier_other> {};
+// number = digits [ '.' fraction ] ;   an Int or a Decimal
+struct number : p::seq<digits, p::opt<p::one<'.'>, p::must<fraction>>, p::must<number_end>> {};
+// int_lit = digits ;   (options, limits and journey days take whole numbers)
+struct int_lit : p::seq<digits, p::must<number_end>> {};
+// date_lit = digit{4} '-' digit{1,} '-' digit{1,} ;   exactly 4-2-2 and a real date, checked in parser.cpp
+struct date_lit : p::seq<p::rep<4, p::digit>, p::one<'-'>, p::plus<p::digit>, p::one<'-'>, p::plus<p::digit>,
+                         p::not_at<p::identifier_other>> {};
+
+// escape_code = '"' | '\' | 'n' | 't' | 'u{' hex{1,6} '}' ;
+struct escape_code : p::sor<p::one<'"', '\\', 'n', 't'>,
+                            p::seq<p::one<'u'>, p::one<'{'>, p::rep_min_max<1, 6, p::xdigit>, p::one<'}'>>> {};
+// escape = '\' escape_code ;
+struct escape : p::seq<p::one<'\\'>, p::must<escape_code>> {};
+// string_char = escape | any byte but '"', '\', newline and control characters (tab allowed) ;
+struct string_char
+    : p::sor<escape, p::seq<p::not_at<p::one<'"', '\\'>>, p::sor<p::one<'\t'>, p::not_range<'\0', '\x1f'>>>> {};
+// string_close = '"' ;
+struct string_close : p::one<'"'> {};
+// string_lit = '"' { string_char } '"' ;
+struct string_lit : p::seq<p::one<'"'>, p::star<string_char>, p::must<string_close>> {};
+
+// ================================================================ expressions
+
+struct expression;
+
+// field = identifier ;   (after a '.', keywords are allowed: event.from)
+struct field : p::identifier {};
+// dotted_name = name { '.' field } ;
+struct dotted_name : p::seq<name, p::star<p::one<'.'>, p::must<field>>> {};
+// func_name = name | 'day' ;   (`day(d)` is a call although `day` is a keyword)
+struct func_name : p::sor<name, TAO_PEGTL_KEYWORD("day")> {};
+// call_arg = expression ;
+struct call_arg : p::seq<expression> {};
+// call_close = ')' ;
+struct call_close : p::one<')'> {};
+// call = func_name '(' [ expression { ',' call_arg } ] ')' ;
+struct call : p::seq<func_name, sp, p::one<'('>, sp, p::opt<expression, p::star<comma, p::must<call_arg>>>,
+                     p::must<call_close>> {};
+// paren_inner = expression ;
+struct paren_inner : p::seq<expression> {};
+// paren_close = ')' ;
+struct paren_close : p::one<')'> {};
+// paren_expr = '(' paren_inner ')' ;
+struct paren_expr : p::seq<p::one<'('>, sp, p::must<paren_inner>, p::must<paren_close>> {};
+// list_elem = expression ;
+struct list_elem : p::seq<expression> {};
+// list_close = ']' ;
+struct list_close : p::one<']'> {};
+// list_lit = '[' [ expression { ',' list_elem } ] ']' ;
+struct list_lit : p::seq<p::one<'['>, sp, p::opt<expression, p::star<comma, p::must<list_elem>>>, p::must<list_close>> {};
+// true_lit = 'true' ;  false_lit = 'false' ;  null_lit = 'null' ;
+struct true_lit : TAO_PEGTL_KEYWORD("true") {};
+struct false_lit : TAO_PEGTL_KEYWORD("false") {};
+struct null_lit : TAO_PEGTL_KEYWORD("null") {};
+
+// primary = date_lit | number | string_lit | true_lit | false_lit | null_lit | list_lit | paren_expr
+//         | call | dotted_name ;
+struct primary : p::sor<date_lit, number, string_lit, true_lit, false_lit, null_lit, list_lit, paren_expr, call,
+                        dotted_name> {};
+
+struct unary;
+// neg_operand = unary ;
+struct neg_operand : p::seq<unary> {};
+// negative = '-' neg_operand ;
+struct negative : p::seq<p::one<'-'>, sp, p::must<neg_operand>> {};
+// unary = negative | primary ;
+struct unary : p::sor<negative, p::seq<primary, sp>> {};
+
+// Operators (bare, their trailing space is outside so their spans are exact).
+struct op_mul : p::one<'*'> {};
+struct op_div : p::one<'/'> {};
+struct op_mod : p::one<'%'> {};
+struct op_add : p::one<'+'> {};
+struct op_sub : p::one<'-'> {};
+struct op_eq : TAO_PEGTL_STRING("==") {};
+struct op_ne : TAO_PEGTL_STRING("!=") {};
+struct op_le : TAO_PEGTL_STRING("<=") {};
+struct op_lt : p::one<'<'> {};
+struct op_ge : TAO_PEGTL_STRING(">=") {};
+struct op_gt : p::one<'>'> {};
+struct op_in : TAO_PEGTL_KEYWORD("in") {};
+struct op_not_in : p::seq<TAO_PEGTL_KEYWORD("not"), sp, TAO_PEGTL_KEYWORD("in")> {};
+struct op_or : TAO_PEGTL_KEYWORD("or") {};
+struct op_and : TAO_PEGTL_KEYWORD("and") {};
+
+// mul_operand = unary ;
+struct mul_operand : p::seq<unary> {};
+// mul_expr = unary { ('*' | '/' | '%') mul_operand } ;
+struct mul_expr : p::seq<unary, p::star<p::sor<op_mul, op_div, op_mod>, sp, p::must<mul_operand>>> {};
+// add_operand = mul_expr ;
+struct add_operand : p::seq<mul_expr> {};
+// add_expr = mul_expr { ('+' | '-') add_operand } ;
+struct add_expr : p::seq<mul_expr, p::star<p::sor<op_add, op_sub>, sp, p::must<add_operand>>> {};
+
+// cmp_op = '==' | '!=' | '<=' | '<' | '>=' | '>' | 'in' | 'not' 'in' ;
+struct cmp_op : p::sor<op_eq, op_ne, op_le, op_lt, op_ge, op_gt, op_in, op_not_in> {};
+// cmp_operand = add_expr ;
+struct cmp_operand : p::seq<add_expr> {};
+// is_not = 'not' ;
+struct is_not : TAO_PEGTL_KEYWORD("not") {};
+// null_after_is = 'null' ;
+struct null_after_is : TAO_PEGTL_KEYWORD("null") {};
+// is_null = 'is' [ 'not' ] 'null' ;
+struct is_null : p::seq<TAO_PEGTL_KEYWORD("is"), sp, p::opt<is_not, sp>, p::must<null_after_is>> {};
+// no_chain = (not followed by another comparison operator) ;   comparisons are non-associative
+struct no_chain : p::not_at<p::sor<cmp_op, TAO_PEGTL_KEYWORD("is")>> {};
+// cmp_expr = add_expr [ cmp_op cmp_operand | is_null ] ;
+struct cmp_expr
+    : p::seq<add_expr, p::opt<p::sor<p::seq<cmp_op, sp, p::must<cmp_operand>>, p::seq<is_null, sp>>, p::must<no_chain>>> {};
+
+struct not_expr;
+// not_operand = not_expr ;
+struct not_operand : p::seq<not_expr> {};
+// negation = 'not' not_operand ;
+struct negation : p::seq<TAO_PEGTL_KEYWORD("not"), sp, p::must<not_operand>> {};
+// not_expr = negation | cmp_expr ;
+struct not_expr : p::sor<negation, cmp_expr> {};
+// and_operand = not_expr ;
+struct and_operand : p::seq<not_expr> {};
+// and_expr = not_expr { 'and' and_operand } ;
+struct and_expr : p::seq<not_expr, p::star<op_and, sp, p::must<and_operand>>> {};
+// or_operand = and_expr ;
+struct or_operand : p::seq<and_expr> {};
+// or_expr = and_expr { 'or' or_operand } ;
+struct or_expr : p::seq<and_expr, p::star<op_or, sp, p::must<or_operand>>> {};
+// expression = or_expr ;
+struct expression : p::seq<or_expr> {};
+
+// expression_only = sp expression EOF ;   (parse_expression)
+struct expression_end : p::eof {};
+struct expression_only : p::seq<sp, p::must<expression>, p::must<expression_end>> {};
+
+// ================================================================ actions and options
+
+// channel = identifier ;   (email line sms push dm; checked in parser.cpp)
+struct channel : p::identifier {};
+// channel_tok = channel ;
+struct channel_tok : p::seq<channel, sp> {};
+// send_target = name ;
+struct send_target : name_tok {};
+// send_action = 'send' send_target [ 'via' channel ] ;
+struct send_action : p::seq<kw_send, p::must<send_target>, p::opt<kw_via, p::must<channel_tok>>> {};
+// coupon_name = name ;   coupon_grant = 'coupon' coupon_name ;
+struct coupon_name : name_tok {};
+struct coupon_grant : p::seq<kw_coupon, p::must<coupon_name>> {};
+// points_expr = expression ;   points_grant = 'points' points_expr ;
+struct points_expr : p::seq<expression> {};
+struct points_grant : p::seq<kw_points, p::must<points_expr>> {};
+// grant_what = coupon_grant | points_grant ;   grant_action = 'grant' grant_what ;
+struct grant_what : p::sor<coupon_grant, points_grant> {};
+struct grant_action : p::seq<kw_grant, p::must<grant_what>> {};
+// offer_action = 'offer' name ;  tag_action = 'tag' name ;  untag_action = 'untag' name ;
+struct offer_name : name_tok {};
+struct offer_action : p::seq<kw_offer, p::must<offer_name>> {};
+struct tag_name : name_tok {};
+struct tag_action : p::seq<kw_tag, p::must<tag_name>> {};
+struct untag_name : name_tok {};
+struct untag_action : p::seq<kw_untag, p::must<untag_name>> {};
+// action = send_action | grant_action | offer_action | tag_action | untag_action ;
+struct action : p::sor<send_action, grant_action, offer_action, tag_action, untag_action> {};
+// next_action = action ;
+struct next_action : action {};
+// actions = action { ',' next_action } ;
+struct actions : p::seq<action, p::star<comma, p::must<next_action>>> {};
+
+// int_tok = int_lit ;   signed_int = [ '-' ] int_lit ;
+struct int_tok : p::seq<int_lit, sp> {};
+struct signed_int : p::seq<p::opt<p::one<'-'>, sp>, int_lit> {};
+// per_expr = expression ;   once_opt = 'once' [ 'per' per_expr ] ;
+struct per_expr : p::seq<expression> {};
+struct once_opt : p::seq<kw_once, p::opt<kw_per, p::must<per_expr>>> {};
+// every_count = int ;  days_word = 'days' ;  every_opt = 'every' every_count days_word ;
+struct every_count : int_tok {};
+struct days_word : kw_days {};
+struct every_opt : p::seq<kw_every, p::must<every_count>, p::must<days_word>> {};
+// priority_value = signed_int ;   priority_opt = 'priority' priority_value ;
+struct priority_value : p::seq<signed_int, sp> {};
+struct priority_opt : p::seq<kw_priority, p::must<priority_value>> {};
+// after_rule = name { '.' field } ;   after_days = int 'days' ;   after_opt = 'after' after_rule [ after_days ] ;
+struct after_rule : p::seq<dotted_name, sp> {};
+struct after_days : p::seq<int_lit, sp, p::must<days_word>> {};
+struct after_opt : p::seq<kw_after, p::must<after_rule>, p::opt<after_days>> {};
+// option_date = date_lit ;   from_opt = 'from' option_date ;   until_opt = 'until' option_date ;
+struct option_date : p::seq<date_lit, sp> {};
+struct from_opt : p::seq<kw_from, p::must<option_date>> {};
+struct until_opt : p::seq<kw_until, p::must<option_date>> {};
+// percent = '%' ;   holdout_value = number ;   holdout_opt = 'holdout' holdout_value percent ;
+struct percent : p::seq<p::one<'%'>, sp> {};
+struct holdout_value : p::seq<number, sp> {};
+struct holdout_opt : p::seq<kw_holdout, p::must<holdout_value>, p::must<percent>> {};
+// option = once_opt | every_opt | priority_opt | after_opt | from_opt | until_opt | holdout_opt ;
+struct option : p::sor<once_opt, every_opt, priority_opt, after_opt, from_opt, until_opt, holdout_opt> {};
+
+// ================================================================ declarations
+
+// import_path = string ;   import_decl = 'import' import_path ;
+struct import_path : p::seq<string_lit, sp> {};
+struct import_decl : p::seq<kw_import, p::must<import_path>> {};
+
+// def_name = name ;  def_equals = '=' (not '==') ;  def_expr = expression ;
+struct def_name : name_tok {};
+struct def_equals : p::seq<p::one<'='>, p::not_at<p::one<'='>>, sp> {};
+struct def_expr : p::seq<expression> {};
+// let_decl = 'let' def_name '=' def_expr ;   segment_decl = 'segment' def_name '=' def_expr ;
+struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
+struct segment_decl : p::seq<kw_segment, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
+
+// message_clause = 'via' channel | 'subject' string | 'cost' number | 'transactional' ;
+// ('subject' and 'cost' are contextual words, not keywords)
+struct subject_word : TAO_PEGTL_KEYWORD("subject") {};
+struct subject_value : p::seq<string_lit, sp> {};
+struct subject_clause : p::seq<subject_word, sp, p::must<subject_value>> {};
+struct cost_word : TAO_PEGTL_KEYWORD("cost") {};
+struct cost_value : p::seq<number, sp> {};
+struct cost_clause : p::seq<cost_word, sp, p::must<cost_value>> {};
+struct via_clause : p::seq<kw_via, p::must<channel_tok>> {};
+struct transactional_flag : kw_transactional {};
+struct message_clause : p::sor<via_clause, subject_clause, cost_clause, transactional_flag> {};
+// message_end = (not followed by a name) ;   an unknown clause word is an error
+struct message_end : p::not_at<name> {};
+// message_decl = 'message' def_name { message_clause } ;
+struct message_decl : p::seq<kw_message, p::must<def_name>, p::star<message_clause>, p::must<message_end>> {};
+
+// event = name ;   on_clause = 'on' event ;
+struct event : name_tok {};
+struct on_clause : p::seq<kw_on, p::must<event>> {};
+// when_kw = 'when' ;  condition = expression ;  then_kw = 'then' ;  first_action = action ;
+struct when_kw : kw_when {};
+struct condition : p::seq<expression> {};
+struct then_kw : kw_then {};
+struct first_action : p::seq<actions> {};
+// rule_end = (not followed by a name or an action keyword) ;
+struct rule_end : p::not_at<p::sor<name, kw_send, kw_grant, kw_offer, kw_tag, kw_untag>> {};
+// rule_body = [ on_clause ] 'when' condition 'then' actions { option } ;
+struct rule_body
+    : p::seq<p::opt<on_clause>, p::must<when_kw>, p::must<condition>, p::must<then_kw>, p::must<first_action>,
+             p::star<option>, p::must<rule_end>> {};
+// rule_name = name ;   rule_colon = ':' ;
+struct rule_name : p::seq<name, sp> {};
+struct rule_colon : colon {};
+// rule_after_kw = rule_body ;
+struct rule_after_kw : rule_body {};
+// rule_decl = 'rule' [ rule_name ':' ] rule_body ;
+struct rule_decl : p::seq<kw_rule, p::opt<rule_name, p::must<rule_colon>>, p::must<rule_after_kw>> {};
+// unnamed_rule = rule_body ;   (starts with 'on' or 'when')
+struct unnamed_rule : p::seq<p::at<p::sor<kw_on, kw_when>>, rule_body> {};
+
+// step_day = int ;  step_colon = ':' ;  step_actions = actions ;  step_unless = 'unless' expression ;
+struct step_day : int_tok {};
+struct step_colon : colon {};
+struct step_actions : p::seq<actions> {};
+struct unless_expr : p::seq<expression> {};
+struct step_unless : p::seq<kw_unless, p::must<unless_expr>> {};
+// journey_step = 'day' step_day ':' step_actions [ step_unless ] ;
+struct journey_step : p::seq<kw_day, p::must<step_day>, p::must<step_colon>, p::must<step_actions>, p::opt<step_unless>> {};
+// exit_when = 'exit' 'when' expression ;
+struct exit_expr : p::seq<expression> {};
+struct exit_when_kw : kw_when {};
+struct exit_when : p::seq<kw_exit, p::must<exit_when_kw>, p::must<exit_expr>> {};
+// journey_name = name ;  journey_on = 'on' ;  journey_open = '{' ;  journey_close = '}' ;
+struct journey_name : name_tok {};
+struct journey_on : kw_on {};
+struct journey_when : p::seq<kw_when, p::must<condition>> {};
+struct journey_open : open_brace {};
+struct journey_close : close_brace {};
+// journey_decl = 'journey' journey_name 'on' event [ 'when' condition ] '{'
+//                { journey_step } [ exit_when ] { option } '}' ;
+struct journey_decl
+    : p::seq<kw_journey, p::must<journey_name>, p::must<journey_on>, p::must<event>, p::opt<journey_when>,
+             p::must<journey_open>, p::star<journey_step>, p::opt<exit_when>, p::star<option>, p::must<journey_close>> {};
+
+// limit_count = int ;  limit_target = 'message' | channel ;  limit_per = 'per' ;  limit_days = int ;
+struct limit_count : int_tok {};
+struct all_messages : TAO_PEGTL_KEYWORD("message") {};
+struct limit_target : p::sor<p::seq<all_messages, sp>, channel_tok> {};
+struct limit_per : kw_per {};
+struct limit_days : int_tok {};
+// limit_decl = 'limit' limit_count limit_target 'per' limit_days 'days' ;
+struct limit_decl
+    : p::seq<kw_limit, p::must<limit_count>, p::must<limit_target>, p::must<limit_per>, p::must<limit_days>,
+             p::must<days_word>> {};
+
+// timezone_name = string ;   timezone_decl = 'timezone' timezone_name ;
+struct timezone_name : p::seq<string_lit, sp> {};
+struct timezone_decl : p::seq<kw_timezone, p::must<timezone_name>> {};
+
+// campaign_name = name ;  campaign_when = 'when' condition ;  campaign_open = '{' ;
+struct campaign_name : name_tok {};
+struct campaign_when : p::seq<kw_when, p::must<condition>> {};
+struct campaign_open : open_brace {};
+// campaign_head = 'campaign' campaign_name [ campaign_when ] '{' ;
+// (the items and the closing '}' are parsed one by one by parser.cpp so that it can recover
+// inside a campaign:  campaign = campaign_head { campaign_item } '}' ;)
+struct campaign_head : p::seq<kw_campaign, p::must<campaign_name>, p::opt<campaign_when>, p::must<campaign_open>> {};
+// nested_campaign = 'campaign' ;   (an error: campaigns cannot be nested)
+struct nested_campaign : p::seq<TAO_PEGTL_KEYWORD("campaign"), p::raise<nested_campaign>> {};
+
+// item = import_decl | let_decl | segment_decl | message_decl | rule_decl | unnamed_rule
+//      | journey_decl | limit_decl | timezone_decl | campaign_head ... ;
+struct item : p::sor<import_decl, let_decl, segment_decl, message_decl, rule_decl, unnamed_rule, journey_decl,
+                     limit_decl, timezone_decl, campaign_head> {};
+// top_item = item ;   (an item or an error)
+struct top_item : p::seq<p::must<item>> {};
+// campaign_item = rule_decl | unnamed_rule | journey_decl | option | limit_decl | timezone_decl
+//               | let_decl | segment_decl | message_decl ;
+struct campaign_member : p::sor<rule_decl, unnamed_rule, journey_decl, option, limit_decl, timezone_decl, let_decl,
+                                segment_decl, message_decl, nested_campaign> {};
+struct campaign_item : p::seq<p::must<campaign_member>> {};
+
+}  // namespace crm::lang::grammar
