@@ -31,8 +31,8 @@ inline const std::vector<Command>& commands() {
       {"init", "create a customer store or migrate it to this version", cmd_init},
       {"run", "evaluate a script for every customer and write the outbox (or --dry-run)", cmd_run},
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},
-      {"sample", "generate a realistic sample shop store", cmd_sample},
-      {"import", "load CSV exports (e.g. the UCI Online Retail data) into a store", cmd_import},
+      {"sample", "write a realistic sample shop into a new store", cmd_sample},
+      {"import", "load a CSV export (online-retail) into a store", cmd_import},
   };
   return table;
 }
