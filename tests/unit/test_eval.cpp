@@ -829,3 +829,76 @@ TEST_CASE("eval: batch boundaries give the same results as the reference") {
     CHECK(trues == expect);
   }
 }
+
+// ------------------------------------------------------------------ from .crm text
+
+#include "lang/parser.hpp"
+
+namespace {
+
+lang::CheckedProgram check_text(const std::string& text, lang::Diagnostics& diags) {
+  auto src = std::make_shared<const lang::SourceFile>("e2e.crm", text);
+  std::vector<lang::Module> modules;
+  modules.push_back(lang::parse(src, diags));
+  return lang::check(std::move(modules), {}, diags);
+}
+
+}  // namespace
+
+TEST_CASE("eval: a checked .crm program compiles and evaluates end to end") {
+  lang::Diagnostics diags;
+  lang::CheckedProgram cp = check_text(R"crm(
+segment vip = total_spent >= 100_000 or purchase_count >= 10
+let aov = total_spent / purchase_count
+message card via dm cost 120
+message tips via email
+rule birthday: when vip and days_until_birthday == 7 then send card once per year(today)
+rule loyalty: when aov > 50.0 and subscription.months in [3, 6, 12] then grant points purchase_count * 10
+journey aftercare on first_purchase {
+  day 7: send tips unless has_tag("stop")
+  exit when purchase_count >= 2
+}
+)crm", diags);
+  INFO(lang::render_all(diags));
+  REQUIRE_FALSE(diags.has_errors());
+  Program p = engine::compile_program(cp, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  REQUIRE(p.rules().size() == 3);
+  CHECK(p.rules()[2].name == "aftercare.day_7");
+
+  Frame f;
+  f.rows = 3;
+  f.today = kToday;
+  add_column(f, "purchase_count", Type::integer()).i64 = {12, 1, 0};
+  add_column(f, "total_spent", Type::decimal()).f64 = {1200.0, 100.0, 0.0};
+  auto& bd = add_column(f, "days_until_birthday", Type::integer());
+  bd.i64 = {7, 7, 7};
+  auto& sm = add_column(f, "subscription.months", Type::integer());
+  sm.i64 = {6, 3, 3};
+  sm.valid = {1, 1, 0};
+  auto& tags = add_column(f, "tags", Type::list(TypeKind::String));
+  set_string_lists(f, tags, {std::vector<std::string>{}, std::vector<std::string>{"stop"}, std::nullopt});
+  Evaluator ev(p, f);
+  ev.set_batch(0, 3);
+  const Truth* birthday = ev.condition(0);
+  CHECK(birthday[0] == Truth::True);
+  CHECK(birthday[1] == Truth::False);
+  CHECK(ev.value_at(p.rules()[0].once_per, 0).to_string() == "2026");
+  const Truth* loyalty = ev.condition(1);
+  CHECK(loyalty[0] == Truth::True);     // aov 100.0
+  CHECK(loyalty[1] == Truth::True);     // aov 100.0
+  CHECK(loyalty[2] == Truth::Unknown);  // aov null (0 / 0) and months null
+  CHECK(ev.value_at(p.rules()[1].points[0], 0).to_string() == "120");
+  const auto& step = p.rules()[2];
+  CHECK(ev.condition(2)[0] == Truth::True);
+  CHECK(ev.truth(step.unless)[1] == Truth::True);
+  CHECK(ev.truth(step.unless)[2] == Truth::Unknown);
+  CHECK(ev.truth(step.exit_when)[0] == Truth::True);
+  auto ex = ev.explain_rule(0, 1);
+  REQUIRE(ex.size() == 1);
+  CHECK(ex[0].value.to_string(true) == "false");
+  REQUIRE(ex[0].children.size() == 2);
+  CHECK(ex[0].children[0].definition);  // vip -> its expression
+  CHECK(ex[0].children[0].value.to_string(true) == "false");
+  CHECK(ex[0].children[1].value.to_string(true) == "true");
+}
