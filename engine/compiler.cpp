@@ -343,8 +343,10 @@ struct ProgramBuilder::Impl {
     return add(std::move(n));
   }
 
-  // The common type two operands are compared or combined in.
+  // The common type two operands are compared or combined in. A run-time typed payload field
+  // (Any) next to an int is read as decimal, so that 150.5 > 100 holds whichever it turns out to be.
   static TypeKind unify(TypeKind a, TypeKind b) {
+    if ((a == TypeKind::Any && b == TypeKind::Int) || (a == TypeKind::Int && b == TypeKind::Any)) return TypeKind::Decimal;
     auto loose = [](TypeKind k) { return k == TypeKind::Null || k == TypeKind::Any || k == TypeKind::Error; };
     if (loose(a)) return loose(b) ? TypeKind::Int : b;
     if (loose(b)) return a;

@@ -902,3 +902,22 @@ journey aftercare on first_purchase {
   CHECK(ex[0].children[0].value.to_string(true) == "false");
   CHECK(ex[0].children[1].value.to_string(true) == "true");
 }
+
+TEST_CASE("eval: run-time typed payload fields are read as the type their context wants") {
+  Frame f;
+  f.rows = 3;
+  auto& amount = add_column(f, "event.amount", Type::decimal());
+  amount.f64 = {150.5, 80.0, 0};
+  amount.valid = {1, 1, 0};
+  auto& reason = add_column(f, "event.reason", Type::string());
+  reason.i64 = {f.strings->intern("price"), f.strings->intern("other"), 0};
+  reason.valid = {1, 1, 0};
+  auto& count = add_column(f, "event.count", Type::integer());
+  count.i64 = {3, 4, 5};
+  CHECK(column_of(A("event.amount", Type::any()) > I(100), f) == std::vector<std::string>{"true", "false", "unknown"});
+  CHECK(column_of(A("event.reason", Type::any()) == S("price"), f) == std::vector<std::string>{"true", "false", "unknown"});
+  CHECK(column_of(A("event.count", Type::any()) >= I(4), f) == std::vector<std::string>{"false", "true", "true"});
+  // A field of another type than the context wants is null, never a misread id.
+  CHECK(column_of(A("event.reason", Type::any()) > I(1), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
+  CHECK(column_of(A("event.missing", Type::any()) == S("x"), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
+}
