@@ -68,6 +68,12 @@ CRM_KERNEL void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b[i]));
 }
 
+// Against a constant (the common `days_since == 7`): the constant stays in a register.
+template <class T, class F>
+CRM_KERNEL void compare_scalar(const T* a, T b, uint8_t* o, size_t n, F f) {
+  for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b));
+}
+
 // ------------------------------------------------------------------ arithmetic
 // Integer ops: overflow -> null (ov[i] = 0).
 CRM_KERNEL void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
@@ -129,13 +135,13 @@ CRM_KERNEL void arith_f64(const double* a, const double* b, const uint8_t* va, c
     ov[i] = va[i] & vb[i] & finite(r);
   }
 }
+// x / 0 is inf or nan, so the finiteness test also nulls division by zero (and the loop vectorizes).
 CRM_KERNEL void div_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
-                    size_t n) {
+                        size_t n) {
   for (size_t i = 0; i < n; ++i) {
-    bool bad = b[i] == 0;
-    double r = a[i] / (bad ? 1.0 : b[i]);
+    double r = a[i] / b[i];
     o[i] = r;
-    ov[i] = va[i] & vb[i] & finite(r) & static_cast<uint8_t>(!bad);
+    ov[i] = va[i] & vb[i] & finite(r);
   }
 }
 CRM_KERNEL void mod_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,

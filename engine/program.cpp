@@ -193,13 +193,17 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
     Values& v = r.view[id];
     v.rep = n.rep;
     v.kind = n.kind;
-    switch (n.rep) {
-      case Rep::I64: r.i64[id].reset(new int64_t[kBatchRows]()); v.i64 = r.i64[id].get(); break;
-      case Rep::F64: r.f64[id].reset(new double[kBatchRows]()); v.f64 = r.f64[id].get(); break;
-      case Rep::B8: r.b8[id].reset(new uint8_t[kBatchRows]()); v.b8 = r.b8[id].get(); break;
+    // Zero-copy instructions point into columns or operands: they need no buffers.
+    v.i64 = r.zeros64, v.f64 = r.zerosf, v.b8 = r.zeros8, v.valid = r.zeros8;
+    if (n.op != Op::LoadI64 && n.op != Op::LoadF64 && n.op != Op::IsNotNull) {
+      switch (n.rep) {
+        case Rep::I64: r.i64[id].reset(new int64_t[kBatchRows]()); v.i64 = r.i64[id].get(); break;
+        case Rep::F64: r.f64[id].reset(new double[kBatchRows]()); v.f64 = r.f64[id].get(); break;
+        case Rep::B8: r.b8[id].reset(new uint8_t[kBatchRows]()); v.b8 = r.b8[id].get(); break;
+      }
+      r.valid[id].reset(new uint8_t[kBatchRows]());
+      v.valid = r.valid[id].get();
     }
-    r.valid[id].reset(new uint8_t[kBatchRows]());
-    v.valid = r.valid[id].get();
     if (n.op == Op::Const) {
       // Broadcast once: constants never change.
       if (n.null_const) {
@@ -429,9 +433,27 @@ void Evaluator::exec(NodeId id) {
           default: ops::compare(x, y, ob, n_rows, std::greater_equal<>{}); break;
         }
       };
-      if (n.operand_rep == Rep::I64) cmp(A->i64, B->i64);
-      else if (n.operand_rep == Rep::F64) cmp(A->f64, B->f64);
-      else cmp(A->b8, B->b8);
+      auto cmp_scalar = [&](const auto* x, auto y) CRM_KERNEL_LAMBDA {
+        switch (n.op) {
+          case Op::Eq: ops::compare_scalar(x, y, ob, n_rows, std::equal_to<>{}); break;
+          case Op::Ne: ops::compare_scalar(x, y, ob, n_rows, std::not_equal_to<>{}); break;
+          case Op::Lt: ops::compare_scalar(x, y, ob, n_rows, std::less<>{}); break;
+          case Op::Le: ops::compare_scalar(x, y, ob, n_rows, std::less_equal<>{}); break;
+          case Op::Gt: ops::compare_scalar(x, y, ob, n_rows, std::greater<>{}); break;
+          default: ops::compare_scalar(x, y, ob, n_rows, std::greater_equal<>{}); break;
+        }
+      };
+      const Node& bn = program_.nodes_[n.b];
+      bool b_const = bn.op == Op::Const && !bn.null_const;
+      if (n.operand_rep == Rep::I64) {
+        if (b_const) cmp_scalar(A->i64, B->i64[0]);
+        else cmp(A->i64, B->i64);
+      } else if (n.operand_rep == Rep::F64) {
+        if (b_const) cmp_scalar(A->f64, B->f64[0]);
+        else cmp(A->f64, B->f64);
+      } else {
+        cmp(A->b8, B->b8);
+      }
       return;
     }
     case Op::Add:
