@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "engine/program.hpp"
 #include "eval_exprs.hpp"
@@ -920,4 +921,33 @@ TEST_CASE("eval: run-time typed payload fields are read as the type their contex
   // A field of another type than the context wants is null, never a misread id.
   CHECK(column_of(A("event.reason", Type::any()) > I(1), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
   CHECK(column_of(A("event.missing", Type::any()) == S("x"), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
+}
+
+TEST_CASE("eval: one Program is shared by Evaluators on several threads") {
+  std::mt19937_64 rng(99);
+  Frame f = random_frame(5000, rng);
+  E cond = (A("i1", Type::integer()) >= I(0) && in(S("vip"), A("tags"))) || A("d1", Type::decimal()) < I(-1);
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r", {cond.p.get()});
+  Program p = b.finish();
+  REQUIRE_FALSE(p.interns_strings());
+  auto count = [&](size_t& out) {
+    Evaluator ev(p, f);
+    size_t k = 0;
+    for (size_t begin = 0; begin < f.rows; begin += engine::kBatchRows) {
+      ev.set_batch(begin, std::min(f.rows, begin + engine::kBatchRows));
+      const Truth* t = ev.condition(0);
+      for (size_t i = 0; i < ev.batch_size(); ++i) k += t[i] == Truth::True;
+    }
+    out = k;
+  };
+  size_t first = 0;
+  count(first);  // binds once before the threads start (interns the constants)
+  std::vector<size_t> results(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < results.size(); ++t) threads.emplace_back(count, std::ref(results[t]));
+  for (auto& t : threads) t.join();
+  CHECK(first > 0);
+  for (size_t r : results) CHECK(r == first);
 }
