@@ -107,6 +107,7 @@ struct Runner::Candidate {
   uint32_t rule = 0;
   ActionOut out;
   Status pre_status = Status::Sent;    // before caps
+  bool transactional = false;          // a transactional send: never capped, never counted
   std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
 };
 
@@ -150,7 +151,8 @@ void Runner::load_history_from_outbox() {
     size_t p3 = e.idem_key.rfind('|');
     if (p2 != std::string::npos && p3 > p2) dedupe = e.idem_key.substr(p2 + 1, p3 - p2 - 1);
     history_.record_fire(it->second, e.customer_id, e.run_date, dedupe);
-    if (e.action == "send") {
+    const lang::Message* msg = e.action == "send" ? program_.find_message(e.target) : nullptr;
+    if (e.action == "send" && !(msg && msg->transactional)) {
       // The channel is not in OutboxEntry's key fields; caps count it from the message's channel.
       lang::Channel ch = lang::Channel::Email;
       const auto& fr = program_.rules[it->second];
@@ -177,7 +179,7 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) c
     // Sends compete for caps: higher priority first, then declaration order, then action order.
     std::vector<Candidate*> sends;
     for (auto& c : cands)
-      if (c.out.kind == lang::ActionKind::Send && c.pre_status == Status::Sent) sends.push_back(&c);
+      if (c.out.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
     std::stable_sort(sends.begin(), sends.end(), [](const Candidate* a, const Candidate* b) {
       if (a->out.priority != b->out.priority) return a->out.priority > b->out.priority;
       if (a->rule != b->rule) return a->rule < b->rule;
@@ -283,7 +285,10 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (size_t i = 0; i < ev.batch_size(); ++i) {
           size_t row = b + i;
           bool tracing = trace_row && *trace_row == row;
-          if (tracing) trace_by_rule[r].condition = truth[i];
+          if (tracing) {
+            trace_by_rule[r].condition = truth[i];
+            trace_by_rule[r].evaluated = true;
+          }
           if (!truthy(truth[i]) || !facts_.exists_on(row, d)) continue;
           int64_t customer = frame.customer_id[row];
           std::string blocked, dedupe;
@@ -357,6 +362,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
                 o.target = act.name;
                 o.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
                 if (m) {
+                  c.transactional = m->transactional;
                   o.cost = m->cost.value_or(0);
                   if (m->subject) o.subject = render_subject(*m->subject, frame, row);
                 }
@@ -405,7 +411,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     for (const auto& c : list) {
       if (c.out.status != Status::Sent) continue;
       if (fired_rules.insert(c.rule).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
-      if (c.out.kind == lang::ActionKind::Send && c.out.channel)
+      if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
         history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
       if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag)
         tag_overlay_[row].push_back({frame.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});

@@ -23,6 +23,7 @@ class Store;
 struct RuleTrace {
   size_t rule = 0;
   Truth condition = Truth::False;
+  bool evaluated = false;  // the condition was computed (the rule was live and daily)
   std::vector<Explanation> explanation;  // the value of every sub-condition
   // Empty when it fired; else why not: "not live: until 2026-10-31", "once: already fired on
   // 2026-11-02", "after welcome: welcome has not fired", "every 30 days: fired on ...", ...

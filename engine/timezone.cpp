@@ -218,6 +218,11 @@ LocalTime local_time_of_epoch(int64_t utc_seconds, const TimeZone& tz) {
   return out;
 }
 
-Days today_in(const TimeZone& tz) { return tz.day_of(static_cast<int64_t>(::time(nullptr))); }
+Days today_in(const TimeZone& tz) {
+  // CRM_TODAY=YYYY-MM-DD pins "today" (reproducible tests and demos); anything else is ignored.
+  if (const char* pinned = std::getenv("CRM_TODAY"))
+    if (auto d = parse_date(pinned)) return *d;
+  return tz.day_of(static_cast<int64_t>(::time(nullptr)));
+}
 
 }  // namespace crm::engine

@@ -13,6 +13,8 @@
 namespace crm::cli {
 namespace {
 
+using engine::Truth;
+
 std::string truth_text(Truth t) { return t == Truth::True ? "true" : t == Truth::False ? "false" : "unknown"; }
 
 std::string value_text(const engine::Explanation& e) {
@@ -128,7 +130,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
       std::string line = "{\"date\":\"" + format_date(d) + "\",\"customer\":" + std::to_string(customer) + ",\"rule\":";
       engine::append_json_string(line, r.name);
       line += fmt::format(",\"fired\":{},\"condition\":", t.fired ? "true" : "false");
-      if (t.skipped) line += "null";
+      if (!t.evaluated) line += "null";
       else line += "\"" + truth_text(t.condition) + "\"";
       line += ",\"reason\":";
       engine::append_json_string(line, reason(t, r));

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -31,12 +30,13 @@ int cmd_sample(const std::vector<std::string>& argv) {
       "orders, subscriptions, surveys, referrals, events, tags) into a new SQLite store.\n"
       "The same seed always gives the same shop. No fact is dated after --as-of.\n\n"
       "Options:\n"
-      "  --db FILE        the store to create (must not exist yet)\n"
+      "  --db FILE        the store to write: a new file, or a store without customers\n"
       "  --customers N    number of customers (default 10000)\n"
       "  --seed S         random seed, a non-negative integer (default 1)\n"
       "  --as-of DATE     the last day of the shop's history, YYYY-MM-DD (default 2026-11-24)\n"
       "  --help           show this help\n\n"
-      "Exit codes: 0 ok, 1 the store could not be written, 2 usage error.\n";
+      "Exit codes: 0 ok, 1 the store could not be written or already holds customers,\n"
+      "2 usage error.\n";
   std::string error;
   auto args = parse_args(argv, {{}, {"--db", "--customers", "--seed", "--as-of"}}, error);
   if (!args) return usage_error("sample", error);
@@ -59,11 +59,6 @@ int cmd_sample(const std::vector<std::string>& argv) {
     auto day = parse_date(*d);
     if (!day) return usage_error("sample", "--as-of expects a date YYYY-MM-DD, not '" + *d + "'");
     options.as_of = *day;
-  }
-  std::error_code ec;
-  if (std::filesystem::exists(*db, ec)) {
-    fmt::print(stderr, "crm sample: error: '{}' already exists; remove it or choose another path\n", *db);
-    return kExitError;
   }
   auto start = std::chrono::steady_clock::now();
   examples::ShopCounts c = examples::generate_shop(*db, options);

@@ -239,7 +239,11 @@ OnlineRetailCounts import_online_retail(const std::string& db_path, const std::s
     needed = std::max(needed, static_cast<size_t>(i + 1));
 
   SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  engine::ensure_schema(db);
+  try {
+    engine::ensure_schema(db);
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error("'" + db_path + "' is not a crm store (" + e.what() + ")");
+  }
   if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
     throw std::runtime_error("'" + db_path + "' already holds customers; import into a new file");
   ensure_country_column(db);

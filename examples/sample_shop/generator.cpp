@@ -430,7 +430,11 @@ class Generator {
 ShopCounts generate_shop(const std::string& db_path, const ShopOptions& options) {
   if (options.customers < 0) throw std::runtime_error("the number of customers must not be negative");
   SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  engine::ensure_schema(db);
+  try {
+    engine::ensure_schema(db);
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error("'" + db_path + "' is not a crm store (" + e.what() + ")");
+  }
   if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
     throw std::runtime_error("'" + db_path + "' already holds customers; use a new file");
   // Timestamps are written in the shop's local time, without an offset.

@@ -230,7 +230,7 @@ TEST_CASE("sample: the Online Retail importer reads a gzip CSV with a cancellati
              "C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527,United Kingdom\r\n"
              "C536383,71053,\"WHITE METAL LANTERN, LARGE\",-1,12/2/2010 9:49,3.39,17850,United Kingdom\r\n"
              "536368,22960,JAM MAKING SET WITH JARS,6,not a date,4.25,13047,United Kingdom\r\n"
-             "536369,21756,BATH BUILDING BLOCK WORD,3,2011-01-05 10:15:00,5.95,12583,France\r\n");
+             "536369,21756,CAF\xC9 SIGN,3,2011-01-05 10:15:00,5.95,12583,France\r\n");
   auto counts = crm::examples::import_online_retail(db_file.str(), csv);
   fs::remove(csv);
   CHECK(counts.rows == 9);
@@ -254,6 +254,8 @@ TEST_CASE("sample: the Online Retail importer reads a gzip CSV with a cancellati
   CHECK(db.execAndGet("SELECT name FROM products WHERE sku = '71053'").getString() == "WHITE METAL LANTERN, LARGE");
   CHECK(db.execAndGet("SELECT created_at FROM customers WHERE id = 17850").getString() == "2010-12-01T08:26:00");
   CHECK(db.execAndGet("SELECT country FROM customers WHERE id = 12583").getString() == "France");
+  // Latin-1 bytes become UTF-8.
+  CHECK(db.execAndGet("SELECT name FROM products WHERE sku = '21756'").getString() == "CAF\xC3\x89 SIGN");
   CHECK(db.execAndGet("SELECT email_opt_in FROM customers WHERE id = 12583").isNull());
   CHECK(scalar(db, "SELECT count(*) FROM order_items WHERE order_id NOT IN (SELECT id FROM orders)") == 0);
   auto store = crm::engine::Store::open(db_file.str());
