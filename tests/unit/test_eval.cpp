@@ -951,3 +951,33 @@ TEST_CASE("eval: one Program is shared by Evaluators on several threads") {
   CHECK(first > 0);
   for (size_t r : results) CHECK(r == first);
 }
+
+TEST_CASE("eval: every expression form the checker accepts compiles without diagnostics") {
+  lang::Diagnostics diags;
+  lang::CheckedProgram cp = check_text(R"crm(
+let bought = purchased
+let recent = last_purchase_date + 30 >= today
+message m via email
+rule a: when purchase_count in [] or not (purchase_count in [1, null]) then send m
+rule b: when coalesce(birthday, today) <= today and len(purchased) > 2 and len(bought) < 9 then send m
+rule c: when upper(subscription.status) == "ACTIVE" and lower(name) < "m" and len(name) > 0 then send m
+rule d: when -days_since < -5 and abs(days_since - 10) <= 3 and days_between(last_purchase_date, today) == 7 then send m
+rule e: when recent and has_tag("vip") and tags is not null and "x" not in tags then send m once per last_purchase_date
+rule f: when min(total_spent, 10) > max(1, 3) % 2 + 0.5 and avg_order_value / 2 > 1 then send m
+rule g: on cancel when event.reason == "price" and event.amount > 100 then send m
+rule h: on purchase when order.total >= 5000 and "SKU1" in order.skus then grant points order.total / 100
+rule i: when month(today) == 12 and day(today) == 24 and year(today) > 2000 then send m once per year(today)
+rule j: when "SKU9" in bought and satisfaction is null and email_opt_in == true then send m
+)crm", diags);
+  INFO(lang::render_all(diags));
+  REQUIRE_FALSE(diags.has_errors());
+  Program p = engine::compile_program(cp, diags);
+  CHECK_FALSE(diags.has_errors());
+  CHECK(p.rules().size() == 10);
+  // Evaluates over an empty-ish frame (missing columns are null) without trouble.
+  Frame f = one_row_frame();
+  Evaluator ev(p, f);
+  ev.set_batch(0, 1);
+  for (size_t r = 0; r < p.rules().size(); ++r) CHECK(ev.condition(r)[0] != Truth::True);
+  for (size_t r = 0; r < p.rules().size(); ++r) CHECK_FALSE(ev.explain_rule(r, 0).empty());
+}
