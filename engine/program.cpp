@@ -167,6 +167,7 @@ struct Evaluator::Regs {
   uint8_t truth[kBatchRows];
   uint64_t serial = 1;
   uint64_t batch_stamp = 1;
+  uint64_t call_stamp = 0;  // the serial of the last condition/truth/values call
   uint64_t executed = 0;
 };
 
@@ -236,9 +237,10 @@ void Evaluator::set_batch(size_t begin, size_t end) {
   regs_->batch_stamp = ++regs_->serial;
 }
 
-void Evaluator::run(NodeId node) {
+void Evaluator::run(NodeId node, bool fresh) {
   Regs& r = *regs_;
-  uint64_t call = ++r.serial;
+  if (fresh || r.call_stamp < r.batch_stamp) r.call_stamp = ++r.serial;
+  uint64_t call = r.call_stamp;
   for (NodeId id : program_.closures_[node]) {
     uint64_t want = program_.nodes_[id].tags_dependent ? call : r.batch_stamp;
     if (r.stamp[id] == want) continue;
@@ -265,7 +267,7 @@ Evaluator::Values Evaluator::values(NodeId node) {
 
 Value Evaluator::value_at(NodeId node, size_t i) {
   Regs& r = *regs_;
-  if (r.stamp[node] != r.batch_stamp || program_.nodes_[node].tags_dependent) run(node);
+  run(node, false);  // reuses what the last condition/truth/values call computed, tags included
   const Values& v = r.view[node];
   if (i >= n_ || !v.valid[i]) return {};
   switch (v.rep) {

@@ -247,7 +247,8 @@ class Evaluator {
     const uint8_t* valid = nullptr;
   };
   Values values(NodeId node);
-  // One row's value of a node (i < batch_size()).
+  // One row's value of a node (i < batch_size()). Cheap to call per row: it reuses what the
+  // last condition/truth/values call computed (tags as they were then).
   Value value_at(NodeId node, size_t i);
 
   // The value of every sub-expression of `e` (compiled into the program) for frame row `row`.
@@ -258,7 +259,8 @@ class Evaluator {
 
  private:
   struct Regs;
-  void run(NodeId node);
+  // Computes `node` and what it needs; `fresh` recomputes the nodes that read tags.
+  void run(NodeId node, bool fresh = true);
   void exec(NodeId id);
   Explanation explain_node(const lang::Expr& e, size_t i);
 

@@ -311,6 +311,12 @@ TEST_CASE("eval: tags written between rules are seen by later rules") {
   set_string_lists(f, f.columns["tags"], {std::vector<std::string>{}, std::vector<std::string>{"vip"}});
   CHECK(ev.condition(0)[1] == Truth::True);
   CHECK(ev.condition(0)[0] == Truth::False);
+  // Per-row reads after a call reuse its results instead of rerunning the tag instructions.
+  uint64_t before = ev.executed();
+  NodeId cond = p.rules()[0].condition;
+  CHECK(ev.value_at(cond, 0).to_string() == "false");
+  CHECK(ev.value_at(cond, 1).to_string() == "true");
+  CHECK(ev.executed() == before);
 }
 
 TEST_CASE("eval: compile_program compiles rules, unless, exit_when, once per and points") {
