@@ -172,15 +172,12 @@ struct Evaluator::Regs {
 };
 
 Evaluator::Evaluator(const Program& program, const Frame& frame)
-    : program_(program), frame_(frame), regs_(std::make_unique<Regs>()) {
+    : program_(program), frame_(&frame), regs_(std::make_unique<Regs>()) {
   Regs& r = *regs_;
   std::fill(std::begin(r.ones), std::end(r.ones), uint8_t{1});
   std::fill(std::begin(r.zeros8), std::end(r.zeros8), uint8_t{0});
   std::fill(std::begin(r.zeros64), std::end(r.zeros64), int64_t{0});
   std::fill(std::begin(r.zerosf), std::end(r.zerosf), 0.0);
-  for (const auto& name : program.columns_) r.columns.push_back(frame.column(name));
-  for (const auto& s : program.strings_) r.string_ids.push_back(frame.strings->intern(s));
-
   size_t count = program.nodes_.size();
   r.view.resize(count);
   r.i64.resize(count);
@@ -189,7 +186,27 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
   r.valid.resize(count);
   r.stamp.assign(count, 0);
   r.bound_list.resize(count);
-  for (NodeId id = 0; id < count; ++id) {
+  bind(frame);
+}
+
+void Evaluator::bind(const Frame& frame) {
+  Regs& r = *regs_;
+  const Program& program = program_;
+  frame_ = &frame;
+  begin_ = n_ = 0;
+  r.batch_stamp = ++r.serial;  // nothing computed for the old frame is reused
+  r.lower_cache.clear();
+  r.upper_cache.clear();
+  r.columns.clear();
+  for (const auto& name : program.columns_) r.columns.push_back(frame.column(name));
+  r.string_ids.clear();
+  for (const auto& s : program.strings_) r.string_ids.push_back(frame.strings->intern(s));
+
+  // Registers hold min(rows, kBatchRows) values: a one-customer frame needs one slot each.
+  size_t cap = std::clamp<size_t>(frame.rows, 1, kBatchRows);
+  bool grow = cap > capacity_;
+  if (grow) capacity_ = cap;
+  for (NodeId id = 0; id < program.nodes_.size(); ++id) {
     const Node& n = program.nodes_[id];
     Values& v = r.view[id];
     v.rep = n.rep;
@@ -197,30 +214,37 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
     // Zero-copy instructions point into columns or operands: they need no buffers.
     v.i64 = r.zeros64, v.f64 = r.zerosf, v.b8 = r.zeros8, v.valid = r.zeros8;
     if (n.op != Op::LoadI64 && n.op != Op::LoadF64 && n.op != Op::IsNotNull) {
-      switch (n.rep) {
-        case Rep::I64: r.i64[id].reset(new int64_t[kBatchRows]()); v.i64 = r.i64[id].get(); break;
-        case Rep::F64: r.f64[id].reset(new double[kBatchRows]()); v.f64 = r.f64[id].get(); break;
-        case Rep::B8: r.b8[id].reset(new uint8_t[kBatchRows]()); v.b8 = r.b8[id].get(); break;
+      if (grow) {
+        switch (n.rep) {
+          case Rep::I64: r.i64[id].reset(new int64_t[capacity_]()); break;
+          case Rep::F64: r.f64[id].reset(new double[capacity_]()); break;
+          case Rep::B8: r.b8[id].reset(new uint8_t[capacity_]()); break;
+        }
+        r.valid[id].reset(new uint8_t[capacity_]());
       }
-      r.valid[id].reset(new uint8_t[kBatchRows]());
+      switch (n.rep) {
+        case Rep::I64: v.i64 = r.i64[id].get(); break;
+        case Rep::F64: v.f64 = r.f64[id].get(); break;
+        case Rep::B8: v.b8 = r.b8[id].get(); break;
+      }
       v.valid = r.valid[id].get();
     }
     if (n.op == Op::Const) {
-      // Broadcast once: constants never change.
+      // Broadcast once per binding: constants (and today) do not change between batches.
       if (n.null_const) {
         v.valid = r.zeros8;
       } else {
         v.valid = r.ones;
         int64_t iv = n.today ? frame.today : n.string_index >= 0 ? r.string_ids[static_cast<size_t>(n.string_index)] : n.i64;
-        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), kBatchRows, iv);
-        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), kBatchRows, n.f64);
-        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), kBatchRows, static_cast<uint8_t>(iv != 0));
+        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), capacity_, iv);
+        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), capacity_, n.f64);
+        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), capacity_, static_cast<uint8_t>(iv != 0));
       }
     }
     if (n.op == Op::InConst && n.operand_rep == Rep::I64) {
       auto& l = r.bound_list[id];
       l = n.list_i64;
-      for (int32_t s : n.list_strings) l.push_back(r.string_ids[static_cast<size_t>(s)]);
+      for (int32_t x : n.list_strings) l.push_back(r.string_ids[static_cast<size_t>(x)]);
     }
   }
 }
@@ -230,7 +254,7 @@ Evaluator::~Evaluator() = default;
 uint64_t Evaluator::executed() const { return regs_->executed; }
 
 void Evaluator::set_batch(size_t begin, size_t end) {
-  if (end < begin || end - begin > kBatchRows || end > frame_.rows)
+  if (end < begin || end - begin > capacity_ || end > frame_->rows)
     throw std::out_of_range("Evaluator::set_batch: bad row range");
   begin_ = begin;
   n_ = end - begin;
@@ -271,9 +295,9 @@ Value Evaluator::value_at(NodeId node, size_t i) {
   const Values& v = r.view[node];
   if (i >= n_ || !v.valid[i]) return {};
   switch (v.rep) {
-    case Rep::B8: return scalar(TypeKind::Bool, v.b8[i], 0, *frame_.strings);
-    case Rep::F64: return scalar(TypeKind::Decimal, 0, v.f64[i], *frame_.strings);
-    case Rep::I64: return scalar(v.kind, v.i64[i], 0, *frame_.strings);
+    case Rep::B8: return scalar(TypeKind::Bool, v.b8[i], 0, *frame_->strings);
+    case Rep::F64: return scalar(TypeKind::Decimal, 0, v.f64[i], *frame_->strings);
+    case Rep::I64: return scalar(v.kind, v.i64[i], 0, *frame_->strings);
   }
   return {};
 }
@@ -413,7 +437,7 @@ void Evaluator::exec(NodeId id) {
     case Op::Ge: {
       out.valid = ops::and_valid(A->valid, B->valid, ov, n_rows, r.ones);
       if (n.string_text) {
-        const StringPool& pool = *frame_.strings;
+        const StringPool& pool = *frame_->strings;
         for (size_t i = 0; i < n_rows; ++i) {
           int c = 0;
           if (out.valid[i]) {
@@ -606,7 +630,7 @@ void Evaluator::exec(NodeId id) {
       out.valid = col_valid(col);
       return;
     case Op::LenString: {
-      const StringPool& pool = *frame_.strings;
+      const StringPool& pool = *frame_->strings;
       for (size_t i = 0; i < n_rows; ++i) oi[i] = A->valid[i] ? code_points(pool.get(A->i64[i])) : 0;
       out.valid = A->valid;
       return;
@@ -625,7 +649,7 @@ void Evaluator::exec(NodeId id) {
       return;
     case Op::Lower:
     case Op::Upper: {
-      StringPool& pool = *frame_.strings;
+      StringPool& pool = *frame_->strings;
       auto& cache = n.op == Op::Lower ? r.lower_cache : r.upper_cache;
       for (size_t i = 0; i < n_rows; ++i) {
         if (!A->valid[i]) {
@@ -656,7 +680,7 @@ Explanation Evaluator::explain_node(const lang::Expr& e, size_t i) {
   Explanation x;
   x.expr = &e;
   x.type = e.type.kind;
-  const Frame& f = frame_;
+  const Frame& f = *frame_;
   auto list_column = [&](const lang::Expr& name) -> Value {
     const engine::Column* c = f.column(name.text);
     if (!c) return {};

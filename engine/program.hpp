@@ -224,6 +224,10 @@ class Evaluator {
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
 
+  // Binds another frame (the next day's, or one customer's for an event) without reallocating
+  // registers unless it has more rows than any frame bound before. Same rules as the constructor.
+  void bind(const Frame& frame);
+
   // Selects rows [begin, end) of the frame; end - begin <= kBatchRows.
   void set_batch(size_t begin, size_t end);
   size_t batch_begin() const { return begin_; }
@@ -265,8 +269,9 @@ class Evaluator {
   Explanation explain_node(const lang::Expr& e, size_t i);
 
   const Program& program_;
-  const Frame& frame_;
+  const Frame* frame_;
   size_t begin_ = 0, n_ = 0;
+  size_t capacity_ = 0;  // rows per register: min(kBatchRows, the largest bound frame's rows)
   uint64_t batch_serial_ = 1, call_serial_ = 1;
   std::unique_ptr<Regs> regs_;
 };

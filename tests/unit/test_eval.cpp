@@ -987,3 +987,41 @@ rule j: when "SKU9" in bought and satisfaction is null and email_opt_in == true 
   for (size_t r = 0; r < p.rules().size(); ++r) CHECK(ev.condition(r)[0] != Truth::True);
   for (size_t r = 0; r < p.rules().size(); ++r) CHECK_FALSE(ev.explain_rule(r, 0).empty());
 }
+
+TEST_CASE("eval: an Evaluator rebinds to other frames (one customer, then many)") {
+  E cond = A("purchase_count") >= I(2) && A("name") == S("ann") && call("today", {}) > Dt(kToday - 1);
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r", {cond.p.get()});
+  Program p = b.finish();
+  auto frame_of = [](size_t rows, Days today) {
+    Frame f;
+    f.rows = rows;
+    f.today = today;
+    auto& pc = add_column(f, "purchase_count", Type::integer());
+    auto& nm = add_column(f, "name", Type::string());
+    for (size_t r = 0; r < rows; ++r) {
+      pc.i64[r] = static_cast<int64_t>(r % 4);
+      nm.i64[r] = f.strings->intern(r % 2 ? "ann" : "bob");
+    }
+    return f;
+  };
+  Frame one = frame_of(1, kToday), big = frame_of(3000, kToday), old = frame_of(8, kToday - 5);
+  one.columns["purchase_count"].i64[0] = 5;
+  one.columns["name"].i64[0] = one.strings->intern("ann");
+  Evaluator ev(p, one);
+  ev.set_batch(0, 1);
+  CHECK(ev.condition(0)[0] == Truth::True);
+  CHECK_THROWS(ev.set_batch(0, 2));
+  ev.bind(big);  // grows the registers
+  size_t trues = 0;
+  for (size_t begin = 0; begin < big.rows; begin += engine::kBatchRows) {
+    ev.set_batch(begin, std::min(big.rows, begin + engine::kBatchRows));
+    const Truth* t = ev.condition(0);
+    for (size_t i = 0; i < ev.batch_size(); ++i) trues += t[i] == Truth::True;
+  }
+  CHECK(trues == 750);  // rows with r % 4 == 3 (>= 2 and odd)
+  ev.bind(old);  // today is five days earlier: the condition fails everywhere
+  ev.set_batch(0, 8);
+  for (size_t i = 0; i < 8; ++i) CHECK(ev.condition(0)[i] == Truth::False);
+}
