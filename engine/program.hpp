@@ -228,12 +228,13 @@ class Evaluator {
   // registers unless it has more rows than any frame bound before. Same rules as the constructor.
   void bind(const Frame& frame);
 
-  // Selects rows [begin, end) of the frame; end - begin <= kBatchRows.
+  // Selects rows [begin, end) of the frame; end - begin <= kBatchRows (and <= the rows of the
+  // largest frame bound so far). Throws std::out_of_range otherwise (a caller bug).
   void set_batch(size_t begin, size_t end);
   size_t batch_begin() const { return begin_; }
+  size_t batch_size() const { return n_; }
   // Instructions executed so far (tests count the work: shared nodes run once per batch).
   uint64_t executed() const;
-  size_t batch_size() const { return n_; }
 
   // Rule i's condition for every row of the batch (Truth per row). The pointer is valid until
   // the next call of any evaluating member.
@@ -272,7 +273,6 @@ class Evaluator {
   const Frame* frame_;
   size_t begin_ = 0, n_ = 0;
   size_t capacity_ = 0;  // rows per register: min(kBatchRows, the largest bound frame's rows)
-  uint64_t batch_serial_ = 1, call_serial_ = 1;
   std::unique_ptr<Regs> regs_;
 };
 
