@@ -151,6 +151,13 @@ struct ProgramBuilder::Impl {
   }
 
   NodeId binary(Op op, Rep rep, TypeKind kind, NodeId a, NodeId b, Rep operand_rep, bool string_text = false) {
+    // Commutative operations list their operands in a canonical order, so `a and b` and
+    // `b and a` (or `x == 1` and `1 == x`) are one instruction.
+    bool commutative = op == Op::And || op == Op::Or || op == Op::Eq || op == Op::Ne || op == Op::Add ||
+                       op == Op::Mul || op == Op::Min || op == Op::Max;
+    bool b_const = prog.nodes_[b].op == Op::Const, a_const = prog.nodes_[a].op == Op::Const;
+    // Constants go right (the kernels keep a right-hand constant in a register).
+    if (commutative && (a_const != b_const ? a_const : a > b)) std::swap(a, b);
     Node n;
     n.op = op;
     n.rep = rep;

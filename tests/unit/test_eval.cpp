@@ -291,6 +291,21 @@ TEST_CASE("eval: definitions and identical sub-expressions run once per batch") 
   CHECK(ev.executed() - after_first == 2);  // nothing new in the same batch
 }
 
+TEST_CASE("eval: commutative operations are one instruction in either order") {
+  E r1 = A("purchase_count") == I(1) && A("days_since") == I(7);
+  E r2 = A("days_since") == I(7) && I(1) == A("purchase_count");
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r1", {r1.p.get()});
+  b.add_rule("r2", {r2.p.get()});
+  Program p = b.finish();
+  CHECK(p.rules()[0].condition == p.rules()[1].condition);
+  CHECK(p.nodes().size() == 7);  // 2 loads, 2 constants, 2 compares, 1 and
+  // The constant is the right operand, whatever the order written.
+  const engine::Node& eq = p.nodes()[p.node_of(r2.p->args[1].get())];
+  CHECK(p.nodes()[eq.b].op == engine::Op::Const);
+}
+
 TEST_CASE("eval: tags written between rules are seen by later rules") {
   Frame f;
   f.rows = 2;
