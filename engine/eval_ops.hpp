@@ -113,6 +113,18 @@ CRM_KERNEL void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, c
     ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!bad);
   }
 }
+// x % d for a constant d other than 0 and -1 (`days_since_signup % 365`): below 2^52 the
+// quotient computed in double is exact after truncation, which avoids a 64-bit idiv per row.
+CRM_KERNEL void mod_i64_const(const int64_t* a, int64_t d, int64_t* o, size_t n) {
+  const double dd = static_cast<double>(d);
+  constexpr int64_t kExact = int64_t{1} << 52;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = a[i];
+    int64_t q = (x > -kExact && x < kExact) ? static_cast<int64_t>(static_cast<double>(x) / dd) : x / d;
+    o[i] = x - q * d;
+  }
+}
+
 // int / int is decimal.
 CRM_KERNEL void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                     size_t n) {

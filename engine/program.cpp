@@ -493,7 +493,16 @@ void Evaluator::exec(NodeId id) {
           case Op::Sub: ops::sub_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
           case Op::Mul: ops::mul_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
           case Op::Div: ops::div_i64(A->i64, B->i64, A->valid, B->valid, of, ov, n_rows); break;
-          default: ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+          default: {
+            const Node& bn = program_.nodes_[n.b];
+            if (bn.op == Op::Const && !bn.null_const && B->i64[0] != 0 && B->i64[0] != -1) {
+              ops::mod_i64_const(A->i64, B->i64[0], oi, n_rows);
+              std::copy_n(A->valid, n_rows, ov);
+            } else {
+              ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows);
+            }
+            break;
+          }
         }
         if (n.kind == TypeKind::Date)  // a date must stay a calendar day
           for (size_t i = 0; i < n_rows; ++i) ov[i] &= static_cast<uint8_t>(in_days_range(oi[i]));

@@ -1040,3 +1040,22 @@ TEST_CASE("eval: an Evaluator rebinds to other frames (one customer, then many)"
   ev.set_batch(0, 8);
   for (size_t i = 0; i < 8; ++i) CHECK(ev.condition(0)[i] == Truth::False);
 }
+
+TEST_CASE("eval: modulo by a constant matches the general modulo at the edges") {
+  Frame f;
+  const std::vector<int64_t> xs = {0, 1, -1, 364, 365, 366, -365, -366, 730, (int64_t{1} << 52) - 1, int64_t{1} << 52,
+                                   -(int64_t{1} << 52), INT64_MAX, INT64_MIN, 123456789012345, -987654321098765};
+  f.rows = xs.size();
+  auto& c = add_column(f, "x", Type::integer());
+  auto& d = add_column(f, "d", Type::integer());
+  c.i64 = xs;
+  for (int64_t m : {int64_t{365}, int64_t{-7}, int64_t{2}, int64_t{1}, INT64_MAX, INT64_MIN}) {
+    std::fill(d.i64.begin(), d.i64.end(), m);
+    CAPTURE(m);
+    CHECK(column_of(A("x", Type::integer()) % I(m), f) == column_of(A("x", Type::integer()) % A("d", Type::integer()), f));
+    for (size_t r = 0; r < xs.size(); ++r) {
+      int64_t want = m == -1 ? 0 : xs[r] % m;
+      CHECK(column_of(A("x", Type::integer()) % I(m), f)[r] == std::to_string(want));
+    }
+  }
+}
