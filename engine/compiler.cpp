@@ -361,6 +361,26 @@ struct ProgramBuilder::Impl {
     return a;
   }
 
+  // Folds the types of several values (list elements, coalesce/min/max arguments) into their
+  // common type, skipping null and run-time typed ones; Null when every one is.
+  static TypeKind fold(TypeKind acc, TypeKind k) {
+    auto loose = [](TypeKind x) { return x == TypeKind::Null || x == TypeKind::Any || x == TypeKind::Error; };
+    if (loose(k)) return acc;
+    if (loose(acc)) return k;
+    return unify(acc, k);
+  }
+
+  // The result type of a variadic call: the checker's, else the fold of the arguments.
+  TypeKind common_type(const Expr& e) const {
+    TypeKind t = e.type.kind;
+    if (t == TypeKind::Int || t == TypeKind::Decimal || t == TypeKind::String || t == TypeKind::Date ||
+        t == TypeKind::Bool)
+      return t;
+    t = TypeKind::Null;
+    for (const auto& a : e.args) t = fold(t, type_of(*a));
+    return t == TypeKind::Null ? TypeKind::Int : t;
+  }
+
   NodeId compile_binary(const Expr& e) {
     const Expr& x = *e.args[0];
     const Expr& y = *e.args[1];
@@ -417,7 +437,7 @@ struct ProgramBuilder::Impl {
     const Expr* src = list_source(list);
     TypeKind elem = list.type.kind == TypeKind::List ? list.type.elem : TypeKind::Error;
     if (src->kind == Expr::Kind::List) {
-      for (const auto& el : src->args) elem = unify(elem, type_of(*el));
+      for (const auto& el : src->args) elem = fold(elem, type_of(*el));
       TypeKind t = unify(type_of(x), elem);
       Rep r = rep_of(t);
       NodeId a = as_rep(compile(x, t), r);
@@ -502,8 +522,7 @@ struct ProgramBuilder::Impl {
       }
       case FuncId::Coalesce: {
         if (!arity(1, 64)) break;
-        TypeKind t = TypeKind::Null;
-        for (const auto& a : e.args) t = unify(t, type_of(*a));
+        TypeKind t = common_type(e);
         Node n;
         n.op = Op::Coalesce;
         n.kind = t;
@@ -515,8 +534,7 @@ struct ProgramBuilder::Impl {
       case FuncId::Min:
       case FuncId::Max: {
         if (!arity(1, 64)) break;
-        TypeKind t = TypeKind::Null;
-        for (const auto& a : e.args) t = unify(t, type_of(*a));
+        TypeKind t = common_type(e);
         Rep r = rep_of(t);
         NodeId acc = as_rep(compile(*e.args[0], t), r);
         for (size_t i = 1; i < e.args.size(); ++i)

@@ -10,6 +10,7 @@
 
 #include "engine/program.hpp"
 #include "eval_exprs.hpp"
+#include "lang/ast_printer.hpp"
 
 using namespace crm;
 using namespace crm::test;
@@ -213,6 +214,16 @@ TEST_CASE("eval: functions, including nulls") {
   CHECK(V(call("upper", {Null()})) == "null");
   CHECK(V(call("lower", {S("AbC")}) == S("abc")) == "true");
   CHECK(V(call("len", {Null()})) == "null");
+  CHECK(V(call("days_between", {Null(), Dt(kToday)})) == "null");
+  CHECK(V(call("days_between", {Dt(kToday), Null()})) == "null");
+  CHECK(V(call("month", {Null()})) == "null");
+  CHECK(V(call("day", {Null()})) == "null");
+  CHECK(V(call("lower", {Null()})) == "null");
+  CHECK(V(call("max", {Null(), I(3)})) == "null");
+  CHECK(V(call("coalesce", {Null(), call("today", {})})) == "2026-11-23");
+  CHECK(V(call("has_tag", {S("vip")})) == "unknown");  // no tags column: the list is null
+  CHECK(V(call("month", {Dt(days_from_civil(2024, 2, 29))})) == "2");
+  CHECK(V(call("day", {Dt(days_from_civil(2024, 2, 29))})) == "29");
 }
 
 TEST_CASE("eval: strings compare by id for equality and by text for ordering") {
@@ -706,7 +717,7 @@ struct Gen {
         }
       }
       case TypeKind::Decimal: {
-        if (leaf) return pick(3) ? A("d1", Type::decimal()) : D((pick(9) - 4) / 2.0);
+        if (leaf) return pick(6) == 0 ? Null() : pick(3) ? A("d1", Type::decimal()) : D((pick(9) - 4) / 2.0);
         switch (pick(6)) {
           case 0: return gen(TypeKind::Int, depth - 1) / gen(TypeKind::Int, depth - 1);
           case 1: return gen(t, depth - 1) + gen(TypeKind::Int, depth - 1);
@@ -717,7 +728,7 @@ struct Gen {
         }
       }
       case TypeKind::String: {
-        if (leaf) return pick(3) ? A("s1", Type::string()) : S(pick(2) ? "a" : "B");
+        if (leaf) return pick(5) == 0 ? Null() : pick(3) ? A("s1", Type::string()) : S(pick(2) ? "a" : "B");
         switch (pick(3)) {
           case 0: return call("lower", {gen(t, depth - 1)});
           case 1: return call("upper", {gen(t, depth - 1)});
@@ -725,7 +736,7 @@ struct Gen {
         }
       }
       default: {  // Date
-        if (leaf) return pick(3) ? A("t1", Type::date()) : call("today", {});
+        if (leaf) return pick(3) ? A("t1", Type::date()) : call("today", {});  // no null: `null - d` is untyped
         return pick(2) ? gen(t, depth - 1) + gen(TypeKind::Int, depth - 1) : gen(t, depth - 1) - gen(TypeKind::Int, depth - 1);
       }
     }
@@ -784,8 +795,13 @@ void check_against_reference(const std::vector<E>& exprs, const Frame& f) {
   lang::Diagnostics diags;
   ProgramBuilder b(diags);
   std::vector<NodeId> nodes;
-  for (const E& e : exprs) nodes.push_back(b.add_expression(*e));
+  for (const E& e : exprs) {
+    size_t before = diags.items().size();
+    nodes.push_back(b.add_expression(*e));
+    if (diags.items().size() != before) MESSAGE(lang::dump_expr(e.p.get()));  // which one failed
+  }
   Program p = b.finish();
+  INFO(lang::render_all(diags));
   REQUIRE_FALSE(diags.has_errors());
   Evaluator ev(p, f);
   for (size_t begin = 0; begin < f.rows; begin += engine::kBatchRows) {
