@@ -16,9 +16,10 @@
 
 namespace crm::engine {
 
-// Rows per batch. 1024 keeps one register (8 KiB of int64 + 1 KiB validity) and the dozen
-// registers a rule touches inside the L1/L2 caches while amortizing per-instruction dispatch.
-constexpr size_t kBatchRows = 1024;
+// Rows per batch. 2048 amortizes the per-instruction dispatch while a rule's registers (16 KiB
+// per int64 register, 2 KiB per bool one, plus validity) stay in the L2 cache; crm-bench measured
+// 1024 at +17 % CPU time and 4096 no better.
+constexpr size_t kBatchRows = 2048;
 
 // A three-valued result per row (SQL logic): a rule fires only on True.
 enum class Truth : uint8_t { False = 0, True = 1, Unknown = 2 };

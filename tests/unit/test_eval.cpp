@@ -836,7 +836,8 @@ TEST_CASE("eval: randomized expressions agree with the reference interpreter") {
 }
 
 TEST_CASE("eval: batch boundaries give the same results as the reference") {
-  for (size_t rows : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{1025}, size_t{3000}}) {
+  constexpr size_t K = engine::kBatchRows;
+  for (size_t rows : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{1025}, K - 1, K, K + 1, 3 * K - 5}) {
     CAPTURE(rows);
     std::mt19937_64 rng(rows + 1);
     Frame f = random_frame(rows, rng);
