@@ -25,6 +25,12 @@ class Printer {
  public:
   std::string out;
 
+  // Closes the S-expression of the last line: "...\n" -> "...)\n".
+  void close() {
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    out += ")\n";
+  }
+
   void line(int indent, const std::string& s) {
     out.append(static_cast<size_t>(indent) * 2, ' ');
     out += s;
@@ -33,8 +39,8 @@ class Printer {
 
   void action(int ind, const Action& a) {
     std::string s = fmt::format("({}", action_name(a.kind));
-    if (a.kind == ActionKind::Points) s += " " + dump_expr(a.points.get());
-    else s += " " + a.name;
+    if (a.kind == ActionKind::Points) s += fmt::format(" {}", dump_expr(a.points.get()));
+    else s += fmt::format(" {}", a.name);
     if (a.channel) s += fmt::format(" (via {})", channel_name(*a.channel));
     line(ind, s + ")");
   }
@@ -42,15 +48,15 @@ class Printer {
   void option(int ind, const Option& o) {
     switch (o.kind) {
       case OptionKind::Once: line(ind, "(once)"); break;
-      case OptionKind::OncePer: line(ind, "(once-per " + dump_expr(o.expr.get()) + ")"); break;
+      case OptionKind::OncePer: line(ind, fmt::format("(once-per {})", dump_expr(o.expr.get()))); break;
       case OptionKind::Every: line(ind, fmt::format("(every {} days)", o.n)); break;
       case OptionKind::Priority: line(ind, fmt::format("(priority {})", o.n)); break;
       case OptionKind::After:
         line(ind, o.n >= 0 ? fmt::format("(after {} {} days)", o.name, o.n) : fmt::format("(after {})", o.name));
         break;
-      case OptionKind::From: line(ind, "(from " + format_date(o.date) + ")"); break;
-      case OptionKind::Until: line(ind, "(until " + format_date(o.date) + ")"); break;
-      case OptionKind::Holdout: line(ind, "(holdout " + o.text + "%)"); break;
+      case OptionKind::From: line(ind, fmt::format("(from {})", format_date(o.date))); break;
+      case OptionKind::Until: line(ind, fmt::format("(until {})", format_date(o.date))); break;
+      case OptionKind::Holdout: line(ind, fmt::format("(holdout {}%)", o.text)); break;
     }
   }
 
@@ -58,51 +64,51 @@ class Printer {
     std::visit([&](const auto& n) { node(ind, n); }, it.node);
   }
 
-  void node(int ind, const Import& n) { line(ind, "(import " + quote(n.path) + ")"); }
+  void node(int ind, const Import& n) { line(ind, fmt::format("(import {})", quote(n.path))); }
   void node(int ind, const Definition& n) {
     line(ind, fmt::format("({} {} {})", n.segment ? "segment" : "let", n.name, dump_expr(n.expr.get())));
   }
   void node(int ind, const Message& n) {
-    std::string s = "(message " + n.name;
+    std::string s = fmt::format("(message {}", n.name);
     if (n.channel) s += fmt::format(" (via {})", channel_name(*n.channel));
-    if (n.subject) s += " (subject " + quote(*n.subject) + ")";
-    if (n.cost) s += " (cost " + n.cost_text + ")";
+    if (n.subject) s += fmt::format(" (subject {})", quote(*n.subject));
+    if (n.cost) s += fmt::format(" (cost {})", n.cost_text);
     if (n.transactional) s += " transactional";
     line(ind, s + ")");
   }
   void node(int ind, const Rule& n) {
-    std::string head = "(rule " + (n.name.empty() ? std::string("_") : n.name);
-    if (!n.event.empty()) head += " (on " + n.event + ")";
+    std::string head = fmt::format("(rule {}", n.name.empty() ? std::string("_") : n.name);
+    if (!n.event.empty()) head += fmt::format(" (on {})", n.event);
     line(ind, head);
-    line(ind + 1, "(when " + dump_expr(n.when.get()) + ")");
+    line(ind + 1, fmt::format("(when {})", dump_expr(n.when.get())));
     for (const auto& a : n.actions) action(ind + 1, a);
     for (const auto& o : n.options) option(ind + 1, o);
-    out.insert(out.size() - 1, ")");
+    close();
   }
   void node(int ind, const Journey& n) {
-    line(ind, "(journey " + n.name + " (on " + n.event + ")");
-    if (n.when) line(ind + 1, "(when " + dump_expr(n.when.get()) + ")");
+    line(ind, fmt::format("(journey {} (on {})", n.name, n.event));
+    if (n.when) line(ind + 1, fmt::format("(when {})", dump_expr(n.when.get())));
     for (const auto& s : n.steps) {
       line(ind + 1, fmt::format("(day {}", s.day));
       for (const auto& a : s.actions) action(ind + 2, a);
-      if (s.unless) line(ind + 2, "(unless " + dump_expr(s.unless.get()) + ")");
-      out.insert(out.size() - 1, ")");
+      if (s.unless) line(ind + 2, fmt::format("(unless {})", dump_expr(s.unless.get())));
+      close();
     }
-    if (n.exit_when) line(ind + 1, "(exit-when " + dump_expr(n.exit_when.get()) + ")");
+    if (n.exit_when) line(ind + 1, fmt::format("(exit-when {})", dump_expr(n.exit_when.get())));
     for (const auto& o : n.options) option(ind + 1, o);
-    out.insert(out.size() - 1, ")");
+    close();
   }
   void node(int ind, const Campaign& n) {
-    line(ind, "(campaign " + n.name);
-    if (n.when) line(ind + 1, "(when " + dump_expr(n.when.get()) + ")");
+    line(ind, fmt::format("(campaign {}", n.name));
+    if (n.when) line(ind + 1, fmt::format("(when {})", dump_expr(n.when.get())));
     for (const auto& it : n.items) item(ind + 1, it);
-    out.insert(out.size() - 1, ")");
+    close();
   }
   void node(int ind, const Option& n) { option(ind, n); }
   void node(int ind, const Limit& n) {
     line(ind, fmt::format("(limit {} {} per {} days)", n.count, n.channel ? channel_name(*n.channel) : "message", n.days));
   }
-  void node(int ind, const Timezone& n) { line(ind, "(timezone " + quote(n.name) + ")"); }
+  void node(int ind, const Timezone& n) { line(ind, fmt::format("(timezone {})", quote(n.name))); }
 };
 
 }  // namespace
@@ -119,8 +125,11 @@ std::string dump_expr(const Expr* e) {
     case Expr::Kind::Name: return e->text;
     case Expr::Kind::List:
     case Expr::Kind::Call: {
-      std::string s = e->kind == Expr::Kind::List ? "[" : "(call " + e->text;
-      for (size_t i = 0; i < e->args.size(); ++i) s += (i || e->kind == Expr::Kind::Call ? " " : "") + dump_expr(e->args[i].get());
+      std::string s = e->kind == Expr::Kind::List ? std::string("[") : fmt::format("(call {}", e->text);
+      for (size_t i = 0; i < e->args.size(); ++i) {
+        if (i || e->kind == Expr::Kind::Call) s += ' ';
+        s += dump_expr(e->args[i].get());
+      }
       return s + (e->kind == Expr::Kind::List ? "]" : ")");
     }
     case Expr::Kind::Unary: return fmt::format("({} {})", op_text(e->uop), dump_expr(e->args.empty() ? nullptr : e->args[0].get()));
@@ -134,9 +143,9 @@ std::string dump_expr(const Expr* e) {
 
 std::string dump_ast(const Module& m) {
   Printer p;
-  p.line(0, "(module " + (m.file ? m.file->path() : std::string()));
+  p.line(0, fmt::format("(module {}", m.file ? m.file->path() : std::string()));
   for (const auto& it : m.items) p.item(1, it);
-  p.out.insert(p.out.size() - 1, ")");
+  p.close();
   return p.out;
 }
 

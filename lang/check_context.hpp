@@ -107,8 +107,10 @@ struct NeverTrue {
   std::string reason;  // "purchase_count is never negative", "its condition is always false"
 };
 std::optional<NeverTrue> never_true(const Expr& condition);
-// lint.cpp: W-never-fires, W-unused-message, W-unused-definition.
+// lint.cpp: W-never-fires, W-unused-message, W-unused-definition. `broken` holds the files
+// that had errors before checking (syntax errors, unreadable imports): they get no lint.
 void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& defs,
-          const std::map<std::string, MsgEntry>& msgs, Diagnostics& diags);
+          const std::map<std::string, MsgEntry>& msgs, const std::set<const SourceFile*>& broken,
+          Diagnostics& diags);
 
 }  // namespace crm::lang::detail

@@ -13,22 +13,45 @@
 
 namespace crm::lang {
 
-const Definition* CheckedProgram::find_definition(const std::string& name) const {
-  for (const auto* d : definitions)
-    if (d->name == name) return d;
+namespace {
+
+// Looks `name` up through the index when it is current, else by a linear scan.
+template <class V, class Name>
+auto find_by_name(const V& items, const std::unordered_map<std::string, size_t>& index, size_t indexed,
+                  const std::string& name, Name name_of) -> decltype(&items[0]) {
+  if (indexed == items.size() && indexed > 0) {
+    auto it = index.find(name);
+    return it == index.end() ? nullptr : &items[it->second];
+  }
+  for (const auto& x : items)
+    if (name_of(x) == name) return &x;
   return nullptr;
+}
+
+}  // namespace
+
+const Definition* CheckedProgram::find_definition(const std::string& name) const {
+  auto p = find_by_name(definitions, index.definitions, index.sizes[0], name, [](auto* d) { return d->name; });
+  return p ? *p : nullptr;
 }
 
 const Message* CheckedProgram::find_message(const std::string& name) const {
-  for (const auto* m : messages)
-    if (m->name == name) return m;
-  return nullptr;
+  auto p = find_by_name(messages, index.messages, index.sizes[1], name, [](auto* m) { return m->name; });
+  return p ? *p : nullptr;
 }
 
 const FlatRule* CheckedProgram::find_rule(const std::string& qualified) const {
-  for (const auto& r : rules)
-    if (r.name == qualified) return &r;
-  return nullptr;
+  return find_by_name(rules, index.rules, index.sizes[2], qualified, [](const FlatRule& r) { return r.name; });
+}
+
+void CheckedProgram::build_index() {
+  index = {};
+  for (size_t i = 0; i < definitions.size(); ++i) index.definitions.emplace(definitions[i]->name, i);
+  for (size_t i = 0; i < messages.size(); ++i) index.messages.emplace(messages[i]->name, i);
+  for (size_t i = 0; i < rules.size(); ++i) index.rules.emplace(rules[i].name, i);
+  index.sizes[0] = definitions.size();
+  index.sizes[1] = messages.size();
+  index.sizes[2] = rules.size();
 }
 
 namespace detail {
@@ -66,6 +89,9 @@ class Checker {
       : options_(options), diags_(diags), prog_(prog), typer_(options, diags, defs_) {}
 
   void run(const std::vector<bool>& given) {
+    std::set<const SourceFile*> broken;
+    for (const auto& d : diags_.items())
+      if (d.severity == Severity::Error && d.file) broken.insert(d.file.get());
     for (size_t i = 0; i < prog_.modules.size(); ++i) {
       Module& m = prog_.modules[i];
       std::vector<CampaignFrame*> stack;
@@ -80,7 +106,7 @@ class Checker {
     for (size_t i = 0; i < prog_.rules.size(); ++i) check_rule(prog_.rules[i], pending_[i]);
     check_duplicate_rules();
     check_timezones();
-    lint(prog_, defs_, msgs_, diags_);
+    lint(prog_, defs_, msgs_, broken, diags_);
   }
 
  private:
@@ -362,8 +388,11 @@ class Checker {
           std::string best = closest_match(o->name, cands);
           diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, "E-unknown-rule",
                        fmt::format("unknown rule '{}' in 'after'", o->name),
-                       best.empty() ? "unnamed rules cannot be waited for: give the rule a name ('rule NAME: ...')"
-                                    : fmt::format("did you mean '{}'?", best));
+                       !best.empty() ? fmt::format("did you mean '{}'?", best)
+                       : rule_names_.empty() || rule_names_.size() > 8
+                           ? std::string("write the name of a rule declared 'rule NAME: ...' ('campaign.NAME' "
+                                         "outside its campaign)")
+                           : fmt::format("the rules are: {}", fmt::join(rule_names_, ", ")));
           continue;
         }
         if (*q == fr.name) {
@@ -631,6 +660,7 @@ CheckedProgram check_loaded(LoadedModules loaded, const CheckOptions& options, D
   prog.modules = std::move(loaded.modules);
   Checker checker(options, diags, prog);
   checker.run(loaded.given);
+  prog.build_index();
   diags.sort();
   return prog;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lang/ast.hpp"
@@ -81,9 +82,18 @@ struct CheckedProgram {
   std::vector<FlatLimit> limits;
   std::optional<std::string> timezone;
 
+  // Lookups by name, O(1) through the index built by the checker (a linear scan when the
+  // vectors were changed after checking). The first of duplicates wins.
   const Definition* find_definition(const std::string& name) const;
   const Message* find_message(const std::string& name) const;
   const FlatRule* find_rule(const std::string& qualified) const;
+
+  // Name -> position in definitions / messages / rules; filled by build_index().
+  struct Index {
+    std::unordered_map<std::string, size_t> definitions, messages, rules;
+    size_t sizes[3] = {0, 0, 0};
+  } index;
+  void build_index();
 };
 
 // Loads the given files and everything they import, parses and checks them. Diagnostics

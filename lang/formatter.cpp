@@ -159,6 +159,37 @@ std::string format_expr(const Expr& e) {
   return out;
 }
 
+namespace {
+
+// An `and` / `or` chain split at its top level: "a", "and b", "and c" (for line breaking).
+struct ChainPart {
+  const Expr* operand;
+  std::string text;
+};
+
+std::vector<ChainPart> split_chain(const Expr& e) {
+  std::vector<ChainPart> parts;
+  int p = prec_of(e);
+  if (e.kind != Expr::Kind::Binary || (p != kOr && p != kAnd)) return parts;
+  std::vector<const Expr*> spine{&e};
+  for (const Expr* left = e.args[0].get(); left && left->kind == Expr::Kind::Binary && prec_of(*left) == p;
+       left = left->args[0].get())
+    spine.push_back(left);
+  auto print = [](const Expr* x, int min_prec, std::string prefix) {
+    ExprPrinter(prefix).put(x, min_prec);
+    return prefix;
+  };
+  const Expr* first = spine.back()->args[0].get();
+  parts.push_back({first, print(first, p, "")});
+  for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
+    const Expr* right = (*it)->args[1].get();
+    parts.push_back({right, print(right, p + 1, std::string(op_text((*it)->bop)) + " ")});
+  }
+  return parts;
+}
+
+}  // namespace
+
 std::string quote_string(std::string_view s) {
   std::string out = "\"";
   for (char ch : s) {
@@ -184,6 +215,9 @@ namespace {
 constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
 constexpr const char* kIndent = "  ";        // one level of indentation
 constexpr const char* kTrailingGap = "  ";   // between code and a trailing comment
+// Lines holding a long condition are broken before `and` / `or` to stay within this many
+// columns (a common editor and review width); a single long operand still makes a long line.
+constexpr size_t kMaxWidth = 100;
 
 // Whether a blank line may separate two consecutive output elements (comments or lines).
 enum class Gap : uint8_t {
@@ -203,15 +237,13 @@ struct Line {
 
 // Which one-line declarations stay grouped without a blank line (0: never grouped).
 int group_of(const Item& item) {
-  switch (item.node.index()) {
-    case 0: return 1;  // Import
-    case 1: return 2;  // Definition (let, segment)
-    case 2: return 3;  // Message
-    case 6:            // Option (campaign default)
-    case 7:            // Limit
-    case 8: return 4;  // Timezone
-    default: return 0; // Rule, Journey, Campaign: several lines
-  }
+  const auto& n = item.node;
+  if (std::holds_alternative<Import>(n)) return 1;
+  if (std::holds_alternative<Definition>(n)) return 2;  // let and segment
+  if (std::holds_alternative<Message>(n)) return 3;
+  if (std::holds_alternative<Option>(n) || std::holds_alternative<Limit>(n) || std::holds_alternative<Timezone>(n))
+    return 4;  // policies: campaign default options, limits, timezones
+  return 0;    // rules, journeys, campaigns: several lines
 }
 
 std::string option_text(const Option& o) {
@@ -274,21 +306,80 @@ class LineBuilder {
     return lines.back();
   }
 
-  static void anchor(Line& l, Span s) {
+  void anchor(Line& l, Span s) const {
     if (s.end <= s.begin) return;  // an unset span
+    s.end = code_end(s);
     l.begin = std::min(l.begin, s.begin);
     l.end = std::max(l.end, s.end);
   }
-  static void anchor_point(Line& l, uint32_t at) { anchor(l, Span{at, at + 1}); }
-  static void anchor(Line& l, const ExprPtr& e) {
+  void anchor_point(Line& l, uint32_t at) const { anchor(l, Span{at, at + 1}); }
+  void anchor(Line& l, const ExprPtr& e) const {
     if (e) anchor(l, e->span);
   }
-  static void anchor_actions(Line& l, const std::vector<Action>& actions) {
+
+  // The end of the last token inside `s`: a parser span may run on over the spaces and
+  // comments that follow its last token, and those comments must not count as part of it.
+  uint32_t code_end(Span s) const {
+    if (!file_) return s.end;
+    const std::string& t = file_->text();
+    size_t end = std::min<size_t>(s.end, t.size()), last = s.begin + 1;
+    for (size_t i = s.begin; i < end; ++i) {
+      char c = t[i];
+      if (c == '#') {
+        while (i + 1 < end && t[i + 1] != '\n') ++i;
+      } else if (c == '"') {
+        for (++i; i < end && t[i] != '"' && t[i] != '\n'; ++i)
+          if (t[i] == '\\') ++i;
+        last = std::min(i + 1, end);
+      } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        last = i + 1;
+      }
+    }
+    return static_cast<uint32_t>(std::max<size_t>(last, s.begin + 1));
+  }
+
+  void anchor_actions(Line& l, const std::vector<Action>& actions) const {
     for (const auto& a : actions) {
       anchor(l, a.span);
       anchor(l, a.name_span);
       anchor(l, a.channel_span);
       anchor(l, a.points);
+    }
+  }
+
+  static size_t width(std::string_view s) {
+    size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // code points
+    return n;
+  }
+  static size_t columns(const Line& l) { return static_cast<size_t>(l.indent) * 2 + width(l.text); }
+
+  // Appends `e` to the line at `at` (which holds the clause's prefix, e.g. "when "). When the
+  // line would pass kMaxWidth and `e` is an and/or chain, the chain is broken before its
+  // operators, filling each line greedily; continuation lines are indented `cont_indent`.
+  void put_expr(size_t at, const ExprPtr& e, int cont_indent) {
+    if (!e) return;
+    std::string whole = format_expr(*e);
+    Line probe = lines[at];
+    probe.text += whole;
+    std::vector<ChainPart> parts = columns(probe) > kMaxWidth ? split_chain(*e) : std::vector<ChainPart>{};
+    if (parts.empty()) {
+      lines[at].text += whole;
+      anchor(lines[at], e->span);
+      return;
+    }
+    size_t cur = at;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      Line& l = lines[cur];
+      bool fits = columns(l) + 1 + width(parts[i].text) <= kMaxWidth;
+      if (i == 0 || fits) {
+        if (i > 0) l.text += ' ';
+        l.text += parts[i].text;
+      } else {
+        open(cont_indent, Gap::Never, Gap::Never, parts[i].text);
+        cur = lines.size() - 1;
+      }
+      if (parts[i].operand) anchor(lines[cur], parts[i].operand->span);
     }
   }
 
@@ -303,10 +394,10 @@ class LineBuilder {
   }
 
   void item(const Definition& x, int indent, Gap before) {
-    std::string text = (x.segment ? "segment " : "let ") + x.name + " = " + (x.expr ? format_expr(*x.expr) : "");
-    Line& l = open(indent, before, Gap::Keep, std::move(text));
-    anchor(l, x.span);
-    anchor(l, x.expr);
+    Line& l = open(indent, before, Gap::Keep, (x.segment ? "segment " : "let ") + x.name + " = ");
+    anchor_point(l, x.span.begin);
+    anchor(l, x.name_span);
+    put_expr(lines.size() - 1, x.expr, indent + 1);
   }
 
   void item(const Message& x, int indent, Gap before) {
@@ -339,18 +430,18 @@ class LineBuilder {
   //   then ACTIONS
   //   OPTION...
   void item(const Rule& x, int indent, Gap before) {
-    std::string when = "when " + (x.when ? format_expr(*x.when) : "");
     if (x.name.empty()) {
-      Line& head = open(indent, before, Gap::Keep, (x.event.empty() ? "" : "on " + x.event + " ") + when);
+      Line& head = open(indent, before, Gap::Keep, (x.event.empty() ? "" : "on " + x.event + " ") + "when ");
       anchor_point(head, x.span.begin);
       anchor(head, x.event_span);
-      anchor(head, x.when);
+      put_expr(lines.size() - 1, x.when, indent + 2);  // deeper than the `then` line below
     } else {
       Line& head = open(indent, before, Gap::Keep, "rule " + x.name + ":");
       anchor_point(head, x.span.begin);
       anchor(head, x.name_span);
       if (!x.event.empty()) anchor(clause(indent + 1, "on " + x.event), x.event_span);
-      anchor(clause(indent + 1, when), x.when);
+      clause(indent + 1, "when ");
+      put_expr(lines.size() - 1, x.when, indent + 2);
     }
     anchor_actions(clause(indent + 1, "then " + actions_text(x.actions)), x.actions);
     for (const auto& o : x.options) {
@@ -385,7 +476,10 @@ class LineBuilder {
       anchor_actions(l, s.actions);
       anchor(l, s.unless);
     }
-    if (x.exit_when) anchor(open(indent + 1, body_gap(), Gap::Keep, "exit when " + format_expr(*x.exit_when)), x.exit_when);
+    if (x.exit_when) {
+      open(indent + 1, body_gap(), Gap::Keep, "exit when ");
+      put_expr(lines.size() - 1, x.exit_when, indent + 2);
+    }
     for (const auto& o : x.options) {
       Line& l = open(indent + 1, body_gap(), Gap::Keep, option_text(o));
       anchor(l, o.span);

@@ -293,9 +293,12 @@ struct import_decl : p::seq<kw_import, p::must<import_path>> {};
 struct def_name : name_tok {};
 struct def_equals : p::seq<p::one<'='>, p::not_at<p::one<'='>>, sp> {};
 struct def_expr : p::seq<expression> {};
+// def_end = (followed by a keyword, '}' or the end of the file) ;
+struct def_end : p::at<p::sor<p::eof, p::one<'}'>, keyword>> {};
 // let_decl = 'let' def_name '=' def_expr ;   segment_decl = 'segment' def_name '=' def_expr ;
-struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
-struct segment_decl : p::seq<kw_segment, p::must<def_name>, p::must<def_equals>, p::must<def_expr>> {};
+struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>, p::must<def_end>> {};
+struct segment_decl
+    : p::seq<kw_segment, p::must<def_name>, p::must<def_equals>, p::must<def_expr>, p::must<def_end>> {};
 
 // message_clause = 'via' channel | 'subject' string | 'cost' number | 'transactional' ;
 // ('subject' and 'cost' are contextual words, not keywords)
@@ -332,8 +335,11 @@ struct rule_name : p::seq<name, sp> {};
 struct rule_colon : colon {};
 // rule_after_kw = rule_body ;
 struct rule_after_kw : rule_body {};
+// rule_keyword_name = keyword ':' ;   (an error: a keyword used as the name of a rule)
+struct rule_keyword_name : p::seq<p::at<keyword, sp, p::one<':'>>, p::raise<rule_keyword_name>> {};
 // rule_decl = 'rule' [ rule_name ':' ] rule_body ;
-struct rule_decl : p::seq<kw_rule, p::opt<rule_name, p::must<rule_colon>>, p::must<rule_after_kw>> {};
+struct rule_decl
+    : p::seq<kw_rule, p::opt<rule_name, p::must<rule_colon>>, p::opt<rule_keyword_name>, p::must<rule_after_kw>> {};
 // unnamed_rule = rule_body ;   (starts with 'on' or 'when')
 struct unnamed_rule : p::seq<p::at<p::sor<kw_on, kw_when>>, rule_body> {};
 
@@ -385,7 +391,7 @@ struct campaign_open : open_brace {};
 // inside a campaign:  campaign = campaign_head { campaign_item } '}' ;)
 struct campaign_head : p::seq<kw_campaign, p::must<campaign_name>, p::opt<campaign_when>, p::must<campaign_open>> {};
 // nested_campaign = 'campaign' ;   (an error: campaigns cannot be nested)
-struct nested_campaign : p::seq<TAO_PEGTL_KEYWORD("campaign"), p::raise<nested_campaign>> {};
+struct nested_campaign : p::seq<p::at<TAO_PEGTL_KEYWORD("campaign")>, p::raise<nested_campaign>> {};
 
 // item = import_decl | let_decl | segment_decl | message_decl | rule_decl | unnamed_rule
 //      | journey_decl | limit_decl | timezone_decl | campaign_head ... ;

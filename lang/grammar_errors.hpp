@@ -71,9 +71,10 @@ CRM_ERROR(percent, "E-syntax", "expected '%' after the holdout percentage", "wri
 
 // ---------------------------------------------------------------- declarations
 CRM_ERROR(import_path, "E-syntax", "expected a quoted path after 'import'", "write import \"std/lifecycle\"");
-CRM_ERROR(def_name, "E-syntax", "expected a name after the keyword, found {tok}", "", true);
+CRM_ERROR(def_name, "E-syntax", "expected a name after '{kw}', found {tok}", "", true);
 CRM_ERROR(def_equals, "E-syntax", "expected '=' after the name of {item}", "");
 CRM_ERROR(def_expr, "E-syntax", "expected an expression after '=' in {item}", "");
+CRM_ERROR(def_end, "E-syntax", "unexpected {tok} after the expression of {item}", "");
 CRM_ERROR(subject_value, "E-syntax", "expected a quoted subject after 'subject'", "");
 CRM_ERROR(cost_value, "E-syntax", "expected a number after 'cost'", "");
 CRM_ERROR(message_end, "E-syntax", "unexpected {tok} in {item}",
@@ -86,6 +87,7 @@ CRM_ERROR(first_action, "E-syntax", "expected an action (send, grant, offer, tag
 CRM_ERROR(rule_end, "E-syntax", "unexpected {tok} after the actions of {item}",
           "separate actions with ','; options are once, every, priority, after, from, until, holdout");
 CRM_ERROR(rule_colon, "E-syntax", "expected ':' after the name of {item}", "write 'rule NAME: when ...'");
+CRM_ERROR(rule_keyword_name, "E-syntax", "expected a rule name", "", true);
 CRM_ERROR(rule_after_kw, "E-syntax", "expected a rule name or 'when' after 'rule', found {tok}", "", true);
 CRM_ERROR(step_day, "E-syntax", "expected a day number after 'day'", "write 'day 7: send ...'");
 CRM_ERROR(step_colon, "E-syntax", "expected ':' after the day number", "write 'day 7: send ...'");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "lang/check_context.hpp"
 
@@ -234,8 +235,13 @@ std::optional<NeverTrue> never_true(const Expr& condition) {
 }
 
 void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& defs,
-          const std::map<std::string, MsgEntry>& msgs, Diagnostics& diags) {
+          const std::map<std::string, MsgEntry>& msgs, const std::set<const SourceFile*>& broken,
+          Diagnostics& diags) {
+  // A file that did not parse gets no lint: a rule that failed to parse would make its message
+  // look unused, and the parser's placeholders would look like constant conditions.
+  bool any_broken = !broken.empty();
   for (const auto& r : program.rules) {
+    if (broken.count(r.file.get())) continue;
     for (const Expr* c : r.conditions) {
       if (!c) continue;
       if (auto n = never_true(*c)) {
@@ -251,12 +257,13 @@ void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& 
                       fmt::format("rule '{}' can never fire: its 'unless' is always true", r.name));
     }
   }
+  // Usage anywhere counts, so a broken file anywhere can hide a use.
   for (const auto& [name, m] : msgs)
-    if (m.given && !m.used)
+    if (m.given && !m.used && !any_broken)
       diags.warning(m.file, m.msg->name_span, "W-unused-message", fmt::format("message '{}' is never sent", name),
                     "send it from a rule, or remove it");
   for (const auto& [name, d] : defs)
-    if (d.given && !d.used)
+    if (d.given && !d.used && !any_broken)
       diags.warning(d.file, d.def->name_span, "W-unused-definition",
                     fmt::format("{} '{}' is never used", d.def->segment ? "segment" : "let", name),
                     "use it in a rule, or remove it");

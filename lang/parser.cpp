@@ -158,7 +158,8 @@ class Parser {
 
   template <typename Rule>
   std::unique_ptr<Node> run(size_t& pos) {
-    tao::pegtl::memory_input<> in(text_.data() + pos, text_.data() + text_.size(), file_->path());
+    tao::pegtl::memory_input<tao::pegtl::tracking_mode::eager, tao::pegtl::eol::lf_crlf, const char*> in(
+        text_.data() + pos, text_.data() + text_.size(), "");
     ParseState ps;
     auto root = pt::parse<Rule, selector, tao::pegtl::nothing, control>(in, ps);
     pos = static_cast<size_t>(in.current() - text_.data());
@@ -248,6 +249,7 @@ class Parser {
     }
     replace_all(message, "{item}", item_desc);
     replace_all(message, "{tok}", tok.describe());
+    replace_all(message, "{kw}", token_at(text_, static_cast<uint32_t>(item_start)).text);
     if (std::string h = token_hint(tok); !h.empty()) hint = h;
     else if (tok.kind == Token::Word && !tok.is_keyword && t.message != nullptr &&
              std::string_view(t.message).find("{tok}") != std::string_view::npos) {

@@ -111,8 +111,25 @@ size_t skip_space(const std::string& text, size_t pos) {
 
 uint32_t end_of_last_token(const std::string& text, uint32_t pos) {
   pos = std::min<uint32_t>(pos, static_cast<uint32_t>(text.size()));
-  while (pos > 0 && is_space(text[pos - 1])) --pos;
-  return pos;
+  bool at_end = pos == text.size();
+  for (;;) {
+    bool crossed_line = false;
+    while (pos > 0 && is_space(text[pos - 1])) crossed_line |= text[--pos] == '\n';
+    // Trailing space holds a comment only if it ends at a newline or at the end of the file.
+    if (!crossed_line && !at_end) return pos;
+    at_end = false;
+    // A comment ends the line: find a '#' outside strings before `pos` on this line.
+    size_t line = pos;
+    while (line > 0 && text[line - 1] != '\n') --line;
+    size_t hash = std::string::npos;
+    for (size_t i = line; i < pos;) {
+      if (text[i] == '"') i = skip_string(text, i);
+      else if (text[i] == '#') { hash = i; break; }
+      else ++i;
+    }
+    if (hash == std::string::npos) return pos;
+    pos = static_cast<uint32_t>(hash);
+  }
 }
 
 const std::vector<std::string>& keyword_list() {
@@ -162,7 +179,11 @@ Token token_at(const std::string& text, uint32_t pos) {
     t.text = word_at(text, pos);
     auto& k = keyword_list();
     t.is_keyword = std::find(k.begin(), k.end(), t.text) != k.end();
-    t.starts_expression = in_list(t.text, {"not", "true", "false", "null", "day"});
+    t.starts_expression = in_list(t.text, {"not", "true", "false", "null"});
+    if (t.text == "day") {  // `day(` is a call, a bare `day` is the keyword
+      size_t e = skip_space(text, pos + 3);
+      t.starts_expression = e < text.size() && text[e] == '(';
+    }
   } else if (c >= '0' && c <= '9') {
     t.kind = Token::Number;
     size_t e = pos;
@@ -170,10 +191,11 @@ Token token_at(const std::string& text, uint32_t pos) {
     t.text = text.substr(pos, e - pos);
   } else if (c == '"') {
     t.kind = Token::String;
-    t.text = "\"";
+    t.text.assign(1, '"');
   } else if (u < 0x20 || u == 0x7F) {
     t.kind = Token::Control;
-    t.text = "U+00" + hex_byte(u).substr(2);
+    t.text.assign("U+00");
+    t.text.append(hex_byte(u), 2, 2);
     t.length = 1;
   } else if (u >= 0x80) {
     t.kind = Token::NonAscii;

@@ -21,7 +21,8 @@ std::vector<uint32_t> invalid_utf8_offsets(const std::string& text, size_t from,
 std::vector<Comment> collect_comments(const std::string& text, size_t from);
 // Skips whitespace and comments.
 size_t skip_space(const std::string& text, size_t pos);
-// Steps back over whitespace from `pos` (so an error at end of file points after the last token).
+// Steps back over whitespace and comments from `pos` to the end of the last token (for the end
+// of a declaration's span, and so that an error at end of file points after the last token).
 uint32_t end_of_last_token(const std::string& text, uint32_t pos);
 
 // "rule 'check_in'", "the rule", "let 'x'", "campaign 'winback'"... for the item starting at `pos`.
@@ -33,7 +34,7 @@ struct Token {
   std::string text;
   uint32_t length = 0;
   bool is_keyword = false;
-  bool starts_expression = false;  // not, true, false, null, day
+  bool starts_expression = false;  // not, true, false, null, day(
   std::string describe() const;    // "'when'", "end of file", "a string", ...
 };
 Token token_at(const std::string& text, uint32_t pos);

@@ -418,6 +418,7 @@ Type Typer::arithmetic(Expr& e, Ctx& c, Type a, Type b) {
       return Type::integer();
     }
     Type other = dateish(a) ? b : a;
+    if (other.kind == TypeKind::Any) return Type::any();  // an int of days or a date: known at run time
     if (other.kind == TypeKind::Decimal) {
       type_error(c, e.args[dateish(a) ? 1 : 0]->span,
                  fmt::format("'{}' on a date needs an int of days, got decimal", op));
@@ -427,7 +428,6 @@ Type Typer::arithmetic(Expr& e, Ctx& c, Type a, Type b) {
       type_error(c, e.args[1]->span, "cannot subtract a date from a number", "write 'date - days'");
       return Type::error();
     }
-    if (other.kind == TypeKind::Any && e.bop == BinOp::Sub && dateish(a)) return Type::any();
     return Type::date();
   }
   if (a.kind == TypeKind::Any || b.kind == TypeKind::Any) return Type::any();

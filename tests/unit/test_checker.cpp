@@ -514,3 +514,38 @@ timezone "Asia/Tokyo"
     CHECK(prog.modules.size() >= 1);
   }
 }
+
+TEST_CASE("checker: an unknown 'after' rule without a close match lists the rules") {
+  auto r = run("rule first: when true then tag a\nrule second: when true then tag b after zzzzzz\n");
+  const Diagnostic* d = find(r->diags, "E-unknown-rule", "unknown rule 'zzzzzz' in 'after'");
+  REQUIRE(d);
+  CHECK(d->hint == "the rules are: first, second");
+  CHECK(at(*d) == "zzzzzz");
+}
+
+TEST_CASE("checker: a file with syntax errors gets no lint warnings") {
+  auto r = run("message m via email\nrule b on purchase: when true then send m\nrule c: when null then tag x\n");
+  CHECK(r->diags.has_errors());
+  CHECK(!find(r->diags, "W-unused-message"));
+  CHECK(!find(r->diags, "W-never-fires"));
+}
+
+TEST_CASE("checker: find_* use the index, and still work after the program is changed") {
+  auto r = run("let a = 1\nmessage m via email\nrule x: when a > 0 then send m\nrule x: when true then tag t\n");
+  CHECK(!r->diags.has_errors());
+  REQUIRE(r->prog.find_rule("x"));
+  CHECK(r->prog.find_rule("x") == &r->prog.rules[0]);  // the first of duplicates
+  CHECK(r->prog.find_definition("a") == r->prog.definitions[0]);
+  CHECK(r->prog.find_message("m") == r->prog.messages[0]);
+  CHECK(!r->prog.find_rule("nope"));
+  CHECK(!r->prog.find_message("nope"));
+  FlatRule extra;
+  extra.name = "added";
+  r->prog.rules.push_back(extra);
+  CHECK(r->prog.find_rule("added") == &r->prog.rules.back());
+}
+
+TEST_CASE("checker: event payload fields (any) combine with every type") {
+  CHECK(ok("event.amount + 1 > 2 and event.when - today > 0 and today - event.when > 0", "refund"));
+  CHECK(ok("event.plan in [\"a\", \"b\"] and coalesce(event.n, 0) > 1 and event.flag", "refund"));
+}
