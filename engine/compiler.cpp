@@ -151,6 +151,13 @@ struct ProgramBuilder::Impl {
   }
 
   NodeId binary(Op op, Rep rep, TypeKind kind, NodeId a, NodeId b, Rep operand_rep, bool string_text = false) {
+    // Commutative operations list their operands in a canonical order, so `a and b` and
+    // `b and a` (or `x == 1` and `1 == x`) are one instruction.
+    bool commutative = op == Op::And || op == Op::Or || op == Op::Eq || op == Op::Ne || op == Op::Add ||
+                       op == Op::Mul || op == Op::Min || op == Op::Max;
+    bool b_const = prog.nodes_[b].op == Op::Const, a_const = prog.nodes_[a].op == Op::Const;
+    // Constants go right (the kernels keep a right-hand constant in a register).
+    if (commutative && (a_const != b_const ? a_const : a > b)) std::swap(a, b);
     Node n;
     n.op = op;
     n.rep = rep;
@@ -343,13 +350,35 @@ struct ProgramBuilder::Impl {
     return add(std::move(n));
   }
 
-  // The common type two operands are compared or combined in.
+  // The common type two operands are compared or combined in. A run-time typed payload field
+  // (Any) next to an int is read as decimal, so that 150.5 > 100 holds whichever it turns out to be.
   static TypeKind unify(TypeKind a, TypeKind b) {
+    if ((a == TypeKind::Any && b == TypeKind::Int) || (a == TypeKind::Int && b == TypeKind::Any)) return TypeKind::Decimal;
     auto loose = [](TypeKind k) { return k == TypeKind::Null || k == TypeKind::Any || k == TypeKind::Error; };
     if (loose(a)) return loose(b) ? TypeKind::Int : b;
     if (loose(b)) return a;
     if (a == TypeKind::Decimal || b == TypeKind::Decimal) return TypeKind::Decimal;
     return a;
+  }
+
+  // Folds the types of several values (list elements, coalesce/min/max arguments) into their
+  // common type, skipping null and run-time typed ones; Null when every one is.
+  static TypeKind fold(TypeKind acc, TypeKind k) {
+    auto loose = [](TypeKind x) { return x == TypeKind::Null || x == TypeKind::Any || x == TypeKind::Error; };
+    if (loose(k)) return acc;
+    if (loose(acc)) return k;
+    return unify(acc, k);
+  }
+
+  // The result type of a variadic call: the checker's, else the fold of the arguments.
+  TypeKind common_type(const Expr& e) const {
+    TypeKind t = e.type.kind;
+    if (t == TypeKind::Int || t == TypeKind::Decimal || t == TypeKind::String || t == TypeKind::Date ||
+        t == TypeKind::Bool)
+      return t;
+    t = TypeKind::Null;
+    for (const auto& a : e.args) t = fold(t, type_of(*a));
+    return t == TypeKind::Null ? TypeKind::Int : t;
   }
 
   NodeId compile_binary(const Expr& e) {
@@ -408,7 +437,7 @@ struct ProgramBuilder::Impl {
     const Expr* src = list_source(list);
     TypeKind elem = list.type.kind == TypeKind::List ? list.type.elem : TypeKind::Error;
     if (src->kind == Expr::Kind::List) {
-      for (const auto& el : src->args) elem = unify(elem, type_of(*el));
+      for (const auto& el : src->args) elem = fold(elem, type_of(*el));
       TypeKind t = unify(type_of(x), elem);
       Rep r = rep_of(t);
       NodeId a = as_rep(compile(x, t), r);
@@ -493,8 +522,7 @@ struct ProgramBuilder::Impl {
       }
       case FuncId::Coalesce: {
         if (!arity(1, 64)) break;
-        TypeKind t = TypeKind::Null;
-        for (const auto& a : e.args) t = unify(t, type_of(*a));
+        TypeKind t = common_type(e);
         Node n;
         n.op = Op::Coalesce;
         n.kind = t;
@@ -506,8 +534,7 @@ struct ProgramBuilder::Impl {
       case FuncId::Min:
       case FuncId::Max: {
         if (!arity(1, 64)) break;
-        TypeKind t = TypeKind::Null;
-        for (const auto& a : e.args) t = unify(t, type_of(*a));
+        TypeKind t = common_type(e);
         Rep r = rep_of(t);
         NodeId acc = as_rep(compile(*e.args[0], t), r);
         for (size_t i = 1; i < e.args.size(); ++i)

@@ -68,6 +68,12 @@ CRM_KERNEL void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b[i]));
 }
 
+// Against a constant (the common `days_since == 7`): the constant stays in a register.
+template <class T, class F>
+CRM_KERNEL void compare_scalar(const T* a, T b, uint8_t* o, size_t n, F f) {
+  for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b));
+}
+
 // ------------------------------------------------------------------ arithmetic
 // Integer ops: overflow -> null (ov[i] = 0).
 CRM_KERNEL void add_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, int64_t* o, uint8_t* ov,
@@ -107,6 +113,18 @@ CRM_KERNEL void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, c
     ov[i] = va[i] & vb[i] & static_cast<uint8_t>(!bad);
   }
 }
+// x % d for a constant d other than 0 and -1 (`days_since_signup % 365`): below 2^52 the
+// quotient computed in double is exact after truncation, which avoids a 64-bit idiv per row.
+CRM_KERNEL void mod_i64_const(const int64_t* a, int64_t d, int64_t* o, size_t n) {
+  const double dd = static_cast<double>(d);
+  constexpr int64_t kExact = int64_t{1} << 52;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = a[i];
+    int64_t q = (x > -kExact && x < kExact) ? static_cast<int64_t>(static_cast<double>(x) / dd) : x / d;
+    o[i] = x - q * d;
+  }
+}
+
 // int / int is decimal.
 CRM_KERNEL void div_i64(const int64_t* a, const int64_t* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
                     size_t n) {
@@ -129,13 +147,13 @@ CRM_KERNEL void arith_f64(const double* a, const double* b, const uint8_t* va, c
     ov[i] = va[i] & vb[i] & finite(r);
   }
 }
+// x / 0 is inf or nan, so the finiteness test also nulls division by zero (and the loop vectorizes).
 CRM_KERNEL void div_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,
-                    size_t n) {
+                        size_t n) {
   for (size_t i = 0; i < n; ++i) {
-    bool bad = b[i] == 0;
-    double r = a[i] / (bad ? 1.0 : b[i]);
+    double r = a[i] / b[i];
     o[i] = r;
-    ov[i] = va[i] & vb[i] & finite(r) & static_cast<uint8_t>(!bad);
+    ov[i] = va[i] & vb[i] & finite(r);
   }
 }
 CRM_KERNEL void mod_f64(const double* a, const double* b, const uint8_t* va, const uint8_t* vb, double* o, uint8_t* ov,

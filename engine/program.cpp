@@ -7,6 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include <fmt/core.h>
+
 #include "engine/eval_ops.hpp"
 #include "engine/program.hpp"
 
@@ -43,27 +45,28 @@ const CompiledRule* Program::find_rule(const std::string& name) const {
 
 std::string Program::dump() const {
   std::string out;
+  auto put = [&](std::string_view x) { out.append(x); };
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     const Node& n = nodes_[id];
-    out += "%" + std::to_string(id) + " = " + op_name(n.op) + "." + lang::kind_name(n.kind);
-    if (n.a != kNoNode) out += " %" + std::to_string(n.a);
-    if (n.b != kNoNode) out += " %" + std::to_string(n.b);
-    for (NodeId x : n.args) out += " %" + std::to_string(x);
-    if (n.column >= 0) out += " [" + columns_[static_cast<size_t>(n.column)] + "]";
+    put(fmt::format("%{} = {}.{}", id, op_name(n.op), lang::kind_name(n.kind)));
+    if (n.a != kNoNode) put(fmt::format(" %{}", n.a));
+    if (n.b != kNoNode) put(fmt::format(" %{}", n.b));
+    for (NodeId x : n.args) put(fmt::format(" %{}", x));
+    if (n.column >= 0) put(fmt::format(" [{}]", columns_[static_cast<size_t>(n.column)]));
     if (n.op == Op::Const) {
-      if (n.null_const) out += " null";
-      else if (n.today) out += " today";
-      else if (n.string_index >= 0) out += " \"" + strings_[static_cast<size_t>(n.string_index)] + "\"";
-      else if (n.rep == Rep::F64) out += " " + std::to_string(n.f64);
-      else out += " " + std::to_string(n.i64);
+      if (n.null_const) put(" null");
+      else if (n.today) put(" today");
+      else if (n.string_index >= 0) put(fmt::format(" \"{}\"", strings_[static_cast<size_t>(n.string_index)]));
+      else if (n.rep == Rep::F64) put(fmt::format(" {}", n.f64));
+      else put(fmt::format(" {}", n.i64));
     }
     if (n.op == Op::InConst)
-      out += " {" + std::to_string(n.list_i64.size() + n.list_f64.size() + n.list_strings.size()) + " values" +
-             (n.list_has_null ? ", null}" : "}");
-    if (n.tags_dependent) out += " (reads tags)";
-    out += "\n";
+      put(fmt::format(" {{{} values{}}}", n.list_i64.size() + n.list_f64.size() + n.list_strings.size(),
+                      n.list_has_null ? ", null" : ""));
+    if (n.tags_dependent) put(" (reads tags)");
+    put("\n");
   }
-  for (const auto& r : rules_) out += "rule " + r.name + ": %" + std::to_string(r.condition) + "\n";
+  for (const auto& r : rules_) put(fmt::format("rule {}: %{}\n", r.name, r.condition));
   return out;
 }
 
@@ -164,19 +167,17 @@ struct Evaluator::Regs {
   uint8_t truth[kBatchRows];
   uint64_t serial = 1;
   uint64_t batch_stamp = 1;
+  uint64_t call_stamp = 0;  // the serial of the last condition/truth/values call
   uint64_t executed = 0;
 };
 
 Evaluator::Evaluator(const Program& program, const Frame& frame)
-    : program_(program), frame_(frame), regs_(std::make_unique<Regs>()) {
+    : program_(program), frame_(&frame), regs_(std::make_unique<Regs>()) {
   Regs& r = *regs_;
   std::fill(std::begin(r.ones), std::end(r.ones), uint8_t{1});
   std::fill(std::begin(r.zeros8), std::end(r.zeros8), uint8_t{0});
   std::fill(std::begin(r.zeros64), std::end(r.zeros64), int64_t{0});
   std::fill(std::begin(r.zerosf), std::end(r.zerosf), 0.0);
-  for (const auto& name : program.columns_) r.columns.push_back(frame.column(name));
-  for (const auto& s : program.strings_) r.string_ids.push_back(frame.strings->intern(s));
-
   size_t count = program.nodes_.size();
   r.view.resize(count);
   r.i64.resize(count);
@@ -185,34 +186,65 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
   r.valid.resize(count);
   r.stamp.assign(count, 0);
   r.bound_list.resize(count);
-  for (NodeId id = 0; id < count; ++id) {
+  bind(frame);
+}
+
+void Evaluator::bind(const Frame& frame) {
+  Regs& r = *regs_;
+  const Program& program = program_;
+  frame_ = &frame;
+  begin_ = n_ = 0;
+  r.batch_stamp = ++r.serial;  // nothing computed for the old frame is reused
+  r.lower_cache.clear();
+  r.upper_cache.clear();
+  r.columns.clear();
+  for (const auto& name : program.columns_) r.columns.push_back(frame.column(name));
+  r.string_ids.clear();
+  for (const auto& s : program.strings_) r.string_ids.push_back(frame.strings->intern(s));
+
+  // Registers hold min(rows, kBatchRows) values: a one-customer frame needs one slot each.
+  size_t cap = std::clamp<size_t>(frame.rows, 1, kBatchRows);
+  bool grow = cap > capacity_;
+  if (grow) capacity_ = cap;
+  for (NodeId id = 0; id < program.nodes_.size(); ++id) {
     const Node& n = program.nodes_[id];
     Values& v = r.view[id];
     v.rep = n.rep;
     v.kind = n.kind;
-    switch (n.rep) {
-      case Rep::I64: r.i64[id].reset(new int64_t[kBatchRows]()); v.i64 = r.i64[id].get(); break;
-      case Rep::F64: r.f64[id].reset(new double[kBatchRows]()); v.f64 = r.f64[id].get(); break;
-      case Rep::B8: r.b8[id].reset(new uint8_t[kBatchRows]()); v.b8 = r.b8[id].get(); break;
+    // Zero-copy instructions point into columns or operands: they need no buffers.
+    v.i64 = r.zeros64, v.f64 = r.zerosf, v.b8 = r.zeros8, v.valid = r.zeros8;
+    if (n.op != Op::LoadI64 && n.op != Op::LoadF64 && n.op != Op::IsNotNull) {
+      if (grow) {
+        switch (n.rep) {
+          case Rep::I64: r.i64[id].reset(new int64_t[capacity_]()); break;
+          case Rep::F64: r.f64[id].reset(new double[capacity_]()); break;
+          case Rep::B8: r.b8[id].reset(new uint8_t[capacity_]()); break;
+        }
+        r.valid[id].reset(new uint8_t[capacity_]());
+      }
+      switch (n.rep) {
+        case Rep::I64: v.i64 = r.i64[id].get(); break;
+        case Rep::F64: v.f64 = r.f64[id].get(); break;
+        case Rep::B8: v.b8 = r.b8[id].get(); break;
+      }
+      v.valid = r.valid[id].get();
     }
-    r.valid[id].reset(new uint8_t[kBatchRows]());
-    v.valid = r.valid[id].get();
     if (n.op == Op::Const) {
-      // Broadcast once: constants never change.
+      // Broadcast once per binding: constants (and today) do not change between batches.
       if (n.null_const) {
         v.valid = r.zeros8;
       } else {
         v.valid = r.ones;
         int64_t iv = n.today ? frame.today : n.string_index >= 0 ? r.string_ids[static_cast<size_t>(n.string_index)] : n.i64;
-        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), kBatchRows, iv);
-        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), kBatchRows, n.f64);
-        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), kBatchRows, static_cast<uint8_t>(iv != 0));
+        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), capacity_, iv);
+        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), capacity_, n.f64);
+        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), capacity_, static_cast<uint8_t>(iv != 0));
       }
     }
     if (n.op == Op::InConst && n.operand_rep == Rep::I64) {
       auto& l = r.bound_list[id];
       l = n.list_i64;
-      for (int32_t s : n.list_strings) l.push_back(r.string_ids[static_cast<size_t>(s)]);
+      for (int32_t x : n.list_strings) l.push_back(r.string_ids[static_cast<size_t>(x)]);
     }
   }
 }
@@ -222,16 +254,17 @@ Evaluator::~Evaluator() = default;
 uint64_t Evaluator::executed() const { return regs_->executed; }
 
 void Evaluator::set_batch(size_t begin, size_t end) {
-  if (end < begin || end - begin > kBatchRows || end > frame_.rows)
+  if (end < begin || end - begin > capacity_ || end > frame_->rows)
     throw std::out_of_range("Evaluator::set_batch: bad row range");
   begin_ = begin;
   n_ = end - begin;
   regs_->batch_stamp = ++regs_->serial;
 }
 
-void Evaluator::run(NodeId node) {
+void Evaluator::run(NodeId node, bool fresh) {
   Regs& r = *regs_;
-  uint64_t call = ++r.serial;
+  if (fresh || r.call_stamp < r.batch_stamp) r.call_stamp = ++r.serial;
+  uint64_t call = r.call_stamp;
   for (NodeId id : program_.closures_[node]) {
     uint64_t want = program_.nodes_[id].tags_dependent ? call : r.batch_stamp;
     if (r.stamp[id] == want) continue;
@@ -258,13 +291,13 @@ Evaluator::Values Evaluator::values(NodeId node) {
 
 Value Evaluator::value_at(NodeId node, size_t i) {
   Regs& r = *regs_;
-  if (r.stamp[node] != r.batch_stamp || program_.nodes_[node].tags_dependent) run(node);
+  run(node, false);  // reuses what the last condition/truth/values call computed, tags included
   const Values& v = r.view[node];
   if (i >= n_ || !v.valid[i]) return {};
   switch (v.rep) {
-    case Rep::B8: return scalar(TypeKind::Bool, v.b8[i], 0, *frame_.strings);
-    case Rep::F64: return scalar(TypeKind::Decimal, 0, v.f64[i], *frame_.strings);
-    case Rep::I64: return scalar(v.kind, v.i64[i], 0, *frame_.strings);
+    case Rep::B8: return scalar(TypeKind::Bool, v.b8[i], 0, *frame_->strings);
+    case Rep::F64: return scalar(TypeKind::Decimal, 0, v.f64[i], *frame_->strings);
+    case Rep::I64: return scalar(v.kind, v.i64[i], 0, *frame_->strings);
   }
   return {};
 }
@@ -404,7 +437,7 @@ void Evaluator::exec(NodeId id) {
     case Op::Ge: {
       out.valid = ops::and_valid(A->valid, B->valid, ov, n_rows, r.ones);
       if (n.string_text) {
-        const StringPool& pool = *frame_.strings;
+        const StringPool& pool = *frame_->strings;
         for (size_t i = 0; i < n_rows; ++i) {
           int c = 0;
           if (out.valid[i]) {
@@ -426,9 +459,27 @@ void Evaluator::exec(NodeId id) {
           default: ops::compare(x, y, ob, n_rows, std::greater_equal<>{}); break;
         }
       };
-      if (n.operand_rep == Rep::I64) cmp(A->i64, B->i64);
-      else if (n.operand_rep == Rep::F64) cmp(A->f64, B->f64);
-      else cmp(A->b8, B->b8);
+      auto cmp_scalar = [&](const auto* x, auto y) CRM_KERNEL_LAMBDA {
+        switch (n.op) {
+          case Op::Eq: ops::compare_scalar(x, y, ob, n_rows, std::equal_to<>{}); break;
+          case Op::Ne: ops::compare_scalar(x, y, ob, n_rows, std::not_equal_to<>{}); break;
+          case Op::Lt: ops::compare_scalar(x, y, ob, n_rows, std::less<>{}); break;
+          case Op::Le: ops::compare_scalar(x, y, ob, n_rows, std::less_equal<>{}); break;
+          case Op::Gt: ops::compare_scalar(x, y, ob, n_rows, std::greater<>{}); break;
+          default: ops::compare_scalar(x, y, ob, n_rows, std::greater_equal<>{}); break;
+        }
+      };
+      const Node& bn = program_.nodes_[n.b];
+      bool b_const = bn.op == Op::Const && !bn.null_const;
+      if (n.operand_rep == Rep::I64) {
+        if (b_const) cmp_scalar(A->i64, B->i64[0]);
+        else cmp(A->i64, B->i64);
+      } else if (n.operand_rep == Rep::F64) {
+        if (b_const) cmp_scalar(A->f64, B->f64[0]);
+        else cmp(A->f64, B->f64);
+      } else {
+        cmp(A->b8, B->b8);
+      }
       return;
     }
     case Op::Add:
@@ -442,7 +493,16 @@ void Evaluator::exec(NodeId id) {
           case Op::Sub: ops::sub_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
           case Op::Mul: ops::mul_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
           case Op::Div: ops::div_i64(A->i64, B->i64, A->valid, B->valid, of, ov, n_rows); break;
-          default: ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows); break;
+          default: {
+            const Node& bn = program_.nodes_[n.b];
+            if (bn.op == Op::Const && !bn.null_const && B->i64[0] != 0 && B->i64[0] != -1) {
+              ops::mod_i64_const(A->i64, B->i64[0], oi, n_rows);
+              std::copy_n(A->valid, n_rows, ov);
+            } else {
+              ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows);
+            }
+            break;
+          }
         }
         if (n.kind == TypeKind::Date)  // a date must stay a calendar day
           for (size_t i = 0; i < n_rows; ++i) ov[i] &= static_cast<uint8_t>(in_days_range(oi[i]));
@@ -579,7 +639,7 @@ void Evaluator::exec(NodeId id) {
       out.valid = col_valid(col);
       return;
     case Op::LenString: {
-      const StringPool& pool = *frame_.strings;
+      const StringPool& pool = *frame_->strings;
       for (size_t i = 0; i < n_rows; ++i) oi[i] = A->valid[i] ? code_points(pool.get(A->i64[i])) : 0;
       out.valid = A->valid;
       return;
@@ -598,7 +658,7 @@ void Evaluator::exec(NodeId id) {
       return;
     case Op::Lower:
     case Op::Upper: {
-      StringPool& pool = *frame_.strings;
+      StringPool& pool = *frame_->strings;
       auto& cache = n.op == Op::Lower ? r.lower_cache : r.upper_cache;
       for (size_t i = 0; i < n_rows; ++i) {
         if (!A->valid[i]) {
@@ -629,7 +689,7 @@ Explanation Evaluator::explain_node(const lang::Expr& e, size_t i) {
   Explanation x;
   x.expr = &e;
   x.type = e.type.kind;
-  const Frame& f = frame_;
+  const Frame& f = *frame_;
   auto list_column = [&](const lang::Expr& name) -> Value {
     const engine::Column* c = f.column(name.text);
     if (!c) return {};

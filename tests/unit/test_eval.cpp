@@ -6,9 +6,11 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "engine/program.hpp"
 #include "eval_exprs.hpp"
+#include "lang/ast_printer.hpp"
 
 using namespace crm;
 using namespace crm::test;
@@ -212,6 +214,16 @@ TEST_CASE("eval: functions, including nulls") {
   CHECK(V(call("upper", {Null()})) == "null");
   CHECK(V(call("lower", {S("AbC")}) == S("abc")) == "true");
   CHECK(V(call("len", {Null()})) == "null");
+  CHECK(V(call("days_between", {Null(), Dt(kToday)})) == "null");
+  CHECK(V(call("days_between", {Dt(kToday), Null()})) == "null");
+  CHECK(V(call("month", {Null()})) == "null");
+  CHECK(V(call("day", {Null()})) == "null");
+  CHECK(V(call("lower", {Null()})) == "null");
+  CHECK(V(call("max", {Null(), I(3)})) == "null");
+  CHECK(V(call("coalesce", {Null(), call("today", {})})) == "2026-11-23");
+  CHECK(V(call("has_tag", {S("vip")})) == "unknown");  // no tags column: the list is null
+  CHECK(V(call("month", {Dt(days_from_civil(2024, 2, 29))})) == "2");
+  CHECK(V(call("day", {Dt(days_from_civil(2024, 2, 29))})) == "29");
 }
 
 TEST_CASE("eval: strings compare by id for equality and by text for ordering") {
@@ -290,6 +302,21 @@ TEST_CASE("eval: definitions and identical sub-expressions run once per batch") 
   CHECK(ev.executed() - after_first == 2);  // nothing new in the same batch
 }
 
+TEST_CASE("eval: commutative operations are one instruction in either order") {
+  E r1 = A("purchase_count") == I(1) && A("days_since") == I(7);
+  E r2 = A("days_since") == I(7) && I(1) == A("purchase_count");
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r1", {r1.p.get()});
+  b.add_rule("r2", {r2.p.get()});
+  Program p = b.finish();
+  CHECK(p.rules()[0].condition == p.rules()[1].condition);
+  CHECK(p.nodes().size() == 7);  // 2 loads, 2 constants, 2 compares, 1 and
+  // The constant is the right operand, whatever the order written.
+  const engine::Node& eq = p.nodes()[p.node_of(r2.p->args[1].get())];
+  CHECK(p.nodes()[eq.b].op == engine::Op::Const);
+}
+
 TEST_CASE("eval: tags written between rules are seen by later rules") {
   Frame f;
   f.rows = 2;
@@ -310,6 +337,12 @@ TEST_CASE("eval: tags written between rules are seen by later rules") {
   set_string_lists(f, f.columns["tags"], {std::vector<std::string>{}, std::vector<std::string>{"vip"}});
   CHECK(ev.condition(0)[1] == Truth::True);
   CHECK(ev.condition(0)[0] == Truth::False);
+  // Per-row reads after a call reuse its results instead of rerunning the tag instructions.
+  uint64_t before = ev.executed();
+  NodeId cond = p.rules()[0].condition;
+  CHECK(ev.value_at(cond, 0).to_string() == "false");
+  CHECK(ev.value_at(cond, 1).to_string() == "true");
+  CHECK(ev.executed() == before);
 }
 
 TEST_CASE("eval: compile_program compiles rules, unless, exit_when, once per and points") {
@@ -684,7 +717,7 @@ struct Gen {
         }
       }
       case TypeKind::Decimal: {
-        if (leaf) return pick(3) ? A("d1", Type::decimal()) : D((pick(9) - 4) / 2.0);
+        if (leaf) return pick(6) == 0 ? Null() : pick(3) ? A("d1", Type::decimal()) : D((pick(9) - 4) / 2.0);
         switch (pick(6)) {
           case 0: return gen(TypeKind::Int, depth - 1) / gen(TypeKind::Int, depth - 1);
           case 1: return gen(t, depth - 1) + gen(TypeKind::Int, depth - 1);
@@ -695,7 +728,7 @@ struct Gen {
         }
       }
       case TypeKind::String: {
-        if (leaf) return pick(3) ? A("s1", Type::string()) : S(pick(2) ? "a" : "B");
+        if (leaf) return pick(5) == 0 ? Null() : pick(3) ? A("s1", Type::string()) : S(pick(2) ? "a" : "B");
         switch (pick(3)) {
           case 0: return call("lower", {gen(t, depth - 1)});
           case 1: return call("upper", {gen(t, depth - 1)});
@@ -703,7 +736,7 @@ struct Gen {
         }
       }
       default: {  // Date
-        if (leaf) return pick(3) ? A("t1", Type::date()) : call("today", {});
+        if (leaf) return pick(3) ? A("t1", Type::date()) : call("today", {});  // no null: `null - d` is untyped
         return pick(2) ? gen(t, depth - 1) + gen(TypeKind::Int, depth - 1) : gen(t, depth - 1) - gen(TypeKind::Int, depth - 1);
       }
     }
@@ -762,8 +795,13 @@ void check_against_reference(const std::vector<E>& exprs, const Frame& f) {
   lang::Diagnostics diags;
   ProgramBuilder b(diags);
   std::vector<NodeId> nodes;
-  for (const E& e : exprs) nodes.push_back(b.add_expression(*e));
+  for (const E& e : exprs) {
+    size_t before = diags.items().size();
+    nodes.push_back(b.add_expression(*e));
+    if (diags.items().size() != before) MESSAGE(lang::dump_expr(e.p.get()));  // which one failed
+  }
   Program p = b.finish();
+  INFO(lang::render_all(diags));
   REQUIRE_FALSE(diags.has_errors());
   Evaluator ev(p, f);
   for (size_t begin = 0; begin < f.rows; begin += engine::kBatchRows) {
@@ -798,7 +836,8 @@ TEST_CASE("eval: randomized expressions agree with the reference interpreter") {
 }
 
 TEST_CASE("eval: batch boundaries give the same results as the reference") {
-  for (size_t rows : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{1025}, size_t{3000}}) {
+  constexpr size_t K = engine::kBatchRows;
+  for (size_t rows : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{1025}, K - 1, K, K + 1, 3 * K - 5}) {
     CAPTURE(rows);
     std::mt19937_64 rng(rows + 1);
     Frame f = random_frame(rows, rng);
@@ -827,5 +866,213 @@ TEST_CASE("eval: batch boundaries give the same results as the reference") {
       expect += i1.valid[r] && i1.i64[r] == 1 && d1.valid[r] && d1.f64[r] >= 0;
     }
     CHECK(trues == expect);
+  }
+}
+
+// ------------------------------------------------------------------ from .crm text
+
+#include "lang/parser.hpp"
+
+namespace {
+
+lang::CheckedProgram check_text(const std::string& text, lang::Diagnostics& diags) {
+  auto src = std::make_shared<const lang::SourceFile>("e2e.crm", text);
+  std::vector<lang::Module> modules;
+  modules.push_back(lang::parse(src, diags));
+  return lang::check(std::move(modules), {}, diags);
+}
+
+}  // namespace
+
+TEST_CASE("eval: a checked .crm program compiles and evaluates end to end") {
+  lang::Diagnostics diags;
+  lang::CheckedProgram cp = check_text(R"crm(
+segment vip = total_spent >= 100_000 or purchase_count >= 10
+let aov = total_spent / purchase_count
+message card via dm cost 120
+message tips via email
+rule birthday: when vip and days_until_birthday == 7 then send card once per year(today)
+rule loyalty: when aov > 50.0 and subscription.months in [3, 6, 12] then grant points purchase_count * 10
+journey aftercare on first_purchase {
+  day 7: send tips unless has_tag("stop")
+  exit when purchase_count >= 2
+}
+)crm", diags);
+  INFO(lang::render_all(diags));
+  REQUIRE_FALSE(diags.has_errors());
+  Program p = engine::compile_program(cp, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  REQUIRE(p.rules().size() == 3);
+  CHECK(p.rules()[2].name == "aftercare.day_7");
+
+  Frame f;
+  f.rows = 3;
+  f.today = kToday;
+  add_column(f, "purchase_count", Type::integer()).i64 = {12, 1, 0};
+  add_column(f, "total_spent", Type::decimal()).f64 = {1200.0, 100.0, 0.0};
+  auto& bd = add_column(f, "days_until_birthday", Type::integer());
+  bd.i64 = {7, 7, 7};
+  auto& sm = add_column(f, "subscription.months", Type::integer());
+  sm.i64 = {6, 3, 3};
+  sm.valid = {1, 1, 0};
+  auto& tags = add_column(f, "tags", Type::list(TypeKind::String));
+  set_string_lists(f, tags, {std::vector<std::string>{}, std::vector<std::string>{"stop"}, std::nullopt});
+  Evaluator ev(p, f);
+  ev.set_batch(0, 3);
+  const Truth* birthday = ev.condition(0);
+  CHECK(birthday[0] == Truth::True);
+  CHECK(birthday[1] == Truth::False);
+  CHECK(ev.value_at(p.rules()[0].once_per, 0).to_string() == "2026");
+  const Truth* loyalty = ev.condition(1);
+  CHECK(loyalty[0] == Truth::True);     // aov 100.0
+  CHECK(loyalty[1] == Truth::True);     // aov 100.0
+  CHECK(loyalty[2] == Truth::Unknown);  // aov null (0 / 0) and months null
+  CHECK(ev.value_at(p.rules()[1].points[0], 0).to_string() == "120");
+  const auto& step = p.rules()[2];
+  CHECK(ev.condition(2)[0] == Truth::True);
+  CHECK(ev.truth(step.unless)[1] == Truth::True);
+  CHECK(ev.truth(step.unless)[2] == Truth::Unknown);
+  CHECK(ev.truth(step.exit_when)[0] == Truth::True);
+  auto ex = ev.explain_rule(0, 1);
+  REQUIRE(ex.size() == 1);
+  CHECK(ex[0].value.to_string(true) == "false");
+  REQUIRE(ex[0].children.size() == 2);
+  CHECK(ex[0].children[0].definition);  // vip -> its expression
+  CHECK(ex[0].children[0].value.to_string(true) == "false");
+  CHECK(ex[0].children[1].value.to_string(true) == "true");
+}
+
+TEST_CASE("eval: run-time typed payload fields are read as the type their context wants") {
+  Frame f;
+  f.rows = 3;
+  auto& amount = add_column(f, "event.amount", Type::decimal());
+  amount.f64 = {150.5, 80.0, 0};
+  amount.valid = {1, 1, 0};
+  auto& reason = add_column(f, "event.reason", Type::string());
+  reason.i64 = {f.strings->intern("price"), f.strings->intern("other"), 0};
+  reason.valid = {1, 1, 0};
+  auto& count = add_column(f, "event.count", Type::integer());
+  count.i64 = {3, 4, 5};
+  CHECK(column_of(A("event.amount", Type::any()) > I(100), f) == std::vector<std::string>{"true", "false", "unknown"});
+  CHECK(column_of(A("event.reason", Type::any()) == S("price"), f) == std::vector<std::string>{"true", "false", "unknown"});
+  CHECK(column_of(A("event.count", Type::any()) >= I(4), f) == std::vector<std::string>{"false", "true", "true"});
+  // A field of another type than the context wants is null, never a misread id.
+  CHECK(column_of(A("event.reason", Type::any()) > I(1), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
+  CHECK(column_of(A("event.missing", Type::any()) == S("x"), f) == std::vector<std::string>{"unknown", "unknown", "unknown"});
+}
+
+TEST_CASE("eval: one Program is shared by Evaluators on several threads") {
+  std::mt19937_64 rng(99);
+  Frame f = random_frame(5000, rng);
+  E cond = (A("i1", Type::integer()) >= I(0) && in(S("vip"), A("tags"))) || A("d1", Type::decimal()) < I(-1);
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r", {cond.p.get()});
+  Program p = b.finish();
+  REQUIRE_FALSE(p.interns_strings());
+  auto count = [&](size_t& out) {
+    Evaluator ev(p, f);
+    size_t k = 0;
+    for (size_t begin = 0; begin < f.rows; begin += engine::kBatchRows) {
+      ev.set_batch(begin, std::min(f.rows, begin + engine::kBatchRows));
+      const Truth* t = ev.condition(0);
+      for (size_t i = 0; i < ev.batch_size(); ++i) k += t[i] == Truth::True;
+    }
+    out = k;
+  };
+  size_t first = 0;
+  count(first);  // binds once before the threads start (interns the constants)
+  std::vector<size_t> results(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < results.size(); ++t) threads.emplace_back(count, std::ref(results[t]));
+  for (auto& t : threads) t.join();
+  CHECK(first > 0);
+  for (size_t r : results) CHECK(r == first);
+}
+
+TEST_CASE("eval: every expression form the checker accepts compiles without diagnostics") {
+  lang::Diagnostics diags;
+  lang::CheckedProgram cp = check_text(R"crm(
+let bought = purchased
+let recent = last_purchase_date + 30 >= today
+message m via email
+rule a: when purchase_count in [] or not (purchase_count in [1, null]) then send m
+rule b: when coalesce(birthday, today) <= today and len(purchased) > 2 and len(bought) < 9 then send m
+rule c: when upper(subscription.status) == "ACTIVE" and lower(name) < "m" and len(name) > 0 then send m
+rule d: when -days_since < -5 and abs(days_since - 10) <= 3 and days_between(last_purchase_date, today) == 7 then send m
+rule e: when recent and has_tag("vip") and tags is not null and "x" not in tags then send m once per last_purchase_date
+rule f: when min(total_spent, 10) > max(1, 3) % 2 + 0.5 and avg_order_value / 2 > 1 then send m
+rule g: on cancel when event.reason == "price" and event.amount > 100 then send m
+rule h: on purchase when order.total >= 5000 and "SKU1" in order.skus then grant points order.total / 100
+rule i: when month(today) == 12 and day(today) == 24 and year(today) > 2000 then send m once per year(today)
+rule j: when "SKU9" in bought and satisfaction is null and email_opt_in == true then send m
+)crm", diags);
+  INFO(lang::render_all(diags));
+  REQUIRE_FALSE(diags.has_errors());
+  Program p = engine::compile_program(cp, diags);
+  CHECK_FALSE(diags.has_errors());
+  CHECK(p.rules().size() == 10);
+  // Evaluates over an empty-ish frame (missing columns are null) without trouble.
+  Frame f = one_row_frame();
+  Evaluator ev(p, f);
+  ev.set_batch(0, 1);
+  for (size_t r = 0; r < p.rules().size(); ++r) CHECK(ev.condition(r)[0] != Truth::True);
+  for (size_t r = 0; r < p.rules().size(); ++r) CHECK_FALSE(ev.explain_rule(r, 0).empty());
+}
+
+TEST_CASE("eval: an Evaluator rebinds to other frames (one customer, then many)") {
+  E cond = A("purchase_count") >= I(2) && A("name") == S("ann") && call("today", {}) > Dt(kToday - 1);
+  lang::Diagnostics diags;
+  ProgramBuilder b(diags);
+  b.add_rule("r", {cond.p.get()});
+  Program p = b.finish();
+  auto frame_of = [](size_t rows, Days today) {
+    Frame f;
+    f.rows = rows;
+    f.today = today;
+    auto& pc = add_column(f, "purchase_count", Type::integer());
+    auto& nm = add_column(f, "name", Type::string());
+    for (size_t r = 0; r < rows; ++r) {
+      pc.i64[r] = static_cast<int64_t>(r % 4);
+      nm.i64[r] = f.strings->intern(r % 2 ? "ann" : "bob");
+    }
+    return f;
+  };
+  Frame one = frame_of(1, kToday), big = frame_of(3000, kToday), old = frame_of(8, kToday - 5);
+  one.columns["purchase_count"].i64[0] = 5;
+  one.columns["name"].i64[0] = one.strings->intern("ann");
+  Evaluator ev(p, one);
+  ev.set_batch(0, 1);
+  CHECK(ev.condition(0)[0] == Truth::True);
+  CHECK_THROWS(ev.set_batch(0, 2));
+  ev.bind(big);  // grows the registers
+  size_t trues = 0;
+  for (size_t begin = 0; begin < big.rows; begin += engine::kBatchRows) {
+    ev.set_batch(begin, std::min(big.rows, begin + engine::kBatchRows));
+    const Truth* t = ev.condition(0);
+    for (size_t i = 0; i < ev.batch_size(); ++i) trues += t[i] == Truth::True;
+  }
+  CHECK(trues == 750);  // rows with r % 4 == 3 (>= 2 and odd)
+  ev.bind(old);  // today is five days earlier: the condition fails everywhere
+  ev.set_batch(0, 8);
+  for (size_t i = 0; i < 8; ++i) CHECK(ev.condition(0)[i] == Truth::False);
+}
+
+TEST_CASE("eval: modulo by a constant matches the general modulo at the edges") {
+  Frame f;
+  const std::vector<int64_t> xs = {0, 1, -1, 364, 365, 366, -365, -366, 730, (int64_t{1} << 52) - 1, int64_t{1} << 52,
+                                   -(int64_t{1} << 52), INT64_MAX, INT64_MIN, 123456789012345, -987654321098765};
+  f.rows = xs.size();
+  auto& c = add_column(f, "x", Type::integer());
+  auto& d = add_column(f, "d", Type::integer());
+  c.i64 = xs;
+  for (int64_t m : {int64_t{365}, int64_t{-7}, int64_t{2}, int64_t{1}, INT64_MAX, INT64_MIN}) {
+    std::fill(d.i64.begin(), d.i64.end(), m);
+    CAPTURE(m);
+    CHECK(column_of(A("x", Type::integer()) % I(m), f) == column_of(A("x", Type::integer()) % A("d", Type::integer()), f));
+    for (size_t r = 0; r < xs.size(); ++r) {
+      int64_t want = m == -1 ? 0 : xs[r] % m;
+      CHECK(column_of(A("x", Type::integer()) % I(m), f)[r] == std::to_string(want));
+    }
   }
 }
