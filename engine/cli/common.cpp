@@ -11,6 +11,7 @@
 
 #include "cli/args.hpp"
 #include "lang/ast_printer.hpp"
+#include "engine/store.hpp"
 #include "lang/date.hpp"
 
 namespace crm::cli {
@@ -35,7 +36,18 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
   lang::CheckOptions options;
   options.stdlib_dirs = stdlib_dirs();
   options.extra_attributes = std::move(extra);
-  (void)db;
+  if (db && options.extra_attributes.empty()) {
+    // The store's extra customer columns are attributes; a store that cannot be opened is
+    // reported like any other error of the check.
+    try {
+      options.extra_attributes = engine::Store::open(*db).extra_attributes();
+      options.has_store = true;
+    } catch (const engine::StoreError& e) {
+      s.diags.error(nullptr, {}, "E-store", e.what());
+    }
+  } else if (db) {
+    options.has_store = true;
+  }
   s.program = lang::load_and_check(paths, options, s.diags);
   if (!s.diags.has_errors()) s.graph = engine::build_rule_graph(s.program, s.diags);
   s.diags.sort();
