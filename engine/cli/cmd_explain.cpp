@@ -131,11 +131,14 @@ int cmd_explain(const std::vector<std::string>& argv) {
       engine::append_json_string(line, r.name);
       line += fmt::format(",\"fired\":{},\"condition\":", t.fired ? "true" : "false");
       if (!t.evaluated) line += "null";
-      else line += "\"" + truth_text(t.condition) + "\"";
+      else line += fmt::format("\"{}\"", truth_text(t.condition));
       line += ",\"reason\":";
       engine::append_json_string(line, reason(t, r));
       line += ",\"actions\":[";
-      for (size_t i = 0; i < t.actions.size(); ++i) line += (i ? "," : "") + engine::to_json_line(t.actions[i]);
+      for (size_t i = 0; i < t.actions.size(); ++i) {
+        if (i) line += ',';
+        line += engine::to_json_line(t.actions[i]);
+      }
       line += "]}\n";
       out += line;
       continue;
