@@ -504,12 +504,33 @@ class Loader {
     facts_.order_total = permute(total, perm);
     facts_.order_status = permute(status, perm);
     load_items();
-    auto& by_day = facts_.orders_by_day;
-    by_day.resize(facts_.order_id.size());
-    std::iota(by_day.begin(), by_day.end(), 0u);
-    const auto& s2 = facts_.order_local_seconds;
-    const auto& id2 = facts_.order_id;
-    std::sort(by_day.begin(), by_day.end(), [&](uint32_t a, uint32_t b) { return s2[a] != s2[b] ? s2[a] < s2[b] : id2[a] < id2[b]; });
+    facts_.orders_by_day = sort_by_time(facts_.order_local_seconds, facts_.order_id);
+  }
+
+  // Indexes of `secs` sorted by (secs, id): bucketed by local day first (a counting sort), then
+  // each day's bucket sorted, which at millions of orders is several times faster than one sort.
+  static std::vector<uint32_t> sort_by_time(const std::vector<int64_t>& secs, const std::vector<int64_t>& id) {
+    constexpr int64_t kDay = 86'400;
+    constexpr int64_t kMaxBucketDays = 1'000'000;  // beyond ~2700 years of dates, one plain sort
+    std::vector<uint32_t> out(secs.size());
+    auto less = [&](uint32_t a, uint32_t b) { return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] < id[b]; };
+    if (secs.empty()) return out;
+    auto day = [](int64_t s) { return s >= 0 ? s / kDay : -((-s + kDay - 1) / kDay); };
+    auto [lo_it, hi_it] = std::minmax_element(secs.begin(), secs.end());
+    int64_t lo = day(*lo_it), span = day(*hi_it) - lo + 1;
+    if (span > kMaxBucketDays) {
+      std::iota(out.begin(), out.end(), 0u);
+      std::sort(out.begin(), out.end(), less);
+      return out;
+    }
+    std::vector<uint32_t> start(static_cast<size_t>(span) + 1, 0);
+    for (int64_t s : secs) ++start[static_cast<size_t>(day(s) - lo) + 1];
+    for (size_t b = 0; b + 1 < start.size(); ++b) start[b + 1] += start[b];
+    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+    for (uint32_t i = 0; i < secs.size(); ++i) out[next[static_cast<size_t>(day(secs[i]) - lo)]++] = i;
+    for (size_t b = 0; b + 1 < start.size(); ++b)
+      if (start[b + 1] - start[b] > 1) std::sort(out.begin() + start[b], out.begin() + start[b + 1], less);
+    return out;
   }
 
   void load_items() {
