@@ -42,7 +42,9 @@ orders=$(sqlite3 "$STORE" "SELECT count(*) FROM orders" 2>/dev/null || echo "?")
 size_mb=$(awk -v b="$(stat -c %s "$STORE")" 'BEGIN { printf "%.0f", b / 1048576 }')
 
 # ---------------------------------------------------------------- one measured run
-# Prints: load_ms attrs_ms rules_ms evals_per_s run_ms stats_peak_mib wall_s rss_mib
+# Prints: load_ms attrs_ms rules_ms evals_per_s run_ms stats_peak_mib wall_s cpu_s rss_mib
+# (cpu s = user + system time of the process: on a busy shared machine wall times stretch, and
+# cpu s is what a quiet machine's wall time would be, the run being single-threaded)
 measure() {
   local log="$BENCH_DIR/run.log" err="$BENCH_DIR/run.err"
   "${TIMEV[@]}" "$CRM" run "$PLAYBOOK" --db "$@" --date "$DATE" --stats >"$log" 2>"$err" ||
@@ -58,22 +60,24 @@ measure() {
   evals=$(sed -E 's/.*\(([0-9.]+ [kM]?) ?customer-rule.*/\1/' <<<"$stats")
   total=$(sed -E 's/.*total run ([0-9.]+) ms.*/\1/' <<<"$stats")
   peak=$(sed -E 's/.*peak memory ([0-9.]+) MiB.*/\1/' <<<"$stats")
-  local wall="-" rss="-"
+  local wall="-" rss="-" cpu="-"
   if ((${#TIMEV[@]})); then
+    cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$err")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; ++i) s = s * 60 + p[i]; printf "%.2f", s }' "$err")
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$err")
   fi
-  printf '%8s %8s %8s %10s %9s %9s %8s %8s\n' "$load" "$attrs" "$rules" "${evals// /}" "$total" "$peak" "$wall" "$rss"
+  printf '%8s %8s %8s %10s %9s %9s %8s %8s %8s\n' "$load" "$attrs" "$rules" "${evals// /}" "$total" "$peak" "$wall" "$cpu" "$rss"
 }
 
 header() {
-  printf '%-16s %8s %8s %8s %10s %9s %9s %8s %8s\n' "$1" "load ms" "attr ms" "rules ms" "evals/s" "run ms" "peak MiB" "wall s" "RSS MiB"
+  printf '%-16s %8s %8s %8s %10s %9s %9s %8s %8s %8s\n' "$1" "load ms" "attr ms" "rules ms" "evals/s" "run ms" "peak MiB" "wall s" "cpu s" "RSS MiB"
 }
 
 echo "store: $STORE"
 echo "  customers $CUSTOMERS, orders $orders, file ${size_mb} MiB, generation $gen_s"
 echo "playbook: $PLAYBOOK ($(grep -c '^rule ' "$PLAYBOOK") rules), date $DATE, crm $CRM"
-echo "  (run ms = the day's evaluation after loading; wall s = the whole process, load included)"
+echo "  (run ms = the day's evaluation after loading; wall s and cpu s = the whole process, load included)"
+echo "  machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 header "dry run"
 for ((i = 1; i <= REPS; ++i)); do
