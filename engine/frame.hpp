@@ -32,6 +32,7 @@ class StringPool {
     return it == index_.end() ? -1 : it->second;
   }
   std::string_view get(int64_t id) const { return strings_[static_cast<size_t>(id)]; }
+  void reserve(size_t n) { index_.reserve(n); }  // for about n strings: no rehash while loading
   size_t size() const { return strings_.size(); }
 
  private:

@@ -1,10 +1,11 @@
-// crm sample --db FILE [--customers N] [--seed S] [--as-of DATE]: writes the sample shop
+// crm sample --db FILE [--customers N] [--seed S] [--as-of DATE] [--orders-per-customer X]: writes the sample shop
 // (examples/sample_shop/) into a new SQLite store, for trying scripts and simulations.
 #include <fmt/core.h>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -25,7 +26,8 @@ bool parse_whole(const std::string& s, T& out) {
 
 int cmd_sample(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm sample --db FILE [--customers N] [--seed S] [--as-of DATE]\n\n"
+      "Usage: crm sample --db FILE [--customers N] [--seed S] [--as-of DATE]\n"
+      "                      [--orders-per-customer X]\n\n"
       "Writes a realistic sample online shop (a Japanese skincare D2C brand: customers,\n"
       "orders, subscriptions, surveys, referrals, events, tags) into a new SQLite store.\n"
       "The same seed always gives the same shop. No fact is dated after --as-of.\n\n"
@@ -34,11 +36,14 @@ int cmd_sample(const std::vector<std::string>& argv) {
       "  --customers N    number of customers (default 10000)\n"
       "  --seed S         random seed, a non-negative integer (default 1)\n"
       "  --as-of DATE     the last day of the shop's history, YYYY-MM-DD (default 2026-11-24)\n"
+      "  --orders-per-customer X\n"
+      "                   mean orders per customer, for load tests: more and longer-lived\n"
+      "                   repeat buyers (default: the realistic mix, about 1.8)\n"
       "  --help           show this help\n\n"
       "Exit codes: 0 ok, 1 the store could not be written or already holds customers,\n"
       "2 usage error.\n";
   std::string error;
-  auto args = parse_args(argv, {{}, {"--db", "--customers", "--seed", "--as-of"}}, error);
+  auto args = parse_args(argv, {{}, {"--db", "--customers", "--seed", "--as-of", "--orders-per-customer"}}, error);
   if (!args) return usage_error("sample", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -59,6 +64,14 @@ int cmd_sample(const std::vector<std::string>& argv) {
     auto day = parse_date(*d);
     if (!day) return usage_error("sample", "--as-of expects a date YYYY-MM-DD, not '" + *d + "'");
     options.as_of = *day;
+  }
+  if (auto x = args->option("--orders-per-customer")) {
+    char* end = nullptr;
+    double v = std::strtod(x->c_str(), &end);
+    if (x->empty() || end != x->c_str() + x->size() || !(v > 0 && v <= examples::kMaxOrdersPerCustomer))
+      return usage_error("sample", fmt::format("--orders-per-customer expects a number above 0 and at most {}, not '{}'",
+                                               examples::kMaxOrdersPerCustomer, *x));
+    options.orders_per_customer = v;
   }
   auto start = std::chrono::steady_clock::now();
   examples::ShopCounts c = examples::generate_shop(*db, options);

@@ -38,6 +38,16 @@ constexpr double kVipSpent = 60'000;         // yen of paid orders that earn the
 constexpr int kVipOrders = 8;
 // Chance of a next one-off order after the k-th (k = 1, 2, 3, 4+): F2 is driven by the first.
 constexpr std::array<double, 4> kRepeatRate = {0.12, 0.45, 0.55, 0.65};
+// With ShopOptions::orders_per_customer: loyal repeat buyers. Each one-off order is followed by
+// another with this chance, after at least kIntenseMinGap days plus an exponential wait whose
+// mean is chosen so that the whole shop averages the requested orders per customer.
+constexpr double kIntenseRepeat = 0.96;
+constexpr int kMaxOrdersPerIntenseChain = 400;  // a bound on one loyal customer's one-off orders
+constexpr double kIntenseMinGap = 7;
+// Calibration of the mean wait (see intense_gap()): orders per customer besides the one-off chain
+// (subscription boxes less the first one-offs they replace) and buyers per customer, measured.
+constexpr double kOtherOrdersPerCustomer = 0.89 - 0.11;
+constexpr double kBuyersPerCustomer = 0.865;
 // Chance a subscription continues after its k-th delivery (k = 1, 2, 3+).
 constexpr std::array<double, 3> kContinueRate = {0.58, 0.78, 0.90};
 
@@ -137,7 +147,10 @@ void run(SQLite::Statement& st) {
 // ---------------------------------------------------------------- the generator
 class Generator {
  public:
-  Generator(SQLite::Database& db, const ShopOptions& opt) : st_(db), opt_(opt), rng_(opt.seed) {}
+  Generator(SQLite::Database& db, const ShopOptions& opt) : st_(db), opt_(opt), rng_(opt.seed) {
+    intense_ = opt.orders_per_customer > 0;
+    if (intense_) intense_gap_ = intense_gap(opt.orders_per_customer);
+  }
 
   ShopCounts generate() {
     for (size_t p = 0; p < kProducts.size(); ++p) {
@@ -156,6 +169,30 @@ class Generator {
 
  private:
   Days opened() const { return opt_.as_of - kHistoryDays; }
+
+  // The mean exponential wait between a loyal buyer's orders for `target` orders per customer:
+  // a customer who signed up at fraction f of the shop's history has T = history * (1 - f^(1/g))
+  // days left, room for N = 1 + T / gap orders, and a chain continuing with chance p places
+  // (1 - p^N) / (1 - p) of them on average. Bisection on that expectation over f.
+  static double intense_gap(double target) {
+    constexpr int kSteps = 2000;
+    auto expected = [](double gap) {
+      double sum = 0;
+      for (int i = 0; i < kSteps; ++i) {
+        double f = (i + 0.5) / kSteps;
+        double days_left = kHistoryDays * (1 - std::pow(f, 1.0 / kSignupGrowth));
+        double n = 1 + days_left / (kIntenseMinGap - 0.5 + gap);
+        sum += (1 - std::pow(kIntenseRepeat, n)) / (1 - kIntenseRepeat);
+      }
+      return kOtherOrdersPerCustomer + kBuyersPerCustomer * sum / kSteps;
+    };
+    double lo = 0.01, hi = 10'000;
+    for (int i = 0; i < 60; ++i) {
+      double mid = std::sqrt(lo * hi);
+      (expected(mid) > target ? lo : hi) = mid;
+    }
+    return lo;
+  }
 
   void customer(int64_t id, int64_t index) {
     tags_set_.clear();
@@ -214,11 +251,15 @@ class Generator {
     // One-off orders: a chain whose next link grows likelier with every purchase.
     Moment at = first;
     bool sub_starts_first = subscriber && rng_.chance(0.5);
-    for (int k = 1; k <= kMaxOrdersPerChain; ++k) {
+    const int max_orders = intense_ ? kMaxOrdersPerIntenseChain : kMaxOrdersPerChain;
+    for (int k = 1; k <= max_orders; ++k) {
       if (!(k == 1 && sub_starts_first)) orders.push_back(one_off(at, k == 1));
-      double p = kRepeatRate[static_cast<size_t>(std::min(k, 4) - 1)];
+      double p = intense_ ? kIntenseRepeat : kRepeatRate[static_cast<size_t>(std::min(k, 4) - 1)];
       if (!rng_.chance(p)) break;
-      at = {at.day + 14 + static_cast<Days>(rng_.exponential(50)), time_of_day(rng_)};
+      if (intense_)
+        at = {at.day + static_cast<Days>(kIntenseMinGap + rng_.exponential(intense_gap_)), time_of_day(rng_)};
+      else
+        at = {at.day + 14 + static_cast<Days>(rng_.exponential(50)), time_of_day(rng_)};
       if (at.day > opt_.as_of) break;
     }
     if (subscriber) {
@@ -419,6 +460,8 @@ class Generator {
 
   Statements st_;
   const ShopOptions& opt_;
+  bool intense_ = false;      // orders_per_customer was given
+  double intense_gap_ = 50;   // the mean exponential part of a loyal buyer's wait, in days
   Rng rng_;
   ShopCounts counts_;
   std::vector<std::pair<int64_t, Days>> referrers_;
@@ -429,6 +472,8 @@ class Generator {
 
 ShopCounts generate_shop(const std::string& db_path, const ShopOptions& options) {
   if (options.customers < 0) throw std::runtime_error("the number of customers must not be negative");
+  if (!(options.orders_per_customer >= 0 && options.orders_per_customer <= kMaxOrdersPerCustomer))
+    throw std::runtime_error("orders per customer must be from 0 to " + std::to_string(kMaxOrdersPerCustomer));
   SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   try {
     engine::ensure_schema(db);

@@ -14,7 +14,14 @@ struct ShopOptions {
   uint64_t seed = 1;
   // The generated history ends on this date: no fact (order, survey, event, ...) is later.
   Days as_of = days_from_civil(2026, 11, 24);
+  // Mean orders per customer (all customers, buyers or not). 0 keeps the realistic mix (~1.8);
+  // a larger value (up to kMaxOrdersPerCustomer) makes buyers repeat more often and for longer,
+  // e.g. 10 for store-scale benchmarks (1M customers, ~10M orders).
+  double orders_per_customer = 0;
 };
+
+// Beyond this, orders would have to be days apart for the shop's three-year history.
+constexpr double kMaxOrdersPerCustomer = 30;
 
 // Row counts of what was written, per table.
 struct ShopCounts {

@@ -274,3 +274,22 @@ TEST_CASE("sample: the importer rejects a file that is not the Online Retail CSV
   CHECK_THROWS_AS(crm::examples::import_online_retail(db_file.str(), csv + ".missing"), std::runtime_error);
   fs::remove(csv);
 }
+
+TEST_CASE("sample: orders_per_customer scales repeat buying, deterministically") {
+  TempDb a("opc_a"), b("opc_b");
+  ShopOptions o = small(5000, 1);
+  o.orders_per_customer = 10;
+  auto ca = generate_shop(a.str(), o);
+  auto cb = generate_shop(b.str(), o);
+  CHECK(ca.orders == cb.orders);
+  CHECK(shop_checksum(a.str()) == shop_checksum(b.str()));
+  double per_customer = static_cast<double>(ca.orders) / static_cast<double>(ca.customers);
+  CHECK(per_customer > 9.0);
+  CHECK(per_customer < 11.0);
+  SQLite::Database db(a.str());
+  // Still bounded by the history: no order after as_of.
+  CHECK(scalar(db, "SELECT count(*) FROM orders WHERE ordered_at > '2026-11-24T23:59:59'") == 0);
+  TempDb bad("opc_bad");
+  o.orders_per_customer = -1;
+  CHECK_THROWS(generate_shop(bad.str(), o));
+}
