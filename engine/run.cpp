@@ -464,8 +464,7 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
           tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
       }
       store->begin_run(d);
-      written = store->write_actions(d, rows, tags);
-      store->complete_run(d);
+      written = store->write_actions(d, rows, tags, /*complete_day=*/true);
     }
     if (options.on_action)
       for (const auto& a : actions) options.on_action(a);

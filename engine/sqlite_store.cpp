@@ -191,13 +191,17 @@ void Store::begin_run(Days day) {
   q.exec();
 }
 
-void Store::complete_run(Days day) {
-  SQLite::Statement q(db(), "INSERT INTO runs (run_date, started_at, completed_at, status) VALUES (?1, ?2, ?2, 'completed') "
+namespace {
+void mark_completed(SQLite::Database& db, Days day) {
+  SQLite::Statement q(db, "INSERT INTO runs (run_date, started_at, completed_at, status) VALUES (?1, ?2, ?2, 'completed') "
                             "ON CONFLICT (run_date) DO UPDATE SET completed_at = excluded.completed_at, status = 'completed'");
   q.bind(1, format_date(day));
   q.bind(2, utc_now_iso());
   q.exec();
 }
+}  // namespace
+
+void Store::complete_run(Days day) { mark_completed(db(), day); }
 
 // --- one day's writes
 
@@ -220,7 +224,8 @@ void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& ta
 
 }  // namespace
 
-size_t Store::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags) {
+size_t Store::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
+                            bool complete_day) {
   SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
   size_t inserted = 0;
   if (!rows.empty()) {
@@ -243,6 +248,7 @@ size_t Store::write_actions(Days day, const std::vector<OutboxRow>& rows, const 
     }
   }
   apply_tags(db(), day, tags);
+  if (complete_day) mark_completed(db(), day);
   tx.commit();
   return inserted;
 }

@@ -124,7 +124,10 @@ class Store {
   // Writes one day's actions in ONE transaction: INSERT OR IGNORE on idem_key, and the tag
   // changes (tag: insert if absent with set_at = day; untag: delete). Returns how many outbox
   // rows were new (0 when the same day is written again).
-  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {});
+  // With `complete_day`, the day is marked completed in the same transaction, so a run killed at
+  // any point leaves whole days only.
+  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
+                       bool complete_day = false);
   // Tag changes alone, in their own transaction.
   void set_tags(Days day, const std::vector<TagChange>& tags);
 
