@@ -18,6 +18,7 @@
 
 #include "engine/store.hpp"
 #include "lang/date.hpp"
+#include "examples/empty_store.hpp"
 
 namespace crm::examples {
 namespace {
@@ -238,14 +239,7 @@ OnlineRetailCounts import_online_retail(const std::string& db_path, const std::s
   for (int i : {col.invoice, col.stock_code, col.description, col.quantity, col.date, col.price, col.customer, col.country})
     needed = std::max(needed, static_cast<size_t>(i + 1));
 
-  SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  try {
-    engine::ensure_schema(db);
-  } catch (const SQLite::Exception& e) {
-    throw std::runtime_error("'" + db_path + "' is not a crm store (" + e.what() + ")");
-  }
-  if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
-    throw std::runtime_error("'" + db_path + "' already holds customers; import into a new file");
+  SQLite::Database db = open_empty_store(db_path, "import into a new file");
   ensure_country_column(db);
   // The shop is in the UK and its invoice times are local, without an offset.
   db.exec("INSERT INTO meta (key, value) VALUES ('timezone', 'Europe/London')"

@@ -17,6 +17,7 @@
 
 #include "examples/sample_shop/shop_data.hpp"
 #include "engine/store.hpp"
+#include "examples/empty_store.hpp"
 
 namespace crm::examples {
 namespace {
@@ -474,14 +475,7 @@ ShopCounts generate_shop(const std::string& db_path, const ShopOptions& options)
   if (options.customers < 0) throw std::runtime_error("the number of customers must not be negative");
   if (!(options.orders_per_customer >= 0 && options.orders_per_customer <= kMaxOrdersPerCustomer))
     throw std::runtime_error("orders per customer must be from 0 to " + std::to_string(kMaxOrdersPerCustomer));
-  SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  try {
-    engine::ensure_schema(db);
-  } catch (const SQLite::Exception& e) {
-    throw std::runtime_error("'" + db_path + "' is not a crm store (" + e.what() + ")");
-  }
-  if (db.execAndGet("SELECT count(*) FROM customers").getInt64() > 0)
-    throw std::runtime_error("'" + db_path + "' already holds customers; use a new file");
+  SQLite::Database db = open_empty_store(db_path, "use a new file");
   // Timestamps are written in the shop's local time, without an offset.
   db.exec("INSERT INTO meta (key, value) VALUES ('timezone', '" + std::string(kShopTimeZone) +
           "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
