@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/svg_chart.hpp"
@@ -16,6 +17,8 @@ constexpr const char* kChannelColors[lang::kChannelCount] = {"#4e79a7", "#59a14f
 constexpr const char* kOtherColor = "#bab0ac";
 constexpr const char* kBlue = "#4e79a7";
 constexpr const char* kOrange = "#f28e2b";
+// A first day with this many times the busiest other day gets the others charted on their own.
+constexpr int64_t kBacklogRatio = 3;
 
 constexpr const char* kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",sans-serif;margin:24px 32px;color:#222;background:#fff}
@@ -96,9 +99,20 @@ std::string daily_chart(const SimulationResult& s) {
   ChartOptions o;
   o.title = "Daily volume: actions passed per day, sends stacked by channel";
   o.unit = "actions";
-  return "<h2 id=\"volume\">Daily volume</h2>\n" + svg_stacked_bars(cats, used, o) +
-         "<p class=\"note\">The simulation starts with no fired history (only outbox rows of real runs before the first "
-         "day count), so its first day also carries what <code>once</code> rules would have sent earlier.</p>\n";
+  std::string out = "<h2 id=\"volume\">Daily volume</h2>\n" + svg_stacked_bars(cats, used, o) +
+                    "<p class=\"note\">The simulation starts with no fired history (only outbox rows of real runs before "
+                    "the first day count), so its first day also carries what <code>once</code> rules would have sent "
+                    "earlier.</p>\n";
+  // When that first-day backlog dwarfs the other days, they get a chart of their own.
+  int64_t rest_max = 0;
+  for (size_t i = 1; i < s.days.size(); ++i) rest_max = std::max(rest_max, s.days[i].passed());
+  if (s.days.size() > 1 && rest_max > 0 && s.days[0].passed() > kBacklogRatio * rest_max) {
+    cats.erase(cats.begin());
+    for (auto& x : used) x.values.erase(x.values.begin());
+    o.title = "Daily volume from the second day on";
+    out += svg_stacked_bars(cats, used, o);
+  }
+  return out;
 }
 
 std::string rules_table(const ReportInput& in) {
