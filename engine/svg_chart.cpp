@@ -67,9 +67,11 @@ std::string axes(const Plot& p, const std::vector<std::string>& cats) {
   if (cats.empty()) return out;
   const double band = p.w / static_cast<double>(cats.size());
   const size_t step = std::max<size_t>(1, static_cast<size_t>(std::ceil(kLabelPx / band)));
-  for (size_t i = 0; i < cats.size(); i += step)
+  for (size_t i = 0; i < cats.size(); i += step) {
+    if (p.x0 + band * (i + 0.5) + kLabelPx / 2 > p.x0 + p.w + kRight) break;  // would be cut at the right edge
     out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{}</text>", num(p.x0 + band * (i + 0.5)),
                        num(p.y0 + p.h + 18), html_escape(cats[i]));
+  }
   out += "\n";
   return out;
 }
