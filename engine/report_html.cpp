@@ -313,9 +313,9 @@ std::string report_html(const ReportInput& in) {
   out += "<title>" + esc(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
   out += "<h1>" + esc(title) + "</h1>\n";
   out += fmt::format(
-      "<p class=\"meta\">Store {}, {} ({} days), {} customers, {} rules. A dry run: nothing was written to the "
+      "<p class=\"meta\">Store {}, {} ({} day{}), {} customers, {} rules. A dry run: nothing was written to the "
       "store.</p>\n",
-      esc(in.store), esc(range_text(s.from, s.to)), s.days.size(), esc(format_count(static_cast<int64_t>(s.customers))),
+      esc(in.store), esc(range_text(s.from, s.to)), s.days.size(), s.days.size() == 1 ? "" : "s", esc(format_count(static_cast<int64_t>(s.customers))),
       s.rule_count);
   out += summary(in) + daily_chart(s) + rules_table(in) + cost_tables(s) + busiest_table(s);
   if (in.kpis) out += kpi_section(*in.kpis);

@@ -188,8 +188,8 @@ std::string format_pct(int64_t num, int64_t den) {
 
 std::string simulation_text(const ReportInput& in) {
   const SimulationResult& s = *in.sim;
-  std::string out = fmt::format("Simulation of {} on {}, {} ({} days, {} customers, {} rules)\n", in.script, in.store,
-                                range_text(s.from, s.to), s.days.size(), format_count(static_cast<int64_t>(s.customers)),
+  std::string out = fmt::format("Simulation of {} on {}, {} ({} day{}, {} customers, {} rules)\n", in.script, in.store,
+                                range_text(s.from, s.to), s.days.size(), s.days.size() == 1 ? "" : "s", format_count(static_cast<int64_t>(s.customers)),
                                 s.rule_count);
   out += "Nothing was written to the store: history and tags were kept in memory across the days.\n\n";
   out += rule_tables(s) + "\n" + channel_table(s) + "\n" + cost_table(s) + "\n";
