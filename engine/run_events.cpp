@@ -62,7 +62,17 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
   std::vector<const Occurrence*> rows;
   for (const auto& o : occurrences) rows.push_back(&o);
   size_t first_instance = rows.size();
-  for (const auto& in : instances) rows.push_back(&in.entry);
+  // Only instances with something to do today: a step due, or an exit to evaluate.
+  std::vector<size_t> instance_of;  // event frame row - first_instance -> index into instances
+  for (size_t k = 0; k < instances.size(); ++k) {
+    const JourneyInstance& in = instances[k];
+    if (in.exited || in.entry.day > d) continue;
+    bool due = compiled_.rules()[first_step[in.journey]].exit_when != kNoNode && d > in.entry.day;
+    for (const auto& st : in.journey->steps) due = due || in.entry.day + st.day == d;
+    if (!due) continue;
+    instance_of.push_back(k);
+    rows.push_back(&in.entry);
+  }
   if (rows.empty()) return;
   Frame ef = build_event_frame(frame, rows, compiled_);
   const Column* optin[lang::kChannelCount];
@@ -75,7 +85,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
     for (size_t i = 0; i < ev.batch_size(); ++i) {
       size_t row = b + i;
       if (row < first_instance) continue;
-      JourneyInstance& in = instances[row - first_instance];
+      JourneyInstance& in = instances[instance_of[row - first_instance]];
       if (in.exited || d <= in.entry.day) continue;
       NodeId x = compiled_.rules()[first_step[in.journey]].exit_when;
       if (x != kNoNode && ev.truth(x)[i] == Truth::True) in.exited = true;
@@ -99,7 +109,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
         uint32_t ru = static_cast<uint32_t>(r);
         if (fr.journey) {
           if (row < first_instance) continue;
-          const JourneyInstance& in = instances[row - first_instance];
+          const JourneyInstance& in = instances[instance_of[row - first_instance]];
           if (in.journey != fr.journey || in.exited || d != o.day + fr.journey_day) continue;
           if (!unless.empty() && unless[i] == Truth::True) continue;
           dedupe = o.key;  // each instance's steps are distinct
