@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -89,6 +90,7 @@ class Runner {
   std::vector<std::string> columns_;
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
+  std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
   size_t last_rows_ = 0;
   double last_frame_ms_ = 0, last_eval_ms_ = 0;
 };

@@ -78,7 +78,9 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
   const Column* optin[lang::kChannelCount];
   for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = ef.column(kOptIn[c]);
 
-  Evaluator ev(compiled_, ef);
+  if (event_ev_) event_ev_->bind(ef);
+  else event_ev_ = std::make_unique<Evaluator>(compiled_, ef);
+  Evaluator& ev = *event_ev_;
   for (size_t b = 0; b < ef.rows; b += kBatchRows) {
     ev.set_batch(b, std::min(ef.rows, b + kBatchRows));
     // Exits first: an instance whose exit_when is TRUE on a day after its entry sends nothing more.
