@@ -33,7 +33,7 @@ struct RuleTrace {
   std::string blocked;
   std::vector<ActionOut> actions;  // with their final statuses
   bool fired = false;
-  bool skipped = false;  // an event rule or journey step: not part of the daily evaluation
+  bool skipped = false;  // an event rule or journey step: no daily condition; `actions` come from the day's events
 };
 
 // Evaluates days one after the other, keeping the history and tag changes between them.
