@@ -281,7 +281,9 @@ bool realtime_occurrences(const Facts& f, int64_t customer, Days d, const std::s
     oc.is_order = true;
     oc.order_id = *id;
     oc.key = fmt::format("order:{}", *id);
-    if (const JsonField* t = field("total"); t && t->kind == JsonField::Kind::Number) oc.order_total = t->num;
+    const JsonField* t = field("total");
+    oc.has_total = t && t->kind == JsonField::Kind::Number;
+    if (oc.has_total) oc.order_total = t->num;
     if (const JsonField* s = field("skus"); s && s->kind == JsonField::Kind::StringList) oc.skus = s->list;
     // First purchase: no other paid order on or before d (the order itself may be stored).
     bool earlier = false;
@@ -363,7 +365,8 @@ Frame build_event_frame(const Frame& day, const std::vector<const Occurrence*>& 
       oid.i64[i] = o.order_id;
       ototal.f64[i] = o.order_total;
       odate.i64[i] = o.day;
-      oid.valid[i] = ototal.valid[i] = odate.valid[i] = skus.valid[i] = 1;
+      oid.valid[i] = odate.valid[i] = skus.valid[i] = 1;
+      ototal.valid[i] = o.has_total ? 1 : 0;
       std::vector<int64_t> ids;
       for (const auto& s : o.skus) ids.push_back(pool.intern(s));
       std::sort(ids.begin(), ids.end());

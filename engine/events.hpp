@@ -26,6 +26,7 @@ struct Occurrence {
   bool is_order = false;  // order.* columns are set
   int64_t order_id = 0;
   double order_total = 0;
+  bool has_total = true;  // false: a real-time purchase without a numeric "total" (order.total is null)
   std::vector<std::string> skus;
   std::string payload;    // the event's JSON object ("" when none)
 };

@@ -93,8 +93,9 @@ TEST_CASE("events: real-time purchases know first purchases; other events need a
   REQUIRE(out.size() == 2);
   CHECK((out[1].type == "first_purchase" && out[1].key == "order:99" && out[1].order_total == 1200));
   out.clear();
-  REQUIRE(realtime_occurrences(s.facts, 1, day("2026-03-05"), "purchase", "{}", 12, out, err));
+  REQUIRE(realtime_occurrences(s.facts, 1, day("2026-03-05"), "purchase", R"({"total": "x"})", 12, out, err));
   CHECK(out.size() == 1);  // order 10 was earlier
+  CHECK(!out[0].has_total);  // a total that is not a number is null
   out.clear();
   CHECK(!realtime_occurrences(s.facts, 7, day("2026-03-05"), "survey", "{}", 1, out, err));
   CHECK(err.find("customer 7") != std::string::npos);
