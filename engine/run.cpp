@@ -12,6 +12,7 @@
 #include <set>
 
 #include "engine/attributes.hpp"
+#include "engine/run_internal.hpp"
 #include "engine/store.hpp"
 
 namespace crm::engine {
@@ -22,12 +23,6 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 const char* kOptInColumn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
                                                  "dm_opt_in"};
-
-// The dedupe value of `once per EXPR` as text: strings unquoted, dates YYYY-MM-DD, null "null".
-std::string key_text(const Value& v) {
-  if (v.kind == Value::Kind::String) return v.text;
-  return v.to_string();
-}
 
 using TagChanges = std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>>;
 
@@ -63,27 +58,6 @@ void apply_tag_changes(Column& tags, const TagChanges& changes) {
   tags.list_values = std::move(values);
 }
 
-// Renders {attr} placeholders of a subject from the frame's columns (unknown ones stay as written).
-std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
-  std::string out;
-  for (size_t i = 0; i < subject.size(); ++i) {
-    if (subject[i] == '{') {
-      size_t close = subject.find('}', i);
-      if (close != std::string::npos) {
-        std::string name = subject.substr(i + 1, close - i - 1);
-        if (const Column* c = frame.column(name)) {
-          Value v = column_value(frame, *c, row);
-          out += v.is_null() ? "" : key_text(v);
-          i = close;
-          continue;
-        }
-      }
-    }
-    out += subject[i];
-  }
-  return out;
-}
-
 bool truthy(Truth t) { return t == Truth::True; }
 
 }  // namespace
@@ -102,14 +76,6 @@ bool held_out(const std::string& key, int64_t customer, double pct) {
   mix(std::to_string(customer));
   return static_cast<double>(h % 10000) < pct * 100.0;
 }
-
-struct Runner::Candidate {
-  uint32_t rule = 0;
-  ActionOut out;
-  Status pre_status = Status::Sent;    // before caps
-  bool transactional = false;          // a transactional send: never capped, never counted
-  std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
-};
 
 Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts)
     : program_(program), graph_(graph), compiled_(compiled), facts_(facts) {
@@ -402,15 +368,17 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
 
+  add_event_candidates(d, frame, occurrences_on(facts_, d), true, cands);  // run_events.cpp
+
   // Per customer: caps, then the final statuses into the history and the output.
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
     int64_t customer = frame.customer_id[row];
     allocate(list, customer, d);
-    std::set<uint32_t> fired_rules;
+    std::set<std::pair<uint32_t, std::string>> fired_rules;  // (rule, dedupe): event rules fire per occurrence
     for (const auto& c : list) {
       if (c.out.status != Status::Sent) continue;
-      if (fired_rules.insert(c.rule).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
+      if (fired_rules.insert({c.rule, c.out.dedupe}).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
       if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
         history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
       if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag)

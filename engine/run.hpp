@@ -3,12 +3,15 @@
 // the store's outbox day by day, a dry run keeps history and tags in memory.
 #pragma once
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/action.hpp"
+#include "engine/events.hpp"
 #include "engine/facts.hpp"
 #include "engine/history.hpp"
 #include "engine/program.hpp"
@@ -30,7 +33,7 @@ struct RuleTrace {
   std::string blocked;
   std::vector<ActionOut> actions;  // with their final statuses
   bool fired = false;
-  bool skipped = false;  // an event rule or journey step: not part of the daily evaluation
+  bool skipped = false;  // an event rule or journey step: no daily condition; `actions` come from the day's events
 };
 
 // Evaluates days one after the other, keeping the history and tag changes between them.
@@ -48,6 +51,16 @@ class Runner {
   std::vector<ActionOut> evaluate_day(Days d, std::optional<int64_t> trace_customer = std::nullopt,
                                       std::vector<RuleTrace>* traces = nullptr);
 
+  // The real-time path (crm event, run_events.cpp): evaluates the event rules and the day-0
+  // journey steps for `occurrences` (of one customer) as of day `d`, with `frame` the customers'
+  // attributes as of `d` (compute_frame(facts, d, columns())). Same gates and keys as the batch
+  // replay of the same events, so the outbox keeps one of the two. Records passed actions.
+  std::vector<ActionOut> evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences);
+  // The attribute columns the runner computes (for callers that build frames themselves).
+  const std::vector<std::string>& columns() const { return columns_; }
+  // Journey instances alive after the last evaluated day (tests, explain).
+  const std::vector<JourneyInstance>& journey_instances() const { return journeys_; }
+
   const History& history() const { return history_; }
   // Evaluation statistics of the last day.
   size_t last_rows() const { return last_rows_; }
@@ -58,6 +71,10 @@ class Runner {
   struct Candidate;
   void apply_tag_overlay(Frame& frame) const;
   void allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const;
+  // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
+  // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
+  void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
+                            std::map<uint32_t, std::vector<Candidate>>& cands);
 
   const lang::CheckedProgram& program_;
   const RuleGraph& graph_;
@@ -71,6 +88,9 @@ class Runner {
   // In-memory tag changes since the facts were loaded: customer row -> (tag id, set?) in order.
   std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>> tag_overlay_;
   std::vector<std::string> columns_;
+  std::vector<JourneyInstance> journeys_;  // live instances (batch path)
+  bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
+  std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
   size_t last_rows_ = 0;
   double last_frame_ms_ = 0, last_eval_ms_ = 0;
 };

@@ -47,9 +47,12 @@ void print_tree(std::string& out, const engine::Explanation& e, int depth) {
 }
 
 std::string reason(const engine::RuleTrace& t, const lang::FlatRule& r) {
+  if (t.skipped && t.fired)  // its actions came from the day's events (docs/events.md)
+    return r.journey ? "FIRED (a journey step due today)" : "FIRED on event '" + r.event + "'";
+  if (t.skipped && !t.actions.empty()) return "not fired: every action was blocked or held out";
   if (t.skipped)
-    return r.journey ? "not part of the daily run: a journey step (runs on its entry event)"
-                     : "not part of the daily run: it runs on event '" + r.event + "'";
+    return r.journey ? "not fired: no live instance has this step due today with its condition true and its unless not true"
+                     : "not fired: no '" + r.event + "' event of this customer made it true today";
   if (t.fired) return "FIRED";
   if (!t.blocked.empty()) return "not fired: " + t.blocked;
   if (t.condition == Truth::False) return "not fired: the condition is false";

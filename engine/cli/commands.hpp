@@ -19,6 +19,7 @@ int cmd_fmt(const std::vector<std::string>& args);
 int cmd_graph(const std::vector<std::string>& args);
 int cmd_init(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
+int cmd_event(const std::vector<std::string>& args);
 int cmd_explain(const std::vector<std::string>& args);
 int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
@@ -32,6 +33,7 @@ inline const std::vector<Command>& commands() {
       {"init", "create a customer store or migrate it to this version", cmd_init},
       {"run", "evaluate a script for every customer and write the outbox (or --dry-run)", cmd_run},
       {"simulate", "dry-run a date range: what would be sent, at what cost, with the shop's KPIs", cmd_simulate},
+      {"event", "evaluate the event rules for one customer's event now (real time)", cmd_event},
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
       {"import", "load a CSV export (online-retail) into a store", cmd_import},

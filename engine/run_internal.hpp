@@ -1,0 +1,48 @@
+// Internals shared by the day loop (run.cpp) and the event/journey path (run_events.cpp): the
+// candidate action before caps, and small helpers. Not part of the engine's interface.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/program.hpp"
+#include "engine/run.hpp"
+
+namespace crm::engine {
+
+// The dedupe value of `once per EXPR` as text: strings unquoted, dates YYYY-MM-DD, null "null".
+inline std::string key_text(const Value& v) {
+  if (v.kind == Value::Kind::String) return v.text;
+  return v.to_string();
+}
+
+// Renders {attr} placeholders of a subject from the frame's columns (unknown ones stay as written).
+inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
+  std::string out;
+  for (size_t i = 0; i < subject.size(); ++i) {
+    if (subject[i] == '{') {
+      size_t close = subject.find('}', i);
+      if (close != std::string::npos) {
+        std::string name = subject.substr(i + 1, close - i - 1);
+        if (const Column* c = frame.column(name)) {
+          Value v = column_value(frame, *c, row);
+          out += v.is_null() ? "" : key_text(v);
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += subject[i];
+  }
+  return out;
+}
+
+struct Runner::Candidate {
+  uint32_t rule = 0;
+  ActionOut out;
+  Status pre_status = Status::Sent;    // before caps
+  bool transactional = false;          // a transactional send: never capped, never counted
+  std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
+};
+
+
+}  // namespace crm::engine
