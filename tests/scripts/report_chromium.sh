@@ -49,7 +49,8 @@ bars=$(grep -o '<rect ' "$out/dom.html" | wc -l)
 for id in volume rules cost busiest kpis retention subscriptions; do
   grep -q "id=\"$id\"" "$out/dom.html" || fail "section #$id missing"
 done
-grep -q 'aftercare.thanks' "$out/dom.html" || fail "the rules table lacks aftercare.thanks"
+grep -q 'step_mails.aftercare.day_0' "$out/dom.html" || fail "the rules table lacks step_mails.aftercare.day_0"
+grep -q 'winback.dormant_90' "$out/dom.html" || fail "the rules table lacks winback.dormant_90"
 
 # The screenshot: a PNG of 1280x2000 with real content (a blank page compresses to ~12 KB).
 [ "$(head -c 8 "$out/screenshot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "the screenshot is not a PNG"
