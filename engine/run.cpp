@@ -189,6 +189,80 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) c
   }
 }
 
+bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
+                                 const std::string& dedupe, bool hold, const Column* const* optin,
+                                 const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list) const {
+  const lang::FlatRule& fr = program_.rules[r];
+  const CompiledRule& cr = compiled_.rules()[r];
+  bool any_passed = false;
+  for (size_t k = 0; k < fr.actions->size(); ++k) {
+    const lang::Action& act = (*fr.actions)[k];
+    Candidate c;
+    c.rule = r;
+    c.needs_today = needs_today;
+    ActionOut& o = c.out;
+    o.date = d;
+    o.customer = frame.customer_id[row];
+    o.rule = r;
+    o.rule_name = fr.name;
+    o.kind = act.kind;
+    o.dedupe = dedupe;
+    o.action_index = static_cast<uint32_t>(k);
+    o.priority = fr.priority;
+    Status st = hold ? Status::HeldOut : Status::Sent;
+    switch (act.kind) {
+      case lang::ActionKind::Send: {
+        const lang::Message* m = program_.find_message(act.name);
+        o.target = act.name;
+        o.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
+        if (m) {
+          c.transactional = m->transactional;
+          o.cost = m->cost.value_or(0);
+          if (m->subject) o.subject = render_subject(*m->subject, frame, row);
+        }
+        if (!hold && !(m && m->transactional)) {
+          const Column* oc = o.channel ? optin[static_cast<int>(*o.channel)] : nullptr;
+          bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
+          if (!consent) st = Status::BlockedConsent;
+        }
+        break;
+      }
+      case lang::ActionKind::Points: {
+        Value v = ev.value_at(cr.points[k], i);
+        if (v.is_null()) continue;  // a null amount grants nothing
+        int64_t n = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
+        o.target = std::to_string(n);
+        break;
+      }
+      default:
+        o.target = act.name;
+        break;
+    }
+    o.status = st;
+    c.pre_status = st;
+    if (st == Status::Sent) any_passed = true;
+    list.push_back(std::move(c));
+  }
+  return any_passed;
+}
+
+void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
+  allocate(list, customer, d);
+  std::set<std::pair<uint32_t, std::string>> fired_rules;  // (rule, dedupe): event rules fire per occurrence
+  for (const auto& c : list) {
+    if (c.out.status != Status::Sent) continue;
+    if (fired_rules.insert({c.rule, c.out.dedupe}).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
+    if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
+      history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
+    if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag)
+      tag_overlay_[row].push_back({facts_.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});
+  }
+  std::stable_sort(list.begin(), list.end(), [&](const Candidate& a, const Candidate& b) {
+    if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
+    return a.out.action_index < b.out.action_index;
+  });
+}
+
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
   auto t0 = Clock::now();
   Frame frame = compute_frame(facts_, d, columns_);
@@ -305,58 +379,15 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
             continue;
           }
           bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, customer, fr.holdout_pct);
-          bool any_passed = false;
           auto& list = cands[static_cast<uint32_t>(row)];
-          for (size_t k = 0; k < fr.actions->size(); ++k) {
-            const lang::Action& act = (*fr.actions)[k];
-            Candidate c;
-            c.rule = static_cast<uint32_t>(r);
-            c.needs_today = needs_today;
-            ActionOut& o = c.out;
-            o.date = d;
-            o.customer = customer;
-            o.rule = static_cast<uint32_t>(r);
-            o.rule_name = fr.name;
-            o.kind = act.kind;
-            o.dedupe = dedupe;
-            o.action_index = static_cast<uint32_t>(k);
-            o.priority = fr.priority;
-            Status st = hold ? Status::HeldOut : Status::Sent;
-            switch (act.kind) {
-              case lang::ActionKind::Send: {
-                const lang::Message* m = program_.find_message(act.name);
-                o.target = act.name;
-                o.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
-                if (m) {
-                  c.transactional = m->transactional;
-                  o.cost = m->cost.value_or(0);
-                  if (m->subject) o.subject = render_subject(*m->subject, frame, row);
-                }
-                if (!hold && !(m && m->transactional)) {
-                  const Column* oc = o.channel ? optin[static_cast<int>(*o.channel)] : nullptr;
-                  bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
-                  if (!consent) st = Status::BlockedConsent;
-                }
-                break;
-              }
-              case lang::ActionKind::Points: {
-                Value v = ev.value_at(cr.points[k], i);
-                if (v.is_null()) continue;  // a null amount grants nothing
-                int64_t n = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
-                o.target = std::to_string(n);
-                break;
-              }
-              default:
-                o.target = act.name;
-                break;
-            }
-            o.status = st;
-            c.pre_status = st;
-            if (st == Status::Sent) any_passed = true;
-            if (st == Status::Sent && (act.kind == lang::ActionKind::Tag || act.kind == lang::ActionKind::Untag))
+          size_t first = list.size();
+          bool any_passed =
+              add_rule_candidates(static_cast<uint32_t>(r), frame, row, ev, i, d, dedupe, hold, optin, needs_today, list);
+          for (size_t k = first; k < list.size(); ++k) {
+            const ActionOut& o = list[k].out;
+            if (o.status == Status::Sent && (o.kind == lang::ActionKind::Tag || o.kind == lang::ActionKind::Untag))
               stage_tags[static_cast<uint32_t>(row)].push_back(
-                  {frame.strings->intern(act.name), act.kind == lang::ActionKind::Tag});
-            list.push_back(std::move(c));
+                  {frame.strings->intern(o.target), o.kind == lang::ActionKind::Tag});
           }
           if (any_passed) fired_today.insert({static_cast<uint32_t>(r), static_cast<uint32_t>(row)});
         }
@@ -373,21 +404,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   // Per customer: caps, then the final statuses into the history and the output.
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
-    int64_t customer = frame.customer_id[row];
-    allocate(list, customer, d);
-    std::set<std::pair<uint32_t, std::string>> fired_rules;  // (rule, dedupe): event rules fire per occurrence
-    for (const auto& c : list) {
-      if (c.out.status != Status::Sent) continue;
-      if (fired_rules.insert({c.rule, c.out.dedupe}).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
-      if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
-        history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
-      if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag)
-        tag_overlay_[row].push_back({frame.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});
-    }
-    std::stable_sort(list.begin(), list.end(), [&](const Candidate& a, const Candidate& b) {
-      if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
-      return a.out.action_index < b.out.action_index;
-    });
+    settle(row, frame.customer_id[row], d, list);
     for (auto& c : list) {
       if (trace_row && *trace_row == row) {
         RuleTrace& t = trace_by_rule[c.rule];

@@ -71,6 +71,15 @@ class Runner {
   struct Candidate;
   void apply_tag_overlay(Frame& frame) const;
   void allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const;
+  // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
+  // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
+  // the event/journey path.
+  bool add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
+                           const std::string& dedupe, bool hold, const Column* const* optin,
+                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list) const;
+  // Caps, then the passed actions into the history and the tag overlay; sorts the customer's
+  // candidates into output order.
+  void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
   // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,

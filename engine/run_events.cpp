@@ -146,51 +146,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
         }
         if (waits) continue;
         bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, o.customer, fr.holdout_pct);
-        auto& list = cands[static_cast<uint32_t>(o.row)];
-        for (size_t k = 0; k < fr.actions->size(); ++k) {
-          const lang::Action& act = (*fr.actions)[k];
-          Candidate c;
-          c.rule = ru;
-          ActionOut& out = c.out;
-          out.date = d;
-          out.customer = o.customer;
-          out.rule = ru;
-          out.rule_name = fr.name;
-          out.kind = act.kind;
-          out.dedupe = dedupe;
-          out.action_index = static_cast<uint32_t>(k);
-          out.priority = fr.priority;
-          Status st = hold ? Status::HeldOut : Status::Sent;
-          switch (act.kind) {
-            case lang::ActionKind::Send: {
-              const lang::Message* m = program_.find_message(act.name);
-              out.target = act.name;
-              out.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
-              if (m) {
-                c.transactional = m->transactional;
-                out.cost = m->cost.value_or(0);
-                if (m->subject) out.subject = render_subject(*m->subject, ef, row);
-              }
-              if (!hold && !(m && m->transactional)) {
-                const Column* oc = out.channel ? optin[static_cast<int>(*out.channel)] : nullptr;
-                bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
-                if (!consent) st = Status::BlockedConsent;
-              }
-              break;
-            }
-            case lang::ActionKind::Points: {
-              Value v = ev.value_at(cr.points[k], i);
-              if (v.is_null()) continue;
-              int64_t n = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
-              out.target = std::to_string(n);
-              break;
-            }
-            default: out.target = act.name; break;
-          }
-          out.status = st;
-          c.pre_status = st;
-          list.push_back(std::move(c));
-        }
+        add_rule_candidates(ru, ef, row, ev, i, d, dedupe, hold, optin, {}, cands[static_cast<uint32_t>(o.row)]);
       }
     }
   }
@@ -201,19 +157,7 @@ std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, 
   add_event_candidates(d, frame, occurrences, false, cands);
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
-    int64_t customer = facts_.customer_id[row];
-    allocate(list, customer, d);
-    std::set<std::pair<uint32_t, std::string>> fired;
-    for (const auto& c : list) {
-      if (c.out.status != Status::Sent) continue;
-      if (fired.insert({c.rule, c.out.dedupe}).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
-      if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
-        history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
-    }
-    std::stable_sort(list.begin(), list.end(), [&](const Candidate& a, const Candidate& b) {
-      if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
-      return a.out.action_index < b.out.action_index;
-    });
+    settle(row, facts_.customer_id[row], d, list);
     for (auto& c : list) out.push_back(std::move(c.out));
   }
   return out;
