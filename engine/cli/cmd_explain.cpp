@@ -43,7 +43,19 @@ void print_tree(std::string& out, const engine::Explanation& e, int depth) {
     out += fmt::format("{}{} = {}\n", indent, text, e.value.to_string());
   else
     out += fmt::format("{}{}  => {}\n", indent, text, value_text(e));
-  for (const auto& c : e.children) print_tree(out, c, depth + 1);
+  // A chain `a and b and c` (or `or`) is listed as siblings, not as nested pairs.
+  std::vector<const engine::Explanation*> items;
+  auto flatten = [&](auto&& self, const engine::Explanation& n) -> void {
+    for (const auto& c : n.children) {
+      bool same_chain = e.expr && c.expr && e.expr->kind == lang::Expr::Kind::Binary &&
+                        c.expr->kind == lang::Expr::Kind::Binary && c.expr->bop == e.expr->bop &&
+                        (e.expr->bop == lang::BinOp::And || e.expr->bop == lang::BinOp::Or) && !c.definition;
+      if (same_chain) self(self, c);
+      else items.push_back(&c);
+    }
+  };
+  flatten(flatten, e);
+  for (const auto* c : items) print_tree(out, *c, depth + 1);
 }
 
 std::string reason(const engine::RuleTrace& t, const lang::FlatRule& r) {
