@@ -357,13 +357,14 @@ struct OrderScan {
   std::vector<Odd> odd;  // by pos
 };
 
-// `hint`: the rows_hint of orders when the caller has it (nullopt: ask).
-OrderScan scan_orders(sqlite3* db, const TimeZone& tz, std::optional<size_t> hint) {
+// `hint`: the rows_hint of orders when the caller has it (nullopt: ask). `where`: a rowid
+// range (" WHERE rowid < 500") to scan part of the table, in rowid order like a full scan.
+OrderScan scan_orders(sqlite3* db, const TimeZone& tz, std::optional<size_t> hint, const std::string& where = "") {
   OrderScan s;
   auto have = table_columns(db, "orders");
   if (have.empty()) return s;
   s.have_table = true;
-  Query q(db, select_sql(have, "orders", {"id", "customer_id", "ordered_at", "total", "status"}));
+  Query q(db, select_sql(have, "orders", {"id", "customer_id", "ordered_at", "total", "status"}, where));
   if (size_t n = hint ? *hint : rows_hint(db, "orders")) {
     s.id.reserve(n);
     s.cid.reserve(n);
@@ -452,6 +453,37 @@ struct SecondScan {
   ItemScan items;
 };
 
+// The rowid that splits orders into two halves for the two threads; nullopt when the table
+// has no rowid range (missing, empty, a view).
+std::optional<int64_t> orders_middle(sqlite3* db) {
+  try {
+    Query q(db, "SELECT min(rowid) / 2 + max(rowid) / 2 FROM orders");
+    if (!q.step() || q.type(0) != SQLITE_INTEGER) return std::nullopt;
+    return q.i64(0);
+  } catch (const StoreError&) {
+    return std::nullopt;
+  }
+}
+
+// `tail` appended to `head`: the scan of the whole range.
+void append(OrderScan& head, OrderScan&& tail) {
+  size_t base = head.id.size();
+  for (auto& o : tail.odd) {
+    o.pos += base;
+    head.odd.push_back(std::move(o));
+  }
+  auto cat = [](auto& a, auto& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::remove_reference_t<decltype(b)>().swap(b);
+  };
+  cat(head.id, tail.id);
+  cat(head.cid, tail.cid);
+  cat(head.secs, tail.secs);
+  cat(head.day, tail.day);
+  cat(head.total, tail.total);
+  cat(head.status, tail.status);
+}
+
 class Loader {
  public:
   // `second`: another connection reading the same snapshot (see Store::load_facts), or null to
@@ -470,24 +502,35 @@ class Loader {
     if (second_) {
       // Orders and items on a second thread and connection while this one reads customers.
       // The scans touch no shared state: their own connection, a copy of the zone, no interning.
+      // Orders are split by rowid: the second thread takes the upper half, then the items;
+      // this one the lower half after customers (customers take about as long as items).
       TimeZone tz2 = tz_;
+      std::optional<int64_t> middle = orders_middle(db_);
+      std::string upper = middle ? " WHERE rowid >= " + std::to_string(*middle) : "";
       std::exception_ptr error;
       std::thread thread([&] {
         try {
-          scan.orders = scan_orders(second_, tz2, orders_hint_);
+          std::optional<size_t> half = orders_hint_ && middle ? std::optional<size_t>(*orders_hint_ / 2 + 1) : orders_hint_;
+          scan.orders = scan_orders(second_, tz2, half, upper);
           scan.items = scan_items(second_);
         } catch (...) {
           error = std::current_exception();
         }
       });
+      OrderScan lower;
       try {
         load_customers();
+        if (middle) lower = scan_orders(db_, tz_, orders_hint_, " WHERE rowid < " + std::to_string(*middle));
       } catch (...) {
         thread.join();
         throw;
       }
       thread.join();
       if (error) std::rethrow_exception(error);
+      if (middle) {
+        append(lower, std::move(scan.orders));
+        scan.orders = std::move(lower);
+      }
     } else {
       load_customers();
     }
