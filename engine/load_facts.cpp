@@ -122,7 +122,10 @@ std::string select_sql(const std::vector<ColumnInfo>& have, const std::string& t
 constexpr int64_t kMaxRowsHint = int64_t{1} << 28;  // beyond this a hint could waste gigabytes
 size_t rows_hint(sqlite3* db, const std::string& table) {
   try {
-    Query q(db, "SELECT max(rowid) - min(rowid) + 1 FROM " + quote_ident(table));
+    // Two subqueries: SQLite answers a lone min() or max() from the b-tree's edge, but reads
+    // the whole table for an expression of both.
+    std::string t = quote_ident(table);
+    Query q(db, "SELECT (SELECT max(rowid) FROM " + t + ") - (SELECT min(rowid) FROM " + t + ") + 1");
     if (!q.step() || q.type(0) != SQLITE_INTEGER) return 0;
     int64_t n = q.i64(0);
     return n > 0 && n <= kMaxRowsHint ? static_cast<size_t>(n) : 0;
@@ -457,7 +460,7 @@ struct SecondScan {
 // has no rowid range (missing, empty, a view).
 std::optional<int64_t> orders_middle(sqlite3* db) {
   try {
-    Query q(db, "SELECT min(rowid) / 2 + max(rowid) / 2 FROM orders");
+    Query q(db, "SELECT (SELECT min(rowid) FROM orders) / 2 + (SELECT max(rowid) FROM orders) / 2");
     if (!q.step() || q.type(0) != SQLITE_INTEGER) return std::nullopt;
     return q.i64(0);
   } catch (const StoreError&) {
