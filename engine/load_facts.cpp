@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <map>
 #include <numeric>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/store.hpp"
@@ -119,7 +122,10 @@ std::string select_sql(const std::vector<ColumnInfo>& have, const std::string& t
 constexpr int64_t kMaxRowsHint = int64_t{1} << 28;  // beyond this a hint could waste gigabytes
 size_t rows_hint(sqlite3* db, const std::string& table) {
   try {
-    Query q(db, "SELECT max(rowid) - min(rowid) + 1 FROM " + quote_ident(table));
+    // Two subqueries: SQLite answers a lone min() or max() from the b-tree's edge, but reads
+    // the whole table for an expression of both.
+    std::string t = quote_ident(table);
+    Query q(db, "SELECT (SELECT max(rowid) FROM " + t + ") - (SELECT min(rowid) FROM " + t + ") + 1");
     if (!q.step() || q.type(0) != SQLITE_INTEGER) return 0;
     int64_t n = q.i64(0);
     return n > 0 && n <= kMaxRowsHint ? static_cast<size_t>(n) : 0;
@@ -333,9 +339,161 @@ std::vector<T> permute(std::vector<T>& v, const std::vector<uint32_t>& perm) {
   return out;
 }
 
+// The orders table as read, before customers are known (so it can be read on a second
+// connection while customers load). Every row is kept; the rare odd rows (non-integer ids, bad
+// ordered_at or total, unknown status) also keep the texts their warnings quote, so replaying
+// the scan gives exactly the warnings and rows of a direct read.
+struct OrderScan {
+  struct Odd {
+    size_t pos = 0;  // index of the row in the scan
+    std::string id_text, cid_text, time_text, total_text, status_text;
+    std::optional<int64_t> cid;
+    std::optional<LocalTime> time;
+    std::optional<double> total;
+    bool time_null = false, status_null = false;
+  };
+  bool have_table = false;
+  std::vector<int64_t> id, cid, secs;
+  std::vector<Days> day;
+  std::vector<double> total;
+  std::vector<OrderStatus> status;
+  std::vector<Odd> odd;  // by pos
+};
+
+// `hint`: the rows_hint of orders when the caller has it (nullopt: ask). `where`: a rowid
+// range (" WHERE rowid < 500") to scan part of the table, in rowid order like a full scan.
+OrderScan scan_orders(sqlite3* db, const TimeZone& tz, std::optional<size_t> hint, const std::string& where = "") {
+  OrderScan s;
+  auto have = table_columns(db, "orders");
+  if (have.empty()) return s;
+  s.have_table = true;
+  Query q(db, select_sql(have, "orders", {"id", "customer_id", "ordered_at", "total", "status"}, where));
+  if (size_t n = hint ? *hint : rows_hint(db, "orders")) {
+    s.id.reserve(n);
+    s.cid.reserve(n);
+    s.secs.reserve(n);
+    s.day.reserve(n);
+    s.total.reserve(n);
+    s.status.reserve(n);
+  }
+  while (q.step()) {
+    auto cid = cell_int(q, 1);
+    auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz);
+    auto tot = cell_decimal(q, 3);
+    OrderStatus st = order_status(q.null(4) ? std::string_view() : q.text(4));
+    if (q.type(0) != SQLITE_INTEGER || q.type(1) != SQLITE_INTEGER || !t || !tot || st == OrderStatus::Unknown) {
+      OrderScan::Odd o;
+      o.pos = s.id.size();
+      o.id_text = cell_text(q, 0);
+      o.cid_text = cell_text(q, 1);
+      o.cid = cid;
+      o.time = t;
+      o.time_null = q.null(2);
+      if (!t) o.time_text = cell_text(q, 2);
+      o.total = tot;
+      if (!tot) o.total_text = cell_text(q, 3);
+      o.status_null = q.null(4);
+      if (st == OrderStatus::Unknown && !q.null(4)) o.status_text = std::string(q.text(4));
+      s.odd.push_back(std::move(o));
+    }
+    s.id.push_back(q.i64(0));
+    s.cid.push_back(cid.value_or(0));
+    s.secs.push_back(t ? t->local_seconds : 0);
+    s.day.push_back(t ? t->day : 0);
+    s.total.push_back(tot.value_or(0));
+    s.status.push_back(st);
+  }
+  return s;
+}
+
+// The order_items table as read, before orders are known: each item's order id and its
+// product's position in `sku` (kNoProduct: unknown product, or one without a sku). Items
+// whose order_id is not an integer are dropped here (no order can match them).
+struct ItemScan {
+  static constexpr uint32_t kNoProduct = UINT32_MAX;
+  bool have_tables = false;
+  std::vector<std::string> sku;  // products with an id and a sku, in table order
+  std::vector<int64_t> order_id;
+  std::vector<uint32_t> product;
+};
+
+ItemScan scan_items(sqlite3* db) {
+  ItemScan s;
+  auto items = table_columns(db, "order_items");
+  auto products = table_columns(db, "products");
+  if (items.empty() || products.empty()) return s;
+  s.have_tables = true;
+  std::vector<int64_t> product_ids;
+  {
+    Query p(db, select_sql(products, "products", {"id", "sku"}));
+    while (p.step()) {
+      auto pid = cell_int(p, 0);
+      if (!pid || p.null(1)) continue;
+      product_ids.push_back(*pid);
+      s.sku.emplace_back(p.text(1));
+    }
+  }
+  IdIndex product_index(product_ids);
+  Query q(db, select_sql(items, "order_items", {"order_id", "product_id"}));
+  if (size_t hint = rows_hint(db, "order_items")) {
+    s.order_id.reserve(hint);
+    s.product.reserve(hint);
+  }
+  while (q.step()) {
+    auto oid = cell_int(q, 0);
+    if (!oid) continue;
+    auto pid = cell_int(q, 1);
+    int64_t k = pid ? product_index.find(*pid) : -1;
+    s.order_id.push_back(*oid);
+    s.product.push_back(k < 0 ? ItemScan::kNoProduct : static_cast<uint32_t>(k));
+  }
+  return s;
+}
+
+// What the second connection reads while the first reads customers.
+struct SecondScan {
+  OrderScan orders;
+  ItemScan items;
+};
+
+// The rowid that splits orders into two halves for the two threads; nullopt when the table
+// has no rowid range (missing, empty, a view).
+std::optional<int64_t> orders_middle(sqlite3* db) {
+  try {
+    Query q(db, "SELECT (SELECT min(rowid) FROM orders) / 2 + (SELECT max(rowid) FROM orders) / 2");
+    if (!q.step() || q.type(0) != SQLITE_INTEGER) return std::nullopt;
+    return q.i64(0);
+  } catch (const StoreError&) {
+    return std::nullopt;
+  }
+}
+
+// `tail` appended to `head`: the scan of the whole range.
+void append(OrderScan& head, OrderScan&& tail) {
+  size_t base = head.id.size();
+  for (auto& o : tail.odd) {
+    o.pos += base;
+    head.odd.push_back(std::move(o));
+  }
+  auto cat = [](auto& a, auto& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::remove_reference_t<decltype(b)>().swap(b);
+  };
+  cat(head.id, tail.id);
+  cat(head.cid, tail.cid);
+  cat(head.secs, tail.secs);
+  cat(head.day, tail.day);
+  cat(head.total, tail.total);
+  cat(head.status, tail.status);
+}
+
 class Loader {
  public:
-  Loader(sqlite3* db, const TimeZone& tz) : db_(db), tz_(tz) {
+  // `second`: another connection reading the same snapshot (see Store::load_facts), or null to
+  // read everything on `db`.
+  // `orders_hint`: rows_hint of orders if the caller has it.
+  Loader(sqlite3* db, const TimeZone& tz, sqlite3* second = nullptr, std::optional<size_t> orders_hint = std::nullopt)
+      : db_(db), second_(second), tz_(tz), orders_hint_(orders_hint) {
     facts_.timezone = tz.name();
     // compute_frame needs these ids and never interns (see attributes.hpp).
     facts_.strings->intern("active");
@@ -343,9 +501,44 @@ class Loader {
   }
 
   LoadResult run() {
-    load_customers();
+    SecondScan scan;
+    if (second_) {
+      // Orders and items on a second thread and connection while this one reads customers.
+      // The scans touch no shared state: their own connection, a copy of the zone, no interning.
+      // Orders are split by rowid: the second thread takes the upper half, then the items;
+      // this one the lower half after customers (customers take about as long as items).
+      TimeZone tz2 = tz_;
+      std::optional<int64_t> middle = orders_middle(db_);
+      std::string upper = middle ? " WHERE rowid >= " + std::to_string(*middle) : "";
+      std::exception_ptr error;
+      std::thread thread([&] {
+        try {
+          std::optional<size_t> half = orders_hint_ && middle ? std::optional<size_t>(*orders_hint_ / 2 + 1) : orders_hint_;
+          scan.orders = scan_orders(second_, tz2, half, upper);
+          scan.items = scan_items(second_);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      });
+      OrderScan lower;
+      try {
+        load_customers();
+        if (middle) lower = scan_orders(db_, tz_, orders_hint_, " WHERE rowid < " + std::to_string(*middle));
+      } catch (...) {
+        thread.join();
+        throw;
+      }
+      thread.join();
+      if (error) std::rethrow_exception(error);
+      if (middle) {
+        append(lower, std::move(scan.orders));
+        scan.orders = std::move(lower);
+      }
+    } else {
+      load_customers();
+    }
     IdIndex index(facts_.customer_id);
-    load_orders(index);
+    load_orders(index, second_ ? &scan : nullptr);
     load_subscriptions(index);
     load_surveys(index);
     load_referrals(index);
@@ -498,53 +691,60 @@ class Loader {
     e.valid.push_back(ok ? 1 : 0);
   }
 
-  void load_orders(const IdIndex& index) {
-    auto have = table_columns(db_, "orders");
+  // Orders from a scan (read on the second connection, or here): unknown customers and bad
+  // values warn in table order, as a direct read would.
+  void load_orders(const IdIndex& index, SecondScan* second) {
+    OrderScan own;
+    if (!second) own = scan_orders(db_, tz_, orders_hint_);
+    OrderScan& s = second ? second->orders : own;
     size_t rows = facts_.rows();
     std::vector<uint32_t> row;
-    std::vector<int64_t> id, secs;
-    std::vector<Days> day;
-    std::vector<double> total;
-    std::vector<OrderStatus> status;
+    row.reserve(s.id.size());
     std::map<std::string, size_t> unknown_status;
-    if (!have.empty()) {
-      Query q(db_, select_sql(have, "orders", {"id", "customer_id", "ordered_at", "total", "status"}));
-      if (size_t hint = rows_hint(db_, "orders")) {
-        row.reserve(hint);
-        id.reserve(hint);
-        secs.reserve(hint);
-        day.reserve(hint);
-        total.reserve(hint);
-        status.reserve(hint);
-      }
-      while (q.step()) {
-        auto oid = [&q] { return std::string("id ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
+    size_t kept = 0, next_odd = 0;
+    for (size_t i = 0; i < s.id.size(); ++i) {
+      int64_t r;
+      OrderStatus st = s.status[i];
+      if (next_odd < s.odd.size() && s.odd[next_odd].pos == i) {
+        const OrderScan::Odd& o = s.odd[next_odd++];
+        auto oid = [&o] { return "id " + o.id_text; };
+        r = o.cid ? index.find(*o.cid) : -1;
         if (r < 0) {
-          warnings_.add("orders of unknown customers",
-                        "orders " + oid() + ": unknown customer " + cell_text(q, 1) + " (order skipped)");
+          warnings_.add("orders of unknown customers", "orders " + oid() + ": unknown customer " + o.cid_text + " (order skipped)");
           continue;
         }
-        auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
-        if (!t) {
-          warnings_.add("bad orders.ordered_at", "orders " + oid() + ": " + (q.null(2) ? "no ordered_at" : "malformed ordered_at '" + cell_text(q, 2) + "'") + " (order skipped)");
+        if (!o.time) {
+          warnings_.add("bad orders.ordered_at", "orders " + oid() + ": " + (o.time_null ? "no ordered_at" : "malformed ordered_at '" + o.time_text + "'") + " (order skipped)");
           continue;
         }
-        auto tot = cell_decimal(q, 3);
-        if (!tot) warnings_.add("bad orders.total", "orders " + oid() + ": total '" + cell_text(q, 3) + "' is not a number (taken as 0)");
-        OrderStatus st = order_status(q.null(4) ? std::string_view() : q.text(4));
-        if (st == OrderStatus::Unknown) ++unknown_status[q.null(4) ? "null" : std::string(q.text(4))];
-        row.push_back(static_cast<uint32_t>(r));
-        id.push_back(q.i64(0));
-        secs.push_back(t->local_seconds);
-        day.push_back(t->day);
-        total.push_back(tot.value_or(0));
-        status.push_back(st);
+        if (!o.total) warnings_.add("bad orders.total", "orders " + oid() + ": total '" + o.total_text + "' is not a number (taken as 0)");
+        if (st == OrderStatus::Unknown) ++unknown_status[o.status_null ? "null" : o.status_text];
+      } else {
+        r = index.find(s.cid[i]);
+        if (r < 0) {
+          warnings_.add("orders of unknown customers", "orders id " + std::to_string(s.id[i]) + ": unknown customer " +
+                                                           std::to_string(s.cid[i]) + " (order skipped)");
+          continue;
+        }
       }
+      row.push_back(static_cast<uint32_t>(r));
+      s.id[kept] = s.id[i];
+      s.secs[kept] = s.secs[i];
+      s.day[kept] = s.day[i];
+      s.total[kept] = s.total[i];
+      s.status[kept] = st;
+      ++kept;
     }
-    for (const auto& [s, n] : unknown_status)
-      warnings_.add("unknown order status", "orders: " + std::to_string(n) + " order(s) with unknown status '" + s +
+    std::vector<int64_t>().swap(s.cid);
+    s.id.resize(kept);
+    s.secs.resize(kept);
+    s.day.resize(kept);
+    s.total.resize(kept);
+    s.status.resize(kept);
+    auto& id = s.id;
+    auto& secs = s.secs;
+    for (const auto& [st, n] : unknown_status)
+      warnings_.add("unknown order status", "orders: " + std::to_string(n) + " order(s) with unknown status '" + st +
                                                 "' (not purchases; statuses are paid, cancelled, refunded)");
     auto perm = csr_order(row, rows, facts_.order_offsets, [&](uint32_t a, uint32_t b) {
       return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] < id[b];
@@ -552,53 +752,43 @@ class Loader {
     facts_.order_row = permute(row, perm);
     facts_.order_id = permute(id, perm);
     facts_.order_local_seconds = permute(secs, perm);
-    facts_.order_day = permute(day, perm);
-    facts_.order_total = permute(total, perm);
-    facts_.order_status = permute(status, perm);
-    load_items();
+    facts_.order_day = permute(s.day, perm);
+    facts_.order_total = permute(s.total, perm);
+    facts_.order_status = permute(s.status, perm);
+    load_items(second);
     facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
   }
 
-  void load_items() {
+  void load_items(SecondScan* second) {
     size_t n_orders = facts_.order_id.size();
     facts_.item_offsets.assign(n_orders + 1, 0);
-    auto items = table_columns(db_, "order_items");
-    auto products = table_columns(db_, "products");
-    if (items.empty() || products.empty() || n_orders == 0) return;
-    // Products first (id -> SKU string id), then the items without a join.
-    std::vector<int64_t> product_ids, product_sku;
-    {
-      Query p(db_, select_sql(products, "products", {"id", "sku"}));
-      while (p.step()) {
-        auto pid = cell_int(p, 0);
-        if (!pid || p.null(1)) continue;
-        product_ids.push_back(*pid);
-        product_sku.push_back(facts_.strings->intern(p.text(1)));
-      }
-    }
-    IdIndex product_index(product_ids);
+    if (n_orders == 0) return;
+    ItemScan own;
+    if (!second) own = scan_items(db_);
+    ItemScan& s = second ? second->items : own;
+    if (!s.have_tables) return;
+    // SKUs are interned here, in products order, as a direct read would.
+    std::vector<int64_t> product_sku;
+    product_sku.reserve(s.sku.size());
+    for (const std::string& k : s.sku) product_sku.push_back(facts_.strings->intern(k));
     IdIndex order_index(facts_.order_id);
     std::vector<uint32_t> order_of;
     std::vector<int64_t> sku;
+    order_of.reserve(s.order_id.size());
+    sku.reserve(s.order_id.size());
     size_t unknown_products = 0;
-    Query q(db_, select_sql(items, "order_items", {"order_id", "product_id"}));
-    if (size_t hint = rows_hint(db_, "order_items")) {
-      order_of.reserve(hint);
-      sku.reserve(hint);
-    }
-    while (q.step()) {
-      auto oid = cell_int(q, 0);
-      int64_t o = oid ? order_index.find(*oid) : -1;
+    for (size_t i = 0; i < s.order_id.size(); ++i) {
+      int64_t o = order_index.find(s.order_id[i]);
       if (o < 0) continue;  // its order was skipped (and warned about) or does not exist
-      auto pid = cell_int(q, 1);
-      int64_t k = pid ? product_index.find(*pid) : -1;
-      if (k < 0) {
+      if (s.product[i] == ItemScan::kNoProduct) {
         ++unknown_products;
         continue;
       }
       order_of.push_back(static_cast<uint32_t>(o));
-      sku.push_back(product_sku[static_cast<size_t>(k)]);
+      sku.push_back(product_sku[s.product[i]]);
     }
+    std::vector<int64_t>().swap(s.order_id);
+    std::vector<uint32_t>().swap(s.product);
     if (unknown_products)
       warnings_.add("order items of unknown products", "order_items: " + std::to_string(unknown_products) +
                                                            " item(s) name an unknown product or one without a sku (ignored)");
@@ -830,7 +1020,9 @@ class Loader {
   }
 
   sqlite3* db_;
+  sqlite3* second_;
   const TimeZone& tz_;
+  std::optional<size_t> orders_hint_;
   Facts facts_;
   Warnings warnings_;
 };
@@ -844,15 +1036,90 @@ std::vector<lang::CheckOptions::Extra> Store::extra_attributes() {
   return out;
 }
 
+namespace {
+
+// A read-only connection to the same file for the parallel load, or null when there is none
+// (an in-memory store, or the file cannot be opened again).
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
+
+DbHandle open_second(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  if (!file || !*file) return nullptr;  // ":memory:" or a temporary database
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(file, &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbHandle second(raw);
+  if (rc != SQLITE_OK) return nullptr;
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  return second;
+}
+
+int64_t data_version(sqlite3* db) {
+  Query q(db, "PRAGMA data_version");
+  return q.step() ? q.i64(0) : -1;
+}
+
+void exec(sqlite3* db, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    throw StoreError(std::string("cannot read the store: ") + sqlite3_errmsg(db) + " in: " + sql);
+}
+
+// Starts the read transaction of `db` now (BEGIN alone defers it to the first read).
+void start_read(sqlite3* db) {
+  Query q(db, "SELECT 1 FROM sqlite_master LIMIT 1");
+  q.step();
+}
+
+// Opens read transactions on `main` (already in BEGIN, not yet reading) and `second` that see
+// the same snapshot. There is no snapshot API in this SQLite build, so: `second` reads
+// PRAGMA data_version (v0), `main` starts its read, `second` starts its read and reads
+// data_version again (v1). data_version changes when another connection commits, so v0 == v1
+// means no commit landed between the two reads, and main's snapshot (taken in between) is
+// second's. Returns false (both transactions closed, main back in autocommit) when a commit did.
+bool start_same_snapshot(sqlite3* main, sqlite3* second) {
+  int64_t before = data_version(second);
+  exec(main, "BEGIN");
+  start_read(main);
+  exec(second, "BEGIN");
+  start_read(second);
+  if (data_version(second) == before) return true;
+  exec(second, "ROLLBACK");
+  exec(main, "ROLLBACK");
+  return false;
+}
+
+}  // namespace
+
+void Store::set_parallel_load_min_orders(size_t orders) { impl_->parallel_load_min_orders = orders; }
+
 LoadResult Store::load_facts(const TimeZone& tz) {
   // One read transaction: every table is read from the same snapshot, even while a run or an
-  // import writes (WAL readers do not block writers).
+  // import writes (WAL readers do not block writers). Big stores read orders and items on a
+  // second connection and thread, on the same snapshot (start_same_snapshot; docs/store.md).
   sqlite3* db = impl_->db.getHandle();
   bool own_tx = sqlite3_get_autocommit(db) != 0;
-  if (own_tx) impl_->db.exec("BEGIN");
+  DbHandle second;
+  std::optional<size_t> orders_hint;
+  if (own_tx) orders_hint = rows_hint(db, "orders");
+  if (own_tx && *orders_hint >= impl_->parallel_load_min_orders) {
+    second = open_second(db);
+    // A commit between the two reads: try once more, then read on one connection.
+    try {
+      for (int attempt = 0; second && attempt < 2; ++attempt)
+        if (start_same_snapshot(db, second.get())) break;
+        else if (attempt == 1) second.reset();
+    } catch (const StoreError&) {
+      second.reset();
+      if (!sqlite3_get_autocommit(db)) impl_->db.tryExec("ROLLBACK");
+    }
+  }
+  if (own_tx && !second) impl_->db.exec("BEGIN");
   try {
-    Loader loader(db, tz);
+    Loader loader(db, tz, second.get(), orders_hint);
     LoadResult res = loader.run();
+    if (second) exec(second.get(), "COMMIT");
     if (own_tx) impl_->db.exec("COMMIT");
     return res;
   } catch (...) {

@@ -76,6 +76,11 @@ constexpr std::chrono::seconds kDefaultRunLockWait{30};
 // SQLite busy timeout: readers and writers of other connections wait this long for a lock.
 constexpr int kBusyTimeoutMs = 10'000;
 
+// load_facts reads orders and order items on a second connection and thread when the store
+// has at least this many orders: below it the second connection's setup (and the idle core
+// it needs) is not worth it, and small stores stay on the simplest path.
+constexpr size_t kParallelLoadMinOrders = 200'000;
+
 // One open store. Not thread-safe: use one Store per thread.
 class Store {
  public:
@@ -99,6 +104,8 @@ class Store {
   LoadResult load_facts(const TimeZone& tz);
   // The same with a zone name (throws StoreError for an unknown zone).
   LoadResult load_facts(const std::string& tz_name);
+  // Orders from which load_facts reads in parallel (kParallelLoadMinOrders; tests lower it).
+  void set_parallel_load_min_orders(size_t orders);
 
   // The extra columns of the customers table as attributes, without loading anything else
   // (for `crm check --db`). Same as load_facts(...).facts.extra_attributes().

@@ -13,6 +13,7 @@ namespace crm::engine {
 struct Store::Impl {
   Impl(const std::string& path, int flags);
   int64_t statements = 0;  // before db: the trace callback holds its address
+  size_t parallel_load_min_orders = kParallelLoadMinOrders;
   SQLite::Database db;
 };
 
