@@ -4,43 +4,87 @@
 #include <algorithm>
 
 namespace crm::engine {
+namespace {
+uint64_t sparse_key(uint32_t rule, int64_t customer) {
+  return (static_cast<uint64_t>(rule) << 40) ^ static_cast<uint64_t>(customer);
+}
+}  // namespace
+
+const History::Fires* History::find(uint32_t rule, int64_t customer) const {
+  if (dense(customer)) {
+    if (rule >= dense_slot_.size()) return nullptr;
+    const auto& slots = dense_slot_[rule];
+    auto id = static_cast<size_t>(customer);
+    if (id >= slots.size() || slots[id] == 0) return nullptr;
+    return &fires_[slots[id] - 1];
+  }
+  auto it = sparse_slot_.find(sparse_key(rule, customer));
+  return it == sparse_slot_.end() ? nullptr : &fires_[it->second - 1];
+}
+
+History::Fires& History::get(uint32_t rule, int64_t customer) {
+  uint32_t* slot;
+  if (dense(customer)) {
+    if (rule >= dense_slot_.size()) dense_slot_.resize(rule + 1);
+    auto& slots = dense_slot_[rule];
+    auto id = static_cast<size_t>(customer);
+    if (id >= slots.size()) slots.resize(std::max(id + 1, slots.size() * 2), 0);
+    slot = &slots[id];
+  } else {
+    slot = &sparse_slot_[sparse_key(rule, customer)];
+  }
+  if (*slot == 0) {
+    fires_.emplace_back();
+    *slot = static_cast<uint32_t>(fires_.size());
+  }
+  return fires_[*slot - 1];
+}
 
 void History::record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key) {
-  Fires& f = fires_by_rule_[key_of(rule, customer)];
+  Fires& f = get(rule, customer);
   f.days.insert(std::upper_bound(f.days.begin(), f.days.end(), day), day);
   if (std::find(f.keys.begin(), f.keys.end(), key) == f.keys.end()) f.keys.push_back(key);
-  ++fires_;
+  ++fire_count_;
 }
 
 void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign) {
-  sends_[customer].push_back({day, channel, campaign});
-}
-
-bool History::fired_ever(uint32_t rule, int64_t customer) const {
-  return fires_by_rule_.count(key_of(rule, customer)) > 0;
+  if (dense(customer)) {
+    auto id = static_cast<size_t>(customer);
+    if (id >= dense_sends_.size()) dense_sends_.resize(std::max(id + 1, dense_sends_.size() * 2));
+    dense_sends_[id].push_back({day, channel, campaign});
+  } else {
+    sparse_sends_[customer].push_back({day, channel, campaign});
+  }
 }
 
 bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const {
-  auto it = fires_by_rule_.find(key_of(rule, customer));
-  if (it == fires_by_rule_.end()) return false;
-  return std::find(it->second.keys.begin(), it->second.keys.end(), key) != it->second.keys.end();
+  const Fires* f = find(rule, customer);
+  return f && std::find(f->keys.begin(), f->keys.end(), key) != f->keys.end();
 }
 
 std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days day) const {
-  auto it = fires_by_rule_.find(key_of(rule, customer));
-  if (it == fires_by_rule_.end()) return std::nullopt;
-  const auto& days = it->second.days;
-  auto pos = std::upper_bound(days.begin(), days.end(), day);
-  if (pos == days.begin()) return std::nullopt;
+  const Fires* f = find(rule, customer);
+  if (!f) return std::nullopt;
+  auto pos = std::upper_bound(f->days.begin(), f->days.end(), day);
+  if (pos == f->days.begin()) return std::nullopt;
   return *(pos - 1);
+}
+
+const std::vector<History::Send>* History::sends_of(int64_t customer) const {
+  if (dense(customer)) {
+    auto id = static_cast<size_t>(customer);
+    return id < dense_sends_.size() ? &dense_sends_[id] : nullptr;
+  }
+  auto it = sparse_sends_.find(customer);
+  return it == sparse_sends_.end() ? nullptr : &it->second;
 }
 
 int History::sends_in_window(int64_t customer, Days day, int64_t days, std::optional<lang::Channel> channel,
                              std::optional<uint32_t> campaign) const {
-  auto it = sends_.find(customer);
-  if (it == sends_.end()) return 0;
+  const std::vector<Send>* sends = sends_of(customer);
+  if (!sends) return 0;
   int n = 0;
-  for (const auto& s : it->second) {
+  for (const auto& s : *sends) {
     if (s.day > day || s.day <= day - days) continue;
     if (channel && s.channel != *channel) continue;
     if (campaign && s.campaign != *campaign) continue;
