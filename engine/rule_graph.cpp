@@ -24,18 +24,6 @@ void collect_names(const lang::Expr* e, std::vector<std::string>& out) {
   for (const auto& a : e->args) collect_names(a.get(), out);
 }
 
-// Collects literal tag names an expression reads: has_tag("x"), "x" in tags, "x" not in tags.
-void collect_tag_reads(const lang::Expr* e, std::set<std::string>& out) {
-  if (!e) return;
-  using K = lang::Expr::Kind;
-  if (e->kind == K::Call && e->text == "has_tag" && e->args.size() == 1 && e->args[0] && e->args[0]->kind == K::String)
-    out.insert(e->args[0]->text);
-  if (e->kind == K::Binary && (e->bop == lang::BinOp::In || e->bop == lang::BinOp::NotIn) && e->args.size() == 2 &&
-      e->args[0] && e->args[1] && e->args[0]->kind == K::String && e->args[1]->kind == K::Name && e->args[1]->text == "tags")
-    out.insert(e->args[0]->text);
-  for (const auto& a : e->args) collect_tag_reads(a.get(), out);
-}
-
 // Records the first back edge found; the DFS stack (tree-edge parents) gives the cycle.
 struct CycleFinder : boost::default_dfs_visitor {
   std::vector<Vertex>* parent;
@@ -85,17 +73,6 @@ RuleGraph build_rule_graph(const lang::CheckedProgram& program, lang::Diagnostic
     for (const auto& n : names)
       if (auto it = def_node.find(n); it != def_node.end()) add_edge(it->second, def_node[d->name], RuleGraph::EdgeKind::UsesDefinition, "uses");
   }
-  // Tags each definition reads, directly or through the definitions it uses (definitions are in
-  // dependency order, so one pass suffices).
-  std::map<std::string, std::set<std::string>> def_tags;
-  for (const auto* d : program.definitions) {
-    std::set<std::string>& tags = def_tags[d->name];
-    collect_tag_reads(d->expr.get(), tags);
-    std::vector<std::string> names;
-    collect_names(d->expr.get(), names);
-    for (const auto& n : names)
-      if (auto it = def_tags.find(n); it != def_tags.end() && n != d->name) tags.insert(it->second.begin(), it->second.end());
-  }
   // tag writers, for "reads a tag that A writes"
   std::map<std::string, std::vector<size_t>> writers;
   for (size_t i = 0; i < program.rules.size(); ++i)
@@ -107,10 +84,7 @@ RuleGraph build_rule_graph(const lang::CheckedProgram& program, lang::Diagnostic
     size_t self = rule_base + i;
     for (const auto& d : r.uses_definitions)
       if (auto it = def_node.find(d); it != def_node.end()) add_edge(it->second, self, RuleGraph::EdgeKind::UsesDefinition, "uses");
-    std::set<std::string> reads(r.reads_tags.begin(), r.reads_tags.end());
-    for (const auto& d : r.uses_definitions)
-      if (auto it = def_tags.find(d); it != def_tags.end()) reads.insert(it->second.begin(), it->second.end());
-    for (const auto& t : reads)
+    for (const auto& t : r.reads_tags)  // includes tags read through definitions
       if (auto it = writers.find(t); it != writers.end())
         for (size_t w : it->second)
           add_edge(rule_base + w, self, RuleGraph::EdgeKind::Tag, "tag " + t);

@@ -63,7 +63,7 @@ struct FlatRule {
 
   // For the rule graph.
   std::vector<std::string> uses_definitions;  // let/segment names read (directly)
-  std::vector<std::string> reads_tags;        // literal tag names read: has_tag("x"), "x" in tags
+  std::vector<std::string> reads_tags;        // literal tag names read: has_tag("x"), "x" in tags, also through definitions
   std::vector<std::string> writes_tags;       // tag / untag actions
 };
 
