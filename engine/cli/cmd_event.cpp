@@ -70,10 +70,7 @@ int cmd_event(const std::vector<std::string>& argv) {
   std::string format = args->option("--format").value_or("text");
   if (format != "text" && format != "jsonl") return usage_error("event", "--format must be text or jsonl");
   std::optional<Days> date;
-  if (auto s = args->option("--date")) {
-    date = parse_date_arg(*s);
-    if (!date) return usage_error("event", fmt::format("--date '{}' is not a date (YYYY-MM-DD)", *s));
-  }
+  if (!date_option(*args, "--date", date, error)) return usage_error("event", error);
   bool dry = args->flag("--dry-run");
 
   int code = kExitOk;

@@ -118,10 +118,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
   std::string format = args->option("--format").value_or("text");
   if (format != "text" && format != "jsonl") return usage_error("explain", "--format must be text or jsonl");
   std::optional<Days> date;
-  if (auto d = args->option("--date")) {
-    date = parse_date_arg(*d);
-    if (!date) return usage_error("explain", "--date '" + *d + "' is not a date (YYYY-MM-DD)");
-  }
+  if (!date_option(*args, "--date", date, error)) return usage_error("explain", error);
   int code = kExitOk;
   auto setup = prepare_run("explain", args->positional[0], *db, code);
   if (!setup) return code;

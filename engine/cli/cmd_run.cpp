@@ -49,19 +49,10 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (!db) return usage_error("run", "missing --db STORE");
   std::string format = args->option("--format").value_or("text");
   if (format != "text" && format != "jsonl") return usage_error("run", "--format must be text or jsonl");
-  std::optional<Days> from, to;
-  auto date_opt = [&](const char* name, std::optional<Days>& out) {
-    if (auto v = args->option(name)) {
-      out = parse_date_arg(*v);
-      if (!out) {
-        error = fmt::format("{} '{}' is not a date (YYYY-MM-DD)", name, *v);
-        return false;
-      }
-    }
-    return true;
-  };
-  std::optional<Days> date;
-  if (!date_opt("--date", date) || !date_opt("--from", from) || !date_opt("--to", to)) return usage_error("run", error);
+  std::optional<Days> date, from, to;
+  if (!date_option(*args, "--date", date, error) || !date_option(*args, "--from", from, error) ||
+      !date_option(*args, "--to", to, error))
+    return usage_error("run", error);
   if (date && (from || to)) return usage_error("run", "use either --date or --from/--to");
   if (from.has_value() != to.has_value()) return usage_error("run", "--from and --to go together");
   if (from && *from > *to) return usage_error("run", "--from is after --to");

@@ -79,9 +79,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (format != "text" && format != "jsonl" && format != "csv")
     return usage_error("simulate", "--format must be text, jsonl or csv");
   if (!args->option("--from") || !args->option("--to")) return usage_error("simulate", "--from D and --to D are required");
-  auto from = parse_date_arg(*args->option("--from")), to = parse_date_arg(*args->option("--to"));
-  if (!from) return usage_error("simulate", fmt::format("--from '{}' is not a date (YYYY-MM-DD)", *args->option("--from")));
-  if (!to) return usage_error("simulate", fmt::format("--to '{}' is not a date (YYYY-MM-DD)", *args->option("--to")));
+  std::optional<Days> from, to;
+  if (!date_option(*args, "--from", from, error) || !date_option(*args, "--to", to, error))
+    return usage_error("simulate", error);
   if (*from > *to) return usage_error("simulate", "--from is after --to");
   if (*to - *from + 1 > kMaxSimulatedDays)
     return usage_error("simulate", fmt::format("the range has {} days; at most {} are simulated at once", *to - *from + 1,

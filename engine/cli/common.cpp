@@ -64,6 +64,12 @@ void print_ast(const LoadedScript& script) {
   for (const auto& m : script.program.modules) fmt::print("{}", lang::dump_ast(m));
 }
 
-std::optional<int32_t> parse_date_arg(const std::string& s) { return parse_date(s); }
+bool date_option(const Args& args, const std::string& name, std::optional<Days>& out, std::string& error) {
+  auto v = args.option(name);
+  if (!v) return true;
+  out = parse_date(*v);
+  if (!out) error = fmt::format("{} '{}' is not a date (YYYY-MM-DD)", name, *v);
+  return out.has_value();
+}
 
 }  // namespace crm::cli

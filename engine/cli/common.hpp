@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.hpp"
 #include "engine/rule_graph.hpp"
+#include "lang/date.hpp"
 #include "lang/checker.hpp"
 #include "lang/diagnostic.hpp"
 
@@ -33,7 +35,8 @@ void print_diagnostics(const lang::Diagnostics& diags);
 // Prints the syntax tree of every module (crm check --dump-ast).
 void print_ast(const LoadedScript& script);
 
-// Parses a --date style argument; nullopt when malformed.
-std::optional<int32_t> parse_date_arg(const std::string& s);
+// Reads option `name` (--date, --from, --to) as a YYYY-MM-DD date into `out`, which stays
+// unset when the option is absent. Returns false with `error` set when it is malformed.
+bool date_option(const Args& args, const std::string& name, std::optional<Days>& out, std::string& error);
 
 }  // namespace crm::cli
