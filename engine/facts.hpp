@@ -102,6 +102,7 @@ struct Facts {
     int64_t customer_id = 0;
     int64_t row = -1;  // the customer row, -1 when the customer is no longer in the store
     std::string rule, action, target, idem_key;
+    std::string channel;  // of a send ("" otherwise)
   };
   std::vector<OutboxEntry> outbox;
 

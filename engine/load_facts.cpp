@@ -998,7 +998,7 @@ class Loader {
   void load_outbox(const IdIndex& index) {
     auto have = table_columns(db_, "outbox");
     if (have.empty()) return;
-    Query q(db_, select_sql(have, "outbox", {"id", "run_date", "customer_id", "rule", "action", "target", "idem_key"},
+    Query q(db_, select_sql(have, "outbox", {"id", "run_date", "customer_id", "rule", "action", "target", "idem_key", "channel"},
                             " ORDER BY run_date, id"));
     while (q.step()) {
       Facts::OutboxEntry e;
@@ -1015,6 +1015,7 @@ class Loader {
       e.action = std::string(q.text(4));
       e.target = std::string(q.text(5));
       e.idem_key = std::string(q.text(6));
+      if (!q.null(7)) e.channel = std::string(q.text(7));
       facts_.outbox.push_back(std::move(e));
     }
   }

@@ -118,17 +118,9 @@ void Runner::load_history_from_outbox() {
     if (p2 != std::string::npos && p3 > p2) dedupe = e.idem_key.substr(p2 + 1, p3 - p2 - 1);
     history_.record_fire(it->second, e.customer_id, e.run_date, dedupe);
     const lang::Message* msg = e.action == "send" ? program_.find_message(e.target) : nullptr;
-    if (e.action == "send" && !(msg && msg->transactional)) {
-      // The channel is not in OutboxEntry's key fields; caps count it from the message's channel.
-      lang::Channel ch = lang::Channel::Email;
-      const auto& fr = program_.rules[it->second];
-      for (const auto& a : *fr.actions)
-        if (a.kind == lang::ActionKind::Send && a.name == e.target) {
-          if (a.channel) ch = *a.channel;
-          else if (const auto* m = program_.find_message(a.name); m && m->channel) ch = *m->channel;
-        }
-      history_.record_send(e.customer_id, e.run_date, ch, campaign_of_rule_[it->second]);
-    }
+    if (e.action == "send" && !(msg && msg->transactional))
+      if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
+        history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
   }
 }
 
