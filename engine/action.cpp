@@ -53,6 +53,14 @@ std::string to_json_line(const ActionOut& a) {
   return out;
 }
 
+std::string action_label(const ActionOut& a, bool points_amount) {
+  std::string what = lang::action_name(a.kind);
+  if (a.kind != lang::ActionKind::Points) what += " " + a.target;
+  else if (points_amount) what += " (" + a.target + ")";
+  if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
+  return what;
+}
+
 std::string idem_key(const ActionOut& a) {
   return fmt::format("{}|{}|{}|{}", a.rule_name, a.customer, a.dedupe, a.action_index);
 }

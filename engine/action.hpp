@@ -42,4 +42,8 @@ std::string payload_json(const ActionOut& a);
 
 void append_json_string(std::string& out, std::string_view s);
 
+// A readable label for summaries: "send welcome via email", "coupon birthday_10", "tag vip",
+// "points" (or "points (300)" with `points_amount`).
+std::string action_label(const ActionOut& a, bool points_amount);
+
 }  // namespace crm::engine

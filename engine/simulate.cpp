@@ -10,18 +10,6 @@
 #include "engine/run.hpp"
 
 namespace crm::engine {
-namespace {
-
-// "send welcome via email", "coupon birthday_10", "points", "tag vip": as engine/summary.cpp.
-std::string action_label(const ActionOut& a) {
-  std::string what = lang::action_name(a.kind);
-  if (a.kind != lang::ActionKind::Points) what += " " + a.target;
-  if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
-  return what;
-}
-
-}  // namespace
-
 std::vector<const SimDay*> SimulationResult::busiest(size_t n) const {
   std::vector<const SimDay*> out;
   for (const auto& d : days)
@@ -67,7 +55,7 @@ void SimulationAccumulator::add(const ActionOut& a) {
   SimRule& rule = r_.rules[a.rule];
   day.actions[s]++;
   rule.counts[s]++;
-  rule.by_action[action_label(a)][s]++;
+  rule.by_action[action_label(a, /*points_amount=*/false)][s]++;
   r_.total[s]++;
   const size_t ch = a.channel ? static_cast<size_t>(*a.channel) : 0;
   if (a.channel) {

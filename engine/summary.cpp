@@ -8,10 +8,7 @@
 namespace crm::engine {
 
 void Summary::add(const ActionOut& a) {
-  std::string what = lang::action_name(a.kind);
-  if (a.kind == lang::ActionKind::Points) what += " (" + a.target + ")";
-  else what += " " + a.target;
-  if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
+  std::string what = action_label(a, /*points_amount=*/true);
   auto s = static_cast<size_t>(a.status);
   by_rule[{a.rule, a.rule_name, what}][s]++;
   if (a.channel) by_channel[lang::channel_name(*a.channel)][s]++;
