@@ -195,14 +195,12 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
     for (const auto& [id, c] : ids) declared.push_back(std::to_string(id));
     // Expectations.
     for (const auto& e : t.expects) {
-      if (e.to && !ids.count(*e.to)) {
-        std::string best = closest_match(std::to_string(*e.to), declared);
+      if (e.to && !ids.count(*e.to))
         diags.error(file, e.to_span, "E-unknown-customer",
                     fmt::format("customer {} is not declared in test \"{}\"", *e.to, t.name),
-                    declared.empty()            ? std::string("declare it: customer ID { ... }")
-                    : !best.empty()             ? fmt::format("did you mean {}? the test declares {}", best, fmt::join(declared, ", "))
-                                                : fmt::format("the test declares {}", fmt::join(declared, ", ")));
-      }
+                    declared.empty() ? std::string("declare it: customer ID { ... }")
+                                     : fmt::format("the test declares customer{} {}", declared.size() > 1 ? "s" : "",
+                                                   fmt::join(declared, ", ")));
       if (e.on && has_dates && from <= to && (*e.on < from || *e.on > to))
         diags.error(file, e.span, "E-test-dates",
                     fmt::format("the expectation is on {}, outside the test's days ({}{})", format_date(*e.on),

@@ -320,7 +320,7 @@ TestResult run_test(const LoadedScript& script, const engine::Program& compiled,
         if (matches(e, a)) unmet.push_back(fmt::format("+ unexpected: {}   (expected absent: {})", action_text(a), text));
     } else if (e.times ? n != static_cast<size_t>(*e.times) : n == 0) {
       unmet.push_back(fmt::format("- expected: {}   ({})", text,
-                                  n == 0 ? std::string("no such action") : fmt::format("found {} times", n)));
+                                  n == 0 ? std::string("no such action") : fmt::format("found {}, expected {}", n, *e.times)));
     }
   }
   r.passed = unmet.empty() && loaded.warnings.empty();
