@@ -208,10 +208,16 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
                     "an expectation can only see the days the test runs");
       if (!e.rule.empty() && std::find(rules.begin(), rules.end(), e.rule) == rules.end()) {
         std::string best = closest_match(e.rule, rules);
-        for (const auto& r : rules)  // "dormant_90" for "winback.dormant_90"
-          if (r.size() > e.rule.size() && r.compare(r.size() - e.rule.size(), e.rule.size(), e.rule) == 0 &&
-              r[r.size() - e.rule.size() - 1] == '.')
-            best = r;
+        if (best.empty()) {  // "dormant_90" or "dormnt_90" for "winback.dormant_90"
+          std::vector<std::string> last;
+          for (const auto& r : rules) last.push_back(r.substr(r.rfind('.') + 1));
+          std::string m = closest_match(e.rule.substr(e.rule.rfind('.') + 1), last);
+          for (size_t k = 0; k < rules.size() && !m.empty(); ++k)
+            if (last[k] == m) {
+              best = rules[k];
+              break;
+            }
+        }
         diags.error(file, e.rule_span, "E-unknown-rule", fmt::format("unknown rule '{}'", e.rule),
                     best.empty() ? std::string("rules are named as in the JSON lines, e.g. 'campaign.rule'")
                                  : fmt::format("did you mean '{}'?", best));

@@ -516,8 +516,8 @@ struct qualifier : p::sor<q_to, q_via, q_on, q_rule, q_status, q_times> {};
 // no_actions = 'no' 'actions' ;   expect_no = 'no' ;
 struct no_actions : p::seq<w_no, w_actions> {};
 struct expect_no : w_no {};
-// expect_what = no_actions | [ 'no' ] expect_action ;
-struct expect_what : p::sor<no_actions, p::seq<p::opt<expect_no>, p::must<expect_action>>> {};
+// expect_what = no_actions | 'no' expect_action | expect_action ;
+struct expect_what : p::sor<no_actions, p::seq<expect_no, p::must<expect_action>>, expect_action> {};
 // expect_decl = 'expect' expect_what { qualifier } ;
 struct expect_decl : p::seq<w_expect, p::must<expect_what>, p::star<qualifier>> {};
 
