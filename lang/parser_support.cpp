@@ -46,7 +46,12 @@ bool first_on_line(const std::string& text, size_t pos) {
 bool starts_item(const std::string& text, size_t pos, bool in_campaign) {
   std::string w = word_at(text, pos);
   if (w.empty()) return false;
-  if (in_list(w, {"import", "let", "segment", "message", "rule", "when", "on", "campaign", "journey", "limit", "timezone"}))
+  if (w == "on") {  // `on EVENT when ...` starts a rule; `on 2026-04-01` is a test's day
+    size_t p = pos + 2;
+    while (p < text.size() && is_blank(text[p])) ++p;
+    return p >= text.size() || !(text[p] >= '0' && text[p] <= '9');
+  }
+  if (in_list(w, {"import", "let", "segment", "message", "rule", "when", "campaign", "journey", "limit", "timezone"}))
     return true;
   if (!in_campaign && w == "test") {  // `test "NAME"` starts a test; `test` alone is a name
     size_t p = pos + 4;
