@@ -242,6 +242,14 @@ struct Store::Impl {
   // Per customer row: its events and outbox entries (indexes), for one-customer slices.
   std::vector<uint32_t> event_offsets, event_index, outbox_offsets, outbox_index;
   Facts one;  // the slice of the customer being evaluated (reused: its vectors keep capacity)
+  // Runners over `one`, one per script recently used (reset before each call): building a
+  // Runner costs about as much as evaluating a customer. The Script copy keeps its program alive.
+  struct SliceRunner {
+    Script script;
+    std::unique_ptr<engine::Runner> runner;
+  };
+  std::vector<SliceRunner> runners;
+  static constexpr size_t kSliceRunners = 8;
   mutable std::mutex mu;
 
   std::vector<lang::CheckOptions::Extra> facts_extras() const {
@@ -376,6 +384,19 @@ struct Store::Impl {
       s.outbox.push_back(f.outbox[outbox_index[k]]);
       s.outbox.back().row = 0;
     }
+  }
+
+  // A fresh-state Runner of `script` over the slice `one`.
+  engine::Runner& slice_runner(const Script& script) {
+    for (auto& r : runners)
+      if (&r.script.impl() == &script.impl()) {
+        r.runner->reset();
+        return *r.runner;
+      }
+    if (runners.size() >= kSliceRunners) runners.erase(runners.begin());
+    const Script::Impl& p = script.impl();
+    runners.push_back({script, std::make_unique<engine::Runner>(p.program, p.graph, p.compiled, one)});
+    return *runners.back().runner;
   }
 
   // Writes passed actions to the outbox (and tags), then reloads the facts so later calls see them.
@@ -532,7 +553,7 @@ std::vector<Action> Store::evaluate(const Script& script, int64_t customer, std:
   Days d = parse_day(date, s.tz);
   s.check_script(p);
   s.slice(s.row_of(customer));
-  engine::Runner runner(p.program, p.graph, p.compiled, s.one);
+  engine::Runner& runner = s.slice_runner(script);
   runner.load_history_from_outbox();
   std::vector<engine::ActionOut> actions = runner.evaluate_day(d);
   std::vector<Action> out;
@@ -553,7 +574,7 @@ std::vector<Action> Store::evaluate_event(const Script& script, const Event& eve
   std::string error;
   if (!engine::realtime_occurrences(s.one, event.customer, d, event.type, event.payload, event.id, occs, error))
     throw Error(error);
-  engine::Runner runner(p.program, p.graph, p.compiled, s.one);
+  engine::Runner& runner = s.slice_runner(script);
   runner.load_history_from_outbox();
   engine::Frame frame = engine::compute_frame(s.one, d, runner.columns());
   std::vector<engine::ActionOut> actions = runner.evaluate_occurrences(d, frame, occs);
@@ -641,10 +662,11 @@ SimulationSummary Store::simulate(const Script& script, std::string_view from, s
 namespace {
 
 // Runs the traced day of `customer` on the store's one-customer slice (lock held).
-std::vector<engine::RuleTrace> trace(Store::Impl& s, const Script::Impl& p, int64_t customer, Days d) {
+std::vector<engine::RuleTrace> trace(Store::Impl& s, const Script& script, int64_t customer, Days d) {
+  const Script::Impl& p = script.impl();
   s.check_script(p);
   s.slice(s.row_of(customer));
-  engine::Runner runner(p.program, p.graph, p.compiled, s.one);
+  engine::Runner& runner = s.slice_runner(script);
   runner.load_history_from_outbox();
   std::vector<engine::RuleTrace> traces;
   runner.evaluate_day(d, customer, &traces);
@@ -659,7 +681,7 @@ std::vector<RuleExplanation> Store::explain(const Script& script, int64_t custom
   std::lock_guard lock(s.mu);
   Days d = parse_day(date, s.tz);
   std::vector<RuleExplanation> out;
-  for (const auto& t : trace(s, p, customer, d)) {
+  for (const auto& t : trace(s, script, customer, d)) {
     const lang::FlatRule& r = p.program.rules[t.rule];
     RuleExplanation e;
     e.rule = r.name;
@@ -680,7 +702,7 @@ std::string Store::explain_text(const Script& script, int64_t customer, std::str
   const Script::Impl& p = script.impl();
   std::lock_guard lock(s.mu);
   Days d = parse_day(date, s.tz);
-  auto traces = trace(s, p, customer, d);
+  auto traces = trace(s, script, customer, d);
   return format == "jsonl" ? engine::explain_jsonl(p.program, traces, customer, d)
                            : engine::explain_text(p.program, traces, customer, d);
 }
