@@ -497,9 +497,9 @@ Store Store::open(const std::string& path, const StoreOptions& options) {
     impl->tz = load_zone(options.timezone ? *options.timezone : impl->sql->meta_timezone().value_or("UTC"));
     impl->load();
   } catch (const engine::StoreError& e) {
-    throw Error(e.what());
+    throw StoreError(e.what());
   } catch (const SQLite::Exception& e) {
-    throw Error(fmt::format("{}: {}", path, e.what()));
+    throw StoreError(fmt::format("{}: {}", path, e.what()));
   }
   return Store(std::move(impl));
 }
@@ -582,9 +582,9 @@ std::vector<Action> Store::evaluate_event(const Script& script, const Event& eve
     try {
       s.write(d, actions);
     } catch (const engine::StoreError& e) {
-      throw Error(e.what());
+      throw StoreError(e.what());
     } catch (const SQLite::Exception& e) {
-      throw Error(e.what());
+      throw StoreError(e.what());
     }
   }
   std::vector<Action> out;
@@ -622,9 +622,9 @@ RunResult Store::run(const Script& script, std::string_view from, std::string_vi
     engine::run_days(runner, dry_run ? nullptr : s.sql.get(), options);
     if (!dry_run) s.load();
   } catch (const engine::StoreError& e) {
-    throw Error(e.what());
+    throw StoreError(e.what());
   } catch (const SQLite::Exception& e) {
-    throw Error(e.what());
+    throw StoreError(e.what());
   }
   return result;
 }

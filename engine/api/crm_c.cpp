@@ -64,6 +64,8 @@ crm_status guard(char** out1, F&& body) {
   last_error.clear();
   try {
     return body();
+  } catch (const crm::StoreError& e) {
+    return fail(CRM_ERROR_STORE, e.what());
   } catch (const crm::Error& e) {
     return fail(CRM_ERROR_ARGUMENT, e.what());
   } catch (const std::bad_alloc&) {
@@ -107,11 +109,7 @@ crm_status open_store(bool json, const char* text, const char* timezone, crm_sto
     if (!text || !out) return fail(CRM_ERROR_ARGUMENT, json ? "json and out must not be NULL" : "path and out must not be NULL");
     crm::StoreOptions options;
     if (timezone && *timezone) options.timezone = timezone;
-    try {
-      *out = new crm_store{json ? crm::Store::from_json(text, options) : crm::Store::open(text, options)};
-    } catch (const crm::Error& e) {
-      return fail(json ? CRM_ERROR_ARGUMENT : CRM_ERROR_STORE, e.what());
-    }
+    *out = new crm_store{json ? crm::Store::from_json(text, options) : crm::Store::open(text, options)};
     return CRM_OK;
   });
 }
@@ -211,11 +209,7 @@ crm_status crm_evaluate_event(crm_store* store, const crm_script* script, const 
                                             "\"YYYY-MM-DD\")");
     }
     if (!j.contains("customer")) return fail(CRM_ERROR_ARGUMENT, "event JSON: \"customer\" is missing");
-    try {
-      set_out(actions_json, to_actions_json(store->store.evaluate_event(script->script, ev, write != 0)));
-    } catch (const crm::Error& e) {
-      return fail(write ? CRM_ERROR_STORE : CRM_ERROR_ARGUMENT, e.what());
-    }
+    set_out(actions_json, to_actions_json(store->store.evaluate_event(script->script, ev, write != 0)));
     return CRM_OK;
   });
 }
@@ -224,12 +218,7 @@ crm_status crm_run(crm_store* store, const crm_script* script, const char* from,
                    crm_action_callback on_action, void* user_data, char** summary_json) {
   return guard(summary_json, [&]() -> crm_status {
     if (!store || !script) return fail(CRM_ERROR_ARGUMENT, "store and script must not be NULL");
-    crm::RunResult r;
-    try {
-      r = store->store.run(script->script, opt(from), opt(to), dry_run != 0, callback(on_action, user_data));
-    } catch (const crm::Error& e) {
-      return fail(dry_run ? CRM_ERROR_ARGUMENT : CRM_ERROR_STORE, e.what());
-    }
+    crm::RunResult r = store->store.run(script->script, opt(from), opt(to), dry_run != 0, callback(on_action, user_data));
     json j = {{"days", r.days}, {"actions", r.actions}, {"sent", r.sent}, {"written", r.written}};
     set_out(summary_json, j.dump());
     return CRM_OK;

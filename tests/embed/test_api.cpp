@@ -222,3 +222,31 @@ TEST_CASE("version") {
   CHECK(std::string(crm_version()) == CRM_VERSION_STRING);
   CHECK(crm_version_number() == CRM_VERSION_NUMBER);
 }
+
+TEST_CASE("real runs and written events on an in-memory store are seen by later calls") {
+  crm::Store store = crm::Store::from_json(R"({"customers":[{"id":1,"email_opt_in":true},{"id":2,"email_opt_in":false}]})");
+  auto r = crm::Script::compile_string(
+      "message hi via email\nrule hi: when true then send hi, tag greeted\n"
+      "rule thanks: on survey when event.score >= 4 then grant points 100\n");
+  REQUIRE_MESSAGE(r.ok(), r.rendered());
+  const crm::Script& s = *r.script;
+  CHECK(store.evaluate(s, 1, "2026-11-24").size() == 2);
+  crm::RunResult run = store.run(s, "2026-11-24", "2026-11-24", /*dry_run=*/false);
+  CHECK(run.actions == 4);  // customer 2's send is blocked_consent (its tag passes)
+  CHECK(run.sent == 2 + 1);
+  CHECK(run.written == 3);
+  CHECK(store.run(s, "2026-11-24", "2026-11-24", false).written == 0);  // idempotent
+  CHECK(store.evaluate(s, 1, "2026-11-25").empty());                       // once: fired on the 24th
+  crm::Event ev;
+  ev.customer = 1;
+  ev.type = "survey";
+  ev.payload = R"({"score":5})";
+  ev.id = 77;
+  ev.date = "2026-11-25";
+  REQUIRE(store.evaluate_event(s, ev, /*write=*/true).size() == 1);
+  CHECK(store.evaluate_event(s, ev).empty());  // the same event again: already acted on
+  ev.id = 78;
+  CHECK(store.evaluate_event(s, ev).size() == 1);
+  CHECK_THROWS_AS(crm::Store::open("/nonexistent/dir/shop.db"), crm::StoreError);
+  CHECK_THROWS_AS(store.run(s, "2026-11-25", "2026-11-24", true), crm::Error);
+}

@@ -4,8 +4,9 @@
 // and SQLiteCpp stay behind the pimpl.
 //
 // Errors: diagnostics of a script are values (CompileResult); everything else that goes wrong
-// (a store that cannot be opened, malformed JSON, an unknown customer, a bad date) throws
-// crm::Error. The C API (crm.h) turns those into error codes.
+// throws crm::Error (malformed JSON, an unknown customer, a bad date) or its subclass
+// crm::StoreError (a store that cannot be opened, read or written). The C API (crm.h) turns
+// those into error codes.
 //
 // Thread safety: a compiled Script is immutable and may be used by any number of threads at
 // once. A Store may be shared between threads too: its calls take the store's lock, so they
@@ -37,6 +38,11 @@ CRM_API const char* version();
 class CRM_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+// A store that cannot be opened, read or written (a crm::Error too).
+class CRM_API StoreError : public Error {
+ public:
+  using Error::Error;
 };
 
 // One diagnostic of a script, as `crm check` prints it.
