@@ -350,7 +350,8 @@ bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 // The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
 // integer compares vectorize only there) and the loader picks the variant the CPU supports.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: in a shared library the ifunc resolver runs before its runtime is ready.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void Evaluator::exec(NodeId id) {
