@@ -242,7 +242,7 @@ std::string kpis_text(const Kpis& k) {
            c.render("  ") + "\n";
     Table r{{"cohort"}, {false}, {}};
     for (int m = 1; m <= kRetentionMonths; ++m) {
-      r.head.push_back("+" + std::to_string(m));
+      r.head.push_back(fmt::format("+{}", m));
       r.right.push_back(true);
     }
     for (const auto& x : k.cohorts) {

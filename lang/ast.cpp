@@ -191,6 +191,30 @@ struct SameVisitor {
     auto* y = std::get_if<Timezone>(&other.node);
     return y && x.name == y->name;
   }
+  bool operator()(const Test& x) const {
+    auto* y = std::get_if<Test>(&other.node);
+    return y && x.name == y->name &&
+           same_list(x.customers, y->customers, [](const TestCustomer& a, const TestCustomer& b) {
+             return a.id == b.id && same_list(a.facts, b.facts, same_fact);
+           }) &&
+           same_list(x.dates, y->dates, [](const TestDates& a, const TestDates& b) {
+             return a.range == b.range && a.from == b.from && a.to == b.to;
+           }) &&
+           same_list(x.expects, y->expects, [](const TestExpect& a, const TestExpect& b) {
+             return a.absent == b.absent && a.no_actions == b.no_actions && a.action == b.action &&
+                    a.target == b.target && a.points == b.points && a.to == b.to && a.via == b.via && a.on == b.on &&
+                    a.rule == b.rule && a.status == b.status && a.times == b.times;
+           });
+  }
+  static bool same_fact(const TestFact& a, const TestFact& b) {
+    return a.kind == b.kind && a.name == b.name && same_expr(a.value.get(), b.value.get()) && a.date == b.date &&
+           same_expr(a.total.get(), b.total.get()) && a.status == b.status && a.items == b.items && a.id == b.id &&
+           a.cycles == b.cycles && a.cancelled == b.cancelled && a.reason == b.reason && a.product == b.product &&
+           a.satisfaction == b.satisfaction && a.referee == b.referee &&
+           same_list(a.fields, b.fields, [](const auto& f, const auto& g) {
+             return f.first == g.first && same_expr(f.second.get(), g.second.get());
+           });
+  }
 };
 
 bool same_item(const Item& a, const Item& b) { return std::visit(SameVisitor{b}, a.node); }

@@ -187,8 +187,77 @@ struct Campaign {  // campaign NAME [when EXPR] { items }
   std::vector<Item> items;  // Rule, Journey, Option (defaults), Limit, Timezone, Definition, Message
 };
 
+// ---------------------------------------------------------------- tests (docs/testing.md)
+
+// One fact of a fixture customer.
+struct TestFact {
+  enum class Kind : uint8_t { Column, Order, Subscription, Survey, Referral, Tag, Event };
+  Kind kind = Kind::Column;
+  Span span;
+  std::string name;  // Column: the column; Tag: the tag; Event: the event type
+  Span name_span;
+  ExprPtr value;     // Column: the literal (Int, Decimal, String, Bool or Date)
+  std::optional<int32_t> date;  // the fact's day (Tag: optional)
+  // order: total, status, items, id;  subscription: status, cycles, cancelled, reason, product
+  ExprPtr total;       // a number literal
+  std::string status;  // "" = the default
+  Span status_span;
+  std::vector<std::string> items;  // SKUs
+  std::optional<int64_t> id;
+  std::optional<int64_t> cycles;
+  std::optional<int32_t> cancelled;
+  std::optional<std::string> reason, product;
+  int64_t satisfaction = 0;  // survey
+  int64_t referee = 0;       // referral: the customer referred
+  Span referee_span;
+  std::vector<std::pair<std::string, ExprPtr>> fields;  // event payload
+};
+
+struct TestCustomer {  // customer ID { FACT... }
+  Span span;
+  int64_t id = 0;
+  Span id_span;
+  std::vector<TestFact> facts;
+};
+
+struct TestDates {  // on DATE | from DATE to DATE
+  Span span;
+  bool range = false;
+  int32_t from = 0, to = 0;  // `on D`: from == to == D
+};
+
+// expect [no] ACTION TARGET [to ID] [via CHANNEL] [on DATE] [rule NAME] [STATUS] [times N]
+// expect no actions [to ID] [on DATE]
+struct TestExpect {
+  Span span;
+  bool absent = false;      // expect no ...
+  bool no_actions = false;  // expect no actions
+  ActionKind action = ActionKind::Send;
+  std::string target;  // message, coupon, offer or tag name; points: the number as written
+  Span target_span;
+  double points = 0;
+  std::optional<int64_t> to;
+  Span to_span;
+  std::optional<Channel> via;
+  std::optional<int32_t> on;
+  std::string rule;  // "" = any
+  Span rule_span;
+  std::string status;  // "" = written without one (matches "sent")
+  std::optional<int64_t> times;
+  Span times_span;
+};
+
+struct Test {  // test "NAME" { customers, dates, expectations in any order }
+  Span span;
+  std::string name;
+  Span name_span;
+  std::vector<TestCustomer> customers;
+  std::vector<TestDates> dates;  // exactly one is valid (the checker says so)
+  std::vector<TestExpect> expects;
+};
+
 struct Item {
-  std::variant<Import, Definition, Message, Rule, Journey, Campaign, Option, Limit, Timezone> node;
+  std::variant<Import, Definition, Message, Rule, Journey, Campaign, Option, Limit, Timezone, Test> node;
 };
 
 struct Comment {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "lang/date.hpp"
+#include "lang/formatter.hpp"
 
 namespace crm::lang {
 
@@ -109,6 +110,19 @@ class Printer {
     line(ind, fmt::format("(limit {} {} per {} days)", n.count, n.channel ? channel_name(*n.channel) : "message", n.days));
   }
   void node(int ind, const Timezone& n) { line(ind, fmt::format("(timezone {})", quote(n.name))); }
+  void node(int ind, const Test& n) {
+    line(ind, fmt::format("(test {}", quote(n.name)));
+    for (const auto& c : n.customers) {
+      line(ind + 1, fmt::format("(customer {}", c.id));
+      for (const auto& f : c.facts) line(ind + 2, "(" + test_fact_text(f) + ")");
+      close();
+    }
+    for (const auto& d : n.dates)
+      line(ind + 1, d.range ? fmt::format("(from {} to {})", format_date(d.from), format_date(d.to))
+                            : fmt::format("(on {})", format_date(d.from)));
+    for (const auto& e : n.expects) line(ind + 1, "(expect " + test_expect_text(e, false) + ")");
+    close();
+  }
 };
 
 }  // namespace

@@ -33,6 +33,14 @@ LoadedModules resolve_imports(std::vector<Module> roots, const CheckOptions& opt
 // checker.cpp: every checking stage over loaded modules.
 CheckedProgram check_loaded(LoadedModules loaded, const CheckOptions& options, Diagnostics& diags);
 
+// check_tests.cpp: the extra customer columns set by the fixtures of the tests in the given
+// modules (docs/testing.md), typed from their literals, that `options` does not already have;
+// reports columns whose types disagree or that name built-in attributes.
+std::vector<CheckOptions::Extra> fixture_columns(const std::vector<Module>& modules, const std::vector<bool>& given,
+                                                 const CheckOptions& options, Diagnostics& diags);
+// check_tests.cpp: the test blocks of the given modules against the checked program.
+void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Diagnostics& diags);
+
 // Where an expression is evaluated, which decides the attributes in scope.
 enum class Where {
   Customer,  // daily rules, definitions, campaign audiences, message subjects

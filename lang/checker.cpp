@@ -725,9 +725,14 @@ class Checker {
 CheckedProgram check_loaded(LoadedModules loaded, const CheckOptions& options, Diagnostics& diags) {
   CheckedProgram prog;
   prog.modules = std::move(loaded.modules);
-  Checker checker(options, diags, prog);
+  // The columns set by test fixtures are attributes of the script under test.
+  CheckOptions with_fixtures = options;
+  for (auto& x : fixture_columns(prog.modules, loaded.given, options, diags))
+    with_fixtures.extra_attributes.push_back(std::move(x));
+  Checker checker(with_fixtures, diags, prog);
   checker.run(loaded.given, std::move(loaded.imports));
   prog.build_index();
+  check_tests(prog, loaded.given, diags);
   diags.sort();
   return prog;
 }

@@ -277,6 +277,69 @@ std::string action_text(const Action& a) {
   return "?";
 }
 
+}  // namespace
+
+std::string test_fact_text(const TestFact& f) {
+  auto date = [](std::optional<int32_t> d) { return d ? " " + format_date(*d) : std::string(); };
+  switch (f.kind) {
+    case TestFact::Kind::Column: return f.name + " " + (f.value ? format_expr(*f.value) : std::string());
+    case TestFact::Kind::Order: {
+      std::string s = "order" + date(f.date);
+      if (f.total) s += " total " + format_expr(*f.total);
+      if (!f.status.empty()) s += " status " + f.status;
+      if (!f.items.empty()) {
+        s += " items [";
+        for (size_t i = 0; i < f.items.size(); ++i) s += (i ? ", " : "") + quote_string(f.items[i]);
+        s += "]";
+      }
+      if (f.id) s += fmt::format(" id {}", *f.id);
+      return s;
+    }
+    case TestFact::Kind::Subscription: {
+      std::string s = "subscription" + date(f.date);
+      if (!f.status.empty()) s += " status " + f.status;
+      if (f.cycles) s += fmt::format(" cycles {}", *f.cycles);
+      if (f.cancelled) s += " cancelled " + format_date(*f.cancelled);
+      if (f.reason) s += " reason " + quote_string(*f.reason);
+      if (f.product) s += " product " + quote_string(*f.product);
+      return s;
+    }
+    case TestFact::Kind::Survey: return fmt::format("survey{} satisfaction {}", date(f.date), f.satisfaction);
+    case TestFact::Kind::Referral: return fmt::format("referral {}{}", f.referee, date(f.date));
+    case TestFact::Kind::Tag: return "tag " + f.name + date(f.date);
+    case TestFact::Kind::Event: {
+      std::string s = "event " + f.name + date(f.date);
+      if (!f.fields.empty()) {
+        s += " { ";
+        for (size_t i = 0; i < f.fields.size(); ++i)
+          s += (i ? ", " : "") + f.fields[i].first + " " + (f.fields[i].second ? format_expr(*f.fields[i].second) : "");
+        s += " }";
+      }
+      return s;
+    }
+  }
+  return "?";
+}
+
+std::string test_expect_text(const TestExpect& e, bool with_keyword) {
+  std::string s = with_keyword ? "expect " : "";
+  if (e.no_actions) {
+    s += "no actions";
+  } else {
+    if (e.absent) s += "no ";
+    s += std::string(action_name(e.action)) + " " + e.target;
+  }
+  if (e.to) s += fmt::format(" to {}", *e.to);
+  if (e.via) s += std::string(" via ") + channel_name(*e.via);
+  if (e.on) s += " on " + format_date(*e.on);
+  if (!e.rule.empty()) s += " rule " + e.rule;
+  if (!e.status.empty()) s += " " + e.status;
+  if (e.times) s += fmt::format(" times {}", *e.times);
+  return s;
+}
+
+namespace {
+
 // Builds the lines of a module, each with the source range of its AST nodes.
 class LineBuilder {
  public:
@@ -499,6 +562,53 @@ class LineBuilder {
     anchor(head, x.name_span);
     anchor(head, x.when);
     items(x.items, indent + 1);
+    close_brace(indent);
+  }
+
+  // test "NAME" {
+  //   customer ID {
+  //     FACT...
+  //   }
+  //   on DATE | from DATE to DATE
+  //   expect ...
+  // }                       (the body in source order)
+  void item(const Test& x, int indent, Gap before) {
+    Line& head = open(indent, before, Gap::Keep, "test " + quote_string(x.name) + " {");
+    anchor_point(head, x.span.begin);
+    anchor(head, x.name_span);
+    size_t first = lines.size();
+    auto body_gap = [&] { return lines.size() == first ? Gap::Never : Gap::Keep; };
+    struct Entry {
+      uint32_t at;
+      int kind;
+      size_t i;
+    };
+    std::vector<Entry> body;
+    for (size_t i = 0; i < x.customers.size(); ++i) body.push_back({x.customers[i].span.begin, 0, i});
+    for (size_t i = 0; i < x.dates.size(); ++i) body.push_back({x.dates[i].span.begin, 1, i});
+    for (size_t i = 0; i < x.expects.size(); ++i) body.push_back({x.expects[i].span.begin, 2, i});
+    std::stable_sort(body.begin(), body.end(), [](const Entry& a, const Entry& b) { return a.at < b.at; });
+    for (const Entry& en : body) {
+      if (en.kind == 0) {
+        const TestCustomer& c = x.customers[en.i];
+        Line& l = open(indent + 1, body_gap(), Gap::Keep, fmt::format("customer {} {{", c.id));
+        anchor_point(l, c.span.begin);
+        anchor(l, c.id_span);
+        size_t cfirst = lines.size();
+        for (const TestFact& f : c.facts) {
+          Line& fl = open(indent + 2, lines.size() == cfirst ? Gap::Never : Gap::Keep, Gap::Keep, test_fact_text(f));
+          anchor(fl, f.span);
+        }
+        close_brace(indent + 1);
+      } else if (en.kind == 1) {
+        const TestDates& d = x.dates[en.i];
+        std::string text = d.range ? "from " + format_date(d.from) + " to " + format_date(d.to) : "on " + format_date(d.from);
+        anchor(open(indent + 1, body_gap(), Gap::Keep, std::move(text)), d.span);
+      } else {
+        const TestExpect& e = x.expects[en.i];
+        anchor(open(indent + 1, body_gap(), Gap::Keep, test_expect_text(e, true)), e.span);
+      }
+    }
     close_brace(indent);
   }
 

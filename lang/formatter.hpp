@@ -23,4 +23,9 @@ std::string format_expr(const Expr& e);
 // quotes included; other UTF-8 text is kept as is.
 std::string quote_string(std::string_view s);
 
+// One fact of a test's fixture customer, one line: "order 2026-01-02 total 4_800 items [\"A\"]".
+std::string test_fact_text(const TestFact& f);
+// One expectation in canonical order: "[expect ]no send welcome to 2 via email on 2026-04-02".
+std::string test_expect_text(const TestExpect& e, bool with_keyword = true);
+
 }  // namespace crm::lang

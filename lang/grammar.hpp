@@ -76,6 +76,11 @@ CRM_KW(kw_is, "is");
 CRM_KW(kw_null, "null");
 #undef CRM_KW
 
+// test_word = 'test' ;   test_start = 'test' string ;   (lookahead: `test` is a contextual
+// keyword that starts a test declaration only before a string; elsewhere it is a name)
+struct test_word : TAO_PEGTL_KEYWORD("test") {};
+struct test_start : p::at<test_word, sp, p::one<'"'>> {};
+
 // Punctuation tokens.
 struct comma : p::seq<p::one<','>, sp> {};
 struct colon : p::seq<p::one<':'>, sp> {};
@@ -293,8 +298,8 @@ struct import_decl : p::seq<kw_import, p::must<import_path>> {};
 struct def_name : name_tok {};
 struct def_equals : p::seq<p::one<'='>, p::not_at<p::one<'='>>, sp> {};
 struct def_expr : p::seq<expression> {};
-// def_end = (followed by a keyword, '}' or the end of the file) ;
-struct def_end : p::at<p::sor<p::eof, p::one<'}'>, keyword>> {};
+// def_end = (followed by a keyword, '}', a test or the end of the file) ;
+struct def_end : p::at<p::sor<p::eof, p::one<'}'>, keyword, test_start>> {};
 // let_decl = 'let' def_name '=' def_expr ;   segment_decl = 'segment' def_name '=' def_expr ;
 struct let_decl : p::seq<kw_let, p::must<def_name>, p::must<def_equals>, p::must<def_expr>, p::must<def_end>> {};
 struct segment_decl
@@ -311,8 +316,8 @@ struct cost_clause : p::seq<cost_word, sp, p::must<cost_value>> {};
 struct via_clause : p::seq<kw_via, p::must<channel_tok>> {};
 struct transactional_flag : kw_transactional {};
 struct message_clause : p::sor<via_clause, subject_clause, cost_clause, transactional_flag> {};
-// message_end = (not followed by a name) ;   an unknown clause word is an error
-struct message_end : p::not_at<name> {};
+// message_end = (not followed by a name, unless a test starts) ;   an unknown clause word is an error
+struct message_end : p::sor<test_start, p::not_at<name>> {};
 // message_decl = 'message' def_name { message_clause } ;
 struct message_decl : p::seq<kw_message, p::must<def_name>, p::star<message_clause>, p::must<message_end>> {};
 
@@ -324,8 +329,8 @@ struct when_kw : kw_when {};
 struct condition : p::seq<expression> {};
 struct then_kw : kw_then {};
 struct first_action : p::seq<actions> {};
-// rule_end = (not followed by a name or an action keyword) ;
-struct rule_end : p::not_at<p::sor<name, kw_send, kw_grant, kw_offer, kw_tag, kw_untag>> {};
+// rule_end = (not followed by a name or an action keyword, unless a test starts) ;
+struct rule_end : p::sor<test_start, p::not_at<p::sor<name, kw_send, kw_grant, kw_offer, kw_tag, kw_untag>>> {};
 // rule_body = [ on_clause ] 'when' condition 'then' actions { option } ;
 struct rule_body
     : p::seq<p::opt<on_clause>, p::must<when_kw>, p::must<condition>, p::must<then_kw>, p::must<first_action>,
@@ -393,9 +398,140 @@ struct campaign_head : p::seq<kw_campaign, p::must<campaign_name>, p::opt<campai
 // nested_campaign = 'campaign' ;   (an error: campaigns cannot be nested)
 struct nested_campaign : p::seq<p::at<TAO_PEGTL_KEYWORD("campaign")>, p::raise<nested_campaign>> {};
 
+// ================================================================ tests (docs/testing.md)
+// `test` and the words inside a test block (customer, order, expect, ...) are contextual words,
+// not keywords: a rule may still be called `test` or `order`.
+
+// fact_date = date ;   fact_int = int ;   fact_string = string ;
+struct fact_date : p::seq<date_lit, sp> {};
+struct fact_int : p::seq<int_lit, sp> {};
+struct fact_string : p::seq<string_lit, sp> {};
+// fact_number = number ;
+struct fact_number : p::seq<number, sp> {};
+// fact_value = date | number | string | 'true' | 'false' ;
+struct fact_value : p::seq<p::sor<date_lit, number, string_lit, true_lit, false_lit>, sp> {};
+// status_value = identifier ;   (paid, cancelled, ... checked in parser.cpp)
+struct status_value : p::seq<p::identifier, sp> {};
+
+#define CRM_WORD(rule, word) \
+  struct rule : p::seq<TAO_PEGTL_KEYWORD(word), sp> {}
+CRM_WORD(w_customer, "customer");
+CRM_WORD(w_order, "order");
+CRM_WORD(w_total, "total");
+CRM_WORD(w_status, "status");
+CRM_WORD(w_items, "items");
+CRM_WORD(w_id, "id");
+CRM_WORD(w_subscription, "subscription");
+CRM_WORD(w_cycles, "cycles");
+CRM_WORD(w_cancelled, "cancelled");
+CRM_WORD(w_reason, "reason");
+CRM_WORD(w_product, "product");
+CRM_WORD(w_survey, "survey");
+CRM_WORD(w_satisfaction, "satisfaction");
+CRM_WORD(w_referral, "referral");
+CRM_WORD(w_event, "event");
+CRM_WORD(w_expect, "expect");
+CRM_WORD(w_no, "no");
+CRM_WORD(w_actions, "actions");
+CRM_WORD(w_to, "to");
+CRM_WORD(w_times, "times");
+#undef CRM_WORD
+
+// sku = string ;   sku_list = '[' [ string { ',' sku } ] ']' ;
+struct sku : p::seq<string_lit, sp> {};
+struct sku_close : p::one<']'> {};
+struct sku_list : p::seq<p::one<'['>, sp, p::opt<sku, p::star<comma, p::must<sku>>>, p::must<sku_close>, sp> {};
+// order_clause = 'total' number | 'status' status | 'items' sku_list | 'id' int ;
+struct order_total : p::seq<w_total, p::must<fact_number>> {};
+struct order_status : p::seq<w_status, p::must<status_value>> {};
+struct order_items : p::seq<w_items, p::must<sku_list>> {};
+struct order_id : p::seq<w_id, p::must<fact_int>> {};
+// order_fact = 'order' date { order_clause } ;
+struct order_fact : p::seq<w_order, p::must<fact_date>, p::star<p::sor<order_total, order_status, order_items, order_id>>> {};
+// sub_clause = 'status' status | 'cycles' int | 'cancelled' date | 'reason' string | 'product' string ;
+struct sub_status : p::seq<w_status, p::must<status_value>> {};
+struct sub_cycles : p::seq<w_cycles, p::must<fact_int>> {};
+struct sub_cancelled : p::seq<w_cancelled, p::must<fact_date>> {};
+struct sub_reason : p::seq<w_reason, p::must<fact_string>> {};
+struct sub_product : p::seq<w_product, p::must<fact_string>> {};
+// subscription_fact = 'subscription' date { sub_clause } ;
+struct subscription_fact
+    : p::seq<w_subscription, p::must<fact_date>, p::star<p::sor<sub_status, sub_cycles, sub_cancelled, sub_reason, sub_product>>> {};
+// survey_fact = 'survey' date 'satisfaction' int ;
+struct satisfaction_word : w_satisfaction {};
+struct survey_fact : p::seq<w_survey, p::must<fact_date>, p::must<satisfaction_word>, p::must<fact_int>> {};
+// referral_fact = 'referral' int date ;
+struct referral_fact : p::seq<w_referral, p::must<fact_int>, p::must<fact_date>> {};
+// tag_fact = 'tag' name [ date ] ;
+struct tag_fact : p::seq<kw_tag, p::must<tag_name>, p::opt<fact_date>> {};
+// event_type = identifier ;   event_field = identifier fact_value ;
+struct event_type : p::seq<p::identifier, sp> {};
+struct field_name : p::seq<p::identifier, sp> {};
+struct field_value : fact_value {};
+struct event_field : p::seq<field_name, p::must<field_value>> {};
+struct next_field : p::seq<event_field> {};
+struct fields_close : close_brace {};
+// event_fields = '{' [ event_field { ',' event_field } ] '}' ;
+struct event_fields : p::seq<open_brace, p::opt<event_field, p::star<comma, p::must<next_field>>>, p::must<fields_close>> {};
+// event_fact = 'event' event_type date [ event_fields ] ;
+struct event_fact : p::seq<w_event, p::must<event_type>, p::must<fact_date>, p::opt<event_fields>> {};
+// column_fact = identifier fact_value ;   (name, email, birthday, opt-ins, any extra column)
+struct column_name : p::seq<p::identifier, sp> {};
+struct column_value : fact_value {};
+struct column_fact : p::seq<column_name, p::must<column_value>> {};
+// fact = order_fact | subscription_fact | survey_fact | referral_fact | tag_fact | event_fact | column_fact ;
+struct fact : p::sor<order_fact, subscription_fact, survey_fact, referral_fact, tag_fact, event_fact, column_fact> {};
+// customer_decl = 'customer' int '{' { fact } '}' ;
+struct customer_id : p::seq<int_lit, sp> {};
+struct customer_open : open_brace {};
+struct customer_close : close_brace {};
+struct customer_decl : p::seq<w_customer, p::must<customer_id>, p::must<customer_open>, p::star<fact>, p::must<customer_close>> {};
+
+// test_on = 'on' date ;   test_range = 'from' date 'to' date ;
+struct test_on : p::seq<kw_on, p::must<option_date>> {};
+struct range_to : w_to {};
+struct test_range : p::seq<kw_from, p::must<option_date>, p::must<range_to>, p::must<option_date>> {};
+
+// expect_action = 'send' name | 'coupon' name | 'points' number | 'offer' name | 'tag' name | 'untag' name ;
+struct expect_send : p::seq<kw_send, p::must<send_target>> {};
+struct expect_coupon : p::seq<kw_coupon, p::must<coupon_name>> {};
+struct points_value : p::seq<number, sp> {};
+struct expect_points : p::seq<kw_points, p::must<points_value>> {};
+struct expect_offer : p::seq<kw_offer, p::must<offer_name>> {};
+struct expect_tag : p::seq<kw_tag, p::must<tag_name>> {};
+struct expect_untag : p::seq<kw_untag, p::must<untag_name>> {};
+struct expect_action : p::sor<expect_send, expect_coupon, expect_points, expect_offer, expect_tag, expect_untag> {};
+// qualifier = 'to' int | 'via' channel | 'on' date | 'rule' name { '.' field } | status | 'times' int ;
+// status = 'sent' | 'held_out' | 'blocked_consent' | 'blocked_cap' ;
+struct q_to : p::seq<w_to, p::must<customer_id>> {};
+struct q_via : p::seq<kw_via, p::must<channel_tok>> {};
+struct q_on : p::seq<kw_on, p::must<option_date>> {};
+struct q_rule_name : p::seq<dotted_name, sp> {};
+struct q_rule : p::seq<kw_rule, p::must<q_rule_name>> {};
+struct q_status : p::seq<p::sor<TAO_PEGTL_KEYWORD("sent"), TAO_PEGTL_KEYWORD("held_out"), TAO_PEGTL_KEYWORD("blocked_consent"),
+                                TAO_PEGTL_KEYWORD("blocked_cap")>, sp> {};
+struct times_count : p::seq<int_lit, sp> {};
+struct q_times : p::seq<w_times, p::must<times_count>> {};
+struct qualifier : p::sor<q_to, q_via, q_on, q_rule, q_status, q_times> {};
+// no_actions = 'no' 'actions' ;   expect_no = 'no' ;
+struct no_actions : p::seq<w_no, w_actions> {};
+struct expect_no : w_no {};
+// expect_what = no_actions | 'no' expect_action | expect_action ;
+struct expect_what : p::sor<no_actions, p::seq<expect_no, p::must<expect_action>>, expect_action> {};
+// expect_decl = 'expect' expect_what { qualifier } ;
+struct expect_decl : p::seq<w_expect, p::must<expect_what>, p::star<qualifier>> {};
+
+// test_item = customer_decl | test_on | test_range | expect_decl ;
+struct test_item : p::sor<customer_decl, test_on, test_range, expect_decl> {};
+struct test_name : p::seq<string_lit, sp> {};
+struct test_open : open_brace {};
+struct test_close : close_brace {};
+// test_decl = 'test' string '{' { test_item } '}' ;
+struct test_decl : p::seq<test_start, test_word, sp, p::must<test_name>, p::must<test_open>, p::star<test_item>, p::must<test_close>> {};
+
 // item = import_decl | let_decl | segment_decl | message_decl | rule_decl | unnamed_rule
-//      | journey_decl | limit_decl | timezone_decl | campaign_head ... ;
-struct item : p::sor<import_decl, let_decl, segment_decl, message_decl, rule_decl, unnamed_rule, journey_decl,
+//      | journey_decl | limit_decl | timezone_decl | campaign_head | test_decl ... ;
+struct item : p::sor<test_decl, import_decl, let_decl, segment_decl, message_decl, rule_decl, unnamed_rule, journey_decl,
                      limit_decl, timezone_decl, campaign_head> {};
 // top_item = item ;   (an item or an error)
 struct top_item : p::seq<p::must<item>> {};

@@ -108,8 +108,42 @@ CRM_ERROR(timezone_name, "E-syntax", "expected a quoted time zone name after 'ti
 CRM_ERROR(campaign_name, "E-syntax", "expected a name after 'campaign'", "", true);
 CRM_ERROR(campaign_open, "E-syntax", "expected '{' to open {item}, found {tok}", "");
 CRM_ERROR(nested_campaign, "E-nested-campaign", "campaigns cannot be nested", "close the outer campaign with '}' first");
+// ---------------------------------------------------------------- tests (docs/testing.md)
+CRM_ERROR(test_name, "E-syntax", "expected a quoted test name after 'test'", "write test \"a dormant customer gets the coupon\" { ... }");
+CRM_ERROR(test_open, "E-syntax", "expected '{' to open {item}, found {tok}", "");
+CRM_ERROR(test_close, "E-syntax", "expected 'customer', 'on', 'from', 'expect' or '}' in {item}, found {tok}",
+          "a test declares customers, one 'on DATE' or 'from DATE to DATE', and expectations");
+CRM_ERROR(customer_id, "E-syntax", "expected a customer id (a whole number), found {tok}", "");
+CRM_ERROR(customer_open, "E-syntax", "expected '{' after the customer id, found {tok}", "write customer 1 { email_opt_in true }");
+CRM_ERROR(customer_close, "E-syntax", "expected a fact or '}' in a customer of {item}, found {tok}",
+          "facts are order, subscription, survey, referral, tag, event, or a column: NAME VALUE");
+CRM_ERROR(fact_date, "E-syntax", "expected a date (YYYY-MM-DD) here, found {tok}", "");
+CRM_ERROR(fact_int, "E-syntax", "expected a whole number here, found {tok}", "");
+CRM_ERROR(fact_string, "E-syntax", "expected a quoted string here, found {tok}", "");
+CRM_ERROR(fact_number, "E-syntax", "expected a number after 'total', found {tok}", "write order 2026-01-02 total 4_800");
+CRM_ERROR(status_value, "E-syntax", "expected a status after 'status', found {tok}", "");
+CRM_ERROR(sku, "E-syntax", "expected a quoted SKU after ',' in the items", "write items [\"SERUM-30\", \"MASK-5\"]");
+CRM_ERROR(sku_list, "E-syntax", "expected a list of quoted SKUs after 'items', found {tok}", "write items [\"SERUM-30\"]");
+CRM_ERROR(sku_close, "E-syntax", "unclosed '[' — expected ',' or ']' in the items", "SKUs are quoted strings: [\"A\", \"B\"]");
+CRM_ERROR(satisfaction_word, "E-syntax", "expected 'satisfaction N' after the survey date, found {tok}",
+          "write survey 2026-03-01 satisfaction 5");
+CRM_ERROR(event_type, "E-syntax", "expected an event type after 'event', found {tok}", "write event visit 2026-03-01");
+CRM_ERROR(field_value, "E-syntax", "expected a value (a number, string, date, true or false) after the field name, found {tok}", "");
+CRM_ERROR(next_field, "E-syntax", "expected a field name after ',' in the event's fields", "");
+CRM_ERROR(fields_close, "E-syntax", "expected ',' or '}' in the event's fields, found {tok}", "write { reason \"price\", amount 3 }");
+CRM_ERROR(column_value, "E-syntax", "expected a value (a number, string, date, true or false) after the column name, found {tok}",
+          "a fact is order, subscription, survey, referral, tag, event, or a column: NAME VALUE");
+CRM_ERROR(range_to, "E-syntax", "expected 'to' after the first date of the range, found {tok}", "write from 2026-04-01 to 2026-04-30");
+CRM_ERROR(points_value, "E-syntax", "expected the number of points after 'points'", "");
+CRM_ERROR(q_rule_name, "E-syntax", "expected a rule name after 'rule'", "", true);
+CRM_ERROR(times_count, "E-syntax", "expected a whole number after 'times'", "write expect send welcome times 2");
+CRM_ERROR(expect_what, "E-syntax", "expected an action (send, coupon, points, offer, tag, untag) or 'no' after 'expect', found {tok}",
+          "write expect send welcome to 1, expect no coupon c to 2 or expect no actions");
+CRM_ERROR(expect_action, "E-syntax", "expected an action (send, coupon, points, offer, tag, untag) after 'expect no', found {tok}",
+          "write expect no send welcome to 2, or expect no actions");
+
 CRM_ERROR(item, "E-syntax", "expected a declaration, found {tok}",
-          "declarations start with import, let, segment, message, rule, when, on, campaign, journey, limit or timezone");
+          "declarations start with import, let, segment, message, rule, when, on, campaign, journey, limit, timezone or test");
 CRM_ERROR(campaign_member, "E-syntax", "expected a rule, journey, option, limit, timezone, let, segment or message in {item}, found {tok}", "");
 
 #undef CRM_ERROR

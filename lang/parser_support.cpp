@@ -46,8 +46,18 @@ bool first_on_line(const std::string& text, size_t pos) {
 bool starts_item(const std::string& text, size_t pos, bool in_campaign) {
   std::string w = word_at(text, pos);
   if (w.empty()) return false;
-  if (in_list(w, {"import", "let", "segment", "message", "rule", "when", "on", "campaign", "journey", "limit", "timezone"}))
+  if (w == "on") {  // `on EVENT when ...` starts a rule; `on 2026-04-01` is a test's day
+    size_t p = pos + 2;
+    while (p < text.size() && is_blank(text[p])) ++p;
+    return p >= text.size() || !(text[p] >= '0' && text[p] <= '9');
+  }
+  if (in_list(w, {"import", "let", "segment", "message", "rule", "when", "campaign", "journey", "limit", "timezone"}))
     return true;
+  if (!in_campaign && w == "test") {  // `test "NAME"` starts a test; `test` alone is a name
+    size_t p = pos + 4;
+    while (p < text.size() && is_blank(text[p])) ++p;
+    return p < text.size() && text[p] == '"';
+  }
   return in_campaign && in_list(w, {"once", "every", "priority", "after", "from", "until", "holdout"});
 }
 
@@ -157,6 +167,15 @@ std::string describe_item(const std::string& text, size_t pos) {
     return n.empty() ? "the " + kw : kw + " '" + n + "'";
   }
   if (in_list(kw, {"limit", "timezone", "import"})) return "the " + kw;
+  if (kw == "test") {
+    size_t p = pos + kw.size();
+    while (p < text.size() && is_space(text[p])) ++p;
+    if (p < text.size() && text[p] == '"') {
+      size_t e = skip_string(text, p);
+      if (e - p <= 80) return "test " + text.substr(p, e - p);
+    }
+    return "the test";
+  }
   return "the declaration";
 }
 
