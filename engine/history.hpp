@@ -15,12 +15,23 @@ namespace crm::engine {
 
 // Lookups happen for every customer whose condition is TRUE, in customer-id order, so entries
 // are found through arrays indexed by customer id (one cache-friendly load) rather than a hash
-// of millions of entries; ids beyond kDenseIdLimit (or negative) use a hash map.
+// of millions of entries; ids beyond the dense limit (or negative) use a hash map.
 class History {
  public:
   // Ids below this are indexed directly: 4 bytes per id per rule that ever fired, so a store
   // of 1M customers costs 4 MB per rule.
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
+
+  History() = default;
+  // Only ids below `dense_limit` (at most kDenseIdLimit) are indexed directly.
+  explicit History(int64_t dense_limit) : dense_limit_(dense_limit < kDenseIdLimit ? dense_limit : kDenseIdLimit) {}
+  // The dense limit for `rows` customers: ids up to 16 per customer (at least 1024) are indexed
+  // directly, larger ones (a sparse numbering, or the one-customer slice of a big store that the
+  // embedding API evaluates) go through the hash map, so memory stays proportional to the store.
+  static int64_t dense_limit_for(size_t rows) {
+    int64_t limit = static_cast<int64_t>(rows) * 16;
+    return limit < 1024 ? 1024 : limit;
+  }
 
   // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
   void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key);
@@ -47,7 +58,7 @@ class History {
     lang::Channel channel;
     uint32_t campaign;
   };
-  static bool dense(int64_t customer) { return customer >= 0 && customer < kDenseIdLimit; }
+  bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
   const Fires* find(uint32_t rule, int64_t customer) const;
   Fires& get(uint32_t rule, int64_t customer);
   const std::vector<Send>* sends_of(int64_t customer) const;
@@ -58,6 +69,7 @@ class History {
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]
   std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
+  int64_t dense_limit_ = kDenseIdLimit;
 };
 
 }  // namespace crm::engine

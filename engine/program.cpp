@@ -3,6 +3,7 @@
 // Kernels are in eval_ops.hpp; the compiler is compiler.cpp.
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -147,23 +148,38 @@ Value column_value(const Frame& frame, const engine::Column& col, size_t row) {
 
 // ------------------------------------------------------------------ registers
 
+namespace {
+struct ConstantRows {
+  uint8_t ones[kBatchRows];
+  uint8_t zeros8[kBatchRows] = {};
+  int64_t zeros64[kBatchRows] = {};
+  double zerosf[kBatchRows] = {};
+  ConstantRows() { std::fill(std::begin(ones), std::end(ones), uint8_t{1}); }
+};
+}  // namespace
+
 struct Evaluator::Regs {
   // Per node: the current view (into a buffer below, a column, or a constant) and buffers.
   std::vector<Values> view;
-  std::vector<std::unique_ptr<int64_t[]>> i64;
-  std::vector<std::unique_ptr<double[]>> f64;
-  std::vector<std::unique_ptr<uint8_t[]>> b8;
-  std::vector<std::unique_ptr<uint8_t[]>> valid;
+  // Buffers of the nodes that compute values, all in one allocation (`arena`): a one-customer
+  // frame needs a few bytes per node, and one allocation instead of hundreds keeps binding cheap.
+  std::vector<int64_t*> i64;
+  std::vector<double*> f64;
+  std::vector<uint8_t*> b8;
+  std::vector<uint8_t*> valid;
+  std::unique_ptr<std::byte[]> arena;
   std::vector<uint64_t> stamp;
   std::vector<std::vector<int64_t>> bound_list;  // InConst over strings: the ids
   std::vector<const engine::Column*> columns;    // per program column; null when the frame lacks it
   std::vector<int64_t> string_ids;               // per program string constant
   std::unordered_map<int64_t, int64_t> lower_cache, upper_cache;
   std::vector<uint32_t> prefix;  // InColumn: running match counts over a batch's list elements
-  uint8_t ones[kBatchRows];
-  uint8_t zeros8[kBatchRows];
-  int64_t zeros64[kBatchRows];
-  double zerosf[kBatchRows];
+  // Constant rows (all valid, all zero) shared by every Evaluator: filling them per Evaluator
+  // cost more than evaluating a one-customer frame (the embedding API builds one per call).
+  const uint8_t* ones = nullptr;
+  const uint8_t* zeros8 = nullptr;
+  const int64_t* zeros64 = nullptr;
+  const double* zerosf = nullptr;
   uint8_t truth[kBatchRows];
   uint64_t serial = 1;
   uint64_t batch_stamp = 1;
@@ -174,10 +190,11 @@ struct Evaluator::Regs {
 Evaluator::Evaluator(const Program& program, const Frame& frame)
     : program_(program), frame_(&frame), regs_(std::make_unique<Regs>()) {
   Regs& r = *regs_;
-  std::fill(std::begin(r.ones), std::end(r.ones), uint8_t{1});
-  std::fill(std::begin(r.zeros8), std::end(r.zeros8), uint8_t{0});
-  std::fill(std::begin(r.zeros64), std::end(r.zeros64), int64_t{0});
-  std::fill(std::begin(r.zerosf), std::end(r.zerosf), 0.0);
+  static const ConstantRows constants;
+  r.ones = constants.ones;
+  r.zeros8 = constants.zeros8;
+  r.zeros64 = constants.zeros64;
+  r.zerosf = constants.zerosf;
   size_t count = program.nodes_.size();
   r.view.resize(count);
   r.i64.resize(count);
@@ -206,6 +223,28 @@ void Evaluator::bind(const Frame& frame) {
   size_t cap = std::clamp<size_t>(frame.rows, 1, kBatchRows);
   bool grow = cap > capacity_;
   if (grow) capacity_ = cap;
+  auto buffered = [](const Node& n) { return n.op != Op::LoadI64 && n.op != Op::LoadF64 && n.op != Op::IsNotNull; };
+  if (grow) {
+    auto round16 = [](size_t bytes) { return (bytes + 15) / 16 * 16; };
+    size_t bytes = 0;
+    for (const Node& n : program.nodes_)
+      if (buffered(n)) bytes += round16(capacity_ * (n.rep == Rep::B8 ? 1 : 8)) + round16(capacity_);
+    r.arena.reset(new std::byte[bytes]());
+    std::byte* p = r.arena.get();
+    for (NodeId id = 0; id < program.nodes_.size(); ++id) {
+      const Node& n = program.nodes_[id];
+      r.i64[id] = nullptr, r.f64[id] = nullptr, r.b8[id] = nullptr, r.valid[id] = nullptr;
+      if (!buffered(n)) continue;
+      switch (n.rep) {
+        case Rep::I64: r.i64[id] = reinterpret_cast<int64_t*>(p); break;
+        case Rep::F64: r.f64[id] = reinterpret_cast<double*>(p); break;
+        case Rep::B8: r.b8[id] = reinterpret_cast<uint8_t*>(p); break;
+      }
+      p += round16(capacity_ * (n.rep == Rep::B8 ? 1 : 8));
+      r.valid[id] = reinterpret_cast<uint8_t*>(p);
+      p += round16(capacity_);
+    }
+  }
   for (NodeId id = 0; id < program.nodes_.size(); ++id) {
     const Node& n = program.nodes_[id];
     Values& v = r.view[id];
@@ -213,21 +252,13 @@ void Evaluator::bind(const Frame& frame) {
     v.kind = n.kind;
     // Zero-copy instructions point into columns or operands: they need no buffers.
     v.i64 = r.zeros64, v.f64 = r.zerosf, v.b8 = r.zeros8, v.valid = r.zeros8;
-    if (n.op != Op::LoadI64 && n.op != Op::LoadF64 && n.op != Op::IsNotNull) {
-      if (grow) {
-        switch (n.rep) {
-          case Rep::I64: r.i64[id].reset(new int64_t[capacity_]()); break;
-          case Rep::F64: r.f64[id].reset(new double[capacity_]()); break;
-          case Rep::B8: r.b8[id].reset(new uint8_t[capacity_]()); break;
-        }
-        r.valid[id].reset(new uint8_t[capacity_]());
-      }
+    if (buffered(n)) {
       switch (n.rep) {
-        case Rep::I64: v.i64 = r.i64[id].get(); break;
-        case Rep::F64: v.f64 = r.f64[id].get(); break;
-        case Rep::B8: v.b8 = r.b8[id].get(); break;
+        case Rep::I64: v.i64 = r.i64[id]; break;
+        case Rep::F64: v.f64 = r.f64[id]; break;
+        case Rep::B8: v.b8 = r.b8[id]; break;
       }
-      v.valid = r.valid[id].get();
+      v.valid = r.valid[id];
     }
     if (n.op == Op::Const) {
       // Broadcast once per binding: constants (and today) do not change between batches.
@@ -236,9 +267,9 @@ void Evaluator::bind(const Frame& frame) {
       } else {
         v.valid = r.ones;
         int64_t iv = n.today ? frame.today : n.string_index >= 0 ? r.string_ids[static_cast<size_t>(n.string_index)] : n.i64;
-        if (n.rep == Rep::I64) std::fill_n(r.i64[id].get(), capacity_, iv);
-        if (n.rep == Rep::F64) std::fill_n(r.f64[id].get(), capacity_, n.f64);
-        if (n.rep == Rep::B8) std::fill_n(r.b8[id].get(), capacity_, static_cast<uint8_t>(iv != 0));
+        if (n.rep == Rep::I64) std::fill_n(r.i64[id], capacity_, iv);
+        if (n.rep == Rep::F64) std::fill_n(r.f64[id], capacity_, n.f64);
+        if (n.rep == Rep::B8) std::fill_n(r.b8[id], capacity_, static_cast<uint8_t>(iv != 0));
       }
     }
     if (n.op == Op::InConst && n.operand_rep == Rep::I64) {
@@ -319,7 +350,8 @@ bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 // The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
 // integer compares vectorize only there) and the loader picks the variant the CPU supports.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: in a shared library the ifunc resolver runs before its runtime is ready.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void Evaluator::exec(NodeId id) {
@@ -328,10 +360,10 @@ void Evaluator::exec(NodeId id) {
   Values& out = r.view[id];
   const size_t n_rows = n_;
   const size_t b = begin_;
-  int64_t* oi = r.i64[id].get();
-  double* of = r.f64[id].get();
-  uint8_t* ob = r.b8[id].get();
-  uint8_t* ov = r.valid[id].get();
+  int64_t* oi = r.i64[id];
+  double* of = r.f64[id];
+  uint8_t* ob = r.b8[id];
+  uint8_t* ov = r.valid[id];
   const Values* A = n.a != kNoNode ? &r.view[n.a] : nullptr;
   const Values* B = n.b != kNoNode ? &r.view[n.b] : nullptr;
   const engine::Column* col = n.column >= 0 ? r.columns[static_cast<size_t>(n.column)] : nullptr;

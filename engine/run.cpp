@@ -79,6 +79,7 @@ bool held_out(const std::string& key, int64_t customer, double pct) {
 
 Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts)
     : program_(program), graph_(graph), compiled_(compiled), facts_(facts) {
+  history_ = History(History::dense_limit_for(facts.rows()));
   campaign_of_rule_.assign(program.rules.size(), 0);
   graph_pos_.assign(program.rules.size(), SIZE_MAX);
   for (size_t i = 0; i < program.rules.size(); ++i) {
@@ -122,6 +123,13 @@ void Runner::load_history_from_outbox() {
       if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
         history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
   }
+}
+
+void Runner::reset() {
+  history_ = History(History::dense_limit_for(facts_.rows()));
+  tag_overlay_.clear();
+  journeys_.clear();
+  journeys_loaded_ = false;
 }
 
 void Runner::apply_tag_overlay(Frame& frame) const {

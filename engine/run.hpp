@@ -44,6 +44,9 @@ class Runner {
 
   // Loads the history of earlier runs from the facts' outbox (real runs).
   void load_history_from_outbox();
+  // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
+  // the same facts (the embedding API reuses one Runner across one-customer evaluations).
+  void reset();
 
   // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
   // rule evaluation order, then action order. Records passed actions into the history and the

@@ -114,7 +114,7 @@ class Printer {
     line(ind, fmt::format("(test {}", quote(n.name)));
     for (const auto& c : n.customers) {
       line(ind + 1, fmt::format("(customer {}", c.id));
-      for (const auto& f : c.facts) line(ind + 2, "(" + test_fact_text(f) + ")");
+      for (const auto& f : c.facts) line(ind + 2, fmt::format("({})", test_fact_text(f)));
       close();
     }
     for (const auto& d : n.dates)

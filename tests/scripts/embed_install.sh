@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The embedding API from an installed prefix (docs/embedding.md): installs the project into a
+# temporary prefix, builds the C and C++ examples with find_package(Crm CONFIG) and the C one
+# with pkg-config too, runs them and the Python (ctypes) one on customers fed from memory, and
+# compares their output with examples/embed/expected.txt; builds and runs the C ABI test (every
+# function of crm.h, compiled as C); and checks that the in-memory store gives the same actions
+# as `crm run` on a SQLite store holding the same data.  usage: embed_install.sh CRM PROJECT_DIR
+set -euo pipefail
+crm="$1"; root="$2"
+build=$(cd "$(dirname "$crm")/.." && pwd)
+test -f "$build/CMakeCache.txt" || { echo "FAIL: no build directory above $crm"; exit 1; }
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+prefix="$work/prefix"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+ex="$root/examples/embed"
+date=2026-11-24
+
+lib=$(find "$prefix" -name libcrm.so -print -quit)
+test -n "$lib" || { echo "FAIL: libcrm.so not installed"; exit 1; }
+libdir=$(dirname "$lib")
+for f in bin/crm include/crm/crm.h include/crm/crm.hpp include/crm/version.h share/crm/stdlib/lifecycle.crm; do
+  test -e "$prefix/$f" || { echo "FAIL: $f not installed"; exit 1; }
+done
+for f in cmake/Crm/CrmConfig.cmake cmake/Crm/CrmConfigVersion.cmake cmake/Crm/CrmTargets.cmake pkgconfig/crm.pc; do
+  test -f "$libdir/$f" || { echo "FAIL: $f not installed under $libdir"; exit 1; }
+done
+# Only the API is exported: no engine, fmt or SQLiteCpp symbol.
+if nm -D --defined-only -C "$lib" | grep -E ' (crm::engine|crm::lang|SQLite::|fmt::)' | head -3 | grep .; then
+  echo "FAIL: internal symbols are exported from libcrm.so"; exit 1
+fi
+
+check_output() {  # name, file
+  if ! diff -u "$ex/expected.txt" "$2"; then echo "FAIL: $1 printed something else"; exit 1; fi
+}
+
+# find_package(Crm CONFIG): the C and C++ examples.
+cmake -S "$ex" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/build" >/dev/null
+(cd "$work" && env -u CRM_STDLIB "$work/build/embed_c" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/c.out"
+check_output "the C example (find_package)" "$work/c.out"
+(cd "$work" && env -u CRM_STDLIB "$work/build/embed_cpp" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/cpp.out"
+check_output "the C++ example (find_package)" "$work/cpp.out"
+
+# pkg-config: the C example again, and the ABI test (C11, every warning an error).
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+test "$(pkg-config --modversion crm)" = "$(grep -o '"[0-9.]*"' "$prefix/include/crm/version.h" | tr -d '"')" ||
+  { echo "FAIL: crm.pc and version.h disagree"; exit 1; }
+cc_flags=(-std=c11 -Wall -Wextra -Werror -pedantic)
+cc "${cc_flags[@]}" "$ex/embed.c" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/embed_c_pc"
+"$work/embed_c_pc" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/c_pc.out"
+check_output "the C example (pkg-config)" "$work/c_pc.out"
+
+# Python with ctypes, on the installed library.
+python3 "$ex/embed.py" "$lib" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/py.out"
+check_output "the Python example" "$work/py.out"
+
+# The ABI test, with a SQLite store for its real run.
+"$prefix/bin/crm" init --db "$work/shop.db" >/dev/null
+sqlite3 "$work/shop.db" "INSERT INTO customers (id, name, email_opt_in, created_at) VALUES (1, 'Aiko', 1, '2026-01-01')"
+cc "${cc_flags[@]}" "$root/tests/embed/abi_test.c" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/abi_test"
+"$work/abi_test" "$ex/campaign.crm" "$ex/customers.json" "$work"
+
+# The same data in a SQLite store: `crm run --dry-run` gives the same actions as the examples.
+"$prefix/bin/crm" init --db "$work/same.db" >/dev/null
+sqlite3 "$work/same.db" <<'SQL'
+ALTER TABLE customers ADD COLUMN plan TEXT;
+INSERT INTO customers (id, name, created_at, line_opt_in, email_opt_in, plan) VALUES
+  (1, 'Aiko', '2026-01-05', 1, 1, 'gold'), (2, 'Ben', '2025-03-01', NULL, 0, 'basic'),
+  (3, 'Chie', '2026-10-01', 0, NULL, NULL);
+INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
+  (10, 1, '2026-06-01T10:00:00', 18000, 'paid'), (11, 1, '2026-11-10T09:30:00', 15000, 'paid'),
+  (20, 2, '2026-05-20T12:00:00', 4200, 'paid'), (30, 3, '2026-11-16T18:00:00', 3900, 'paid');
+SQL
+"$prefix/bin/crm" run "$ex/campaign.crm" --db "$work/same.db" --date $date --dry-run --format jsonl |
+  sed -E 's/^(\{"date":"[^"]*","customer":([0-9]+),)/customer \2: \1/' > "$work/cli.out"
+check_output "crm run --dry-run on the same data in SQLite" "$work/cli.out"
+echo "embedding: C, C++ (find_package), C (pkg-config), Python (ctypes), ABI test and CLI agree"
