@@ -21,6 +21,9 @@ constexpr int kMaxExprDepth = 2000;
 struct LoadedModules {
   std::vector<Module> modules;
   std::vector<bool> given;
+  // imports[i][j]: module i imports module j, directly or through others (j < i). A definition
+  // in module i overrides one of the same name in module j (docs/language.md, parameters).
+  std::vector<std::vector<bool>> imports;
 };
 
 // loader.cpp: reads, parses and orders `paths` and everything they import.
@@ -49,6 +52,7 @@ Where where_for_event(const std::string& event);
 struct DefEntry {
   Definition* def = nullptr;
   SourcePtr file;
+  size_t module = 0;    // index in LoadedModules::modules
   bool given = false;
   bool typed = false;   // false while not yet typed (or on a cycle): references are <error>
   bool used = false;

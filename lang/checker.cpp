@@ -112,7 +112,8 @@ class Checker {
   Checker(const CheckOptions& options, Diagnostics& diags, CheckedProgram& prog)
       : options_(options), diags_(diags), prog_(prog), typer_(options, diags, defs_) {}
 
-  void run(const std::vector<bool>& given) {
+  void run(const std::vector<bool>& given, std::vector<std::vector<bool>> imports) {
+    imports_ = std::move(imports);
     std::set<const SourceFile*> broken;
     for (const auto& d : diags_.items())
       if (d.severity == Severity::Error && d.file) broken.insert(d.file.get());
@@ -120,7 +121,7 @@ class Checker {
     for (size_t i = 0; i < prog_.modules.size(); ++i) {
       Module& m = prog_.modules[i];
       std::vector<CampaignFrame*> stack;
-      collect(m, m.items, stack, i < given.size() && given[i]);
+      collect(m, m.items, stack, i < given.size() && given[i], i);
     }
     order_definitions();
     type_definitions();
@@ -137,7 +138,7 @@ class Checker {
  private:
   // ------------------------------------------------------------ stage 1: declarations
 
-  void collect(Module& m, std::vector<Item>& items, std::vector<CampaignFrame*>& stack, bool given) {
+  void collect(Module& m, std::vector<Item>& items, std::vector<CampaignFrame*>& stack, bool given, size_t mod) {
     // Campaign-level options first, so that they are known to every rule of the campaign.
     if (!stack.empty()) {
       std::vector<const Option*> opts;
@@ -146,7 +147,7 @@ class Checker {
       stack.back()->options = validate(opts, m.file, Where::Customer, stack, stack.back()->qualified);
     }
     for (auto& item : items) {
-      if (auto* d = std::get_if<Definition>(&item.node)) add_definition(*d, m.file, given);
+      if (auto* d = std::get_if<Definition>(&item.node)) add_definition(*d, m.file, given, mod);
       else if (auto* msg = std::get_if<Message>(&item.node)) add_message(*msg, m.file, given);
       else if (auto* r = std::get_if<Rule>(&item.node)) add_rule(*r, m.file, stack);
       else if (auto* j = std::get_if<Journey>(&item.node)) add_journey(*j, m.file, stack);
@@ -162,13 +163,16 @@ class Checker {
             typer_.condition(*c->when, file, Where::Customer, &campaign_use_[c], "a campaign's 'when'");
           });
         stack.push_back(frame);
-        collect(m, c->items, stack, given);
+        collect(m, c->items, stack, given, mod);
         stack.pop_back();
       }
     }
   }
 
-  void add_definition(Definition& d, const SourcePtr& file, bool given) {
+  // True when module `a` imports module `b`, directly or through other modules.
+  bool imports(size_t a, size_t b) const { return a < imports_.size() && b < imports_[a].size() && imports_[a][b]; }
+
+  void add_definition(Definition& d, const SourcePtr& file, bool given, size_t mod) {
     if (stdlib::find_attribute(d.name)) {
       diags_.error(file, d.name_span, "E-duplicate-definition",
                    fmt::format("'{}' is a built-in attribute and cannot be redefined", d.name), "choose another name");
@@ -176,6 +180,12 @@ class Checker {
       return;
     }
     auto [it, fresh] = defs_.try_emplace(d.name);
+    if (!fresh && it->second.module != mod && imports(mod, it->second.module)) {
+      // A module parameter: the importing file's definition replaces the imported one.
+      overridden_.push_back({it->second.def, it->second.file, &d, file});
+      it->second = DefEntry{};
+      fresh = true;
+    }
     if (!fresh) {
       auto& diag = diags_.error(file, d.name_span, "E-duplicate-definition",
                                 fmt::format("'{}' is defined more than once", d.name), "rename one of them");
@@ -185,6 +195,7 @@ class Checker {
     }
     it->second.def = &d;
     it->second.file = file;
+    it->second.module = mod;
     it->second.given = given;
   }
 
@@ -515,6 +526,29 @@ class Checker {
     }
     for (auto& [d, file] : dropped_defs_)
       if (d->expr) typer_.type(*d->expr, file, Where::Customer, nullptr);
+    check_overrides();
+  }
+
+  // An override keeps the type of the definition it replaces (an int may replace a decimal, and
+  // null anything), so the imported module's rules still type-check with the new value.
+  void check_overrides() {
+    for (auto& o : overridden_) {
+      if (!o.original->expr || !o.by->expr) continue;
+      Type was = typer_.type(*o.original->expr, o.original_file, Where::Customer, nullptr);
+      Type now = o.by->expr->type;
+      auto loose = [](Type t) { return t.is_error() || t.kind == TypeKind::Any; };
+      bool ok = loose(was) || loose(now) || was == now || now.kind == TypeKind::Null ||
+                (was.kind == TypeKind::Decimal && now.kind == TypeKind::Int) ||
+                (was.kind == TypeKind::List && now.kind == TypeKind::List &&
+                 (now.elem == TypeKind::Error || (was.elem == TypeKind::Decimal && now.elem == TypeKind::Int)));
+      if (ok) continue;
+      auto& diag = diags_.error(o.by_file, o.by->expr->span, "E-override-type",
+                                fmt::format("'{}' overrides a definition of type {} with one of type {}", o.by->name,
+                                            type_name(was), type_name(now)),
+                                fmt::format("the imported module uses '{}' as {}: keep that type", o.by->name,
+                                            type_name(was)));
+      diag.notes.push_back({o.original_file, o.original->name_span, "overridden definition here"});
+    }
   }
 
   // ------------------------------------------------------------ messages
@@ -664,6 +698,14 @@ class Checker {
   std::map<std::string, MsgEntry> msgs_;
   Typer typer_;
   std::vector<std::pair<Definition*, SourcePtr>> dropped_defs_;
+  struct Override {
+    Definition* original;
+    SourcePtr original_file;
+    Definition* by;
+    SourcePtr by_file;
+  };
+  std::vector<Override> overridden_;  // module parameters replaced by an importing file
+  std::vector<std::vector<bool>> imports_;
   std::vector<std::pair<Timezone*, SourcePtr>> timezones_;
   std::vector<std::unique_ptr<CampaignFrame>> frames_;
   std::vector<Pending> pending_;
@@ -688,7 +730,7 @@ CheckedProgram check_loaded(LoadedModules loaded, const CheckOptions& options, D
   for (auto& x : fixture_columns(prog.modules, loaded.given, options, diags))
     with_fixtures.extra_attributes.push_back(std::move(x));
   Checker checker(with_fixtures, diags, prog);
-  checker.run(loaded.given);
+  checker.run(loaded.given, std::move(loaded.imports));
   prog.build_index();
   check_tests(prog, loaded.given, diags);
   diags.sort();

@@ -74,7 +74,20 @@ class Loader {
 
   LoadedModules finish() {
     LoadedModules out;
+    std::map<std::string, size_t> index;
     for (auto& [key, m] : order_) {
+      size_t i = out.modules.size();
+      index[key] = i;
+      // Imports come first, so the reach of every imported module is already known.
+      std::vector<bool> reach(order_.size(), false);
+      for (const auto& dep : edges_[key]) {
+        auto it = index.find(dep);
+        if (it == index.end()) continue;  // on an import cycle (reported)
+        reach[it->second] = true;
+        for (size_t j = 0; j < it->second; ++j)
+          if (out.imports[it->second][j]) reach[j] = true;
+      }
+      out.imports.push_back(std::move(reach));
       out.given.push_back(given_.count(key) > 0);
       out.modules.push_back(std::move(m));
     }
@@ -101,6 +114,7 @@ class Loader {
     std::string path = resolve(from, imp);
     if (path.empty()) return;
     std::string key = canonical_key(path);
+    edges_[stack_.back().key].push_back(key);
     auto on_stack = std::find_if(stack_.begin(), stack_.end(), [&](const Frame& f) { return f.key == key; });
     if (on_stack != stack_.end()) {
       std::vector<std::string> chain;
@@ -177,6 +191,7 @@ class Loader {
   std::set<std::string> given_;
   std::vector<Frame> stack_;
   std::vector<std::pair<std::string, Module>> order_;
+  std::map<std::string, std::vector<std::string>> edges_;  // direct imports by module key
 };
 
 }  // namespace

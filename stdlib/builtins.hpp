@@ -2,6 +2,7 @@
 // types for checking, engine/ joins its implementations to the same ids.
 #pragma once
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "lang/types.hpp"
@@ -41,5 +42,8 @@ std::span<const AttrInfo> attributes();
 std::span<const FuncInfo> functions();
 const AttrInfo* find_attribute(std::string_view name);  // nullptr when unknown
 const FuncInfo* find_function(std::string_view name);
+
+// docs/builtins.md: every attribute and function as a Markdown reference (builtins_doc.cpp).
+std::string builtins_markdown();
 
 }  // namespace crm::stdlib

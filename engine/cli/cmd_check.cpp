@@ -6,24 +6,34 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "stdlib/builtins.hpp"
 
 namespace crm::cli {
 
 int cmd_check(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm check FILE... [--db STORE] [--dump-ast]\n\n"
+      "Usage: crm check FILE... [--db STORE] [--dump-ast]\n"
+      "       crm check --list-builtins\n\n"
       "Parses, type-checks and lints .crm files and everything they import.\n"
       "Prints diagnostics like a compiler (file:line:col: error: ...), then a summary.\n\n"
       "Options:\n"
       "  --db STORE   also accept the extra columns of the store's customers table as attributes\n"
       "  --dump-ast   print the syntax tree of each file (a debugging aid)\n"
+      "  --list-builtins\n"
+      "               print the reference of every built-in attribute and function (Markdown,\n"
+      "               from stdlib/builtins.def); docs/builtins.md is this output\n"
       "  --help       show this help\n\n"
       "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage error.\n";
   std::string error;
-  auto args = parse_args(argv, {{"--dump-ast"}, {"--db"}}, error);
+  auto args = parse_args(argv, {{"--dump-ast", "--list-builtins"}, {"--db"}}, error);
   if (!args) return usage_error("check", error);
   if (args->help) {
     fmt::print("{}", kHelp);
+    return kExitOk;
+  }
+  if (args->flag("--list-builtins")) {
+    if (!args->positional.empty()) return usage_error("check", "--list-builtins takes no files");
+    fmt::print("{}", stdlib::builtins_markdown());
     return kExitOk;
   }
   if (args->positional.empty()) return usage_error("check", "no input files");

@@ -10,6 +10,14 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -x "$work/prefix/bin/crm" || { echo "FAIL: crm not installed"; exit 1; }
 lib="$work/prefix/share/crm/stdlib/lifecycle.crm"
 test -f "$lib" || { echo "FAIL: std/lifecycle not installed at $lib"; exit 1; }
+# Every module of stdlib/ is installed, its tests are not.
+for m in "$root"/stdlib/*.crm; do
+  name=$(basename "$m")
+  case "$name" in
+    *_test.crm) test ! -e "$work/prefix/share/crm/stdlib/$name" || { echo "FAIL: test file $name installed"; exit 1; } ;;
+    *) test -f "$work/prefix/share/crm/stdlib/$name" || { echo "FAIL: std/${name%.crm} not installed"; exit 1; } ;;
+  esac
+done
 echo 'segment installed_marker = purchase_count >= 0' >> "$lib"
 mkdir "$work/elsewhere"
 cat > "$work/elsewhere/uses_std.crm" <<'CRM'

@@ -549,3 +549,77 @@ TEST_CASE("checker: event payload fields (any) combine with every type") {
   CHECK(ok("event.amount + 1 > 2 and event.when - today > 0 and today - event.when > 0", "refund"));
   CHECK(ok("event.plan in [\"a\", \"b\"] and coalesce(event.n, 0) > 1 and event.flag", "refund"));
 }
+
+// Module parameters (docs/language.md): a `let`/`segment` in an importing file replaces the
+// definition of the same name in a module it imports, directly or not; the type must fit.
+TEST_CASE("checker: an importing file overrides a module's parameters") {
+  Result r;
+  r.project.write("std/shop.crm", "let shop_min = 100\nlet shop_rate = 1.5\nsegment shop_vip = total_spent >= shop_min\n"
+                                  "rule r: when shop_vip then tag vip\n");
+  r.project.write("mid.crm", "import \"std/shop\"\nlet shop_rate = 2\n");
+  r.project.write("main.crm", "import \"mid.crm\"\nlet shop_min = 50_000\nlet shop_rate = 3\n"
+                              "segment shop_vip = total_spent >= shop_min * shop_rate\n");
+  r.prog = r.project.check({"main.crm"}, r.diags);
+  CHECK_MESSAGE(!r.diags.has_errors(), all(r.diags));
+  const Definition* min = r.prog.find_definition("shop_min");
+  REQUIRE(min);
+  REQUIRE(min->expr);
+  CHECK(min->expr->text.find("50") != std::string::npos);
+  // Every name has one definition in the program: the one closest to the root file.
+  size_t count = 0;
+  for (const auto* d : r.prog.definitions) count += d->name == "shop_rate";
+  CHECK(count == 1);
+  const Definition* vip = r.prog.find_definition("shop_vip");
+  REQUIRE(vip);
+  CHECK(vip->expr->kind == Expr::Kind::Binary);
+  CHECK(vip->expr->args.size() == 2);
+  CHECK(vip->expr->args[1]->kind == Expr::Kind::Binary);  // shop_min * shop_rate: main's version
+}
+
+TEST_CASE("checker: an override of another type is an error that points at both definitions") {
+  Result r;
+  r.project.write("std/shop.crm", "let shop_min = 100\nsegment shop_vip = total_spent >= shop_min\n"
+                                  "rule r: when shop_vip then tag vip\n");
+  r.project.write("main.crm", "import \"std/shop\"\nlet shop_min = \"many\"\nlet shop_vip = 3\n");
+  r.prog = r.project.check({"main.crm"}, r.diags);
+  const Diagnostic* d = find(r.diags, "E-override-type", "shop_min");
+  REQUIRE(d);
+  CHECK(d->message == "'shop_min' overrides a definition of type int with one of type string");
+  CHECK(d->hint == "the imported module uses 'shop_min' as int: keep that type");
+  CHECK(at(*d) == "\"many\"");
+  REQUIRE(d->notes.size() == 1);
+  CHECK(d->notes[0].message == "overridden definition here");
+  CHECK(d->notes[0].file->stem() == "shop");
+  CHECK(find(r.diags, "E-override-type", "'shop_vip' overrides a definition of type bool with one of type int"));
+}
+
+TEST_CASE("checker: duplicates that are not overrides stay errors") {
+  Result r;
+  r.project.write("a.crm", "let twice = 1\n");
+  r.project.write("b.crm", "let twice = 2\n");
+  r.project.write("main.crm", "import \"a.crm\"\nimport \"b.crm\"\nlet dup = 1\nlet dup = 2\n");
+  r.prog = r.project.check({"main.crm"}, r.diags);
+  // Two modules, neither importing the other.
+  CHECK(find(r.diags, "E-duplicate-definition", "'twice' is defined more than once"));
+  // Twice in one file.
+  CHECK(find(r.diags, "E-duplicate-definition", "'dup' is defined more than once"));
+  CHECK(!find(r.diags, "E-override-type"));
+}
+
+TEST_CASE("checker: an imported module cannot override its importer") {
+  // Two files given on the command line: main.crm does not import other.crm, nor the reverse.
+  Result r;
+  r.project.write("std/shop.crm", "let shop_min = 100\n");
+  r.project.write("main.crm", "import \"std/shop\"\nlet shop_min = 1\n");
+  r.project.write("other.crm", "import \"std/shop\"\nlet shop_min = 2\n");
+  r.prog = r.project.check({"main.crm", "other.crm"}, r.diags);
+  CHECK(find(r.diags, "E-duplicate-definition", "'shop_min' is defined more than once"));
+}
+
+TEST_CASE("checker: an int may override a decimal, null anything") {
+  Result r;
+  r.project.write("std/shop.crm", "let rate = 1.5\nlet since = 2026-01-01\nrule r: when rate > 1 and since < today then tag t\n");
+  r.project.write("main.crm", "import \"std/shop\"\nlet rate = 2\nlet since = null\n");
+  r.prog = r.project.check({"main.crm"}, r.diags);
+  CHECK_MESSAGE(!r.diags.has_errors(), all(r.diags));
+}
