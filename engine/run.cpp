@@ -103,6 +103,7 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
     }
   }
   columns_.assign(cols.begin(), cols.end());
+  cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
 }
 
 void Runner::load_history_from_outbox() {
@@ -122,12 +123,6 @@ void Runner::load_history_from_outbox() {
       if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
         history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
   }
-}
-
-void Runner::apply_tag_overlay(Frame& frame) const {
-  auto it = frame.columns.find("tags");
-  if (it == frame.columns.end()) return;
-  apply_tag_changes(it->second, tag_overlay_);
 }
 
 void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const {
@@ -246,8 +241,10 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
     if (fired_rules.insert({c.rule, c.out.dedupe}).second) history_.record_fire(c.rule, customer, d, c.out.dedupe);
     if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
       history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
-    if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag)
+    if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag) {
       tag_overlay_[row].push_back({facts_.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});
+      overlay_dirty_.push_back(row);
+    }
   }
   std::stable_sort(list.begin(), list.end(), [&](const Candidate& a, const Candidate& b) {
     if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
@@ -257,8 +254,11 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
   auto t0 = Clock::now();
-  Frame frame = compute_frame(facts_, d, columns_);
-  apply_tag_overlay(frame);
+  Frame& frame = cursor_->advance(d, tag_overlay_, overlay_dirty_);
+  overlay_dirty_.clear();
+  // The day's provisional tag changes (between stages) go into a copy of the tags column; the
+  // cursor's own column gets the settled ones at the next advance.
+  std::optional<Column> saved_tags;
   last_frame_ms_ = ms_since(t0);
   last_rows_ = frame.rows;
   auto t1 = Clock::now();
@@ -387,7 +387,10 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
     if (!stage_tags.empty()) {
       auto it = frame.columns.find("tags");
-      if (it != frame.columns.end()) apply_tag_changes(it->second, stage_tags);
+      if (it != frame.columns.end()) {
+        if (!saved_tags) saved_tags = it->second;
+        apply_tag_changes(it->second, stage_tags);
+      }
     }
   }
 
@@ -416,6 +419,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       traces->push_back(std::move(t));
     }
   }
+  if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
   return out;
 }
 

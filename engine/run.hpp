@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/action.hpp"
+#include "engine/attributes.hpp"
 #include "engine/events.hpp"
 #include "engine/facts.hpp"
 #include "engine/history.hpp"
@@ -69,7 +70,6 @@ class Runner {
 
  private:
   struct Candidate;
-  void apply_tag_overlay(Frame& frame) const;
   void allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const;
   // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
   // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
@@ -95,7 +95,9 @@ class Runner {
   std::unordered_map<std::string, uint32_t> campaign_ids_;
   std::vector<size_t> graph_pos_;            // rule index -> position in graph.rule_order
   // In-memory tag changes since the facts were loaded: customer row -> (tag id, set?) in order.
-  std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>> tag_overlay_;
+  TagOverlay tag_overlay_;
+  std::vector<uint32_t> overlay_dirty_;  // rows whose overlay changed since the last frame
+  std::unique_ptr<FrameCursor> cursor_;  // the day's attributes, advanced incrementally
   std::vector<std::string> columns_;
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
