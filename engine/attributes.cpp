@@ -442,9 +442,9 @@ Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& 
 
 namespace {
 
-// Replaces the lists of `rows` (sorted, distinct) by vals[off[i], off[i + 1]): in place when
-// every length stays, else one pass that copies the unchanged runs.
-void patch_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector<uint32_t>& off,
+}  // namespace
+
+void replace_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector<uint32_t>& off,
                  const std::vector<int64_t>& vals) {
   if (rows.empty()) return;
   bool same = true;
@@ -476,6 +476,8 @@ void patch_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector
   c.list_values = std::move(new_vals);
 }
 
+namespace {
+
 // One list column's new rows during a step.
 struct ListPatch {
   Column* col = nullptr;
@@ -486,7 +488,7 @@ struct ListPatch {
     off.push_back(static_cast<uint32_t>(vals.size()));
   }
   void apply() {
-    if (col) patch_lists(*col, rows, off, vals);
+    if (col) replace_lists(*col, rows, off, vals);
   }
 };
 

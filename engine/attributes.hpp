@@ -87,6 +87,11 @@ class FrameCursor {
   bool side_indexed_ = false;
 };
 
+// Replaces the lists of `rows` (sorted, distinct) of a list column by vals[off[i], off[i + 1]):
+// in place when no length changes, else one pass copying the unchanged runs (no per-row lookup).
+void replace_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector<uint32_t>& off,
+                   const std::vector<int64_t>& vals);
+
 // Threads used by compute_frame on stores of at least kParallelRows customers.
 constexpr unsigned kAttributeThreads = 2;
 constexpr size_t kParallelRows = 50'000;

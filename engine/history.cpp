@@ -40,7 +40,16 @@ History::Fires& History::get(uint32_t rule, int64_t customer) {
   return fires_[*slot - 1];
 }
 
-void History::record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key) {
+uint32_t History::intern_key(std::string_view text) {
+  auto it = key_ids_.find(std::string(text));
+  if (it != key_ids_.end()) return it->second;
+  auto id = static_cast<uint32_t>(key_texts_.size());
+  key_texts_.emplace_back(text);
+  key_ids_.emplace(key_texts_.back(), id);
+  return id;
+}
+
+void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
   Fires& f = get(rule, customer);
   f.days.insert(std::upper_bound(f.days.begin(), f.days.end(), day), day);
   if (std::find(f.keys.begin(), f.keys.end(), key) == f.keys.end()) f.keys.push_back(key);
@@ -58,6 +67,11 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
 }
 
 bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const {
+  auto it = key_ids_.find(key);
+  return it != key_ids_.end() && fired_with_key(rule, customer, it->second);
+}
+
+bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const {
   const Fires* f = find(rule, customer);
   return f && std::find(f->keys.begin(), f->keys.end(), key) != f->keys.end();
 }

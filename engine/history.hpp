@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,12 +23,21 @@ class History {
   // of 1M customers costs 4 MB per rule.
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
 
+  // Dedupe keys ("once", a `once per` value, a date for `every`, an occurrence key) are
+  // interned: the hot path compares ids, the text is kept for output.
+  uint32_t intern_key(std::string_view text);
+  const std::string& key_text(uint32_t key) const { return key_texts_[key]; }
+
   // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
-  void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key);
+  void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key);
+  void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key) {
+    record_fire(rule, customer, day, intern_key(key));
+  }
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
   bool fired_ever(uint32_t rule, int64_t customer) const { return find(rule, customer) != nullptr; }
+  bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
   bool fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const;
   // The latest day on or before `day` the rule fired, if any.
   std::optional<Days> last_fired(uint32_t rule, int64_t customer, Days day) const;
@@ -40,7 +50,7 @@ class History {
  private:
   struct Fires {
     std::vector<Days> days;          // sorted ascending
-    std::vector<std::string> keys;   // distinct dedupe keys
+    std::vector<uint32_t> keys;      // distinct dedupe keys (interned)
   };
   struct Send {
     Days day;
@@ -58,6 +68,8 @@ class History {
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]
   std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
+  std::vector<std::string> key_texts_;
+  std::unordered_map<std::string, uint32_t> key_ids_;
 };
 
 }  // namespace crm::engine

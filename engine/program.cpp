@@ -289,6 +289,11 @@ Evaluator::Values Evaluator::values(NodeId node) {
   return regs_->view[node];
 }
 
+Evaluator::Values Evaluator::current_values(NodeId node) {
+  run(node, false);
+  return regs_->view[node];
+}
+
 Value Evaluator::value_at(NodeId node, size_t i) {
   Regs& r = *regs_;
   run(node, false);  // reuses what the last condition/truth/values call computed, tags included

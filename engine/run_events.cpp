@@ -146,7 +146,8 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
         }
         if (waits) continue;
         bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, o.customer, fr.holdout_pct);
-        add_rule_candidates(ru, ef, row, ev, i, d, dedupe, hold, optin, {}, cands[static_cast<uint32_t>(o.row)]);
+        add_rule_candidates(ru, ef, row, ev, i, d, history_.intern_key(dedupe), hold, optin, {},
+                            cands[static_cast<uint32_t>(o.row)]);
       }
     }
   }

@@ -38,6 +38,7 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
 
 struct Runner::Candidate {
   uint32_t rule = 0;
+  uint32_t key = 0;                    // the dedupe value, interned in the History
   ActionOut out;
   Status pre_status = Status::Sent;    // before caps
   bool transactional = false;          // a transactional send: never capped, never counted

@@ -107,6 +107,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
   engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
   runner.load_history_from_outbox();
+  runner.set_render_subjects(false);  // subjects only go into the outbox payload, which a simulation never writes
 
   const bool progress = stderr_is_tty() && *to > *from;
   double frame_ms = 0, eval_ms = 0, output_ms = 0;
