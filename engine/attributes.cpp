@@ -536,11 +536,13 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
   last_purchase_.assign(n, kNoDay);
   subscription_.assign(n, -1);
   next_birthday_.assign(n, kNoDay);
+  sub_start_ymd_.assign(n, Ymd{});
   for (size_t r = 0; r < n; ++r) {
     PurchaseRow p = purchase_row(f_, r, d);
     first_purchase_[r] = p.first;
     last_purchase_[r] = p.last;
     subscription_[r] = latest_subscription(f_, r, d);
+    if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
     if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
   }
   last_touched_ = n;
@@ -561,6 +563,7 @@ void FrameCursor::index_side_facts() {
       side_facts_.push_back({f_.referral_day[i], row});
     for (uint32_t i = f_.tag_offsets[r]; i < f_.tag_offsets[r + 1]; ++i)
       if (f_.tag_set_at[i] != kNoDay) side_facts_.push_back({f_.tag_set_at[i], row});
+    if (f_.created_at[r] != kNoDay) side_facts_.push_back({f_.created_at[r], row});  // days_since_signup starts
   }
   std::sort(side_facts_.begin(), side_facts_.end());
 }
@@ -578,6 +581,47 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   last_touched_ = rows.size();
 
+  // First the columns that move with the date alone, for every row (touched rows are then
+  // recomputed below, as of d): a day later is one more day since, one fewer until.
+  const Days delta = d - day_;
+  const size_t n = f_.rows();
+  for (const char* name : {"days_since_first_purchase", "days_since_last_purchase", "days_since", "days_since_signup"}) {
+    // Valid rows only (a purchase, a sign-up on or before the last day); a first purchase or a
+    // sign-up dated since then is a fact of a touched row.
+    if (Column* c = col(name))
+      for (size_t r = 0; r < n; ++r) c->i64[r] += delta * c->valid[r];
+  }
+  Column* age = col("age");
+  Column* until_birthday = col("days_until_birthday");
+  if (age || until_birthday) {
+    for (size_t r = 0; r < n; ++r) {
+      if (next_birthday_[r] == kNoDay) continue;
+      if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
+        next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+        if (age) {
+          clear(*age, r);
+          int a = age_on(f_.birthday[r], d);
+          if (a >= 0) set(*age, r, a);
+        }
+      }
+      if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
+    }
+  }
+  if (Column* months = col("subscription.months")) {
+    const Ymd e = civil_from_days(d);
+    const unsigned e_last = days_in_month(e.y, e.m);
+    for (size_t r = 0; r < n; ++r) {
+      int64_t s = subscription_[r];
+      if (s < 0) continue;
+      Days cancel = f_.sub_cancelled[s];
+      if (cancel != kNoDay && cancel <= d) continue;  // counted to the cancellation: set when it happened
+      const Ymd& st = sub_start_ymd_[r];  // whole_months(start, d), start <= d
+      int m = (e.y - st.y) * 12 + static_cast<int>(e.m) - static_cast<int>(st.m);
+      if (e.d < st.d && e.d != e_last) --m;
+      months->i64[r] = std::max(m, 0);
+    }
+  }
+
   PurchaseCols pc{col("purchase_count"),
                   col("total_spent"),
                   col("first_purchase_date"),
@@ -592,6 +636,7 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
                       f_.strings->find("cancelled")};
   Column* satisfaction = col("satisfaction");
   Column* referral_count = col("referral_count");
+  Column* signup = col("days_since_signup");
   ListPatch last_purchased, purchased, tags;
   last_purchased.col = col("last_purchased");
   purchased.col = col("purchased");
@@ -611,7 +656,13 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
       purchased.end_row(r);
     }
     subscription_[r] = latest_subscription(f_, r, d);
+    if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
     sc.store(f_, r, subscription_[r], d);
+    if (signup) {
+      Days created = f_.created_at[r];
+      clear(*signup, r);
+      if (created != kNoDay && created <= d) set(*signup, r, d - created);
+    }
     if (satisfaction) {
       clear(*satisfaction, r);
       int64_t last = latest_survey(f_, r, d);
@@ -627,47 +678,6 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   last_purchased.apply();
   purchased.apply();
   tags.apply();
-
-  // The columns that move with the date alone, for every row.
-  const size_t n = f_.rows();
-  for (Column* c : {pc.since_first, pc.since_last, pc.days_since}) {
-    if (!c) continue;
-    const std::vector<Days>& from = c == pc.since_first ? first_purchase_ : last_purchase_;
-    for (size_t r = 0; r < n; ++r)
-      if (from[r] != kNoDay) c->i64[r] = d - from[r];
-  }
-  if (Column* c = col("days_since_signup")) {
-    for (size_t r = 0; r < n; ++r) {
-      Days created = f_.created_at[r];
-      bool ok = created != kNoDay && created <= d;
-      c->i64[r] = ok ? d - created : 0;
-      c->valid[r] = ok;
-    }
-  }
-  Column* age = col("age");
-  Column* until_birthday = col("days_until_birthday");
-  if (age || until_birthday) {
-    for (size_t r = 0; r < n; ++r) {
-      if (next_birthday_[r] == kNoDay) continue;
-      if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
-        next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
-        if (age) {
-          clear(*age, r);
-          int a = age_on(f_.birthday[r], d);
-          if (a >= 0) set(*age, r, a);
-        }
-      }
-      if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
-    }
-  }
-  if (sc.months) {
-    for (size_t r = 0; r < n; ++r) {
-      int64_t s = subscription_[r];
-      if (s < 0) continue;
-      Days cancel = f_.sub_cancelled[s];
-      if (cancel == kNoDay || cancel > d) sc.months->i64[r] = whole_months(f_.sub_start[s], d);
-    }
-  }
 }
 
 }  // namespace crm::engine

@@ -83,6 +83,7 @@ class FrameCursor {
   // Per row: the next birthday on or after the current day (kNoDay: no birthday); age changes
   // and days_until_birthday is recomputed only when the date reaches it.
   std::vector<Days> next_birthday_;
+  std::vector<Ymd> sub_start_ymd_;  // per row: the latest subscription's start, as a civil date
   std::vector<std::pair<Days, uint32_t>> side_facts_;
   bool side_indexed_ = false;
 };

@@ -15,8 +15,8 @@ const History::Fires* History::find(uint32_t rule, int64_t customer) const {
     if (rule >= dense_slot_.size()) return nullptr;
     const auto& slots = dense_slot_[rule];
     auto id = static_cast<size_t>(customer);
-    if (id >= slots.size() || slots[id] == 0) return nullptr;
-    return &fires_[slots[id] - 1];
+    if (id >= slots.size() || slots[id].slot == 0) return nullptr;
+    return &fires_[slots[id].slot - 1];
   }
   auto it = sparse_slot_.find(sparse_key(rule, customer));
   return it == sparse_slot_.end() ? nullptr : &fires_[it->second - 1];
@@ -28,8 +28,8 @@ History::Fires& History::get(uint32_t rule, int64_t customer) {
     if (rule >= dense_slot_.size()) dense_slot_.resize(rule + 1);
     auto& slots = dense_slot_[rule];
     auto id = static_cast<size_t>(customer);
-    if (id >= slots.size()) slots.resize(std::max(id + 1, slots.size() * 2), 0);
-    slot = &slots[id];
+    if (id >= slots.size()) slots.resize(std::max(id + 1, slots.size() * 2));
+    slot = &slots[id].slot;
   } else {
     slot = &sparse_slot_[sparse_key(rule, customer)];
   }
@@ -53,6 +53,11 @@ void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t ke
   Fires& f = get(rule, customer);
   f.days.insert(std::upper_bound(f.days.begin(), f.days.end(), day), day);
   if (std::find(f.keys.begin(), f.keys.end(), key) == f.keys.end()) f.keys.push_back(key);
+  if (dense(customer)) {
+    Dense& e = dense_slot_[rule][static_cast<size_t>(customer)];
+    e.last_key = key;
+    e.max_day = f.days.back();
+  }
   ++fire_count_;
 }
 
@@ -71,12 +76,29 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string&
   return it != key_ids_.end() && fired_with_key(rule, customer, it->second);
 }
 
+const History::Dense* History::dense_entry(uint32_t rule, int64_t customer) const {
+  if (!dense(customer) || rule >= dense_slot_.size()) return nullptr;
+  const auto& slots = dense_slot_[rule];
+  auto id = static_cast<size_t>(customer);
+  return id < slots.size() && slots[id].slot != 0 ? &slots[id] : nullptr;
+}
+
 bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const {
+  if (dense(customer)) {
+    const Dense* e = dense_entry(rule, customer);
+    if (!e) return false;
+    if (e->last_key == key) return true;
+  }
   const Fires* f = find(rule, customer);
   return f && std::find(f->keys.begin(), f->keys.end(), key) != f->keys.end();
 }
 
 std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days day) const {
+  if (dense(customer)) {
+    const Dense* e = dense_entry(rule, customer);
+    if (!e) return std::nullopt;
+    if (e->max_day <= day) return e->max_day;
+  }
   const Fires* f = find(rule, customer);
   if (!f) return std::nullopt;
   auto pos = std::upper_bound(f->days.begin(), f->days.end(), day);

@@ -19,8 +19,8 @@ namespace crm::engine {
 // of millions of entries; ids beyond kDenseIdLimit (or negative) use a hash map.
 class History {
  public:
-  // Ids below this are indexed directly: 4 bytes per id per rule that ever fired, so a store
-  // of 1M customers costs 4 MB per rule.
+  // Ids below this are indexed directly: 12 bytes per id per rule that ever fired, so a store
+  // of 1M customers costs 12 MB per rule.
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
 
   // Dedupe keys ("once", a `once per` value, a date for `every`, an occurrence key) are
@@ -36,7 +36,9 @@ class History {
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
-  bool fired_ever(uint32_t rule, int64_t customer) const { return find(rule, customer) != nullptr; }
+  bool fired_ever(uint32_t rule, int64_t customer) const {
+    return dense(customer) ? dense_entry(rule, customer) != nullptr : find(rule, customer) != nullptr;
+  }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
   bool fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const;
   // The latest day on or before `day` the rule fired, if any.
@@ -48,6 +50,13 @@ class History {
   size_t fire_count() const { return fire_count_; }
 
  private:
+  // A dense entry answers the common questions in one load of an array walked in customer
+  // order: fired ever (slot), with the latest key recorded, and the latest day recorded.
+  struct Dense {
+    uint32_t slot = 0;       // slot + 1 (0: never fired)
+    uint32_t last_key = 0;   // the key of the latest record_fire
+    Days max_day = 0;        // the latest day recorded
+  };
   struct Fires {
     std::vector<Days> days;          // sorted ascending
     std::vector<uint32_t> keys;      // distinct dedupe keys (interned)
@@ -59,10 +68,11 @@ class History {
   };
   static bool dense(int64_t customer) { return customer >= 0 && customer < kDenseIdLimit; }
   const Fires* find(uint32_t rule, int64_t customer) const;
+  const Dense* dense_entry(uint32_t rule, int64_t customer) const;
   Fires& get(uint32_t rule, int64_t customer);
   const std::vector<Send>* sends_of(int64_t customer) const;
 
-  std::vector<std::vector<uint32_t>> dense_slot_;            // [rule][customer id] -> slot + 1 (0: none)
+  std::vector<std::vector<Dense>> dense_slot_;               // [rule][customer id]
   std::unordered_map<uint64_t, uint32_t> sparse_slot_;       // (rule, customer) -> slot + 1
   std::vector<Fires> fires_;                                 // the slots
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]

@@ -53,7 +53,6 @@ void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, b
   replace_lists(tags, rows, off, vals);
 }
 
-bool truthy(Truth t) { return t == Truth::True; }
 
 }  // namespace
 
@@ -400,14 +399,21 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         const Truth* truth = ev.condition(r);
         Evaluator::Values key_values;
         bool have_key_values = false;
-        for (size_t i = 0; i < ev.batch_size(); ++i) {
+        const size_t nb = ev.batch_size();
+        if (trace_row && *trace_row >= b && *trace_row < b + nb) {
+          trace_by_rule[r].condition = truth[*trace_row - b];
+          trace_by_rule[r].evaluated = true;
+        }
+        // Only the rows whose condition is TRUE: memchr skips the others many bytes at a time.
+        static_assert(static_cast<uint8_t>(Truth::True) == 1);
+        const auto* t8 = reinterpret_cast<const uint8_t*>(truth);
+        for (size_t i = 0;; ++i) {
+          const void* hit = i < nb ? std::memchr(t8 + i, 1, nb - i) : nullptr;
+          if (!hit) break;
+          i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
           size_t row = b + i;
           bool tracing = trace_row && *trace_row == row;
-          if (tracing) {
-            trace_by_rule[r].condition = truth[i];
-            trace_by_rule[r].evaluated = true;
-          }
-          if (!truthy(truth[i]) || !facts_.exists_on(row, d)) continue;
+          if (!facts_.exists_on(row, d)) continue;
           int64_t customer = frame.customer_id[row];
           bool blocked = false;
           std::string why;  // built only for the traced customer
