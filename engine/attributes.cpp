@@ -546,6 +546,7 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
     if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
   }
   last_touched_ = n;
+  last_facts_ = 0;
 }
 
 void FrameCursor::index_side_facts() {
@@ -577,6 +578,7 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   auto s_begin = std::lower_bound(side_facts_.begin(), side_facts_.end(), std::pair<Days, uint32_t>{day_ + 1, 0});
   auto s_end = std::lower_bound(s_begin, side_facts_.end(), std::pair<Days, uint32_t>{d + 1, 0});
   for (auto it = s_begin; it != s_end; ++it) rows.push_back(it->second);
+  last_facts_ = (o_end - o_begin) + static_cast<size_t>(s_end - s_begin);
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   last_touched_ = rows.size();

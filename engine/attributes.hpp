@@ -59,6 +59,9 @@ class FrameCursor {
   Days day() const { return day_; }
   // Rows recomputed by the last advance (all rows after a full computation).
   size_t last_touched_rows() const { return last_touched_; }
+  // Facts dated in the days the last advance moved over (orders of any status, subscription
+  // starts and cancellations, surveys, referrals, tags, sign-ups); 0 after a full computation.
+  size_t last_facts() const { return last_facts_; }
   // Whether the last advance was incremental.
   bool last_incremental() const { return last_incremental_; }
 
@@ -76,6 +79,7 @@ class FrameCursor {
   bool has_day_ = false;
   Days day_ = 0;
   size_t last_touched_ = 0;
+  size_t last_facts_ = 0;
   bool last_incremental_ = false;
   // Per row: first and last paid purchase day (kNoDay: none), latest subscription (-1: none).
   std::vector<Days> first_purchase_, last_purchase_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <map>
 #include <cstring>
@@ -23,6 +24,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+}  // namespace
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+namespace {
 
 const char* kOptInColumn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
                                                  "dm_opt_in"};
@@ -330,12 +340,15 @@ std::vector<Runner::Candidate>& Runner::candidates_of(uint32_t row) {
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
   auto t0 = Clock::now();
+  const double c0 = process_cpu_ms();
   Frame& frame = cursor_->advance(d, tag_overlay_, overlay_dirty_);
   overlay_dirty_.clear();
   // The day's provisional tag changes (between stages) go into a copy of the tags column; the
   // cursor's own column gets the settled ones at the next advance.
   std::optional<Column> saved_tags;
   last_frame_ms_ = ms_since(t0);
+  const double c1 = process_cpu_ms();
+  last_frame_cpu_ms_ = c1 - c0;
   last_rows_ = frame.rows;
   last_touched_rows_ = cursor_->last_touched_rows();
   auto t1 = Clock::now();
@@ -532,6 +545,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   cand_rows_.clear();
   last_eval_ms_ = ms_since(t1);
+  last_eval_cpu_ms_ = process_cpu_ms() - c1;
 
   if (traces && trace_row) {
     Evaluator explain_ev(compiled_, frame);

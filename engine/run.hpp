@@ -75,6 +75,11 @@ class Runner {
   size_t last_touched_rows() const { return last_touched_rows_; }
   double last_frame_ms() const { return last_frame_ms_; }
   double last_eval_ms() const { return last_eval_ms_; }
+  // The same as CPU time of the process (what a quiet machine's wall time would be).
+  double last_frame_cpu_ms() const { return last_frame_cpu_ms_; }
+  double last_eval_cpu_ms() const { return last_eval_cpu_ms_; }
+  // Facts dated in the days the last frame advanced over (0 after a computation from scratch).
+  size_t last_day_facts() const { return cursor_->last_facts(); }
 
  private:
   struct Candidate;
@@ -131,7 +136,7 @@ class Runner {
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   size_t last_touched_rows_ = 0;
   size_t last_rows_ = 0;
-  double last_frame_ms_ = 0, last_eval_ms_ = 0;
+  double last_frame_ms_ = 0, last_eval_ms_ = 0, last_frame_cpu_ms_ = 0, last_eval_cpu_ms_ = 0;
 };
 
 struct RunOptions {
@@ -144,6 +149,9 @@ struct RunOptions {
 // Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
 // actions, tag changes and completion to `store` in one transaction per day.
 void run_days(Runner& runner, Store* store, const RunOptions& options);
+
+// CPU time of the whole process so far, in ms (user + system, every thread).
+double process_cpu_ms();
 
 // The hash that selects held-out customers: fnv1a64("<key>:<customer id>") mod 10000 < pct*100.
 bool held_out(const std::string& key, int64_t customer, double pct);

@@ -34,6 +34,7 @@ SimulationAccumulator::SimulationAccumulator(const lang::CheckedProgram& program
   }
   size_t words = (facts.rows() + 63) / 64;
   rule_seen_.assign(program.rules.size(), std::vector<uint64_t>(words, 0));
+  label_counts_.resize(program.rules.size());
   for (auto& c : channel_seen_) c.assign(words, 0);
   sent_seen_.assign(words, 0);
   touched_seen_.assign(words, 0);
@@ -55,7 +56,17 @@ void SimulationAccumulator::add(const ActionOut& a) {
   SimRule& rule = r_.rules[a.rule];
   day.actions[s]++;
   rule.counts[s]++;
-  rule.by_action[action_label(a, /*points_amount=*/false)][s]++;
+  auto& labels = label_counts_[a.rule];
+  if (labels.size() <= a.action_index) labels.resize(a.action_index + 1);
+  LabelSlot& slot = labels[a.action_index];
+  if (!slot.counts || slot.kind != a.kind || slot.channel != a.channel ||
+      (a.kind != lang::ActionKind::Points && slot.target != a.target)) {
+    slot.counts = &rule.by_action[action_label(a, /*points_amount=*/false)];
+    slot.kind = a.kind;
+    slot.target = a.target;
+    slot.channel = a.channel;
+  }
+  (*slot.counts)[s]++;
   r_.total[s]++;
   const size_t ch = a.channel ? static_cast<size_t>(*a.channel) : 0;
   if (a.channel) {
