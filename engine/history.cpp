@@ -65,9 +65,13 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
     if (id >= dense_sends_.size()) dense_sends_.resize(std::max(id + 1, dense_sends_.size() * 2));
-    dense_sends_[id].push_back({day, channel, campaign});
+    auto& v = dense_sends_[id];
+    if (!v.empty() && v.back().day > day) sends_sorted_ = false;
+    v.push_back({day, channel, campaign});
   } else {
-    sparse_sends_[customer].push_back({day, channel, campaign});
+    auto& v = sparse_sends_[customer];
+    if (!v.empty() && v.back().day > day) sends_sorted_ = false;
+    v.push_back({day, channel, campaign});
   }
 }
 
@@ -120,8 +124,15 @@ int History::sends_in_window(int64_t customer, Days day, int64_t days, std::opti
   const std::vector<Send>* sends = sends_of(customer);
   if (!sends) return 0;
   int n = 0;
-  for (const auto& s : *sends) {
-    if (s.day > day || s.day <= day - days) continue;
+  // Newest first; while the sends are in day order (always, unless an outbox was loaded out of
+  // order), the first one before the window ends the scan.
+  for (auto it = sends->rbegin(); it != sends->rend(); ++it) {
+    const Send& s = *it;
+    if (s.day > day) continue;
+    if (s.day <= day - days) {
+      if (sends_sorted_) break;
+      continue;
+    }
     if (channel && s.channel != *channel) continue;
     if (campaign && s.campaign != *campaign) continue;
     ++n;

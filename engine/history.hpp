@@ -49,6 +49,14 @@ class History {
 
   size_t fire_count() const { return fire_count_; }
 
+  // A hint that (rule, customer) is about to be looked up: starts loading its dense entry.
+  void prefetch(uint32_t rule, int64_t customer) const {
+    if (!dense(customer) || rule >= dense_slot_.size()) return;
+    const auto& slots = dense_slot_[rule];
+    auto id = static_cast<size_t>(customer);
+    if (id < slots.size()) __builtin_prefetch(&slots[id]);
+  }
+
  private:
   // A dense entry answers the common questions in one load of an array walked in customer
   // order: fired ever (slot), with the latest key recorded, and the latest day recorded.
@@ -78,6 +86,7 @@ class History {
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]
   std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
+  bool sends_sorted_ = true;  // every customer's sends are in day order
   std::vector<std::string> key_texts_;
   std::unordered_map<std::string, uint32_t> key_ids_;
 };

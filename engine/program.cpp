@@ -320,6 +320,23 @@ int64_t code_points(std::string_view s) {
 
 bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
+// civil_from_days through a table for the days of 1900..2199 (where nearly every date a rule
+// computes falls), packed as year << 9 | month << 5 | day; other days compute it.
+Ymd civil_cached(Days d) {
+  static constexpr Days kFirst = days_from_civil(1900, 1, 1), kLast = days_from_civil(2199, 12, 31);
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(static_cast<size_t>(kLast - kFirst + 1));
+    for (Days x = kFirst; x <= kLast; ++x) {
+      Ymd c = civil_from_days(x);
+      t[static_cast<size_t>(x - kFirst)] = static_cast<uint32_t>(c.y) << 9 | c.m << 5 | c.d;
+    }
+    return t;
+  }();
+  if (d < kFirst || d > kLast) return civil_from_days(d);
+  uint32_t v = table[static_cast<size_t>(d - kFirst)];
+  return {static_cast<int>(v >> 9), (v >> 5) & 15u, v & 31u};
+}
+
 }  // namespace
 
 // The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
@@ -655,7 +672,7 @@ void Evaluator::exec(NodeId id) {
       for (size_t i = 0; i < n_rows; ++i) {
         int64_t d = A->i64[i];
         bool ok = in_days_range(d);
-        Ymd c = civil_from_days(ok ? static_cast<Days>(d) : 0);
+        Ymd c = civil_cached(ok ? static_cast<Days>(d) : 0);
         oi[i] = n.op == Op::Year ? c.y : n.op == Op::Month ? c.m : c.d;
         ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
       }

@@ -420,6 +420,13 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         // Only the rows whose condition is TRUE: memchr skips the others many bytes at a time.
         static_assert(static_cast<uint8_t>(Truth::True) == 1);
         const auto* t8 = reinterpret_cast<const uint8_t*>(truth);
+        // The history entries of these rows are scattered over a large array: ask for them all
+        // first, so the gate below does not wait for memory one row at a time.
+        for (const void* hit = std::memchr(t8, 1, nb); hit;) {
+          size_t i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
+          history_.prefetch(ru, frame.customer_id[b + i]);
+          hit = i + 1 < nb ? std::memchr(t8 + i + 1, 1, nb - i - 1) : nullptr;
+        }
         for (size_t i = 0;; ++i) {
           const void* hit = i < nb ? std::memchr(t8 + i, 1, nb - i) : nullptr;
           if (!hit) break;
