@@ -522,13 +522,11 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
   if (Column* tags = col("tags"); tags && !overlay.empty()) {
     ListPatch p;
     p.col = tags;
-    std::vector<uint32_t> rows;
-    for (const auto& [r, changes] : overlay) rows.push_back(r);
-    std::sort(rows.begin(), rows.end());
     std::vector<int64_t> scratch;
-    for (uint32_t r : rows) {
-      tags_row(f_, r, d, &overlay.at(r), p.vals, scratch);
-      p.end_row(r);
+    for (size_t r = 0; r < overlay.size() && r < n; ++r) {
+      if (overlay[r].empty()) continue;
+      tags_row(f_, r, d, &overlay[r], p.vals, scratch);
+      p.end_row(static_cast<uint32_t>(r));
     }
     p.apply();
   }
@@ -672,8 +670,8 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
     }
     if (referral_count) set(*referral_count, r, referrals_by(f_, r, d));
     if (tags.col) {
-      auto it = overlay.find(r);
-      tags_row(f_, r, d, it == overlay.end() ? nullptr : &it->second, tags.vals, scratch);
+      const bool changed = r < overlay.size() && !overlay[r].empty();
+      tags_row(f_, r, d, changed ? &overlay[r] : nullptr, tags.vals, scratch);
       tags.end_row(r);
     }
   }

@@ -27,8 +27,9 @@ namespace crm::engine {
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names = {});
 
 // Tag changes made by rules since the facts were loaded (a dry run keeps them in memory):
-// customer row -> (tag string id, set?) in the order they were made.
-using TagOverlay = std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>>;
+// per customer row (index; rows past the end have none), (tag string id, set?) in the order they
+// were made.
+using TagOverlay = std::vector<std::vector<std::pair<int64_t, bool>>>;
 
 // The attributes of every customer as of a day that moves forward, kept up to date
 // incrementally: a simulation (or a run over a range of days) is one sweep over the facts in

@@ -298,6 +298,7 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
     if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
       history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
     if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag) {
+      if (tag_overlay_.size() <= row) tag_overlay_.resize(std::max<size_t>(facts_.rows(), row + 1));
       tag_overlay_[row].push_back({facts_.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});
       overlay_dirty_.push_back(row);
     }

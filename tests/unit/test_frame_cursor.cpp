@@ -29,8 +29,8 @@ Frame expected(const Facts& f, Days d, const std::vector<std::string>& cols, con
   std::vector<int64_t> vals;
   for (size_t r = 0; r < fr.rows; ++r) {
     std::vector<int64_t> row(tags.list_values.begin() + tags.list_offsets[r], tags.list_values.begin() + tags.list_offsets[r + 1]);
-    if (auto o = overlay.find(static_cast<uint32_t>(r)); o != overlay.end()) {
-      for (auto [tag, on] : o->second) {
+    if (r < overlay.size() && !overlay[r].empty()) {
+      for (auto [tag, on] : overlay[r]) {
         auto pos = std::find(row.begin(), row.end(), tag);
         if (on && pos == row.end()) row.push_back(tag);
         if (!on && pos != row.end()) row.erase(pos);
@@ -94,7 +94,7 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   REQUIRE(std::count(cols.begin(), cols.end(), "tags") == 1);
 
   FrameCursor cursor(facts, cols);
-  TagOverlay overlay;
+  TagOverlay overlay(facts.rows());
   std::vector<uint32_t> dirty;
   const int64_t vip = facts.strings->intern("vip"), test_tag = facts.strings->intern("cursor_test");
   const Days from = opt.as_of - 420, to = opt.as_of + 5;  // past the last fact too
