@@ -127,7 +127,7 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
   using Key = std::tuple<uint32_t, int, std::string, int>;
   struct Row {
     Days date = 0;
-    const std::string* rule = nullptr;
+    std::string_view rule;
     StatusCounts counts{};
   };
   std::map<Key, Row> rows;
@@ -135,14 +135,14 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
     Key k{a.rule, static_cast<int>(a.kind), a.target, a.channel ? static_cast<int>(*a.channel) : -1};
     Row& r = rows[k];
     r.date = a.date;
-    r.rule = &a.rule_name;
+    r.rule = a.rule_name;
     r.counts[static_cast<size_t>(a.status)]++;
   }
   std::string out;
   for (const auto& [k, r] : rows) {
     out += format_date(r.date);
     out += ',';
-    append_csv_field(out, *r.rule);
+    append_csv_field(out, r.rule);
     out += ',';
     out += lang::action_name(static_cast<lang::ActionKind>(std::get<1>(k)));
     out += ',';
