@@ -666,7 +666,39 @@ void Evaluator::exec(NodeId id) {
       out.valid = A->valid;
       return;
     }
-    case Op::Year:
+    case Op::Year: {
+      // Dates of a batch mostly fall in one or two years: remember the last two years' ranges.
+      Days lo[2] = {1, 1}, hi[2] = {0, 0};
+      int64_t years[2] = {0, 0};
+      int next = 0;
+      for (size_t i = 0; i < n_rows; ++i) {
+        int64_t d = A->i64[i];
+        bool ok = in_days_range(d);
+        Days x = ok ? static_cast<Days>(d) : 0;
+        int64_t y;
+        if (x >= lo[0] && x <= hi[0]) {
+          y = years[0];
+        } else if (x >= lo[1] && x <= hi[1]) {
+          y = years[1];
+        } else {
+          int cy = civil_cached(x).y;
+          y = cy;
+          if (cy < 1900 || cy > 2199) {  // rare: no range kept (and no overflow at the edges)
+            oi[i] = y;
+            ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
+            continue;
+          }
+          lo[next] = days_from_civil(cy, 1, 1);
+          hi[next] = days_from_civil(cy, 12, 31);
+          years[next] = y;
+          next ^= 1;
+        }
+        oi[i] = y;
+        ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
+      }
+      out.valid = ov;
+      return;
+    }
     case Op::Month:
     case Op::Day:
       for (size_t i = 0; i < n_rows; ++i) {

@@ -62,6 +62,7 @@ void SimulationAccumulator::add(const ActionOut& a) {
   if (!slot.counts || slot.kind != a.kind || slot.channel != a.channel ||
       (a.kind != lang::ActionKind::Points && slot.target != a.target)) {
     slot.counts = &rule.by_action[action_label(a, /*points_amount=*/false)];
+    slot.message = nullptr;
     slot.kind = a.kind;
     slot.target = a.target;
     slot.channel = a.channel;
@@ -91,7 +92,8 @@ void SimulationAccumulator::add(const ActionOut& a) {
     if (row && first_time(channel_seen_[ch], *row)) r_.channels[ch].reached++;
   }
   if (row && first_time(sent_seen_, *row)) r_.reached++;
-  SimMessage& m = messages_[{a.target, a.channel ? lang::channel_name(*a.channel) : ""}];
+  if (!slot.message) slot.message = &messages_[{a.target, a.channel ? lang::channel_name(*a.channel) : ""}];
+  SimMessage& m = *slot.message;
   if (m.sent == 0) {
     m.name = a.target;
     m.channel = a.channel ? lang::channel_name(*a.channel) : "";

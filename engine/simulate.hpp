@@ -105,6 +105,7 @@ class SimulationAccumulator {
   // label is made of (kind, target unless points, channel), so a repeat skips building it.
   struct LabelSlot {
     StatusCounts* counts = nullptr;
+    SimMessage* message = nullptr;  // of a send, found at its first passed action
     lang::ActionKind kind{};
     std::string target;
     std::optional<lang::Channel> channel;
