@@ -426,6 +426,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (const void* hit = std::memchr(t8, 1, nb); hit;) {
           size_t i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
           history_.prefetch(ru, frame.customer_id[b + i]);
+          if (!by_row_[b + i].empty()) __builtin_prefetch(by_row_[b + i].data(), 1);
           hit = i + 1 < nb ? std::memchr(t8 + i + 1, 1, nb - i - 1) : nullptr;
         }
         for (size_t i = 0;; ++i) {
@@ -538,7 +539,14 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   size_t total = 0;
   for (uint32_t row : cand_rows_) total += by_row_[row].size();
   out.reserve(total);
-  for (uint32_t row : cand_rows_) {
+  constexpr size_t kAhead = 8;  // candidate lists are scattered on the heap: load a few rows ahead
+  for (size_t k = 0; k < cand_rows_.size(); ++k) {
+    const uint32_t row = cand_rows_[k];
+    if (k + kAhead < cand_rows_.size()) {
+      const auto& next = by_row_[cand_rows_[k + kAhead]];
+      const char* p = reinterpret_cast<const char*>(next.data());
+      for (size_t off = 0; off < next.size() * sizeof(Candidate) && off < 4 * 64; off += 64) __builtin_prefetch(p + off);
+    }
     std::vector<Candidate>& list = by_row_[row];
     settle(row, frame.customer_id[row], d, list);
     for (auto& c : list) {
