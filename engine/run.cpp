@@ -166,18 +166,18 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
   for (const auto& c : cands) any_needs = any_needs || !c.needs_today.empty();
   for (bool changed = true; changed;) {
     changed = false;
-    for (auto& c : cands) c.out.status = c.pre_status;
+    for (auto& c : cands) c.status = c.pre_status;
     // Sends compete for caps: higher priority first, then declaration order, then action order.
     std::vector<Candidate*>& sends = sends_scratch_;
     sends.clear();
     if (!program_.limits.empty())
       for (auto& c : cands)
-        if (c.out.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
+        if (c.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
     if (sends.size() > 1)
       std::stable_sort(sends.begin(), sends.end(), [](const Candidate* a, const Candidate* b) {
-        if (a->out.priority != b->out.priority) return a->out.priority > b->out.priority;
+        if (a->priority != b->priority) return a->priority > b->priority;
         if (a->rule != b->rule) return a->rule < b->rule;
-        return a->out.action_index < b->out.action_index;
+        return a->action_index < b->action_index;
       });
     std::vector<const Candidate*>& allocated = allocated_scratch_;
     allocated.clear();
@@ -189,22 +189,22 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
           if (limit_campaign_[li] == UINT32_MAX || campaign_of_rule_[s->rule] != limit_campaign_[li]) continue;
           campaign = limit_campaign_[li];
         }
-        if (l.channel && s->out.channel != l.channel) continue;
+        if (l.channel && s->channel != l.channel) continue;
         int used = history_.sends_in_window(customer, d, l.days, l.channel, campaign);
         for (const Candidate* a : allocated)
-          if ((!l.channel || a->out.channel == l.channel) && (!campaign || campaign_of_rule_[a->rule] == *campaign)) ++used;
+          if ((!l.channel || a->channel == l.channel) && (!campaign || campaign_of_rule_[a->rule] == *campaign)) ++used;
         if (used >= l.count) {
-          s->out.status = Status::BlockedCap;
+          s->status = Status::BlockedCap;
           break;
         }
       }
-      if (s->out.status == Status::Sent) allocated.push_back(s);
+      if (s->status == Status::Sent) allocated.push_back(s);
     }
     if (!any_needs) break;
     // A rule waiting (after) for a rule that fired only today does not fire when caps left that
     // rule with no passed action; drop it and allocate again.
     auto fired = [&](uint32_t r) {
-      return std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) { return c.rule == r && c.out.status == Status::Sent; });
+      return std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) { return c.rule == r && c.status == Status::Sent; });
     };
     std::vector<uint8_t> keep(cands.size(), 1);
     for (size_t k = 0; k < cands.size(); ++k)
@@ -226,61 +226,65 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
 bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d, uint32_t key,
                                  bool hold, const Column* const* optin, const std::vector<uint32_t>& needs_today,
                                  std::vector<Candidate>& list) const {
+  (void)d;
   const lang::FlatRule& fr = program_.rules[r];
   const CompiledRule& cr = compiled_.rules()[r];
   bool any_passed = false;
   for (size_t k = 0; k < fr.actions->size(); ++k) {
     const lang::Action& act = (*fr.actions)[k];
+    int64_t points = 0;
+    if (act.kind == lang::ActionKind::Points) {
+      Value v = ev.value_at(cr.points[k], i);
+      if (v.is_null()) continue;  // a null amount grants nothing
+      points = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
+    }
     Candidate& c = list.emplace_back();
     c.rule = r;
     c.key = key;
+    c.action_index = static_cast<uint32_t>(k);
+    c.kind = act.kind;
+    c.priority = fr.priority;
+    c.points = points;
     if (!needs_today.empty()) c.needs_today = needs_today;
-    ActionOut& o = c.out;
-    o.date = d;
-    o.customer = frame.customer_id[row];
-    o.rule = r;
-    o.rule_name = fr.name;
-    o.kind = act.kind;
-    o.dedupe = history_.key_text(key);
-    o.action_index = static_cast<uint32_t>(k);
-    o.priority = fr.priority;
     Status st = hold ? Status::HeldOut : Status::Sent;
-    switch (act.kind) {
-      case lang::ActionKind::Send: {
-        const lang::Message* m = action_message_[r][k];
-        o.target = act.name;
-        o.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
-        if (m) {
-          c.transactional = m->transactional;
-          o.cost = m->cost.value_or(0);
-          if (m->subject && render_subjects_) o.subject = render_subject(*m->subject, frame, row);
-        }
-        if (!hold && !(m && m->transactional)) {
-          const Column* oc = o.channel ? optin[static_cast<int>(*o.channel)] : nullptr;
-          bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
-          if (!consent) st = Status::BlockedConsent;
-        }
-        break;
+    if (act.kind == lang::ActionKind::Send) {
+      const lang::Message* m = action_message_[r][k];
+      c.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
+      if (m) {
+        c.transactional = m->transactional;
+        c.cost = m->cost.value_or(0);
+        if (m->subject && render_subjects_) c.subject = render_subject(*m->subject, frame, row);
       }
-      case lang::ActionKind::Points: {
-        Value v = ev.value_at(cr.points[k], i);
-        if (v.is_null()) {  // a null amount grants nothing
-          list.pop_back();
-          continue;
-        }
-        int64_t n = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
-        o.target = std::to_string(n);
-        break;
+      if (!hold && !(m && m->transactional)) {
+        const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
+        bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
+        if (!consent) st = Status::BlockedConsent;
       }
-      default:
-        o.target = act.name;
-        break;
     }
-    o.status = st;
+    c.status = st;
     c.pre_status = st;
     if (st == Status::Sent) any_passed = true;
   }
   return any_passed;
+}
+
+ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
+  const lang::FlatRule& fr = program_.rules[c.rule];
+  ActionOut o;
+  o.date = d;
+  o.customer = customer;
+  o.rule = c.rule;
+  o.rule_name = fr.name;
+  o.kind = c.kind;
+  o.target = c.kind == lang::ActionKind::Points ? std::to_string(c.points) : (*fr.actions)[c.action_index].name;
+  o.channel = c.channel;
+  o.status = c.status;
+  o.dedupe = history_.key_text(c.key);
+  o.action_index = c.action_index;
+  o.priority = c.priority;
+  o.cost = c.cost;
+  o.subject = std::move(c.subject);
+  return o;
 }
 
 void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
@@ -289,24 +293,25 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
   std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
   fired_rules.clear();
   for (const auto& c : list) {
-    if (c.out.status != Status::Sent) continue;
+    if (c.status != Status::Sent) continue;
     std::pair<uint32_t, uint32_t> rk{c.rule, c.key};
     if (std::find(fired_rules.begin(), fired_rules.end(), rk) == fired_rules.end()) {
       fired_rules.push_back(rk);
       history_.record_fire(c.rule, customer, d, c.key);
     }
-    if (c.out.kind == lang::ActionKind::Send && c.out.channel && !c.transactional)
-      history_.record_send(customer, d, *c.out.channel, campaign_of_rule_[c.rule]);
-    if (c.out.kind == lang::ActionKind::Tag || c.out.kind == lang::ActionKind::Untag) {
+    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
+      history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
+    if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
       if (tag_overlay_.size() <= row) tag_overlay_.resize(std::max<size_t>(facts_.rows(), row + 1));
-      tag_overlay_[row].push_back({facts_.strings->intern(c.out.target), c.out.kind == lang::ActionKind::Tag});
+      tag_overlay_[row].push_back(
+          {facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name), c.kind == lang::ActionKind::Tag});
       overlay_dirty_.push_back(row);
     }
   }
   // Output order: rule graph order, then action order (a stable insertion sort: lists are short).
   auto before = [&](const Candidate& a, const Candidate& b) {
     if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
-    return a.out.action_index < b.out.action_index;
+    return a.action_index < b.action_index;
   };
   for (size_t k = 1; k < list.size(); ++k) {
     if (!before(list[k], list[k - 1])) continue;
@@ -506,10 +511,10 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
           bool any_passed = add_rule_candidates(ru, frame, row, ev, i, d, key, hold, optin, needs_today, list);
           if (!fr.writes_tags.empty())
             for (size_t k = first; k < list.size(); ++k) {
-              const ActionOut& o = list[k].out;
-              if (o.status == Status::Sent && (o.kind == lang::ActionKind::Tag || o.kind == lang::ActionKind::Untag))
-                stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern(o.target),
-                                        o.kind == lang::ActionKind::Tag);
+              const Candidate& c = list[k];
+              if (c.status == Status::Sent && (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag))
+                stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
+                                        c.kind == lang::ActionKind::Tag);
             }
           if (any_passed && after_target_[r]) fired_today.insert(fired_key(ru, row));
         }
@@ -550,12 +555,12 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     std::vector<Candidate>& list = by_row_[row];
     settle(row, frame.customer_id[row], d, list);
     for (auto& c : list) {
+      out.push_back(make_action(c, d, frame.customer_id[row]));
       if (trace_row && *trace_row == row) {
         RuleTrace& t = trace_by_rule[c.rule];
-        t.actions.push_back(c.out);
-        if (c.out.status == Status::Sent) t.fired = true;
+        t.actions.push_back(out.back());
+        if (c.status == Status::Sent) t.fired = true;
       }
-      out.push_back(std::move(c.out));
     }
     list.clear();
   }

@@ -95,6 +95,8 @@ class Runner {
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
+  // The output action of a settled candidate (moves its subject out).
+  ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
   // Today's candidate list of a customer row (registers the row on first use).
   std::vector<Candidate>& candidates_of(uint32_t row);
   // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer

@@ -159,7 +159,7 @@ std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, 
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
     settle(row, facts_.customer_id[row], d, list);
-    for (auto& c : list) out.push_back(std::move(c.out));
+    for (auto& c : list) out.push_back(make_action(c, d, facts_.customer_id[row]));
   }
   return out;
 }
