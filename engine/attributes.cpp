@@ -547,38 +547,57 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
   last_facts_ = 0;
 }
 
+namespace {
+// What a fact of a row changes (FrameCursor::step recomputes only those attributes).
+constexpr uint8_t kTouchPurchases = 1, kTouchSubscription = 2, kTouchSurvey = 4, kTouchReferral = 8, kTouchTags = 16,
+                  kTouchSignup = 32;
+uint64_t touch(size_t row, uint8_t what) { return static_cast<uint64_t>(row) << 8 | what; }
+}  // namespace
+
 void FrameCursor::index_side_facts() {
   if (side_indexed_) return;
   side_indexed_ = true;
   const size_t n = f_.rows();
   for (size_t r = 0; r < n; ++r) {
-    auto row = static_cast<uint32_t>(r);
     for (uint32_t i = f_.sub_offsets[r]; i < f_.sub_offsets[r + 1]; ++i) {
-      side_facts_.push_back({f_.sub_start[i], row});
-      if (f_.sub_cancelled[i] != kNoDay) side_facts_.push_back({f_.sub_cancelled[i], row});
+      side_facts_.push_back({f_.sub_start[i], touch(r, kTouchSubscription)});
+      if (f_.sub_cancelled[i] != kNoDay) side_facts_.push_back({f_.sub_cancelled[i], touch(r, kTouchSubscription)});
     }
-    for (uint32_t i = f_.survey_offsets[r]; i < f_.survey_offsets[r + 1]; ++i) side_facts_.push_back({f_.survey_day[i], row});
+    for (uint32_t i = f_.survey_offsets[r]; i < f_.survey_offsets[r + 1]; ++i)
+      side_facts_.push_back({f_.survey_day[i], touch(r, kTouchSurvey)});
     for (uint32_t i = f_.referral_offsets[r]; i < f_.referral_offsets[r + 1]; ++i)
-      side_facts_.push_back({f_.referral_day[i], row});
+      side_facts_.push_back({f_.referral_day[i], touch(r, kTouchReferral)});
     for (uint32_t i = f_.tag_offsets[r]; i < f_.tag_offsets[r + 1]; ++i)
-      if (f_.tag_set_at[i] != kNoDay) side_facts_.push_back({f_.tag_set_at[i], row});
-    if (f_.created_at[r] != kNoDay) side_facts_.push_back({f_.created_at[r], row});  // days_since_signup starts
+      if (f_.tag_set_at[i] != kNoDay) side_facts_.push_back({f_.tag_set_at[i], touch(r, kTouchTags)});
+    if (f_.created_at[r] != kNoDay) side_facts_.push_back({f_.created_at[r], touch(r, kTouchSignup)});
   }
   std::sort(side_facts_.begin(), side_facts_.end());
 }
 
 void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
-  // The rows with a fact dated in (day_, d], and those whose tag overlay changed.
-  std::vector<uint32_t> rows(overlay_rows.begin(), overlay_rows.end());
+  // The rows with a fact dated in (day_, d], and those whose tag overlay changed, with what
+  // their facts change (row << 8 | kTouch* bits, merged per row below).
+  std::vector<uint64_t> touched;
+  touched.reserve(overlay_rows.size() + 1024);
+  for (uint32_t r : overlay_rows) touched.push_back(touch(r, kTouchTags));
   const size_t o_begin = f_.orders_on(day_ + 1).first, o_end = f_.orders_on(d).second;
-  for (size_t k = o_begin; k < o_end; ++k) rows.push_back(f_.order_row[f_.orders_by_day[k]]);
+  for (size_t k = o_begin; k < o_end; ++k) {
+    uint32_t o = f_.orders_by_day[k];
+    if (f_.order_status[o] == OrderStatus::Paid) touched.push_back(touch(f_.order_row[o], kTouchPurchases));
+  }
   index_side_facts();
-  auto s_begin = std::lower_bound(side_facts_.begin(), side_facts_.end(), std::pair<Days, uint32_t>{day_ + 1, 0});
-  auto s_end = std::lower_bound(s_begin, side_facts_.end(), std::pair<Days, uint32_t>{d + 1, 0});
-  for (auto it = s_begin; it != s_end; ++it) rows.push_back(it->second);
+  auto s_begin = std::lower_bound(side_facts_.begin(), side_facts_.end(), std::pair<Days, uint64_t>{day_ + 1, 0});
+  auto s_end = std::lower_bound(s_begin, side_facts_.end(), std::pair<Days, uint64_t>{d + 1, 0});
+  for (auto it = s_begin; it != s_end; ++it) touched.push_back(it->second);
   last_facts_ = (o_end - o_begin) + static_cast<size_t>(s_end - s_begin);
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::sort(touched.begin(), touched.end());
+  std::vector<std::pair<uint32_t, uint8_t>> rows;  // (row, what), one per row, by row
+  for (uint64_t t : touched) {
+    auto r = static_cast<uint32_t>(t >> 8);
+    auto what = static_cast<uint8_t>(t & 0xff);
+    if (!rows.empty() && rows.back().first == r) rows.back().second |= what;
+    else rows.push_back({r, what});
+  }
   last_touched_ = rows.size();
 
   // First the columns that move with the date alone, for every row (touched rows are then
@@ -642,34 +661,38 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   purchased.col = col("purchased");
   tags.col = col("tags");
   std::vector<int64_t> scratch;
-  for (uint32_t r : rows) {
-    PurchaseRow p = purchase_row(f_, r, d);
-    pc.store(r, p, d);
-    first_purchase_[r] = p.first;
-    last_purchase_[r] = p.last;
-    if (last_purchased.col) {
-      last_purchased_row(f_, p.last_order, last_purchased.vals);
-      last_purchased.end_row(r);
+  for (auto [r, what] : rows) {
+    if (what & kTouchPurchases) {
+      PurchaseRow p = purchase_row(f_, r, d);
+      pc.store(r, p, d);
+      first_purchase_[r] = p.first;
+      last_purchase_[r] = p.last;
+      if (last_purchased.col) {
+        last_purchased_row(f_, p.last_order, last_purchased.vals);
+        last_purchased.end_row(r);
+      }
+      if (purchased.col) {
+        purchased_row(f_, r, d, purchased.vals, scratch);
+        purchased.end_row(r);
+      }
     }
-    if (purchased.col) {
-      purchased_row(f_, r, d, purchased.vals, scratch);
-      purchased.end_row(r);
+    if (what & kTouchSubscription) {
+      subscription_[r] = latest_subscription(f_, r, d);
+      if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+      sc.store(f_, r, subscription_[r], d);
     }
-    subscription_[r] = latest_subscription(f_, r, d);
-    if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
-    sc.store(f_, r, subscription_[r], d);
-    if (signup) {
+    if ((what & kTouchSignup) && signup) {
       Days created = f_.created_at[r];
       clear(*signup, r);
       if (created != kNoDay && created <= d) set(*signup, r, d - created);
     }
-    if (satisfaction) {
+    if ((what & kTouchSurvey) && satisfaction) {
       clear(*satisfaction, r);
       int64_t last = latest_survey(f_, r, d);
       if (last >= 0) set(*satisfaction, r, f_.survey_satisfaction[last]);
     }
-    if (referral_count) set(*referral_count, r, referrals_by(f_, r, d));
-    if (tags.col) {
+    if ((what & kTouchReferral) && referral_count) set(*referral_count, r, referrals_by(f_, r, d));
+    if ((what & kTouchTags) && tags.col) {
       const bool changed = r < overlay.size() && !overlay[r].empty();
       tags_row(f_, r, d, changed ? &overlay[r] : nullptr, tags.vals, scratch);
       tags.end_row(r);

@@ -70,8 +70,8 @@ class FrameCursor {
   void full(Days d, const TagOverlay& overlay);
   void step(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows);
   Column* col(const char* name);
-  // Row-fact days after the loaded facts' earliest day, sorted: (day, row) of subscription
-  // starts and cancellations, surveys, referrals and tags (orders come from orders_by_day).
+  // The days of subscription starts and cancellations, surveys, referrals, tags and sign-ups, by
+  // customer row, sorted (orders come from orders_by_day); built at the first step.
   void index_side_facts();
 
   const Facts& f_;
@@ -89,7 +89,8 @@ class FrameCursor {
   // and days_until_birthday is recomputed only when the date reaches it.
   std::vector<Days> next_birthday_;
   std::vector<Ymd> sub_start_ymd_;  // per row: the latest subscription's start, as a civil date
-  std::vector<std::pair<Days, uint32_t>> side_facts_;
+  // (day, row << 8 | what it changes), sorted; what: the kTouch* bits of attributes.cpp.
+  std::vector<std::pair<Days, uint64_t>> side_facts_;
   bool side_indexed_ = false;
 };
 
