@@ -18,7 +18,9 @@ struct ActionOut {
   Days date = 0;
   int64_t customer = 0;
   uint32_t rule = 0;          // index into CheckedProgram::rules
-  std::string rule_name;      // qualified
+  // Qualified; a view of the rule's name in the CheckedProgram (or of a literal), which outlives
+  // the actions: no string is copied per action.
+  std::string_view rule_name;
   lang::ActionKind kind = lang::ActionKind::Send;
   std::string target;         // message / coupon / offer / tag name, or points in decimal digits
   std::optional<lang::Channel> channel;

@@ -86,6 +86,138 @@ void set_f(Column& c, size_t r, double v) {
   c.valid[r] = 1;
 }
 
+
+void clear(Column& c, size_t r) {
+  if (!c.f64.empty()) c.f64[r] = 0;
+  if (!c.i64.empty()) c.i64[r] = 0;
+  c.valid[r] = 0;
+}
+
+// Row-level computations shared by the full build (FrameBuilder) and the incremental FrameCursor,
+// so both give the same values by construction.
+
+// The paid orders of row r dated on or before d.
+struct PurchaseRow {
+  int64_t count = 0;
+  double sum = 0;
+  Days first = kNoDay, last = kNoDay;
+  int64_t last_order = -1;
+};
+
+PurchaseRow purchase_row(const Facts& f, size_t r, Days d) {
+  PurchaseRow p;
+  for (uint32_t o = f.order_offsets[r], end = f.order_offsets[r + 1]; o < end && f.order_day[o] <= d; ++o) {
+    if (f.order_status[o] != OrderStatus::Paid) continue;
+    if (p.count == 0) p.first = f.order_day[o];
+    p.last = f.order_day[o];
+    p.sum += f.order_total[o];
+    p.last_order = o;
+    ++p.count;
+  }
+  return p;
+}
+
+// Purchase columns (any may be null: not wanted). Clears the row first.
+struct PurchaseCols {
+  Column *count = nullptr, *spent = nullptr, *first = nullptr, *last = nullptr, *since_first = nullptr,
+         *since_last = nullptr, *days_since = nullptr, *avg = nullptr;
+  void store(size_t r, const PurchaseRow& p, Days d) const {
+    for (Column* c : {count, spent, first, last, since_first, since_last, days_since, avg})
+      if (c) clear(*c, r);
+    if (count) set(*count, r, p.count);
+    if (spent) set_f(*spent, r, p.sum);
+    if (p.count == 0) return;
+    if (first) set(*first, r, p.first);
+    if (last) set(*last, r, p.last);
+    if (since_first) set(*since_first, r, d - p.first);
+    if (since_last) set(*since_last, r, d - p.last);
+    if (days_since) set(*days_since, r, d - p.last);
+    if (avg) set_f(*avg, r, p.sum / static_cast<double>(p.count));
+  }
+};
+
+void last_purchased_row(const Facts& f, int64_t last_order, std::vector<int64_t>& out) {
+  if (last_order < 0) return;
+  out.insert(out.end(), f.item_sku.begin() + f.item_offsets[last_order], f.item_sku.begin() + f.item_offsets[last_order + 1]);
+}
+
+void purchased_row(const Facts& f, size_t r, Days d, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+  scratch.clear();
+  for (uint32_t o = f.order_offsets[r], end = f.order_offsets[r + 1]; o < end && f.order_day[o] <= d; ++o) {
+    if (f.order_status[o] != OrderStatus::Paid) continue;
+    scratch.insert(scratch.end(), f.item_sku.begin() + f.item_offsets[o], f.item_sku.begin() + f.item_offsets[o + 1]);
+  }
+  std::sort(scratch.begin(), scratch.end());
+  scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+  out.insert(out.end(), scratch.begin(), scratch.end());
+}
+
+// The latest subscription of row r started on or before d (-1: none).
+int64_t latest_subscription(const Facts& f, size_t r, Days d) {
+  int64_t s = -1;
+  for (uint32_t i = f.sub_offsets[r], end = f.sub_offsets[r + 1]; i < end && f.sub_start[i] <= d; ++i) s = i;
+  return s;
+}
+
+// The day subscription.months counts to: the cancellation when it happened by d, else d.
+Days subscription_until(const Facts& f, int64_t s, Days d) {
+  Days cancel = f.sub_cancelled[s];
+  return cancel != kNoDay && cancel <= d ? cancel : d;
+}
+
+struct SubscriptionCols {
+  Column *active = nullptr, *status = nullptr, *months = nullptr, *cycles = nullptr, *reason = nullptr;
+  // The loader interns both (compute_frame never interns: frames may be computed in parallel).
+  int64_t active_id = -1, cancelled_id = -1;
+  void store(const Facts& f, size_t r, int64_t s, Days d) const {
+    for (Column* c : {active, status, months, cycles, reason})
+      if (c) clear(*c, r);
+    if (s < 0) {
+      if (active) set(*active, r, 0);
+      return;
+    }
+    Days cancel = f.sub_cancelled[s];
+    int64_t st = f.sub_status[s];
+    bool cancelled_by_d = (cancel != kNoDay && cancel <= d) || (cancel == kNoDay && st >= 0 && st == cancelled_id);
+    if (cancel != kNoDay && cancel <= d) st = cancelled_id;
+    else if (cancel != kNoDay && st >= 0 && st == cancelled_id) st = active_id;  // cancelled later: live as of D
+    if (status && st >= 0) set(*status, r, st);
+    if (active) set(*active, r, st >= 0 && st == active_id ? 1 : 0);
+    if (months) set(*months, r, whole_months(f.sub_start[s], subscription_until(f, s, d)));
+    if (cycles && f.sub_cycles_valid[s]) set(*cycles, r, f.sub_cycles[s]);
+    if (reason && cancelled_by_d && f.sub_cancel_reason[s] >= 0) set(*reason, r, f.sub_cancel_reason[s]);
+  }
+};
+
+int64_t latest_survey(const Facts& f, size_t r, Days d) {
+  int64_t last = -1;
+  for (uint32_t i = f.survey_offsets[r], end = f.survey_offsets[r + 1]; i < end && f.survey_day[i] <= d; ++i) last = i;
+  return last;
+}
+
+int64_t referrals_by(const Facts& f, size_t r, Days d) {
+  auto b = f.referral_day.begin() + f.referral_offsets[r], e = f.referral_day.begin() + f.referral_offsets[r + 1];
+  return std::upper_bound(b, e, d) - b;
+}
+
+// The stored tags of row r set on or before d (sorted by id), then `changes` in order (set: add
+// when absent; unset: remove), sorted again.
+void tags_row(const Facts& f, size_t r, Days d, const std::vector<std::pair<int64_t, bool>>* changes,
+              std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+  scratch.clear();
+  for (uint32_t i = f.tag_offsets[r], end = f.tag_offsets[r + 1]; i < end; ++i)
+    if (f.tag_set_at[i] == kNoDay || f.tag_set_at[i] <= d) scratch.push_back(f.tag[i]);
+  if (changes) {
+    for (auto [tag, on] : *changes) {
+      auto pos = std::find(scratch.begin(), scratch.end(), tag);
+      if (on && pos == scratch.end()) scratch.push_back(tag);
+      if (!on && pos != scratch.end()) scratch.erase(pos);
+    }
+    std::sort(scratch.begin(), scratch.end());
+  }
+  out.insert(out.end(), scratch.begin(), scratch.end());
+}
+
 class FrameBuilder {
  public:
   FrameBuilder(const Facts& f, Days d, const std::vector<std::string>& needed) : f_(f), d_(d), n_(f.rows()) {
@@ -185,29 +317,13 @@ class FrameBuilder {
       Column count = scalar(Type::integer(), n_), spent = scalar(Type::decimal(), n_), first = scalar(Type::date(), n_),
              last = scalar(Type::date(), n_), since_first = scalar(Type::integer(), n_),
              since_last = scalar(Type::integer(), n_), avg = scalar(Type::decimal(), n_);
+      PurchaseCols cols{&count, &spent, &first, &last, &since_first, &since_last, nullptr, &avg};
       std::vector<int64_t> last_order(n_, -1);
       for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
         for (size_t r = b; r < e; ++r) {
-          int64_t k = 0, lo = -1;
-          double sum = 0;
-          Days fd = kNoDay, ld = kNoDay;
-          for (uint32_t o = f_.order_offsets[r], end = f_.order_offsets[r + 1]; o < end && f_.order_day[o] <= d_; ++o) {
-            if (f_.order_status[o] != OrderStatus::Paid) continue;
-            if (k == 0) fd = f_.order_day[o];
-            ld = f_.order_day[o];
-            sum += f_.order_total[o];
-            lo = o;
-            ++k;
-          }
-          set(count, r, k);
-          set_f(spent, r, sum);
-          last_order[r] = lo;
-          if (k == 0) continue;
-          set(first, r, fd);
-          set(last, r, ld);
-          set(since_first, r, d_ - fd);
-          set(since_last, r, d_ - ld);
-          set_f(avg, r, sum / static_cast<double>(k));
+          PurchaseRow p = purchase_row(f_, r, d_);
+          cols.store(r, p, d_);
+          last_order[r] = p.last_order;
         }
       });
       if (want("purchase_count")) put("purchase_count", std::move(count));
@@ -220,21 +336,12 @@ class FrameBuilder {
       if (want("avg_order_value")) put("avg_order_value", std::move(avg));
       if (want("last_purchased"))
         put("last_purchased", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>&) {
-              int64_t o = last_order[r];
-              if (o < 0) return;
-              out.insert(out.end(), f_.item_sku.begin() + f_.item_offsets[o], f_.item_sku.begin() + f_.item_offsets[o + 1]);
+              last_purchased_row(f_, last_order[r], out);
             }));
     }
     if (want("purchased"))
       put("purchased", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
-            scratch.clear();
-            for (uint32_t o = f_.order_offsets[r], end = f_.order_offsets[r + 1]; o < end && f_.order_day[o] <= d_; ++o) {
-              if (f_.order_status[o] != OrderStatus::Paid) continue;
-              scratch.insert(scratch.end(), f_.item_sku.begin() + f_.item_offsets[o], f_.item_sku.begin() + f_.item_offsets[o + 1]);
-            }
-            std::sort(scratch.begin(), scratch.end());
-            scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
-            out.insert(out.end(), scratch.begin(), scratch.end());
+            purchased_row(f_, r, d_, out, scratch);
           }));
   }
 
@@ -272,30 +379,11 @@ class FrameBuilder {
     bool any = false;
     for (const char* s : kNames) any = any || want(s);
     if (!any) return;
-    // The loader interns both (compute_frame never interns: frames may be computed in parallel).
-    const int64_t active_id = f_.strings->find("active"), cancelled_id = f_.strings->find("cancelled");
     Column active = scalar(Type::boolean(), n_), status = scalar(Type::string(), n_), months = scalar(Type::integer(), n_),
            cycles = scalar(Type::integer(), n_), reason = scalar(Type::string(), n_);
+    SubscriptionCols cols{&active, &status, &months, &cycles, &reason, f_.strings->find("active"), f_.strings->find("cancelled")};
     for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
-      for (size_t r = b; r < e; ++r) {
-        int64_t s = -1;
-        for (uint32_t i = f_.sub_offsets[r], end = f_.sub_offsets[r + 1]; i < end && f_.sub_start[i] <= d_; ++i) s = i;
-        if (s < 0) {
-          set(active, r, 0);
-          continue;
-        }
-        Days cancel = f_.sub_cancelled[s];
-        int64_t st = f_.sub_status[s];
-        bool cancelled_by_d = (cancel != kNoDay && cancel <= d_) || (cancel == kNoDay && st >= 0 && st == cancelled_id);
-        if (cancel != kNoDay && cancel <= d_) st = cancelled_id;
-        else if (cancel != kNoDay && st >= 0 && st == cancelled_id) st = active_id;  // cancelled later: live as of D
-        if (st >= 0) set(status, r, st);
-        set(active, r, st >= 0 && st == active_id ? 1 : 0);
-        Days until = cancel != kNoDay && cancel <= d_ ? cancel : d_;
-        set(months, r, whole_months(f_.sub_start[s], until));
-        if (f_.sub_cycles_valid[s]) set(cycles, r, f_.sub_cycles[s]);
-        if (cancelled_by_d && f_.sub_cancel_reason[s] >= 0) set(reason, r, f_.sub_cancel_reason[s]);
-      }
+      for (size_t r = b; r < e; ++r) cols.store(f_, r, latest_subscription(f_, r, d_), d_);
     });
     if (want("subscription.active")) put("subscription.active", std::move(active));
     if (want("subscription.status")) put("subscription.status", std::move(status));
@@ -308,24 +396,19 @@ class FrameBuilder {
     if (want("satisfaction")) {
       Column c = scalar(Type::integer(), n_);
       for (size_t r = 0; r < n_; ++r) {
-        int64_t last = -1;
-        for (uint32_t i = f_.survey_offsets[r], end = f_.survey_offsets[r + 1]; i < end && f_.survey_day[i] <= d_; ++i) last = i;
+        int64_t last = latest_survey(f_, r, d_);
         if (last >= 0) set(c, r, f_.survey_satisfaction[last]);
       }
       put("satisfaction", std::move(c));
     }
     if (want("referral_count")) {
       Column c = scalar(Type::integer(), n_);
-      for (size_t r = 0; r < n_; ++r) {
-        auto b = f_.referral_day.begin() + f_.referral_offsets[r], e = f_.referral_day.begin() + f_.referral_offsets[r + 1];
-        set(c, r, std::upper_bound(b, e, d_) - b);
-      }
+      for (size_t r = 0; r < n_; ++r) set(c, r, referrals_by(f_, r, d_));
       put("referral_count", std::move(c));
     }
     if (want("tags"))
-      put("tags", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>&) {
-            for (uint32_t i = f_.tag_offsets[r], end = f_.tag_offsets[r + 1]; i < end; ++i)
-              if (f_.tag_set_at[i] == kNoDay || f_.tag_set_at[i] <= d_) out.push_back(f_.tag[i]);
+      put("tags", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+            tags_row(f_, r, d_, nullptr, out, scratch);
           }));
   }
 
@@ -354,6 +437,270 @@ class FrameBuilder {
 
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names) {
   return FrameBuilder(facts, d, needed_names).build();
+}
+
+
+namespace {
+
+}  // namespace
+
+void replace_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector<uint32_t>& off,
+                 const std::vector<int64_t>& vals) {
+  if (rows.empty()) return;
+  bool same = true;
+  for (size_t i = 0; i < rows.size() && same; ++i)
+    same = c.list_offsets[rows[i] + 1] - c.list_offsets[rows[i]] == off[i + 1] - off[i];
+  if (same) {
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy(vals.begin() + off[i], vals.begin() + off[i + 1], c.list_values.begin() + c.list_offsets[rows[i]]);
+    return;
+  }
+  const size_t n = c.list_offsets.size() - 1;
+  std::vector<uint32_t> new_off(n + 1);
+  std::vector<int64_t> new_vals;
+  new_vals.reserve(c.list_values.size() + vals.size());
+  size_t next = 0;  // the first row not yet copied
+  auto copy_rows = [&](size_t end_row) {  // rows [next, end_row) unchanged; also offset end_row
+    const int64_t shift = static_cast<int64_t>(new_vals.size()) - c.list_offsets[next];
+    for (size_t k = next; k <= end_row && k <= n; ++k) new_off[k] = static_cast<uint32_t>(c.list_offsets[k] + shift);
+    new_vals.insert(new_vals.end(), c.list_values.begin() + c.list_offsets[next], c.list_values.begin() + c.list_offsets[end_row]);
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    copy_rows(rows[i]);
+    new_vals.insert(new_vals.end(), vals.begin() + off[i], vals.begin() + off[i + 1]);
+    next = rows[i] + 1;
+  }
+  copy_rows(n);
+  new_off[n] = static_cast<uint32_t>(new_vals.size());
+  c.list_offsets = std::move(new_off);
+  c.list_values = std::move(new_vals);
+}
+
+namespace {
+
+// One list column's new rows during a step.
+struct ListPatch {
+  Column* col = nullptr;
+  std::vector<uint32_t> rows, off{0};
+  std::vector<int64_t> vals;
+  void end_row(uint32_t r) {
+    rows.push_back(r);
+    off.push_back(static_cast<uint32_t>(vals.size()));
+  }
+  void apply() {
+    if (col) replace_lists(*col, rows, off, vals);
+  }
+};
+
+}  // namespace
+
+FrameCursor::FrameCursor(const Facts& facts, std::vector<std::string> needed_names)
+    : f_(facts), needed_(std::move(needed_names)) {}
+
+Column* FrameCursor::col(const char* name) {
+  auto it = frame_.columns.find(name);
+  return it == frame_.columns.end() ? nullptr : &it->second;
+}
+
+Frame& FrameCursor::advance(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
+  if (has_day_ && d > day_) {
+    step(d, overlay, overlay_rows);
+    last_incremental_ = true;
+  } else {
+    full(d, overlay);
+    last_incremental_ = false;
+  }
+  has_day_ = true;
+  day_ = d;
+  frame_.today = d;
+  return frame_;
+}
+
+void FrameCursor::full(Days d, const TagOverlay& overlay) {
+  frame_ = compute_frame(f_, d, needed_);
+  const size_t n = f_.rows();
+  if (Column* tags = col("tags"); tags && !overlay.empty()) {
+    ListPatch p;
+    p.col = tags;
+    std::vector<int64_t> scratch;
+    for (size_t r = 0; r < overlay.size() && r < n; ++r) {
+      if (overlay[r].empty()) continue;
+      tags_row(f_, r, d, &overlay[r], p.vals, scratch);
+      p.end_row(static_cast<uint32_t>(r));
+    }
+    p.apply();
+  }
+  first_purchase_.assign(n, kNoDay);
+  last_purchase_.assign(n, kNoDay);
+  subscription_.assign(n, -1);
+  next_birthday_.assign(n, kNoDay);
+  sub_start_ymd_.assign(n, Ymd{});
+  for (size_t r = 0; r < n; ++r) {
+    PurchaseRow p = purchase_row(f_, r, d);
+    first_purchase_[r] = p.first;
+    last_purchase_[r] = p.last;
+    subscription_[r] = latest_subscription(f_, r, d);
+    if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+    if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+  }
+  last_touched_ = n;
+  last_facts_ = 0;
+}
+
+namespace {
+// What a fact of a row changes (FrameCursor::step recomputes only those attributes).
+constexpr uint8_t kTouchPurchases = 1, kTouchSubscription = 2, kTouchSurvey = 4, kTouchReferral = 8, kTouchTags = 16,
+                  kTouchSignup = 32;
+uint64_t touch(size_t row, uint8_t what) { return static_cast<uint64_t>(row) << 8 | what; }
+}  // namespace
+
+void FrameCursor::index_side_facts() {
+  if (side_indexed_) return;
+  side_indexed_ = true;
+  const size_t n = f_.rows();
+  for (size_t r = 0; r < n; ++r) {
+    for (uint32_t i = f_.sub_offsets[r]; i < f_.sub_offsets[r + 1]; ++i) {
+      side_facts_.push_back({f_.sub_start[i], touch(r, kTouchSubscription)});
+      if (f_.sub_cancelled[i] != kNoDay) side_facts_.push_back({f_.sub_cancelled[i], touch(r, kTouchSubscription)});
+    }
+    for (uint32_t i = f_.survey_offsets[r]; i < f_.survey_offsets[r + 1]; ++i)
+      side_facts_.push_back({f_.survey_day[i], touch(r, kTouchSurvey)});
+    for (uint32_t i = f_.referral_offsets[r]; i < f_.referral_offsets[r + 1]; ++i)
+      side_facts_.push_back({f_.referral_day[i], touch(r, kTouchReferral)});
+    for (uint32_t i = f_.tag_offsets[r]; i < f_.tag_offsets[r + 1]; ++i)
+      if (f_.tag_set_at[i] != kNoDay) side_facts_.push_back({f_.tag_set_at[i], touch(r, kTouchTags)});
+    if (f_.created_at[r] != kNoDay) side_facts_.push_back({f_.created_at[r], touch(r, kTouchSignup)});
+  }
+  std::sort(side_facts_.begin(), side_facts_.end());
+}
+
+void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
+  // The rows with a fact dated in (day_, d], and those whose tag overlay changed, with what
+  // their facts change (row << 8 | kTouch* bits, merged per row below).
+  std::vector<uint64_t> touched;
+  touched.reserve(overlay_rows.size() + 1024);
+  for (uint32_t r : overlay_rows) touched.push_back(touch(r, kTouchTags));
+  const size_t o_begin = f_.orders_on(day_ + 1).first, o_end = f_.orders_on(d).second;
+  for (size_t k = o_begin; k < o_end; ++k) {
+    uint32_t o = f_.orders_by_day[k];
+    if (f_.order_status[o] == OrderStatus::Paid) touched.push_back(touch(f_.order_row[o], kTouchPurchases));
+  }
+  index_side_facts();
+  auto s_begin = std::lower_bound(side_facts_.begin(), side_facts_.end(), std::pair<Days, uint64_t>{day_ + 1, 0});
+  auto s_end = std::lower_bound(s_begin, side_facts_.end(), std::pair<Days, uint64_t>{d + 1, 0});
+  for (auto it = s_begin; it != s_end; ++it) touched.push_back(it->second);
+  last_facts_ = (o_end - o_begin) + static_cast<size_t>(s_end - s_begin);
+  std::sort(touched.begin(), touched.end());
+  std::vector<std::pair<uint32_t, uint8_t>> rows;  // (row, what), one per row, by row
+  for (uint64_t t : touched) {
+    auto r = static_cast<uint32_t>(t >> 8);
+    auto what = static_cast<uint8_t>(t & 0xff);
+    if (!rows.empty() && rows.back().first == r) rows.back().second |= what;
+    else rows.push_back({r, what});
+  }
+  last_touched_ = rows.size();
+
+  // First the columns that move with the date alone, for every row (touched rows are then
+  // recomputed below, as of d): a day later is one more day since, one fewer until.
+  const Days delta = d - day_;
+  const size_t n = f_.rows();
+  for (const char* name : {"days_since_first_purchase", "days_since_last_purchase", "days_since", "days_since_signup"}) {
+    // Valid rows only (a purchase, a sign-up on or before the last day); a first purchase or a
+    // sign-up dated since then is a fact of a touched row.
+    if (Column* c = col(name))
+      for (size_t r = 0; r < n; ++r) c->i64[r] += delta * c->valid[r];
+  }
+  Column* age = col("age");
+  Column* until_birthday = col("days_until_birthday");
+  if (age || until_birthday) {
+    for (size_t r = 0; r < n; ++r) {
+      if (next_birthday_[r] == kNoDay) continue;
+      if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
+        next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+        if (age) {
+          clear(*age, r);
+          int a = age_on(f_.birthday[r], d);
+          if (a >= 0) set(*age, r, a);
+        }
+      }
+      if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
+    }
+  }
+  if (Column* months = col("subscription.months")) {
+    const Ymd e = civil_from_days(d);
+    const unsigned e_last = days_in_month(e.y, e.m);
+    for (size_t r = 0; r < n; ++r) {
+      int64_t s = subscription_[r];
+      if (s < 0) continue;
+      Days cancel = f_.sub_cancelled[s];
+      if (cancel != kNoDay && cancel <= d) continue;  // counted to the cancellation: set when it happened
+      const Ymd& st = sub_start_ymd_[r];  // whole_months(start, d), start <= d
+      int m = (e.y - st.y) * 12 + static_cast<int>(e.m) - static_cast<int>(st.m);
+      if (e.d < st.d && e.d != e_last) --m;
+      months->i64[r] = std::max(m, 0);
+    }
+  }
+
+  PurchaseCols pc{col("purchase_count"),
+                  col("total_spent"),
+                  col("first_purchase_date"),
+                  col("last_purchase_date"),
+                  col("days_since_first_purchase"),
+                  col("days_since_last_purchase"),
+                  col("days_since"),
+                  col("avg_order_value")};
+  SubscriptionCols sc{col("subscription.active"),       col("subscription.status"),
+                      col("subscription.months"),       col("subscription.cycles"),
+                      col("subscription.cancel_reason"), f_.strings->find("active"),
+                      f_.strings->find("cancelled")};
+  Column* satisfaction = col("satisfaction");
+  Column* referral_count = col("referral_count");
+  Column* signup = col("days_since_signup");
+  ListPatch last_purchased, purchased, tags;
+  last_purchased.col = col("last_purchased");
+  purchased.col = col("purchased");
+  tags.col = col("tags");
+  std::vector<int64_t> scratch;
+  for (auto [r, what] : rows) {
+    if (what & kTouchPurchases) {
+      PurchaseRow p = purchase_row(f_, r, d);
+      pc.store(r, p, d);
+      first_purchase_[r] = p.first;
+      last_purchase_[r] = p.last;
+      if (last_purchased.col) {
+        last_purchased_row(f_, p.last_order, last_purchased.vals);
+        last_purchased.end_row(r);
+      }
+      if (purchased.col) {
+        purchased_row(f_, r, d, purchased.vals, scratch);
+        purchased.end_row(r);
+      }
+    }
+    if (what & kTouchSubscription) {
+      subscription_[r] = latest_subscription(f_, r, d);
+      if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+      sc.store(f_, r, subscription_[r], d);
+    }
+    if ((what & kTouchSignup) && signup) {
+      Days created = f_.created_at[r];
+      clear(*signup, r);
+      if (created != kNoDay && created <= d) set(*signup, r, d - created);
+    }
+    if ((what & kTouchSurvey) && satisfaction) {
+      clear(*satisfaction, r);
+      int64_t last = latest_survey(f_, r, d);
+      if (last >= 0) set(*satisfaction, r, f_.survey_satisfaction[last]);
+    }
+    if ((what & kTouchReferral) && referral_count) set(*referral_count, r, referrals_by(f_, r, d));
+    if ((what & kTouchTags) && tags.col) {
+      const bool changed = r < overlay.size() && !overlay[r].empty();
+      tags_row(f_, r, d, changed ? &overlay[r] : nullptr, tags.vals, scratch);
+      tags.end_row(r);
+    }
+  }
+  last_purchased.apply();
+  purchased.apply();
+  tags.apply();
 }
 
 }  // namespace crm::engine

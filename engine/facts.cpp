@@ -7,6 +7,11 @@
 namespace crm::engine {
 
 std::optional<size_t> Facts::row_of(int64_t id) const {
+  // Ids are often dense (1..N): try the row the id would have then, before searching.
+  if (!customer_id.empty()) {
+    uint64_t guess = static_cast<uint64_t>(id) - static_cast<uint64_t>(customer_id.front());
+    if (guess < customer_id.size() && customer_id[guess] == id) return static_cast<size_t>(guess);
+  }
   auto it = std::lower_bound(customer_id.begin(), customer_id.end(), id);
   if (it == customer_id.end() || *it != id) return std::nullopt;
   return static_cast<size_t>(it - customer_id.begin());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,8 +19,8 @@ namespace crm::engine {
 // of millions of entries; ids beyond the dense limit (or negative) use a hash map.
 class History {
  public:
-  // Ids below this are indexed directly: 4 bytes per id per rule that ever fired, so a store
-  // of 1M customers costs 4 MB per rule.
+  // Ids below this are indexed directly: 12 bytes per id per rule that ever fired, so a store
+  // of 1M customers costs 12 MB per rule.
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
 
   History() = default;
@@ -33,12 +34,23 @@ class History {
     return limit < 1024 ? 1024 : limit;
   }
 
+  // Dedupe keys ("once", a `once per` value, a date for `every`, an occurrence key) are
+  // interned: the hot path compares ids, the text is kept for output.
+  uint32_t intern_key(std::string_view text);
+  const std::string& key_text(uint32_t key) const { return key_texts_[key]; }
+
   // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
-  void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key);
+  void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key);
+  void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key) {
+    record_fire(rule, customer, day, intern_key(key));
+  }
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
-  bool fired_ever(uint32_t rule, int64_t customer) const { return find(rule, customer) != nullptr; }
+  bool fired_ever(uint32_t rule, int64_t customer) const {
+    return dense(customer) ? dense_entry(rule, customer) != nullptr : find(rule, customer) != nullptr;
+  }
+  bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
   bool fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const;
   // The latest day on or before `day` the rule fired, if any.
   std::optional<Days> last_fired(uint32_t rule, int64_t customer, Days day) const;
@@ -48,10 +60,25 @@ class History {
 
   size_t fire_count() const { return fire_count_; }
 
+  // A hint that (rule, customer) is about to be looked up: starts loading its dense entry.
+  void prefetch(uint32_t rule, int64_t customer) const {
+    if (!dense(customer) || rule >= dense_slot_.size()) return;
+    const auto& slots = dense_slot_[rule];
+    auto id = static_cast<size_t>(customer);
+    if (id < slots.size()) __builtin_prefetch(&slots[id]);
+  }
+
  private:
+  // A dense entry answers the common questions in one load of an array walked in customer
+  // order: fired ever (slot), with the latest key recorded, and the latest day recorded.
+  struct Dense {
+    uint32_t slot = 0;       // slot + 1 (0: never fired)
+    uint32_t last_key = 0;   // the key of the latest record_fire
+    Days max_day = 0;        // the latest day recorded
+  };
   struct Fires {
     std::vector<Days> days;          // sorted ascending
-    std::vector<std::string> keys;   // distinct dedupe keys
+    std::vector<uint32_t> keys;      // distinct dedupe keys (interned)
   };
   struct Send {
     Days day;
@@ -60,16 +87,20 @@ class History {
   };
   bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
   const Fires* find(uint32_t rule, int64_t customer) const;
+  const Dense* dense_entry(uint32_t rule, int64_t customer) const;
   Fires& get(uint32_t rule, int64_t customer);
   const std::vector<Send>* sends_of(int64_t customer) const;
 
-  std::vector<std::vector<uint32_t>> dense_slot_;            // [rule][customer id] -> slot + 1 (0: none)
+  std::vector<std::vector<Dense>> dense_slot_;               // [rule][customer id]
   std::unordered_map<uint64_t, uint32_t> sparse_slot_;       // (rule, customer) -> slot + 1
   std::vector<Fires> fires_;                                 // the slots
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]
   std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
   int64_t dense_limit_ = kDenseIdLimit;
+  bool sends_sorted_ = true;  // every customer's sends are in day order
+  std::vector<std::string> key_texts_;
+  std::unordered_map<std::string, uint32_t> key_ids_;
 };
 
 }  // namespace crm::engine

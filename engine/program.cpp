@@ -320,6 +320,11 @@ Evaluator::Values Evaluator::values(NodeId node) {
   return regs_->view[node];
 }
 
+Evaluator::Values Evaluator::current_values(NodeId node) {
+  run(node, false);
+  return regs_->view[node];
+}
+
 Value Evaluator::value_at(NodeId node, size_t i) {
   Regs& r = *regs_;
   run(node, false);  // reuses what the last condition/truth/values call computed, tags included
@@ -345,6 +350,23 @@ int64_t code_points(std::string_view s) {
 }
 
 bool in_days_range(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// civil_from_days through a table for the days of 1900..2199 (where nearly every date a rule
+// computes falls), packed as year << 9 | month << 5 | day; other days compute it.
+Ymd civil_cached(Days d) {
+  static constexpr Days kFirst = days_from_civil(1900, 1, 1), kLast = days_from_civil(2199, 12, 31);
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(static_cast<size_t>(kLast - kFirst + 1));
+    for (Days x = kFirst; x <= kLast; ++x) {
+      Ymd c = civil_from_days(x);
+      t[static_cast<size_t>(x - kFirst)] = static_cast<uint32_t>(c.y) << 9 | c.m << 5 | c.d;
+    }
+    return t;
+  }();
+  if (d < kFirst || d > kLast) return civil_from_days(d);
+  uint32_t v = table[static_cast<size_t>(d - kFirst)];
+  return {static_cast<int>(v >> 9), (v >> 5) & 15u, v & 31u};
+}
 
 }  // namespace
 
@@ -676,13 +698,45 @@ void Evaluator::exec(NodeId id) {
       out.valid = A->valid;
       return;
     }
-    case Op::Year:
+    case Op::Year: {
+      // Dates of a batch mostly fall in one or two years: remember the last two years' ranges.
+      Days lo[2] = {1, 1}, hi[2] = {0, 0};
+      int64_t years[2] = {0, 0};
+      int next = 0;
+      for (size_t i = 0; i < n_rows; ++i) {
+        int64_t d = A->i64[i];
+        bool ok = in_days_range(d);
+        Days x = ok ? static_cast<Days>(d) : 0;
+        int64_t y;
+        if (x >= lo[0] && x <= hi[0]) {
+          y = years[0];
+        } else if (x >= lo[1] && x <= hi[1]) {
+          y = years[1];
+        } else {
+          int cy = civil_cached(x).y;
+          y = cy;
+          if (cy < 1900 || cy > 2199) {  // rare: no range kept (and no overflow at the edges)
+            oi[i] = y;
+            ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
+            continue;
+          }
+          lo[next] = days_from_civil(cy, 1, 1);
+          hi[next] = days_from_civil(cy, 12, 31);
+          years[next] = y;
+          next ^= 1;
+        }
+        oi[i] = y;
+        ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
+      }
+      out.valid = ov;
+      return;
+    }
     case Op::Month:
     case Op::Day:
       for (size_t i = 0; i < n_rows; ++i) {
         int64_t d = A->i64[i];
         bool ok = in_days_range(d);
-        Ymd c = civil_from_days(ok ? static_cast<Days>(d) : 0);
+        Ymd c = civil_cached(ok ? static_cast<Days>(d) : 0);
         oi[i] = n.op == Op::Year ? c.y : n.op == Op::Month ? c.m : c.d;
         ov[i] = A->valid[i] & static_cast<uint8_t>(ok);
       }

@@ -253,6 +253,9 @@ class Evaluator {
     const uint8_t* valid = nullptr;
   };
   Values values(NodeId node);
+  // Like values(), but reuses what the last condition/truth/values call computed (tags as they
+  // were then), as value_at does: for reading a node once per batch instead of once per row.
+  Values current_values(NodeId node);
   // One row's value of a node (i < batch_size()). Cheap to call per row: it reuses what the
   // last condition/truth/values call computed (tags as they were then).
   Value value_at(NodeId node, size_t i);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/action.hpp"
+#include "engine/attributes.hpp"
 #include "engine/events.hpp"
 #include "engine/facts.hpp"
 #include "engine/history.hpp"
@@ -41,6 +42,11 @@ struct RuleTrace {
 class Runner {
  public:
   Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts);
+  ~Runner();
+
+  // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
+  // default; a simulation, whose outputs never show subjects, turns it off.
+  void set_render_subjects(bool on) { render_subjects_ = on; }
 
   // Loads the history of earlier runs from the facts' outbox (real runs).
   void load_history_from_outbox();
@@ -67,22 +73,35 @@ class Runner {
   const History& history() const { return history_; }
   // Evaluation statistics of the last day.
   size_t last_rows() const { return last_rows_; }
+  // Customer rows whose attributes were recomputed for the last day (all rows when the frame
+  // was computed from scratch; else those with facts dated since the previous day).
+  size_t last_touched_rows() const { return last_touched_rows_; }
   double last_frame_ms() const { return last_frame_ms_; }
   double last_eval_ms() const { return last_eval_ms_; }
+  // The same as CPU time of the process (what a quiet machine's wall time would be).
+  double last_frame_cpu_ms() const { return last_frame_cpu_ms_; }
+  double last_eval_cpu_ms() const { return last_eval_cpu_ms_; }
+  // Facts dated in the days the last frame advanced over (0 after a computation from scratch).
+  size_t last_day_facts() const { return cursor_->last_facts(); }
 
  private:
   struct Candidate;
-  void apply_tag_overlay(Frame& frame) const;
-  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d) const;
+  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d);
   // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
   // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
   // the event/journey path.
   bool add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
-                           const std::string& dedupe, bool hold, const Column* const* optin,
+                           uint32_t key, bool hold, const Column* const* optin,
                            const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list) const;
   // Caps, then the passed actions into the history and the tag overlay; sorts the customer's
   // candidates into output order.
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
+  // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
+  uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
+  // The output action of a settled candidate (moves its subject out).
+  ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
+  // Today's candidate list of a customer row (registers the row on first use).
+  std::vector<Candidate>& candidates_of(uint32_t row);
   // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
@@ -98,13 +117,31 @@ class Runner {
   std::unordered_map<std::string, uint32_t> campaign_ids_;
   std::vector<size_t> graph_pos_;            // rule index -> position in graph.rule_order
   // In-memory tag changes since the facts were loaded: customer row -> (tag id, set?) in order.
-  std::unordered_map<uint32_t, std::vector<std::pair<int64_t, bool>>> tag_overlay_;
+  TagOverlay tag_overlay_;
+  std::vector<uint32_t> overlay_dirty_;  // rows whose overlay changed since the last frame
+  std::unique_ptr<FrameCursor> cursor_;  // the day's attributes, advanced incrementally
   std::vector<std::string> columns_;
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
+  // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
+  std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
+  std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
+  std::vector<std::vector<const lang::Message*>> action_message_;  // per rule, per action: its message
+  std::vector<uint32_t> limit_campaign_;  // per limit: campaign id + 1; 0 every send; UINT32_MAX unknown
+  std::vector<std::unordered_map<uint64_t, uint32_t>> once_per_keys_;  // per rule: value bits -> key
+  std::vector<uint32_t> once_per_null_;  // per rule: the key of a null value (UINT32_MAX: not yet)
+  uint32_t once_key_ = 0;
+  bool any_event_rule_ = false;
+  bool render_subjects_ = true;
+  std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
+  std::vector<uint32_t> cand_rows_;             // rows with candidates today
+  std::vector<Candidate*> sends_scratch_;
+  std::vector<const Candidate*> allocated_scratch_;
+  std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
+  size_t last_touched_rows_ = 0;
   size_t last_rows_ = 0;
-  double last_frame_ms_ = 0, last_eval_ms_ = 0;
+  double last_frame_ms_ = 0, last_eval_ms_ = 0, last_frame_cpu_ms_ = 0, last_eval_cpu_ms_ = 0;
 };
 
 struct RunOptions {
@@ -117,6 +154,9 @@ struct RunOptions {
 // Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
 // actions, tag changes and completion to `store` in one transaction per day.
 void run_days(Runner& runner, Store* store, const RunOptions& options);
+
+// CPU time of the whole process so far, in ms (user + system, every thread).
+double process_cpu_ms();
 
 // The hash that selects held-out customers: fnv1a64("<key>:<customer id>") mod 10000 < pct*100.
 bool held_out(const std::string& key, int64_t customer, double pct);

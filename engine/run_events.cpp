@@ -146,7 +146,8 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
         }
         if (waits) continue;
         bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, o.customer, fr.holdout_pct);
-        add_rule_candidates(ru, ef, row, ev, i, d, dedupe, hold, optin, {}, cands[static_cast<uint32_t>(o.row)]);
+        add_rule_candidates(ru, ef, row, ev, i, d, history_.intern_key(dedupe), hold, optin, {},
+                            cands[static_cast<uint32_t>(o.row)]);
       }
     }
   }
@@ -158,7 +159,7 @@ std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, 
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
     settle(row, facts_.customer_id[row], d, list);
-    for (auto& c : list) out.push_back(std::move(c.out));
+    for (auto& c : list) out.push_back(make_action(c, d, facts_.customer_id[row]));
   }
   return out;
 }

@@ -36,11 +36,21 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
   return out;
 }
 
+// An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,
+// with its strings, is made only for the output (Runner::make_action).
 struct Runner::Candidate {
   uint32_t rule = 0;
-  ActionOut out;
+  uint32_t key = 0;                    // the dedupe value, interned in the History
+  uint32_t action_index = 0;           // position among the rule's actions
+  lang::ActionKind kind = lang::ActionKind::Send;
   Status pre_status = Status::Sent;    // before caps
+  Status status = Status::Sent;        // final
   bool transactional = false;          // a transactional send: never capped, never counted
+  std::optional<lang::Channel> channel;
+  int64_t priority = 0;
+  int64_t points = 0;                  // the amount of `grant points`
+  double cost = 0;                     // message cost of a send
+  std::string subject;                 // rendered subject of a send (when rendering is on)
   std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
 };
 

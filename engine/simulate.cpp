@@ -34,6 +34,7 @@ SimulationAccumulator::SimulationAccumulator(const lang::CheckedProgram& program
   }
   size_t words = (facts.rows() + 63) / 64;
   rule_seen_.assign(program.rules.size(), std::vector<uint64_t>(words, 0));
+  label_counts_.resize(program.rules.size());
   for (auto& c : channel_seen_) c.assign(words, 0);
   sent_seen_.assign(words, 0);
   touched_seen_.assign(words, 0);
@@ -55,7 +56,18 @@ void SimulationAccumulator::add(const ActionOut& a) {
   SimRule& rule = r_.rules[a.rule];
   day.actions[s]++;
   rule.counts[s]++;
-  rule.by_action[action_label(a, /*points_amount=*/false)][s]++;
+  auto& labels = label_counts_[a.rule];
+  if (labels.size() <= a.action_index) labels.resize(a.action_index + 1);
+  LabelSlot& slot = labels[a.action_index];
+  if (!slot.counts || slot.kind != a.kind || slot.channel != a.channel ||
+      (a.kind != lang::ActionKind::Points && slot.target != a.target)) {
+    slot.counts = &rule.by_action[action_label(a, /*points_amount=*/false)];
+    slot.message = nullptr;
+    slot.kind = a.kind;
+    slot.target = a.target;
+    slot.channel = a.channel;
+  }
+  (*slot.counts)[s]++;
   r_.total[s]++;
   const size_t ch = a.channel ? static_cast<size_t>(*a.channel) : 0;
   if (a.channel) {
@@ -80,7 +92,8 @@ void SimulationAccumulator::add(const ActionOut& a) {
     if (row && first_time(channel_seen_[ch], *row)) r_.channels[ch].reached++;
   }
   if (row && first_time(sent_seen_, *row)) r_.reached++;
-  SimMessage& m = messages_[{a.target, a.channel ? lang::channel_name(*a.channel) : ""}];
+  if (!slot.message) slot.message = &messages_[{a.target, a.channel ? lang::channel_name(*a.channel) : ""}];
+  SimMessage& m = *slot.message;
   if (m.sent == 0) {
     m.name = a.target;
     m.channel = a.channel ? lang::channel_name(*a.channel) : "";
@@ -116,7 +129,7 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
   using Key = std::tuple<uint32_t, int, std::string, int>;
   struct Row {
     Days date = 0;
-    const std::string* rule = nullptr;
+    std::string_view rule;
     StatusCounts counts{};
   };
   std::map<Key, Row> rows;
@@ -124,14 +137,14 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
     Key k{a.rule, static_cast<int>(a.kind), a.target, a.channel ? static_cast<int>(*a.channel) : -1};
     Row& r = rows[k];
     r.date = a.date;
-    r.rule = &a.rule_name;
+    r.rule = a.rule_name;
     r.counts[static_cast<size_t>(a.status)]++;
   }
   std::string out;
   for (const auto& [k, r] : rows) {
     out += format_date(r.date);
     out += ',';
-    append_csv_field(out, *r.rule);
+    append_csv_field(out, r.rule);
     out += ',';
     out += lang::action_name(static_cast<lang::ActionKind>(std::get<1>(k)));
     out += ',';

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,16 @@ class SimulationAccumulator {
   std::array<std::vector<uint64_t>, lang::kChannelCount> channel_seen_;
   std::vector<uint64_t> sent_seen_, touched_seen_;
   std::map<std::pair<std::string, std::string>, SimMessage> messages_;
+  // Per rule, per action index: the by_action counts of the last label seen there, with what the
+  // label is made of (kind, target unless points, channel), so a repeat skips building it.
+  struct LabelSlot {
+    StatusCounts* counts = nullptr;
+    SimMessage* message = nullptr;  // of a send, found at its first passed action
+    lang::ActionKind kind{};
+    std::string target;
+    std::optional<lang::Channel> channel;
+  };
+  std::vector<std::vector<LabelSlot>> label_counts_;
 };
 
 // The CSV of `crm simulate --format csv`: one row per (date, rule, action, target, channel) with

@@ -10,7 +10,7 @@ namespace crm::engine {
 void Summary::add(const ActionOut& a) {
   std::string what = action_label(a, /*points_amount=*/true);
   auto s = static_cast<size_t>(a.status);
-  by_rule[{a.rule, a.rule_name, what}][s]++;
+  by_rule[{a.rule, std::string(a.rule_name), what}][s]++;
   if (a.channel) by_channel[lang::channel_name(*a.channel)][s]++;
   total[s]++;
   if (a.status == Status::Sent) cost += a.cost;

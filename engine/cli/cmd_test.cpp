@@ -274,7 +274,7 @@ bool matches(const TestExpect& e, const engine::ActionOut& a) {
 std::string action_text(const engine::ActionOut& a) {
   std::string s = std::string(lang::action_name(a.kind)) + " " + a.target + fmt::format(" to {}", a.customer);
   if (a.channel) s += std::string(" via ") + lang::channel_name(*a.channel);
-  s += " on " + format_date(a.date) + " rule " + a.rule_name;
+  s += fmt::format(" on {} rule {}", format_date(a.date), a.rule_name);
   if (a.status != engine::Status::Sent) s += std::string(" ") + engine::status_name(a.status);
   return s;
 }
