@@ -168,7 +168,7 @@ Days subscription_until(const Facts& f, int64_t s, Days d) {
 struct SubscriptionCols {
   Column *active = nullptr, *status = nullptr, *months = nullptr, *cycles = nullptr, *reason = nullptr;
   // The loader interns both (compute_frame never interns: frames may be computed in parallel).
-  int64_t active_id = -1, cancelled_id = -1;
+  int64_t active_id = -1, cancelled_id = -1, paused_id = -1;
   void store(const Facts& f, size_t r, int64_t s, Days d) const {
     for (Column* c : {active, status, months, cycles, reason})
       if (c) clear(*c, r);
@@ -185,7 +185,10 @@ struct SubscriptionCols {
     if (active) set(*active, r, st >= 0 && st == active_id ? 1 : 0);
     if (months) set(*months, r, whole_months(f.sub_start[s], subscription_until(f, s, d)));
     if (cycles && f.sub_cycles_valid[s]) set(*cycles, r, f.sub_cycles[s]);
-    if (reason && cancelled_by_d && f.sub_cancel_reason[s] >= 0) set(*reason, r, f.sub_cancel_reason[s]);
+    // The stored reason is the cancellation's, or the pause's while the subscription is paused
+    // (the store keeps one reason column; a pause has no date of its own, like the status).
+    bool paused = st >= 0 && st == paused_id;
+    if (reason && (cancelled_by_d || paused) && f.sub_cancel_reason[s] >= 0) set(*reason, r, f.sub_cancel_reason[s]);
   }
 };
 
@@ -381,7 +384,8 @@ class FrameBuilder {
     if (!any) return;
     Column active = scalar(Type::boolean(), n_), status = scalar(Type::string(), n_), months = scalar(Type::integer(), n_),
            cycles = scalar(Type::integer(), n_), reason = scalar(Type::string(), n_);
-    SubscriptionCols cols{&active, &status, &months, &cycles, &reason, f_.strings->find("active"), f_.strings->find("cancelled")};
+    SubscriptionCols cols{&active, &status, &months, &cycles, &reason, f_.strings->find("active"), f_.strings->find("cancelled"),
+                          f_.strings->find("paused")};
     for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
       for (size_t r = b; r < e; ++r) cols.store(f_, r, latest_subscription(f_, r, d_), d_);
     });
@@ -652,7 +656,7 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   SubscriptionCols sc{col("subscription.active"),       col("subscription.status"),
                       col("subscription.months"),       col("subscription.cycles"),
                       col("subscription.cancel_reason"), f_.strings->find("active"),
-                      f_.strings->find("cancelled")};
+                      f_.strings->find("cancelled"),                 f_.strings->find("paused")};
   Column* satisfaction = col("satisfaction");
   Column* referral_count = col("referral_count");
   Column* signup = col("days_since_signup");
