@@ -269,6 +269,9 @@ struct Module {
   SourcePtr file;
   std::vector<Item> items;
   std::vector<Comment> comments;  // in source order
+  // Names of `let`/`segment` declarations that failed to parse: their error is reported once,
+  // and the checker does not add "unknown attribute" errors for their uses.
+  std::vector<std::string> unparsed_definitions;
 };
 
 // Structural equality of two modules (ignoring spans, comments and literal spelling).

@@ -86,27 +86,6 @@ struct Pending {
 
 // The names of `let NAME` / `segment NAME` declarations in files with syntax errors: when such a
 // declaration failed to parse, its uses are not reported again as unknown names.
-std::set<std::string> unparsed_definitions(const std::set<const SourceFile*>& broken) {
-  std::set<std::string> names;
-  for (const SourceFile* f : broken) {
-    const std::string& t = f->text();
-    for (size_t i = 0; i < t.size(); ++i) {
-      bool line_start = i == 0 || t[i - 1] == '\n';
-      if (!line_start) continue;
-      size_t p = i;
-      while (p < t.size() && (t[p] == ' ' || t[p] == '\t')) ++p;
-      size_t kw = t.compare(p, 4, "let ") == 0 ? 4 : t.compare(p, 8, "segment ") == 0 ? 8 : 0;
-      if (!kw) continue;
-      p += kw;
-      while (p < t.size() && t[p] == ' ') ++p;
-      size_t b = p;
-      while (p < t.size() && is_ident_char(t[p])) ++p;
-      if (p > b) names.insert(t.substr(b, p - b));
-    }
-  }
-  return names;
-}
-
 class Checker {
  public:
   Checker(const CheckOptions& options, Diagnostics& diags, CheckedProgram& prog)
@@ -117,7 +96,9 @@ class Checker {
     std::set<const SourceFile*> broken;
     for (const auto& d : diags_.items())
       if (d.severity == Severity::Error && d.file) broken.insert(d.file.get());
-    typer_.set_unparsed_definitions(unparsed_definitions(broken));
+    std::set<std::string> unparsed;  // recorded by the parser
+    for (const Module& m : prog_.modules) unparsed.insert(m.unparsed_definitions.begin(), m.unparsed_definitions.end());
+    typer_.set_unparsed_definitions(std::move(unparsed));
     for (size_t i = 0; i < prog_.modules.size(); ++i) {
       Module& m = prog_.modules[i];
       std::vector<CampaignFrame*> stack;

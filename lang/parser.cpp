@@ -135,13 +135,16 @@ class Parser {
           convert_item(n, mod.items, false);
       } catch (const SyntaxError& e) {
         report(e, start, describe_item(text_, start));
+        note_unparsed(start);
         pos = recover(offset(e.at), start, false);
       } catch (const TooDeep& e) {
         report_too_deep(offset(e.at));
+        note_unparsed(start);
         pos = recover(offset(e.at), start, false);
       }
       pos = skip_space(text_, pos);
     }
+    mod.unparsed_definitions = std::move(unparsed_);
     return mod;
   }
 
@@ -223,9 +226,11 @@ class Parser {
         convert_item(*root->children.at(0), c.items, true);
       } catch (const SyntaxError& e) {
         report(e, member, e.text == &g::error_message<g::campaign_member> ? desc : describe_item(text_, member));
+        note_unparsed(member);
         pos = recover(offset(e.at), member, true);
       } catch (const TooDeep& e) {
         report_too_deep(offset(e.at));
+        note_unparsed(member);
         pos = recover(offset(e.at), member, true);
       }
     }
@@ -300,6 +305,11 @@ class Parser {
     diags_.error(file_, {at, at + 1}, "E-too-deep",
                  "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " levels)",
                  "split it into smaller parts with 'let'");
+  }
+
+  void note_unparsed(size_t item_start) {
+    std::string name = definition_name_at(text_, item_start);
+    if (!name.empty()) unparsed_.push_back(std::move(name));
   }
 
   size_t recover(uint32_t error_at, size_t item_start, bool in_campaign) const {
@@ -999,6 +1009,7 @@ class Parser {
   Diagnostics& diags_;
   std::unordered_set<uint32_t> bad_utf8_;
   bool too_deep_reported_ = false;
+  std::vector<std::string> unparsed_;  // let/segment declarations that failed to parse
 };
 
 }  // namespace

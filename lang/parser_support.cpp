@@ -152,6 +152,16 @@ const std::vector<std::string>& keyword_list() {
   return k;
 }
 
+std::string definition_name_at(const std::string& text, size_t pos) {
+  std::string kw = word_at(text, pos);
+  if (kw != "let" && kw != "segment") return "";
+  size_t p = pos + kw.size();
+  while (p < text.size() && is_space(text[p])) ++p;
+  std::string name = word_at(text, p);
+  auto& k = keyword_list();
+  return std::find(k.begin(), k.end(), name) == k.end() ? name : std::string();
+}
+
 std::string describe_item(const std::string& text, size_t pos) {
   std::string kw = word_at(text, pos);
   auto next_name = [&]() {

@@ -27,6 +27,9 @@ uint32_t end_of_last_token(const std::string& text, uint32_t pos);
 
 // "rule 'check_in'", "the rule", "let 'x'", "campaign 'winback'"... for the item starting at `pos`.
 std::string describe_item(const std::string& text, size_t pos);
+// The NAME of a `let NAME` / `segment NAME` declaration starting at `pos`, else "" (for a
+// declaration that failed to parse: the checker must not report its uses as unknown).
+std::string definition_name_at(const std::string& text, size_t pos);
 
 // The token found where an error was raised.
 struct Token {
