@@ -74,4 +74,22 @@ SQL
 "$prefix/bin/crm" run "$ex/campaign.crm" --db "$work/same.db" --date $date --dry-run --format jsonl |
   sed -E 's/^(\{"date":"[^"]*","customer":([0-9]+),)/customer \2: \1/' > "$work/cli.out"
 check_output "crm run --dry-run on the same data in SQLite" "$work/cli.out"
-echo "embedding: C, C++ (find_package), C (pkg-config), Python (ctypes), ABI test and CLI agree"
+# The C++ block of docs/embedding.md ("## The C++ API"), compiled and run as written: its
+# #include lines on top, the rest in main() with customers_json read from the examples.
+awk '/^## The C\+\+ API/ { sec = 1 } sec && /^```/ { if (inb) exit; inb = 1; next } inb' "$root/docs/embedding.md" > "$work/doc_block.cpp"
+grep -q 'store.evaluate' "$work/doc_block.cpp" || { echo "FAIL: the C++ block of docs/embedding.md was not found"; exit 1; }
+{
+  grep '^#include' "$work/doc_block.cpp"
+  printf '#include <fstream>\n#include <iostream>\n#include <sstream>\n#include <string>\nint main() {\n'
+  printf '  std::ifstream in("customers.json");\n  std::stringstream ss;\n  ss << in.rdbuf();\n  std::string customers_json = ss.str();\n'
+  grep -v '^#include' "$work/doc_block.cpp"
+  printf '  return 0;\n}\n'
+} > "$work/doc_example.cpp"
+c++ -std=c++17 "$work/doc_example.cpp" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/doc_example"
+mkdir -p "$work/doc_run" && cp "$ex/campaign.crm" "$ex/customers.json" "$work/doc_run/"
+(cd "$work/doc_run" && "$work/doc_example") > "$work/doc.out"
+grep '"customer":1,' "$ex/expected.txt" | sed 's/^customer 1: //' > "$work/doc.expected"
+test -s "$work/doc.expected" || { echo "FAIL: expected.txt has no action for customer 1"; exit 1; }
+diff -u "$work/doc.expected" "$work/doc.out" || { echo "FAIL: the C++ example of docs/embedding.md printed something else"; exit 1; }
+
+echo "embedding: C, C++ (find_package), C (pkg-config), Python (ctypes), ABI test, CLI and the docs' C++ block agree"
