@@ -163,13 +163,18 @@ void Runner::load_history_from_outbox() {
 }
 
 void Runner::reset() {
-  history_ = History(History::dense_limit_for(facts_.rows()));
-  once_key_ = history_.intern_key("once");
-  for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
-  once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+  // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
+  // evaluator's registers) are kept, so a reused Runner costs no more than its evaluation.
+  history_.clear_records();
+  if (history_.key_count() > kMaxKeptKeys) {  // keep the interned keys, unless they pile up
+    history_ = History(History::dense_limit_for(facts_.rows()));
+    once_key_ = history_.intern_key("once");
+    for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
+    once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+  }
   tag_overlay_.clear();
   overlay_dirty_.clear();
-  cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
+  cursor_->restart();
   journeys_.clear();
   journeys_loaded_ = false;
 }

@@ -51,7 +51,9 @@ class Runner {
   // Loads the history of earlier runs from the facts' outbox (real runs).
   void load_history_from_outbox();
   // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
-  // the same facts (the embedding API reuses one Runner across one-customer evaluations).
+  // the same facts, whose contents may have changed (the embedding API reuses one Runner across
+  // one-customer evaluations, refilling its one-row facts). Keeps the allocations: costs what
+  // the last evaluation touched.
   void reset();
 
   // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
@@ -131,6 +133,8 @@ class Runner {
   std::vector<uint32_t> limit_campaign_;  // per limit: campaign id + 1; 0 every send; UINT32_MAX unknown
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_per_keys_;  // per rule: value bits -> key
   std::vector<uint32_t> once_per_null_;  // per rule: the key of a null value (UINT32_MAX: not yet)
+  // reset() keeps the interned dedupe keys (and once_per_keys_) up to this many.
+  static constexpr size_t kMaxKeptKeys = 4096;
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
