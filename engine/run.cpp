@@ -424,7 +424,13 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
   std::vector<uint32_t> needs_today;
 
-  Evaluator ev(compiled_, frame);
+  // One evaluator for every day: rebinding to the same frame costs little when its columns are
+  // the same objects (the cursor keeps them), unlike binding a new one.
+  if (!day_ev_) day_ev_ = std::make_unique<Evaluator>(compiled_, frame);
+  else if (day_ev_layout_ != cursor_->layout()) day_ev_->bind(frame);
+  else day_ev_->rebind_contents();
+  day_ev_layout_ = cursor_->layout();
+  Evaluator& ev = *day_ev_;
   for (const auto& stage : stages) {
     std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
     for (size_t b = 0; b < frame.rows; b += kBatchRows) {

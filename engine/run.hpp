@@ -126,6 +126,8 @@ class Runner {
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
+  std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
+  uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
   std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
