@@ -363,31 +363,31 @@ std::vector<Runner::Candidate>& Runner::candidates_of(uint32_t row) {
 }
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
-  auto t0 = Clock::now();
-  const double c0 = process_cpu_ms();
+  const bool timing = timing_;
+  const auto t0 = timing ? Clock::now() : Clock::time_point{};
+  const double c0 = timing ? process_cpu_ms() : 0;
   Frame& frame = cursor_->advance(d, tag_overlay_, overlay_dirty_);
   overlay_dirty_.clear();
   // The day's provisional tag changes (between stages) go into a copy of the tags column; the
   // cursor's own column gets the settled ones at the next advance.
   std::optional<Column> saved_tags;
-  last_frame_ms_ = ms_since(t0);
-  const double c1 = process_cpu_ms();
+  last_frame_ms_ = timing ? ms_since(t0) : 0;
+  const double c1 = timing ? process_cpu_ms() : 0;
   last_frame_cpu_ms_ = c1 - c0;
   last_rows_ = frame.rows;
   last_touched_rows_ = cursor_->last_touched_rows();
-  auto t1 = Clock::now();
+  const auto t1 = timing ? Clock::now() : Clock::time_point{};
 
   std::optional<size_t> trace_row;
   if (trace_customer) trace_row = facts_.row_of(*trace_customer);
   std::map<size_t, RuleTrace> trace_by_rule;
 
   // The day's rules in graph order: daily rules that are live today.
-  std::vector<size_t> order;
-  for (size_t r : graph_.rule_order) {
-    const auto& fr = program_.rules[r];
-    bool daily = fr.event.empty() && !fr.journey;
-    bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
-    if (trace_row) {
+  if (trace_row)
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
       RuleTrace& t = trace_by_rule[r];
       t.rule = r;
       t.skipped = !daily;
@@ -395,24 +395,31 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         t.blocked = fr.from && d < *fr.from ? "not live yet: from " + format_date(*fr.from)
                                             : "no longer live: until " + format_date(*fr.until);
     }
-    if (daily && live) order.push_back(r);
-  }
   // Stages: a rule that reads tags starts a new stage when an earlier rule of the current stage
-  // writes tags; between stages the written tags are folded into the frame.
-  auto reads_tags = [&](size_t r) {
-    NodeId n = compiled_.rules()[r].condition;
-    return n != kNoNode && compiled_.nodes()[n].tags_dependent;
-  };
-  std::vector<std::vector<size_t>> stages(1);
-  bool stage_writes = false;
-  for (size_t r : order) {
-    if (stage_writes && reads_tags(r)) {
-      stages.emplace_back();
-      stage_writes = false;
+  // writes tags; between stages the written tags are folded into the frame. They depend on the
+  // script and the day only: kept while the day is the same (one-customer calls).
+  if (!stages_day_ || *stages_day_ != d) {
+    stages_day_ = d;
+    auto reads_tags = [&](size_t r) {
+      NodeId n = compiled_.rules()[r].condition;
+      return n != kNoNode && compiled_.nodes()[n].tags_dependent;
+    };
+    stages_.assign(1, {});
+    bool stage_writes = false;
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
+      if (!daily || !live) continue;
+      if (stage_writes && reads_tags(r)) {
+        stages_.emplace_back();
+        stage_writes = false;
+      }
+      stages_.back().push_back(r);
+      if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
     }
-    stages.back().push_back(r);
-    if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
   }
+  const std::vector<std::vector<size_t>>& stages = stages_;
 
   if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
   cand_rows_.clear();
@@ -589,8 +596,8 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     list.clear();
   }
   cand_rows_.clear();
-  last_eval_ms_ = ms_since(t1);
-  last_eval_cpu_ms_ = process_cpu_ms() - c1;
+  last_eval_ms_ = timing ? ms_since(t1) : 0;
+  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
 
   if (traces && trace_row) {
     Evaluator explain_ev(compiled_, frame);

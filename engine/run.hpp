@@ -47,6 +47,10 @@ class Runner {
   // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
   // default; a simulation, whose outputs never show subjects, turns it off.
   void set_render_subjects(bool on) { render_subjects_ = on; }
+  // Whether evaluate_day measures its wall and CPU times (last_*_ms). On by default; the
+  // embedding API's one-customer calls turn it off (reading the process CPU clock is a system
+  // call, a noticeable part of a call of a few microseconds).
+  void set_timing(bool on) { timing_ = on; }
 
   // Loads the history of earlier runs from the facts' outbox (real runs).
   void load_history_from_outbox();
@@ -128,6 +132,8 @@ class Runner {
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
   std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
   uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
+  std::optional<Days> stages_day_;         // the day stages_ were made for
+  std::vector<std::vector<size_t>> stages_;  // that day's live daily rules in stages (evaluate_day)
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
   std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
@@ -140,6 +146,7 @@ class Runner {
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
+  bool timing_ = true;
   std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
   std::vector<uint32_t> cand_rows_;             // rows with candidates today
   std::vector<Candidate*> sends_scratch_;
