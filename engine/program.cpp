@@ -176,7 +176,7 @@ struct Evaluator::Regs {
   std::vector<uint32_t> prefix;  // InColumn: running match counts over a batch's list elements
   std::vector<NodeId> today_consts;  // Const nodes holding the frame's date
   // Constant rows (all valid, all zero) shared by every Evaluator: filling them per Evaluator
-  // cost more than evaluating a one-customer frame (the embedding API builds one per call).
+  // cost more than evaluating a one-customer frame.
   const uint8_t* ones = nullptr;
   const uint8_t* zeros8 = nullptr;
   const int64_t* zeros64 = nullptr;
