@@ -67,15 +67,6 @@ void for_chunks(size_t n, size_t chunks, const std::function<void(size_t, size_t
   for (auto& t : threads) t.join();
 }
 
-Column scalar(Type t, size_t n) {
-  Column c;
-  c.type = t;
-  if (t.kind == TypeKind::Decimal) c.f64.assign(n, 0.0);
-  else c.i64.assign(n, 0);
-  c.valid.assign(n, 0);
-  return c;
-}
-
 void set(Column& c, size_t r, int64_t v) {
   c.i64[r] = v;
   c.valid[r] = 1;
@@ -221,38 +212,143 @@ void tags_row(const Facts& f, size_t r, Days d, const std::vector<std::pair<int6
   out.insert(out.end(), scratch.begin(), scratch.end());
 }
 
+// Resets `c` to what scalar(t, n) makes (zeros, all null), keeping its allocations.
+void reset_scalar(Column& c, Type t, size_t n) {
+  c.type = t;
+  if (t.kind == TypeKind::Decimal) {
+    c.f64.assign(n, 0.0);
+    c.i64.clear();
+  } else {
+    c.i64.assign(n, 0);
+    c.f64.clear();
+  }
+  c.valid.assign(n, 0);
+  c.list_offsets.clear();
+  c.list_values.clear();
+}
+
+// The builtin attribute columns FrameBuilder can produce (extras come from the facts).
+enum Attr : uint8_t {
+  kId, kName, kEmail, kBirthday, kCreatedAt, kOptIn0, kOptInLast = kOptIn0 + kOptInCount - 1, kReferredBy,
+  kPurchaseCount, kTotalSpent, kFirstPurchaseDate, kLastPurchaseDate, kDaysSinceFirstPurchase,
+  kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue, kLastPurchased, kPurchased, kDaysSinceSignup, kAge,
+  kDaysUntilBirthday, kSubActive, kSubStatus, kSubMonths, kSubCycles, kSubCancelReason, kSatisfaction,
+  kReferralCount, kTags, kAttrCount
+};
+
+const char* attr_name(size_t a) {
+  static const char* const kNames[kAttrCount] = {
+      "id", "name", "email", "birthday", "created_at", kOptInColumns[0], kOptInColumns[1], kOptInColumns[2],
+      kOptInColumns[3], kOptInColumns[4], "referred_by", "purchase_count", "total_spent", "first_purchase_date",
+      "last_purchase_date", "days_since_first_purchase", "days_since_last_purchase", "days_since",
+      "avg_order_value", "last_purchased", "purchased", "days_since_signup", "age", "days_until_birthday",
+      "subscription.active", "subscription.status", "subscription.months", "subscription.cycles",
+      "subscription.cancel_reason", "satisfaction", "referral_count", "tags"};
+  static_assert(kOptInCount == 5);
+  return kNames[a];
+}
+}  // namespace
+
+// What a frame holds, resolved once from the needed names, and where each column sits in the
+// frame it was last built into (so a rebuild of the same frame finds its columns without a
+// lookup by name and reuses their allocations).
+struct FramePlan {
+  explicit FramePlan(const std::vector<std::string>& needed) : all(needed.empty()), needed_set(needed.begin(), needed.end()) {
+    for (size_t a = 0; a < kAttrCount; ++a) want[a] = all || needed_set.count(attr_name(a)) > 0;
+  }
+  bool wants(const std::string& name) const { return all || needed_set.count(name) > 0; }
+  // Forgets where the columns are (a different frame, or columns erased).
+  void forget() {
+    std::fill(std::begin(slot), std::end(slot), nullptr);
+    extras.clear();
+  }
+
+  bool all;
+  std::set<std::string> needed_set;
+  bool want[kAttrCount] = {};
+  Column* slot[kAttrCount] = {};
+  struct Extra {
+    std::string name;
+    bool want = false;
+    Column* slot = nullptr;
+  };
+  std::vector<Extra> extras;  // per Facts::extra, as of the last build
+  // Scratch: purchase columns computed but not wanted, per-row last orders, list building.
+  Column unwanted[8];
+  std::vector<int64_t> last_order, scratch;
+  std::vector<const Column*> produced;
+  bool layout_changed = false;  // the last build inserted or erased columns
+};
+
+namespace {
+
 class FrameBuilder {
  public:
-  FrameBuilder(const Facts& f, Days d, const std::vector<std::string>& needed) : f_(f), d_(d), n_(f.rows()) {
-    all_ = needed.empty();
-    want_.insert(needed.begin(), needed.end());
+  FrameBuilder(const Facts& f, Days d, FramePlan& plan, Frame& out) : f_(f), d_(d), n_(f.rows()), plan_(plan), frame_(out) {
     chunks_ = n_ >= kParallelRows ? std::max(1u, std::min(kAttributeThreads, std::thread::hardware_concurrency())) : 1;
     frame_.rows = n_;
     frame_.today = d;
     frame_.customer_id = f.customer_id;
     frame_.strings = f.strings;
+    plan_.layout_changed = false;
+    plan_.produced.clear();
   }
 
-  Frame build() {
+  void build() {
     customer_columns();
     purchases();
     profile();
     subscription();
     surveys_referrals_tags();
     extras();
-    return std::move(frame_);
+    if (frame_.columns.size() != plan_.produced.size()) {  // columns of an earlier build no longer made
+      for (auto it = frame_.columns.begin(); it != frame_.columns.end();) {
+        if (std::find(plan_.produced.begin(), plan_.produced.end(), &it->second) == plan_.produced.end())
+          it = frame_.columns.erase(it);
+        else
+          ++it;
+      }
+      plan_.forget();
+      plan_.layout_changed = true;
+    }
   }
 
  private:
-  bool want(const std::string& name) const { return all_ || want_.count(name) > 0; }
-  void put(const std::string& name, Column c) { frame_.columns[name] = std::move(c); }
+  bool want(Attr a) const { return plan_.want[a]; }
+  // The frame's column for `a` (inserted on first use), emptied.
+  Column& slot(Attr a) {
+    Column*& c = plan_.slot[a];
+    if (!c) {
+      auto [it, inserted] = frame_.columns.try_emplace(attr_name(a));
+      c = &it->second;
+      plan_.layout_changed = plan_.layout_changed || inserted;
+    }
+    plan_.produced.push_back(c);
+    return *c;
+  }
+  // A scalar column of n_ rows, all null: the frame's (when wanted) or the plan's scratch `k`.
+  Column& scalar_col(Attr a, Type t, size_t k = 0) {
+    Column& c = want(a) ? slot(a) : plan_.unwanted[k];
+    reset_scalar(c, t, n_);
+    return c;
+  }
 
-  // A list column: fn(row, out) appends row's values; chunks are merged in row order.
-  Column list(TypeKind elem, const std::function<void(size_t, std::vector<int64_t>&, std::vector<int64_t>&)>& fn) {
-    Column c;
+  // A list column: fn(row, out, scratch) appends row's values; chunks are merged in row order.
+  void list(Column& c, TypeKind elem, const std::function<void(size_t, std::vector<int64_t>&, std::vector<int64_t>&)>& fn) {
     c.type = Type::list(elem);
+    c.i64.clear();
+    c.f64.clear();
     c.valid.assign(n_, 1);
     c.list_offsets.assign(n_ + 1, 0);
+    c.list_values.clear();
+    if (chunks_ == 1) {
+      std::vector<int64_t>& scratch = plan_.scratch;
+      for (size_t r = 0; r < n_; ++r) {
+        fn(r, c.list_values, scratch);
+        c.list_offsets[r + 1] = static_cast<uint32_t>(c.list_values.size());
+      }
+      return;
+    }
     std::vector<std::vector<int64_t>> values(chunks_);
     for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t chunk) {
       std::vector<int64_t>& out = values[chunk];
@@ -266,62 +362,61 @@ class FrameBuilder {
     for (size_t r = 0; r < n_; ++r) c.list_offsets[r + 1] += c.list_offsets[r];
     c.list_values.reserve(c.list_offsets[n_]);
     for (auto& v : values) c.list_values.insert(c.list_values.end(), v.begin(), v.end());
-    return c;
   }
 
   void customer_columns() {
-    if (want("id")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kId)) {
+      Column& c = scalar_col(kId, Type::integer());
       c.i64 = f_.customer_id;
       c.valid.assign(n_, 1);
-      put("id", std::move(c));
     }
-    auto strings = [&](const char* name, const std::vector<int64_t>& ids) {
-      if (!want(name)) return;
-      Column c = scalar(Type::string(), n_);
+    auto strings = [&](Attr a, const std::vector<int64_t>& ids) {
+      if (!want(a)) return;
+      Column& c = scalar_col(a, Type::string());
       for (size_t r = 0; r < n_; ++r)
         if (ids[r] >= 0) set(c, r, ids[r]);
-      put(name, std::move(c));
     };
-    strings("name", f_.name);
-    strings("email", f_.email);
-    auto dates = [&](const char* name, const std::vector<Days>& days) {
-      if (!want(name)) return;
-      Column c = scalar(Type::date(), n_);
+    strings(kName, f_.name);
+    strings(kEmail, f_.email);
+    auto dates = [&](Attr a, const std::vector<Days>& days) {
+      if (!want(a)) return;
+      Column& c = scalar_col(a, Type::date());
       for (size_t r = 0; r < n_; ++r)
         if (days[r] != kNoDay) set(c, r, days[r]);
-      put(name, std::move(c));
     };
-    dates("birthday", f_.birthday);
-    dates("created_at", f_.created_at);
+    dates(kBirthday, f_.birthday);
+    dates(kCreatedAt, f_.created_at);
     for (size_t k = 0; k < kOptInCount; ++k) {
-      if (!want(kOptInColumns[k])) continue;
-      Column c = scalar(Type::boolean(), n_);
+      const auto a = static_cast<Attr>(kOptIn0 + k);
+      if (!want(a)) continue;
+      Column& c = scalar_col(a, Type::boolean());
       for (size_t r = 0; r < n_; ++r)
         if (f_.opt_in[k][r] >= 0) set(c, r, f_.opt_in[k][r]);
-      put(kOptInColumns[k], std::move(c));
     }
-    if (want("referred_by")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kReferredBy)) {
+      Column& c = scalar_col(kReferredBy, Type::integer());
       c.i64 = f_.referred_by;
       c.valid = f_.referred_by_valid;
-      put("referred_by", std::move(c));
     }
   }
 
-
   void purchases() {
-    static const char* kScalars[] = {"purchase_count", "total_spent", "first_purchase_date", "last_purchase_date",
-                                     "days_since_first_purchase", "days_since_last_purchase", "days_since",
-                                     "avg_order_value", "last_purchased"};
+    static const Attr kScalars[] = {kPurchaseCount, kTotalSpent, kFirstPurchaseDate, kLastPurchaseDate,
+                                    kDaysSinceFirstPurchase, kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue,
+                                    kLastPurchased};
     bool any = false;
-    for (const char* s : kScalars) any = any || want(s);
+    for (Attr a : kScalars) any = any || want(a);
     if (any) {
-      Column count = scalar(Type::integer(), n_), spent = scalar(Type::decimal(), n_), first = scalar(Type::date(), n_),
-             last = scalar(Type::date(), n_), since_first = scalar(Type::integer(), n_),
-             since_last = scalar(Type::integer(), n_), avg = scalar(Type::decimal(), n_);
+      Column& count = scalar_col(kPurchaseCount, Type::integer(), 0);
+      Column& spent = scalar_col(kTotalSpent, Type::decimal(), 1);
+      Column& first = scalar_col(kFirstPurchaseDate, Type::date(), 2);
+      Column& last = scalar_col(kLastPurchaseDate, Type::date(), 3);
+      Column& since_first = scalar_col(kDaysSinceFirstPurchase, Type::integer(), 4);
+      Column& since_last = scalar_col(kDaysSinceLastPurchase, Type::integer(), 5);
+      Column& avg = scalar_col(kAvgOrderValue, Type::decimal(), 6);
       PurchaseCols cols{&count, &spent, &first, &last, &since_first, &since_last, nullptr, &avg};
-      std::vector<int64_t> last_order(n_, -1);
+      std::vector<int64_t>& last_order = plan_.last_order;
+      last_order.assign(n_, -1);
       for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
         for (size_t r = b; r < e; ++r) {
           PurchaseRow p = purchase_row(f_, r, d_);
@@ -329,34 +424,26 @@ class FrameBuilder {
           last_order[r] = p.last_order;
         }
       });
-      if (want("purchase_count")) put("purchase_count", std::move(count));
-      if (want("total_spent")) put("total_spent", std::move(spent));
-      if (want("first_purchase_date")) put("first_purchase_date", std::move(first));
-      if (want("last_purchase_date")) put("last_purchase_date", std::move(last));
-      if (want("days_since_first_purchase")) put("days_since_first_purchase", std::move(since_first));
-      if (want("days_since")) put("days_since", since_last);
-      if (want("days_since_last_purchase")) put("days_since_last_purchase", std::move(since_last));
-      if (want("avg_order_value")) put("avg_order_value", std::move(avg));
-      if (want("last_purchased"))
-        put("last_purchased", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>&) {
-              last_purchased_row(f_, last_order[r], out);
-            }));
+      if (want(kDaysSince)) slot(kDaysSince) = since_last;
+      if (want(kLastPurchased))
+        list(slot(kLastPurchased), TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>&) {
+          last_purchased_row(f_, last_order[r], out);
+        });
     }
-    if (want("purchased"))
-      put("purchased", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
-            purchased_row(f_, r, d_, out, scratch);
-          }));
+    if (want(kPurchased))
+      list(slot(kPurchased), TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+        purchased_row(f_, r, d_, out, scratch);
+      });
   }
 
   void profile() {
-    if (want("days_since_signup")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kDaysSinceSignup)) {
+      Column& c = scalar_col(kDaysSinceSignup, Type::integer());
       for (size_t r = 0; r < n_; ++r)
         if (f_.created_at[r] != kNoDay && f_.created_at[r] <= d_) set(c, r, d_ - f_.created_at[r]);
-      put("days_since_signup", std::move(c));
     }
-    if (want("age")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kAge)) {
+      Column& c = scalar_col(kAge, Type::integer());
       for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
         for (size_t r = b; r < e; ++r) {
           if (f_.birthday[r] == kNoDay) continue;
@@ -364,89 +451,95 @@ class FrameBuilder {
           if (a >= 0) set(c, r, a);
         }
       });
-      put("age", std::move(c));
     }
-    if (want("days_until_birthday")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kDaysUntilBirthday)) {
+      Column& c = scalar_col(kDaysUntilBirthday, Type::integer());
       for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
         for (size_t r = b; r < e; ++r)
           if (f_.birthday[r] != kNoDay) set(c, r, days_until_birthday(f_.birthday[r], d_));
       });
-      put("days_until_birthday", std::move(c));
     }
   }
 
   void subscription() {
-    static const char* kNames[] = {"subscription.active", "subscription.status", "subscription.months", "subscription.cycles",
-                                   "subscription.cancel_reason"};
+    static const Attr kAttrs[] = {kSubActive, kSubStatus, kSubMonths, kSubCycles, kSubCancelReason};
     bool any = false;
-    for (const char* s : kNames) any = any || want(s);
+    for (Attr a : kAttrs) any = any || want(a);
     if (!any) return;
-    Column active = scalar(Type::boolean(), n_), status = scalar(Type::string(), n_), months = scalar(Type::integer(), n_),
-           cycles = scalar(Type::integer(), n_), reason = scalar(Type::string(), n_);
+    Column& active = scalar_col(kSubActive, Type::boolean(), 0);
+    Column& status = scalar_col(kSubStatus, Type::string(), 1);
+    Column& months = scalar_col(kSubMonths, Type::integer(), 2);
+    Column& cycles = scalar_col(kSubCycles, Type::integer(), 3);
+    Column& reason = scalar_col(kSubCancelReason, Type::string(), 4);
     SubscriptionCols cols{&active, &status, &months, &cycles, &reason, f_.strings->find("active"), f_.strings->find("cancelled"),
                           f_.strings->find("paused")};
     for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
       for (size_t r = b; r < e; ++r) cols.store(f_, r, latest_subscription(f_, r, d_), d_);
     });
-    if (want("subscription.active")) put("subscription.active", std::move(active));
-    if (want("subscription.status")) put("subscription.status", std::move(status));
-    if (want("subscription.months")) put("subscription.months", std::move(months));
-    if (want("subscription.cycles")) put("subscription.cycles", std::move(cycles));
-    if (want("subscription.cancel_reason")) put("subscription.cancel_reason", std::move(reason));
   }
 
   void surveys_referrals_tags() {
-    if (want("satisfaction")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kSatisfaction)) {
+      Column& c = scalar_col(kSatisfaction, Type::integer());
       for (size_t r = 0; r < n_; ++r) {
         int64_t last = latest_survey(f_, r, d_);
         if (last >= 0) set(c, r, f_.survey_satisfaction[last]);
       }
-      put("satisfaction", std::move(c));
     }
-    if (want("referral_count")) {
-      Column c = scalar(Type::integer(), n_);
+    if (want(kReferralCount)) {
+      Column& c = scalar_col(kReferralCount, Type::integer());
       for (size_t r = 0; r < n_; ++r) set(c, r, referrals_by(f_, r, d_));
-      put("referral_count", std::move(c));
     }
-    if (want("tags"))
-      put("tags", list(TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
-            tags_row(f_, r, d_, nullptr, out, scratch);
-          }));
+    if (want(kTags))
+      list(slot(kTags), TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+        tags_row(f_, r, d_, nullptr, out, scratch);
+      });
   }
 
   void extras() {
-    for (const ExtraColumn& e : f_.extra) {
-      if (!want(e.name)) continue;
-      Column c;
+    auto& plan = plan_.extras;
+    if (plan.size() != f_.extra.size()) plan.resize(f_.extra.size());
+    for (size_t k = 0; k < f_.extra.size(); ++k) {
+      const ExtraColumn& e = f_.extra[k];
+      FramePlan::Extra& x = plan[k];
+      if (x.name != e.name || (x.want && !x.slot)) {  // another column than last time
+        x.name = e.name;
+        x.want = plan_.wants(e.name);
+        x.slot = nullptr;
+        if (x.want) {
+          auto [it, inserted] = frame_.columns.try_emplace(e.name);
+          x.slot = &it->second;
+          plan_.layout_changed = plan_.layout_changed || inserted;
+        }
+      }
+      if (!x.want) continue;
+      Column& c = *x.slot;
+      plan_.produced.push_back(&c);
       c.type = e.type;
       c.i64 = e.i64;
       c.f64 = e.f64;
       c.valid = e.valid;
-      put(e.name, std::move(c));
+      c.list_offsets.clear();
+      c.list_values.clear();
     }
   }
 
   const Facts& f_;
   Days d_;
   size_t n_;
-  bool all_ = false;
-  std::set<std::string> want_;
   size_t chunks_ = 1;
-  Frame frame_;
+  FramePlan& plan_;
+  Frame& frame_;
 };
 
 }  // namespace
 
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names) {
-  return FrameBuilder(facts, d, needed_names).build();
+  FramePlan plan(needed_names);
+  Frame frame;
+  FrameBuilder(facts, d, plan, frame).build();
+  return frame;
 }
-
-
-namespace {
-
-}  // namespace
 
 void replace_lists(Column& c, const std::vector<uint32_t>& rows, const std::vector<uint32_t>& off,
                  const std::vector<int64_t>& vals) {
@@ -499,7 +592,15 @@ struct ListPatch {
 }  // namespace
 
 FrameCursor::FrameCursor(const Facts& facts, std::vector<std::string> needed_names)
-    : f_(facts), needed_(std::move(needed_names)) {}
+    : f_(facts), needed_(std::move(needed_names)), plan_(std::make_unique<FramePlan>(needed_)) {}
+
+FrameCursor::~FrameCursor() = default;
+
+void FrameCursor::restart() {
+  has_day_ = false;
+  side_facts_.clear();
+  side_indexed_ = false;
+}
 
 Column* FrameCursor::col(const char* name) {
   auto it = frame_.columns.find(name);
@@ -521,9 +622,12 @@ Frame& FrameCursor::advance(Days d, const TagOverlay& overlay, const std::vector
 }
 
 void FrameCursor::full(Days d, const TagOverlay& overlay) {
-  frame_ = compute_frame(f_, d, needed_);
+  // Into the frame's own columns: the same values as compute_frame(f_, d, needed_), without
+  // allocating again what the previous day (or customer) already allocated.
+  FrameBuilder(f_, d, *plan_, frame_).build();
+  if (plan_->layout_changed) ++layout_;
   const size_t n = f_.rows();
-  if (Column* tags = col("tags"); tags && !overlay.empty()) {
+  if (Column* tags = overlay.empty() ? nullptr : col("tags")) {
     ListPatch p;
     p.col = tags;
     std::vector<int64_t> scratch;

@@ -1,6 +1,7 @@
 // Attributes as of a date: fills a Frame (one column per builtin customer attribute of
 // stdlib/builtins.def, plus the store's extra customer columns) from the in-memory Facts.
 #pragma once
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -31,6 +32,8 @@ Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& 
 // were made.
 using TagOverlay = std::vector<std::vector<std::pair<int64_t, bool>>>;
 
+struct FramePlan;  // attributes.cpp: which columns, and where they are in the cursor's frame
+
 // The attributes of every customer as of a day that moves forward, kept up to date
 // incrementally: a simulation (or a run over a range of days) is one sweep over the facts in
 // date order instead of a compute_frame per day.
@@ -48,9 +51,21 @@ using TagOverlay = std::vector<std::vector<std::pair<int64_t, bool>>>;
 //
 // The caller may modify the frame's columns during a day but must restore them before the next
 // advance (the runner restores `tags` after applying a day's provisional tag changes).
+//
+// A computation from scratch refills the frame's existing columns (keeping their allocations),
+// so restart() + advance() on facts whose contents changed (the embedding API's one-customer
+// slice) costs the rows' attributes, not a new frame.
 class FrameCursor {
  public:
   FrameCursor(const Facts& facts, std::vector<std::string> needed_names);
+  ~FrameCursor();
+
+  // Forgets the current day (the next advance computes from scratch) and every index of the
+  // facts, whose contents may have changed since; keeps the frame's allocations.
+  void restart();
+  // Changes whenever the frame's set of columns changed (a column inserted or erased, so Column
+  // addresses differ); the same value means every Column of the frame is the same object.
+  uint64_t layout() const { return layout_; }
 
   // The frame as of `d`. `overlay` holds every tag change so far; `overlay_rows` the rows whose
   // overlay changed since the previous advance (any order, repeats allowed).
@@ -92,6 +107,8 @@ class FrameCursor {
   // (day, row << 8 | what it changes), sorted; what: the kTouch* bits of attributes.cpp.
   std::vector<std::pair<Days, uint64_t>> side_facts_;
   bool side_indexed_ = false;
+  std::unique_ptr<FramePlan> plan_;
+  uint64_t layout_ = 0;
 };
 
 // Replaces the lists of `rows` (sorted, distinct) of a list column by vals[off[i], off[i + 1]):

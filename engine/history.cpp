@@ -30,6 +30,10 @@ History::Fires& History::get(uint32_t rule, int64_t customer) {
     auto id = static_cast<size_t>(customer);
     if (id >= slots.size()) slots.resize(std::max(id + 1, slots.size() * 2));
     slot = &slots[id].slot;
+    if (*slot == 0) {
+      if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
+      else made_overflow_ = true;
+    }
   } else {
     slot = &sparse_slot_[sparse_key(rule, customer)];
   }
@@ -66,6 +70,10 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
     auto id = static_cast<size_t>(customer);
     if (id >= dense_sends_.size()) dense_sends_.resize(std::max(id + 1, dense_sends_.size() * 2));
     auto& v = dense_sends_[id];
+    if (v.empty()) {
+      if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);
+      else made_overflow_ = true;
+    }
     if (!v.empty() && v.back().day > day) sends_sorted_ = false;
     v.push_back({day, channel, campaign});
   } else {
@@ -73,6 +81,24 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
     if (!v.empty() && v.back().day > day) sends_sorted_ = false;
     v.push_back({day, channel, campaign});
   }
+}
+
+void History::clear_records() {
+  if (made_overflow_) {
+    for (auto& slots : dense_slot_) std::fill(slots.begin(), slots.end(), Dense{});
+    for (auto& v : dense_sends_) v.clear();
+  } else {
+    for (auto [rule, id] : dense_made_) dense_slot_[rule][id] = Dense{};
+    for (size_t id : dense_sends_made_) dense_sends_[id].clear();
+  }
+  made_overflow_ = false;
+  dense_made_.clear();
+  dense_sends_made_.clear();
+  sparse_slot_.clear();
+  sparse_sends_.clear();
+  fires_.clear();
+  fire_count_ = 0;
+  sends_sorted_ = true;
 }
 
 bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const {

@@ -59,6 +59,13 @@ class History {
                       std::optional<uint32_t> campaign) const;
 
   size_t fire_count() const { return fire_count_; }
+  // Interned dedupe keys so far.
+  size_t key_count() const { return key_texts_.size(); }
+
+  // Forgets every fire and send (the interned keys stay, with their ids), keeping the
+  // allocations: costs what was recorded since the last clear, not the size of the arrays
+  // (the embedding API clears the history of its one-customer runner before every call).
+  void clear_records();
 
   // A hint that (rule, customer) is about to be looked up: starts loading its dense entry.
   void prefetch(uint32_t rule, int64_t customer) const {
@@ -95,6 +102,12 @@ class History {
   std::unordered_map<uint64_t, uint32_t> sparse_slot_;       // (rule, customer) -> slot + 1
   std::vector<Fires> fires_;                                 // the slots
   std::vector<std::vector<Send>> dense_sends_;               // [customer id]
+  // The dense entries and send lists made since the last clear_records (what it resets), up to
+  // kMaxMade each; past that (a big run) clear_records resets the whole arrays.
+  static constexpr size_t kMaxMade = 4096;
+  std::vector<std::pair<uint32_t, size_t>> dense_made_;      // (rule, customer id)
+  std::vector<size_t> dense_sends_made_;                     // customer ids
+  bool made_overflow_ = false;
   std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
   int64_t dense_limit_ = kDenseIdLimit;

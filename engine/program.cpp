@@ -174,8 +174,9 @@ struct Evaluator::Regs {
   std::vector<int64_t> string_ids;               // per program string constant
   std::unordered_map<int64_t, int64_t> lower_cache, upper_cache;
   std::vector<uint32_t> prefix;  // InColumn: running match counts over a batch's list elements
+  std::vector<NodeId> today_consts;  // Const nodes holding the frame's date
   // Constant rows (all valid, all zero) shared by every Evaluator: filling them per Evaluator
-  // cost more than evaluating a one-customer frame (the embedding API builds one per call).
+  // cost more than evaluating a one-customer frame.
   const uint8_t* ones = nullptr;
   const uint8_t* zeros8 = nullptr;
   const int64_t* zeros64 = nullptr;
@@ -203,13 +204,33 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
   r.valid.resize(count);
   r.stamp.assign(count, 0);
   r.bound_list.resize(count);
+  for (NodeId id = 0; id < count; ++id)
+    if (program.nodes_[id].op == Op::Const && program.nodes_[id].today && !program.nodes_[id].null_const)
+      r.today_consts.push_back(id);
   bind(frame);
+}
+
+void Evaluator::rebind_contents() {
+  Regs& r = *regs_;
+  const Frame& frame = *frame_;
+  if (frame.strings.get() != bound_pool_ || std::clamp<size_t>(frame.rows, 1, kBatchRows) > capacity_) {
+    bind(frame);
+    return;
+  }
+  begin_ = n_ = 0;
+  r.batch_stamp = ++r.serial;  // nothing computed for the old contents is reused
+  for (NodeId id : r.today_consts) {
+    const Node& n = program_.nodes_[id];
+    if (n.rep == Rep::I64) std::fill_n(r.i64[id], capacity_, static_cast<int64_t>(frame.today));
+    if (n.rep == Rep::B8) std::fill_n(r.b8[id], capacity_, static_cast<uint8_t>(frame.today != 0));
+  }
 }
 
 void Evaluator::bind(const Frame& frame) {
   Regs& r = *regs_;
   const Program& program = program_;
   frame_ = &frame;
+  bound_pool_ = frame.strings.get();
   begin_ = n_ = 0;
   r.batch_stamp = ++r.serial;  // nothing computed for the old frame is reused
   r.lower_cache.clear();

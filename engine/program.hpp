@@ -228,6 +228,11 @@ class Evaluator {
   // Binds another frame (the next day's, or one customer's for an event) without reallocating
   // registers unless it has more rows than any frame bound before. Same rules as the constructor.
   void bind(const Frame& frame);
+  // Binds the bound frame again after its contents (and `today`, and its row count) changed but
+  // not its set of columns (every Column is the same object) nor its string pool: refreshes the
+  // constants that depend on today and forgets what was computed. Cheaper than bind() (no
+  // lookups by name); falls back to it when the pool changed or the registers must grow.
+  void rebind_contents();
 
   // Selects rows [begin, end) of the frame; end - begin <= kBatchRows (and <= the rows of the
   // largest frame bound so far). Throws std::out_of_range otherwise (a caller bug).
@@ -275,6 +280,7 @@ class Evaluator {
 
   const Program& program_;
   const Frame* frame_;
+  const StringPool* bound_pool_ = nullptr;  // frame_->strings when bound
   size_t begin_ = 0, n_ = 0;
   size_t capacity_ = 0;  // rows per register: min(kBatchRows, the largest bound frame's rows)
   std::unique_ptr<Regs> regs_;

@@ -163,13 +163,18 @@ void Runner::load_history_from_outbox() {
 }
 
 void Runner::reset() {
-  history_ = History(History::dense_limit_for(facts_.rows()));
-  once_key_ = history_.intern_key("once");
-  for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
-  once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+  // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
+  // evaluator's registers) are kept, so a reused Runner costs no more than its evaluation.
+  history_.clear_records();
+  if (history_.key_count() > kMaxKeptKeys) {  // keep the interned keys, unless they pile up
+    history_ = History(History::dense_limit_for(facts_.rows()));
+    once_key_ = history_.intern_key("once");
+    for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
+    once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+  }
   tag_overlay_.clear();
   overlay_dirty_.clear();
-  cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
+  cursor_->restart();
   journeys_.clear();
   journeys_loaded_ = false;
 }
@@ -358,31 +363,31 @@ std::vector<Runner::Candidate>& Runner::candidates_of(uint32_t row) {
 }
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
-  auto t0 = Clock::now();
-  const double c0 = process_cpu_ms();
+  const bool timing = timing_;
+  const auto t0 = timing ? Clock::now() : Clock::time_point{};
+  const double c0 = timing ? process_cpu_ms() : 0;
   Frame& frame = cursor_->advance(d, tag_overlay_, overlay_dirty_);
   overlay_dirty_.clear();
   // The day's provisional tag changes (between stages) go into a copy of the tags column; the
   // cursor's own column gets the settled ones at the next advance.
   std::optional<Column> saved_tags;
-  last_frame_ms_ = ms_since(t0);
-  const double c1 = process_cpu_ms();
+  last_frame_ms_ = timing ? ms_since(t0) : 0;
+  const double c1 = timing ? process_cpu_ms() : 0;
   last_frame_cpu_ms_ = c1 - c0;
   last_rows_ = frame.rows;
   last_touched_rows_ = cursor_->last_touched_rows();
-  auto t1 = Clock::now();
+  const auto t1 = timing ? Clock::now() : Clock::time_point{};
 
   std::optional<size_t> trace_row;
   if (trace_customer) trace_row = facts_.row_of(*trace_customer);
   std::map<size_t, RuleTrace> trace_by_rule;
 
   // The day's rules in graph order: daily rules that are live today.
-  std::vector<size_t> order;
-  for (size_t r : graph_.rule_order) {
-    const auto& fr = program_.rules[r];
-    bool daily = fr.event.empty() && !fr.journey;
-    bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
-    if (trace_row) {
+  if (trace_row)
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
       RuleTrace& t = trace_by_rule[r];
       t.rule = r;
       t.skipped = !daily;
@@ -390,24 +395,31 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         t.blocked = fr.from && d < *fr.from ? "not live yet: from " + format_date(*fr.from)
                                             : "no longer live: until " + format_date(*fr.until);
     }
-    if (daily && live) order.push_back(r);
-  }
   // Stages: a rule that reads tags starts a new stage when an earlier rule of the current stage
-  // writes tags; between stages the written tags are folded into the frame.
-  auto reads_tags = [&](size_t r) {
-    NodeId n = compiled_.rules()[r].condition;
-    return n != kNoNode && compiled_.nodes()[n].tags_dependent;
-  };
-  std::vector<std::vector<size_t>> stages(1);
-  bool stage_writes = false;
-  for (size_t r : order) {
-    if (stage_writes && reads_tags(r)) {
-      stages.emplace_back();
-      stage_writes = false;
+  // writes tags; between stages the written tags are folded into the frame. They depend on the
+  // script and the day only: kept while the day is the same (one-customer calls).
+  if (!stages_day_ || *stages_day_ != d) {
+    stages_day_ = d;
+    auto reads_tags = [&](size_t r) {
+      NodeId n = compiled_.rules()[r].condition;
+      return n != kNoNode && compiled_.nodes()[n].tags_dependent;
+    };
+    stages_.assign(1, {});
+    bool stage_writes = false;
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
+      if (!daily || !live) continue;
+      if (stage_writes && reads_tags(r)) {
+        stages_.emplace_back();
+        stage_writes = false;
+      }
+      stages_.back().push_back(r);
+      if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
     }
-    stages.back().push_back(r);
-    if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
   }
+  const std::vector<std::vector<size_t>>& stages = stages_;
 
   if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
   cand_rows_.clear();
@@ -419,7 +431,13 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
   std::vector<uint32_t> needs_today;
 
-  Evaluator ev(compiled_, frame);
+  // One evaluator for every day: rebinding to the same frame costs little when its columns are
+  // the same objects (the cursor keeps them), unlike binding a new one.
+  if (!day_ev_) day_ev_ = std::make_unique<Evaluator>(compiled_, frame);
+  else if (day_ev_layout_ != cursor_->layout()) day_ev_->bind(frame);
+  else day_ev_->rebind_contents();
+  day_ev_layout_ = cursor_->layout();
+  Evaluator& ev = *day_ev_;
   for (const auto& stage : stages) {
     std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
     for (size_t b = 0; b < frame.rows; b += kBatchRows) {
@@ -578,8 +596,8 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     list.clear();
   }
   cand_rows_.clear();
-  last_eval_ms_ = ms_since(t1);
-  last_eval_cpu_ms_ = process_cpu_ms() - c1;
+  last_eval_ms_ = timing ? ms_since(t1) : 0;
+  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
 
   if (traces && trace_row) {
     Evaluator explain_ev(compiled_, frame);

@@ -47,11 +47,17 @@ class Runner {
   // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
   // default; a simulation, whose outputs never show subjects, turns it off.
   void set_render_subjects(bool on) { render_subjects_ = on; }
+  // Whether evaluate_day measures its wall and CPU times (last_*_ms). On by default; the
+  // embedding API's one-customer calls turn it off (reading the process CPU clock is a system
+  // call, a noticeable part of a call of a few microseconds).
+  void set_timing(bool on) { timing_ = on; }
 
   // Loads the history of earlier runs from the facts' outbox (real runs).
   void load_history_from_outbox();
   // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
-  // the same facts (the embedding API reuses one Runner across one-customer evaluations).
+  // the same facts, whose contents may have changed (the embedding API reuses one Runner across
+  // one-customer evaluations, refilling its one-row facts). Keeps the allocations: costs what
+  // the last evaluation touched.
   void reset();
 
   // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
@@ -124,6 +130,10 @@ class Runner {
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
+  std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
+  uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
+  std::optional<Days> stages_day_;         // the day stages_ were made for
+  std::vector<std::vector<size_t>> stages_;  // that day's live daily rules in stages (evaluate_day)
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
   std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
@@ -131,9 +141,12 @@ class Runner {
   std::vector<uint32_t> limit_campaign_;  // per limit: campaign id + 1; 0 every send; UINT32_MAX unknown
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_per_keys_;  // per rule: value bits -> key
   std::vector<uint32_t> once_per_null_;  // per rule: the key of a null value (UINT32_MAX: not yet)
+  // reset() keeps the interned dedupe keys (and once_per_keys_) up to this many.
+  static constexpr size_t kMaxKeptKeys = 4096;
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
+  bool timing_ = true;
   std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
   std::vector<uint32_t> cand_rows_;             // rows with candidates today
   std::vector<Candidate*> sends_scratch_;

@@ -2,12 +2,14 @@
 // compiled program and the Runner. Per-customer calls evaluate a one-customer slice of the
 // store's facts, so their cost does not grow with the store.
 #include "crm/crm.hpp"
+#include "engine/api/internal.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <dlfcn.h>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -386,17 +388,25 @@ struct Store::Impl {
     }
   }
 
-  // A fresh-state Runner of `script` over the slice `one`.
-  engine::Runner& slice_runner(const Script& script) {
+  // A fresh-state Runner of `script` over the slice `one`. `subjects`: whether sends get their
+  // rendered subject (outbox payloads and explain show it; evaluate's actions do not).
+  engine::Runner& slice_runner(const Script& script, bool subjects = true) {
+    engine::Runner* runner = nullptr;
     for (auto& r : runners)
       if (&r.script.impl() == &script.impl()) {
         r.runner->reset();
-        return *r.runner;
+        runner = r.runner.get();
+        break;
       }
-    if (runners.size() >= kSliceRunners) runners.erase(runners.begin());
-    const Script::Impl& p = script.impl();
-    runners.push_back({script, std::make_unique<engine::Runner>(p.program, p.graph, p.compiled, one)});
-    return *runners.back().runner;
+    if (!runner) {
+      if (runners.size() >= kSliceRunners) runners.erase(runners.begin());
+      const Script::Impl& p = script.impl();
+      runners.push_back({script, std::make_unique<engine::Runner>(p.program, p.graph, p.compiled, one)});
+      runner = runners.back().runner.get();
+      runner->set_timing(false);
+    }
+    runner->set_render_subjects(subjects);
+    return *runner;
   }
 
   // Writes passed actions to the outbox (and tags), then reloads the facts so later calls see them.
@@ -546,21 +556,67 @@ std::vector<std::string> Store::warnings() const {
 
 std::string Store::today() const { return format_date(engine::today_in(impl_->tz)); }
 
+namespace {
+
+// The actions of `customer` on `date` (Store::evaluate), lock held.
+std::vector<engine::ActionOut> evaluate_one(Store::Impl& s, const Script& script, int64_t customer, std::string_view date) {
+  Days d = parse_day(date, s.tz);
+  s.check_script(script.impl());
+  s.slice(s.row_of(customer));
+  engine::Runner& runner = s.slice_runner(script, /*subjects=*/false);
+  runner.load_history_from_outbox();
+  return runner.evaluate_day(d);
+}
+
+}  // namespace
+
 std::vector<Action> Store::evaluate(const Script& script, int64_t customer, std::string_view date) const {
   Impl& s = *impl_;
-  const Script::Impl& p = script.impl();
   std::lock_guard lock(s.mu);
-  Days d = parse_day(date, s.tz);
-  s.check_script(p);
-  s.slice(s.row_of(customer));
-  engine::Runner& runner = s.slice_runner(script);
-  runner.load_history_from_outbox();
-  std::vector<engine::ActionOut> actions = runner.evaluate_day(d);
+  std::vector<engine::ActionOut> actions = evaluate_one(s, script, customer, date);
   std::vector<Action> out;
   out.reserve(actions.size());
   for (const auto& a : actions) out.push_back(to_action(a));
   return out;
 }
+
+namespace detail {
+
+void evaluate_json(const Store& store, const Script& script, int64_t customer, std::string_view date, std::string& out) {
+  Store::Impl& s = store.impl();
+  std::vector<engine::ActionOut> actions;
+  {
+    std::lock_guard lock(s.mu);
+    actions = evaluate_one(s, script, customer, date);
+  }
+  // The same text as Action::to_json, written straight from the engine's actions.
+  out.clear();
+  out += '[';
+  char num[24];
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const engine::ActionOut& a = actions[i];
+    if (i) out += ',';
+    out += "{\"date\":\"";
+    out += format_date(a.date);
+    out += "\",\"customer\":";
+    out.append(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, a.customer).ptr - num));
+    out += ",\"rule\":";
+    engine::append_json_string(out, a.rule_name);
+    out += ",\"action\":\"";
+    out += lang::action_name(a.kind);
+    out += "\",\"target\":";
+    engine::append_json_string(out, a.target);
+    out += ",\"channel\":";
+    if (a.channel) engine::append_json_string(out, lang::channel_name(*a.channel));
+    else out += "null";
+    out += ",\"status\":\"";
+    out += engine::status_name(a.status);
+    out += "\"}";
+  }
+  out += ']';
+}
+
+}  // namespace detail
 
 std::vector<Action> Store::evaluate_event(const Script& script, const Event& event, bool write) {
   Impl& s = *impl_;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crm/crm.hpp"
+#include "engine/api/internal.hpp"
 
 using json = nlohmann::ordered_json;
 
@@ -177,7 +178,9 @@ crm_status crm_evaluate(const crm_store* store, const crm_script* script, int64_
                         char** actions_json) {
   return guard(actions_json, [&]() -> crm_status {
     if (!store || !script || !actions_json) return fail(CRM_ERROR_ARGUMENT, "store, script and actions_json must not be NULL");
-    set_out(actions_json, to_actions_json(store->store.evaluate(script->script, customer, opt(date))));
+    thread_local std::string buffer;  // reused: a call allocates only the returned copy
+    crm::detail::evaluate_json(store->store, script->script, customer, opt(date), buffer);
+    set_out(actions_json, buffer);
     return CRM_OK;
   });
 }

@@ -112,6 +112,41 @@ TEST_CASE("one customer's evaluation is that customer's part of the day's dry ru
   }
 }
 
+TEST_CASE("crm_evaluate's JSON is the C++ actions' JSON, in any order of calls") {
+  // The store reuses one runner (frame, evaluator, history) across calls: no call may see what
+  // an earlier one left, whatever the order of customers and dates.
+  std::string json = crm::testing::sample_customers_json(kCustomers);
+  crm::Store store = crm::Store::from_json(json);
+  crm::Script script = compile(store);
+  std::map<std::pair<int64_t, int>, std::string> expected;  // (customer, date index) -> JSON array
+  for (int k = 0; k < 3; ++k)
+    for (int64_t id = 1; id <= kCustomers; ++id) {
+      std::string arr = "[";
+      for (const auto& a : store.evaluate(script, id, kDates[k])) arr += (arr.size() > 1 ? "," : "") + a.to_json();
+      expected[{id, k}] = arr + "]";
+    }
+  crm_store* st = nullptr;
+  crm_script* cs = nullptr;
+  REQUIRE(crm_store_from_json(json.c_str(), nullptr, &st) == CRM_OK);
+  REQUIRE(crm_script_compile_file(playbook().c_str(), st, &cs, nullptr) == CRM_OK);
+  size_t with_actions = 0, checked = 0;
+  for (int64_t i = 0; i < 3 * kCustomers; ++i) {  // customers scrambled, dates interleaved
+    int64_t id = 1 + (i * 151) % kCustomers;
+    int k = static_cast<int>((i * 7) % 3);
+    char* j = nullptr;
+    REQUIRE(crm_evaluate(st, cs, id, kDates[k], &j) == CRM_OK);
+    const std::string& want = expected[{id, k}];
+    CHECK_MESSAGE(std::string(j) == want, "customer " << id << " on " << kDates[k]);
+    with_actions += std::string(j) != "[]";
+    ++checked;
+    crm_free(j);
+  }
+  CHECK(checked == 3 * kCustomers);
+  CHECK(with_actions > 100);
+  crm_script_free(cs);
+  crm_store_free(st);
+}
+
 TEST_CASE("the same script from 2 threads gives the same actions as one thread") {
   std::string json = crm::testing::sample_customers_json(kCustomers);
   crm::Store store = crm::Store::from_json(json);

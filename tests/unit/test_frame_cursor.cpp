@@ -116,3 +116,51 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   CHECK_FALSE(cursor.last_incremental());
   check_equal(expected(facts, from + 10, cols, overlay), back, from + 10);
 }
+
+TEST_CASE("FrameCursor: restart on refilled facts recomputes into the same columns") {
+  // The embedding API's use: one cursor over facts whose contents are replaced between calls.
+  auto make = [](int customers, uint64_t seed) {
+    auto path = std::filesystem::temp_directory_path() /
+                ("crm_test_cursor_restart_" + std::to_string(::getpid()) + "_" + std::to_string(seed) + ".db");
+    std::filesystem::remove(path);
+    examples::ShopOptions opt;
+    opt.customers = customers;
+    opt.seed = seed;
+    opt.orders_per_customer = 5;
+    examples::generate_shop(path.string(), opt);
+    Facts f;
+    {
+      Store s = Store::open(path.string());
+      f = s.load_facts("Asia/Tokyo").facts;
+    }
+    std::filesystem::remove(path);
+    return std::make_pair(std::move(f), opt.as_of);
+  };
+  auto [a, as_of] = make(120, 21);
+  auto b = make(40, 22).first;
+  std::vector<std::string> cols;
+  for (const auto& [name, c] : compute_frame(a, as_of, {}).columns) cols.push_back(name);
+
+  Facts work = a;
+  FrameCursor cursor(work, cols);
+  TagOverlay overlay;
+  std::vector<uint32_t> dirty;
+  check_equal(expected(work, as_of, cols, overlay), cursor.advance(as_of, overlay, dirty), as_of);
+  cursor.advance(as_of + 3, overlay, dirty);  // indexes a's side facts
+  const uint64_t layout = cursor.layout();
+  const Column* tags = cursor.advance(as_of + 4, overlay, dirty).column("tags");
+  const Facts* sources[] = {&b, &a, &b};
+  const Days days[] = {as_of - 200, as_of - 30, as_of + 1};
+  for (int k = 0; k < 3; ++k) {
+    work = *sources[k];
+    cursor.restart();
+    Frame& got = cursor.advance(days[k], overlay, dirty);
+    CHECK_FALSE(cursor.last_incremental());
+    check_equal(expected(work, days[k], cols, overlay), got, days[k]);
+    CHECK(cursor.layout() == layout);       // the same columns, refilled
+    CHECK(got.column("tags") == tags);      // the same Column objects (an Evaluator stays bound)
+    Frame& next = cursor.advance(days[k] + 9, overlay, dirty);  // side facts indexed anew
+    CHECK(cursor.last_incremental());
+    check_equal(expected(work, days[k] + 9, cols, overlay), next, days[k] + 9);
+  }
+}
