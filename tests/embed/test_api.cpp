@@ -122,7 +122,10 @@ TEST_CASE("crm_evaluate's JSON is the C++ actions' JSON, in any order of calls")
   for (int k = 0; k < 3; ++k)
     for (int64_t id = 1; id <= kCustomers; ++id) {
       std::string arr = "[";
-      for (const auto& a : store.evaluate(script, id, kDates[k])) arr += (arr.size() > 1 ? "," : "") + a.to_json();
+      for (const auto& a : store.evaluate(script, id, kDates[k])) {
+        if (arr.size() > 1) arr += ',';
+        arr += a.to_json();
+      }
       expected[{id, k}] = arr + "]";
     }
   crm_store* st = nullptr;
