@@ -611,6 +611,23 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   return out;
 }
 
+void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags) {
+  for (const auto& a : actions) {
+    if (a.status != Status::Sent) continue;
+    OutboxRow r;
+    r.customer_id = a.customer;
+    r.rule = a.rule_name;
+    r.action = lang::action_name(a.kind);
+    r.target = a.target;
+    if (a.channel) r.channel = lang::channel_name(*a.channel);
+    r.payload = payload_json(a);
+    r.idem_key = idem_key(a);
+    rows.push_back(std::move(r));
+    if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
+      tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+  }
+}
+
 void run_days(Runner& runner, Store* store, const RunOptions& options) {
   for (Days d = options.from; d <= options.to; ++d) {
     std::vector<ActionOut> actions = runner.evaluate_day(d);
@@ -618,20 +635,7 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
     if (!options.dry_run && store) {
       std::vector<OutboxRow> rows;
       std::vector<TagChange> tags;
-      for (const auto& a : actions) {
-        if (a.status != Status::Sent) continue;
-        OutboxRow r;
-        r.customer_id = a.customer;
-        r.rule = a.rule_name;
-        r.action = lang::action_name(a.kind);
-        r.target = a.target;
-        if (a.channel) r.channel = lang::channel_name(*a.channel);
-        r.payload = payload_json(a);
-        r.idem_key = idem_key(a);
-        rows.push_back(std::move(r));
-        if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-          tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
-      }
+      outbox_writes(actions, rows, tags);
       store->begin_run(d);
       written = store->write_actions(d, rows, tags, /*complete_day=*/true);
     }

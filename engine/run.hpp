@@ -22,6 +22,8 @@
 namespace crm::engine {
 
 class Store;
+struct OutboxRow;
+struct TagChange;
 
 // Why a rule did or did not fire for one customer on one day (for `crm explain`).
 struct RuleTrace {
@@ -167,6 +169,10 @@ struct RunOptions {
 // Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
 // actions, tag changes and completion to `store` in one transaction per day.
 void run_days(Runner& runner, Store* store, const RunOptions& options);
+
+// The outbox rows and tag changes of the passed actions among `actions` (what a real run, a
+// real-time event and the embedding API write with Store::write_actions).
+void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags);
 
 // CPU time of the whole process so far, in ms (user + system, every thread).
 double process_cpu_ms();

@@ -413,20 +413,7 @@ struct Store::Impl {
   size_t write(Days d, const std::vector<engine::ActionOut>& actions) {
     std::vector<engine::OutboxRow> rows;
     std::vector<engine::TagChange> tags;
-    for (const auto& a : actions) {
-      if (a.status != engine::Status::Sent) continue;
-      engine::OutboxRow r;
-      r.customer_id = a.customer;
-      r.rule = a.rule_name;
-      r.action = lang::action_name(a.kind);
-      r.target = a.target;
-      if (a.channel) r.channel = lang::channel_name(*a.channel);
-      r.payload = engine::payload_json(a);
-      r.idem_key = engine::idem_key(a);
-      rows.push_back(std::move(r));
-      if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-        tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
-    }
+    engine::outbox_writes(actions, rows, tags);
     size_t n = sql->write_actions(d, rows, tags);
     load();
     return n;
@@ -435,14 +422,22 @@ struct Store::Impl {
 
 // ---------------------------------------------------------------- scripts
 
-CompileResult Script::compile_file(const std::string& path, const CompileOptions& options) {
-  auto impl = std::make_shared<Impl>();
+namespace {
+// The checker's options for a compile: stdlib folders, and the store's extra columns as attributes.
+lang::CheckOptions check_options(const CompileOptions& options) {
   lang::CheckOptions co;
   co.stdlib_dirs = stdlib_dirs(options);
   if (options.store) {
     co.extra_attributes = options.store->impl().facts_extras();
     co.has_store = true;
   }
+  return co;
+}
+}  // namespace
+
+CompileResult Script::compile_file(const std::string& path, const CompileOptions& options) {
+  auto impl = std::make_shared<Impl>();
+  lang::CheckOptions co = check_options(options);
   impl->extras = co.extra_attributes;
   lang::Diagnostics diags;
   impl->program = lang::load_and_check({path}, co, diags);
@@ -451,12 +446,7 @@ CompileResult Script::compile_file(const std::string& path, const CompileOptions
 
 CompileResult Script::compile_string(std::string_view source, const std::string& name, const CompileOptions& options) {
   auto impl = std::make_shared<Impl>();
-  lang::CheckOptions co;
-  co.stdlib_dirs = stdlib_dirs(options);
-  if (options.store) {
-    co.extra_attributes = options.store->impl().facts_extras();
-    co.has_store = true;
-  }
+  lang::CheckOptions co = check_options(options);
   impl->extras = co.extra_attributes;
   lang::Diagnostics diags;
   auto file = std::make_shared<lang::SourceFile>(name, std::string(source));

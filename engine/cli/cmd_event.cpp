@@ -93,20 +93,7 @@ int cmd_event(const std::vector<std::string>& argv) {
   if (!dry) {
     std::vector<engine::OutboxRow> rows;
     std::vector<engine::TagChange> tags;
-    for (const auto& a : actions) {
-      if (a.status != engine::Status::Sent) continue;
-      engine::OutboxRow r;
-      r.customer_id = a.customer;
-      r.rule = a.rule_name;
-      r.action = lang::action_name(a.kind);
-      r.target = a.target;
-      if (a.channel) r.channel = lang::channel_name(*a.channel);
-      r.payload = engine::payload_json(a);
-      r.idem_key = engine::idem_key(a);
-      rows.push_back(std::move(r));
-      if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-        tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
-    }
+    engine::outbox_writes(actions, rows, tags);
     written = setup->store->write_actions(d, rows, tags);
   }
   for (const auto& a : actions) {
