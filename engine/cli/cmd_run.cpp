@@ -87,7 +87,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   runner.load_history_from_outbox();
   engine::Summary summary;
   size_t written = 0;
-  bool progress = stderr_is_tty() && *to > *from;
+  bool progress = stderr_is_tty() && stdout_is_tty() && *to > *from;  // never when output is piped (SPEC §7)
   engine::RunOptions options;
   options.from = *from;
   options.to = *to;

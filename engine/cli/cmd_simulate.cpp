@@ -127,7 +127,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   runner.load_history_from_outbox();
   runner.set_render_subjects(false);  // subjects only go into the outbox payload, which a simulation never writes
 
-  const bool progress = stderr_is_tty() && *to > *from;
+  const bool progress = stderr_is_tty() && stdout_is_tty() && *to > *from;  // never when output is piped (SPEC §7)
   double frame_ms = 0, eval_ms = 0, output_ms = 0, frame_cpu_ms = 0, eval_cpu_ms = 0;
   engine::SimulateOptions options;
   options.from = *from;
