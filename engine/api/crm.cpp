@@ -210,7 +210,12 @@ void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::option
       try {
         st.exec();
       } catch (const SQLite::Exception& e) {
-        throw Error(fmt::format("customers JSON: {}[{}]: {}", table, i, e.what()));
+        std::string hint;  // SQLite's words, with what to change
+        if (std::string_view(e.what()).find("datatype mismatch") != std::string_view::npos)
+          hint = " (an \"id\" must be a whole number)";
+        else if (std::string_view(e.what()).find("UNIQUE") != std::string_view::npos)
+          hint = " (two rows with the same id or key)";
+        throw Error(fmt::format("customers JSON: {}[{}]: {}{}", table, i, e.what(), hint));
       }
     }
   }
