@@ -7,23 +7,13 @@
 #include "lang/ast_printer.hpp"
 #include "lang/date.hpp"
 #include "lang/parser.hpp"
+#include "parse_text.hpp"
 
 using namespace crm::lang;
+using crm::lang::testing::Parsed;
+using crm::lang::testing::parse_text;
 
 namespace {
-
-struct Parsed {
-  SourcePtr file;
-  Module m;
-  Diagnostics d;
-};
-
-Parsed parse_text(const std::string& src) {
-  Parsed p;
-  p.file = std::make_shared<SourceFile>("t.crm", src);
-  p.m = parse(p.file, p.d);
-  return p;
-}
 
 // The S-expression of an expression that must parse without errors.
 std::string ex(const std::string& src) {

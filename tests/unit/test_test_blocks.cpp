@@ -12,24 +12,14 @@
 #include "lang/checker.hpp"
 #include "lang/formatter.hpp"
 #include "lang/parser.hpp"
+#include "parse_text.hpp"
 
 using namespace crm::lang;
+using crm::lang::testing::Parsed;
+using crm::lang::testing::parse_text;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Parsed {
-  SourcePtr file;
-  Module m;
-  Diagnostics d;
-};
-
-Parsed parse_text(const std::string& src) {
-  Parsed p;
-  p.file = std::make_shared<SourceFile>("t.crm", src);
-  p.m = parse(p.file, p.d);
-  return p;
-}
 
 std::string pos(const Diagnostic& d) {
   LineCol lc = d.file->line_col(d.span.begin);
