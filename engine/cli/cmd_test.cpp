@@ -306,10 +306,11 @@ TestResult run_test(const LoadedScript& script, const engine::Program& compiled,
   engine::Facts facts = std::move(loaded.facts);
   engine::Runner runner(script.program, script.graph, compiled, facts);
   std::vector<engine::ActionOut> actual;
-  for (Days d = from; d <= to; ++d) {
-    std::vector<engine::ActionOut> day = runner.evaluate_day(d);
-    actual.insert(actual.end(), std::make_move_iterator(day.begin()), std::make_move_iterator(day.end()));
-  }
+  engine::RunOptions days;  // a dry run of the test's days, history and tags carried in memory
+  days.from = from;
+  days.to = to;
+  days.on_action = [&](const engine::ActionOut& a) { actual.push_back(a); };
+  engine::run_days(runner, nullptr, days);
   std::vector<std::string> unmet;
   for (const TestExpect& e : t.expects) {
     size_t n = 0;
