@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "lang/checker.hpp"
-#include "stdlib/builtins.hpp"
+#include "lang/builtins.hpp"
 
 namespace crm::lang::detail {
 

@@ -17,15 +17,15 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "engine/attributes.hpp"
-#include "engine/events.hpp"
-#include "engine/explain.hpp"
-#include "engine/program.hpp"
-#include "engine/rule_graph.hpp"
-#include "engine/run.hpp"
-#include "engine/simulate.hpp"
-#include "engine/store.hpp"
-#include "engine/timezone.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/run/events.hpp"
+#include "engine/report/explain.hpp"
+#include "engine/eval/program.hpp"
+#include "engine/graph/rule_graph.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/simulate.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "engine/store/timezone.hpp"
 #include "lang/checker.hpp"
 #include "lang/parser.hpp"
 
@@ -241,7 +241,7 @@ std::string Action::to_json() const {
 // ---------------------------------------------------------------- stores
 
 struct Store::Impl {
-  std::unique_ptr<engine::Store> sql;  // the SQLite store (a ":memory:" one for JSON)
+  std::unique_ptr<engine::Store> sql;  // the store (a ":memory:" SQLite one for JSON)
   bool in_memory = false;
   engine::TimeZone tz;
   Facts facts;
@@ -498,8 +498,8 @@ engine::TimeZone load_zone(const std::string& name) {
 Store Store::open(const std::string& path, const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   try {
-    impl->sql = std::make_unique<engine::Store>(engine::Store::open(path));
-    impl->tz = load_zone(options.timezone ? *options.timezone : impl->sql->meta_timezone().value_or("UTC"));
+    impl->sql = engine::open_store(path);
+    impl->tz = load_zone(engine::run_timezone_name(options.timezone, impl->sql->meta_timezone()));
     impl->load();
   } catch (const engine::StoreError& e) {
     throw StoreError(e.what());
@@ -519,10 +519,11 @@ Store Store::from_json(std::string_view json, const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->in_memory = true;
   try {
-    impl->sql = std::make_unique<engine::Store>(engine::Store::open(":memory:", /*create_if_missing=*/true));
+    auto memory = std::make_unique<engine::SqliteStore>(engine::SqliteStore::open(":memory:", /*create_if_missing=*/true));
     std::optional<std::string> zone;
-    fill_from_json(impl->sql->db(), doc, zone);
-    impl->tz = load_zone(options.timezone ? *options.timezone : zone.value_or("UTC"));
+    fill_from_json(memory->db(), doc, zone);
+    impl->sql = std::move(memory);
+    impl->tz = load_zone(engine::run_timezone_name(options.timezone, zone));
     impl->load();
   } catch (const engine::StoreError& e) {
     throw Error(e.what());

@@ -6,7 +6,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "stdlib/builtins.hpp"
+#include "lang/builtins.hpp"
 
 namespace crm::cli {
 
@@ -21,7 +21,7 @@ int cmd_check(const std::vector<std::string>& argv) {
       "  --dump-ast   print the syntax tree of each file (a debugging aid)\n"
       "  --list-builtins\n"
       "               print the reference of every built-in attribute and function (Markdown,\n"
-      "               from stdlib/builtins.def); docs/builtins.md is this output\n"
+      "               from lang/builtins.def); docs/builtins.md is this output\n"
       "  --help       show this help\n\n"
       "Exit codes: 0 no errors (warnings allowed), 1 errors, 2 usage error.\n";
   std::string error;

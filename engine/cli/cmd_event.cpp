@@ -8,9 +8,9 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "engine/attributes.hpp"
-#include "engine/events.hpp"
-#include "engine/run.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/run/events.hpp"
+#include "engine/run/run.hpp"
 
 namespace crm::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "engine/explain.hpp"
-#include "engine/run.hpp"
+#include "engine/report/explain.hpp"
+#include "engine/run/run.hpp"
 
 namespace crm::cli {
 

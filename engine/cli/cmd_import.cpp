@@ -1,12 +1,12 @@
 // crm import FORMAT --db FILE INPUT: loads a CSV export into a store. Formats: online-retail
-// (the UCI Online Retail data set, see examples/import/online_retail.hpp).
+// (the UCI Online Retail data set, see engine/import/online_retail.hpp).
 #include <fmt/core.h>
 
 #include <cstdio>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
-#include "examples/import/online_retail.hpp"
+#include "engine/import/online_retail.hpp"
 
 namespace crm::cli {
 

@@ -6,8 +6,8 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
-#include "engine/store.hpp"
-#include "engine/timezone.hpp"
+#include "engine/store/store.hpp"
+#include "engine/store/timezone.hpp"
 
 namespace crm::cli {
 
@@ -37,8 +37,8 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (tz_name) {
     if (!engine::TimeZone::load(*tz_name, error)) return usage_error("init", error);
   }
-  int before = engine::Store::init(*path);
-  if (tz_name) engine::Store::open(*path).set_meta_timezone(*tz_name);
+  int before = engine::init_store(*path);
+  if (tz_name) engine::open_store(*path)->set_meta_timezone(*tz_name);
   if (before == 0)
     fmt::print("initialised {} (schema version {})\n", *path, engine::kSchemaVersion);
   else if (before < engine::kSchemaVersion)

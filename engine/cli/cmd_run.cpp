@@ -10,8 +10,8 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "engine/run.hpp"
-#include "engine/summary.hpp"
+#include "engine/run/run.hpp"
+#include "engine/report/summary.hpp"
 
 namespace crm::cli {
 

@@ -1,5 +1,5 @@
 // crm sample --db FILE [--customers N] [--seed S] [--as-of DATE] [--orders-per-customer X]: writes the sample shop
-// (examples/sample_shop/) into a new SQLite store, for trying scripts and simulations.
+// (engine/import/sample_shop.cpp) into a new SQLite store, for trying scripts and simulations.
 #include <fmt/core.h>
 
 #include <charconv>
@@ -9,7 +9,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
-#include "examples/sample_shop/generator.hpp"
+#include "engine/import/sample_shop.hpp"
 
 namespace crm::cli {
 namespace {

@@ -12,11 +12,11 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
-#include "engine/kpis.hpp"
-#include "engine/report.hpp"
-#include "engine/report_html.hpp"
-#include "engine/run.hpp"
-#include "engine/simulate.hpp"
+#include "engine/report/kpis.hpp"
+#include "engine/report/report.hpp"
+#include "engine/report/report_html.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/simulate.hpp"
 
 namespace crm::cli {
 namespace {

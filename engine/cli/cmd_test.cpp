@@ -15,10 +15,10 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/action.hpp"
-#include "engine/program.hpp"
-#include "engine/run.hpp"
-#include "engine/store.hpp"
+#include "engine/run/action.hpp"
+#include "engine/eval/program.hpp"
+#include "engine/run/run.hpp"
+#include "engine/store/sqlite_store.hpp"
 #include "lang/formatter.hpp"
 
 namespace crm::cli {
@@ -299,7 +299,7 @@ TestResult run_test(const LoadedScript& script, const engine::Program& compiled,
     r.lines.push_back(fmt::format("error: the test runs {} days; at most {} are allowed", to - from + 1, kMaxTestDays));
     return r;
   }
-  engine::Store store = engine::Store::open(":memory:", true);
+  engine::SqliteStore store = engine::SqliteStore::open(":memory:", true);
   fill_store(store.db(), t, extra_columns(module));
   engine::LoadResult loaded = store.load_facts(tz);
   for (const auto& w : loaded.warnings) r.lines.push_back("warning: " + w);

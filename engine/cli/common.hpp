@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "engine/rule_graph.hpp"
+#include "engine/graph/rule_graph.hpp"
 #include "lang/date.hpp"
 #include "lang/checker.hpp"
 #include "lang/diagnostic.hpp"

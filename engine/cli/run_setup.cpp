@@ -14,7 +14,7 @@ std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& s
                                     int& exit_code) {
   RunSetup s;
   try {
-    s.store = std::make_unique<engine::Store>(engine::Store::open(db));
+    s.store = engine::open_store(db);
   } catch (const engine::StoreError& e) {
     fmt::print(stderr, "crm {}: error: {}\n", cmd, e.what());
     exit_code = kExitError;
@@ -27,8 +27,7 @@ std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& s
     exit_code = kExitError;
     return std::nullopt;
   }
-  std::string tz_name = s.script.program.timezone ? *s.script.program.timezone
-                                                  : s.store->meta_timezone().value_or("UTC");
+  std::string tz_name = engine::run_timezone_name(s.script.program.timezone, s.store->meta_timezone());
   std::string error;
   auto tz = engine::TimeZone::load(tz_name, error);
   if (!tz) {

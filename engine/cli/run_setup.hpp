@@ -6,10 +6,10 @@
 #include <string>
 
 #include "cli/common.hpp"
-#include "engine/facts.hpp"
-#include "engine/program.hpp"
-#include "engine/store.hpp"
-#include "engine/timezone.hpp"
+#include "engine/store/facts.hpp"
+#include "engine/eval/program.hpp"
+#include "engine/store/store.hpp"
+#include "engine/store/timezone.hpp"
 
 namespace crm::cli {
 

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/program.hpp"
+#include "engine/eval/program.hpp"
 #include "eval_exprs.hpp"
 #include "lang/checker.hpp"
 #include "lang/parser.hpp"

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/attributes.hpp"
-#include "engine/events.hpp"
-#include "engine/rule_graph.hpp"
-#include "engine/run.hpp"
-#include "engine/store.hpp"
-#include "examples/sample_shop/generator.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/run/events.hpp"
+#include "engine/graph/rule_graph.hpp"
+#include "engine/run/run.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "engine/import/sample_shop.hpp"
 #include "lang/checker.hpp"
 
 using namespace crm;
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   so.customers = 10'000;
   examples::generate_shop(db, so);
 
-  engine::Store store = engine::Store::open(db);
+  engine::SqliteStore store = engine::SqliteStore::open(db);
   lang::Diagnostics diags;
   lang::CheckOptions opts;
   opts.has_store = true;

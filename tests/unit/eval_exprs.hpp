@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/frame.hpp"
+#include "engine/frame/frame.hpp"
 #include "lang/ast.hpp"
-#include "stdlib/builtins.hpp"
+#include "lang/builtins.hpp"
 
 namespace crm::test {
 

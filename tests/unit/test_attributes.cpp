@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/attributes.hpp"
-#include "engine/store.hpp"
-#include "stdlib/builtins.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "lang/builtins.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -60,7 +60,7 @@ struct Shop {
   TempStore tmp;
   Facts facts;
   Shop() {
-    Store s = Store::open(tmp.path, true);
+    SqliteStore s = SqliteStore::open(tmp.path, true);
     s.db().exec(kShop);
     auto res = s.load_facts("UTC");
     REQUIRE(res.warnings.empty());
@@ -283,7 +283,7 @@ TEST_CASE("attributes: satisfaction, referral_count and tags as of a date") {
 
 TEST_CASE("attributes: dates follow the store's time zone") {
   TempStore tmp;
-  Store s = Store::open(tmp.path, true);
+  SqliteStore s = SqliteStore::open(tmp.path, true);
   s.db().exec("INSERT INTO customers (id) VALUES (1);"
               "INSERT INTO orders VALUES (1, 1, '2026-11-23T23:30:00Z', 100, 'paid');");
   Facts tokyo = s.load_facts("Asia/Tokyo").facts;

@@ -1,4 +1,4 @@
-// Unit tests of the compiled evaluator (engine/program.hpp): SQL three-valued logic, null
+// Unit tests of the compiled evaluator (engine/eval/program.hpp): SQL three-valued logic, null
 // arithmetic, functions, strings, lists, shared definitions, tags between rules, batch
 // boundaries, explain, and a randomized comparison against a small scalar reference interpreter.
 #include <doctest/doctest.h>
@@ -8,7 +8,7 @@
 #include <random>
 #include <thread>
 
-#include "engine/program.hpp"
+#include "engine/eval/program.hpp"
 #include "eval_exprs.hpp"
 #include "lang/ast_printer.hpp"
 

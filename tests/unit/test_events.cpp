@@ -1,4 +1,4 @@
-// Unit tests of events and journeys (engine/events.hpp): the payload JSON reader, the day's
+// Unit tests of events and journeys (engine/run/events.hpp): the payload JSON reader, the day's
 // occurrences from a store, real-time occurrences, and the event frame's order.*/event.* columns.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/attributes.hpp"
-#include "engine/events.hpp"
-#include "engine/store.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/run/events.hpp"
+#include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -39,7 +39,7 @@ struct Shop {
     char tmpl[] = "/tmp/crm_events_test_XXXXXX";
     dir = mkdtemp(tmpl);
     path = dir + "/shop.db";
-    Store s = Store::open(path, true);
+    SqliteStore s = SqliteStore::open(path, true);
     s.db().exec(kShop);
     facts = s.load_facts("UTC").facts;
   }

@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/attributes.hpp"
-#include "engine/store.hpp"
-#include "examples/sample_shop/generator.hpp"
-#include "stdlib/builtins.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "engine/import/sample_shop.hpp"
+#include "lang/builtins.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -81,13 +81,13 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   examples::generate_shop(path.string(), opt);
   Facts facts;
   {
-    Store s = Store::open(path.string());
+    SqliteStore s = SqliteStore::open(path.string());
     facts = s.load_facts("Asia/Tokyo").facts;
   }
   std::filesystem::remove(path);
   REQUIRE(facts.rows() == 400);
 
-  // Every attribute of stdlib/builtins.def the store provides (compute_frame with no names).
+  // Every attribute of lang/builtins.def the store provides (compute_frame with no names).
   std::vector<std::string> cols;
   for (const auto& [name, c] : compute_frame(facts, opt.as_of, {}).columns) cols.push_back(name);
   std::sort(cols.begin(), cols.end());
@@ -130,7 +130,7 @@ TEST_CASE("FrameCursor: restart on refilled facts recomputes into the same colum
     examples::generate_shop(path.string(), opt);
     Facts f;
     {
-      Store s = Store::open(path.string());
+      SqliteStore s = SqliteStore::open(path.string());
       f = s.load_facts("Asia/Tokyo").facts;
     }
     std::filesystem::remove(path);

@@ -2,7 +2,7 @@
 // sends), keeps the interned keys, and stays correct past the tracked-entries limit.
 #include <doctest/doctest.h>
 
-#include "engine/history.hpp"
+#include "engine/run/history.hpp"
 
 using namespace crm;
 using namespace crm::engine;

@@ -1,5 +1,5 @@
-// Tests of the sample shop generator (examples/sample_shop/) and the Online Retail importer
-// (examples/import/): determinism, realism targets, date bounds and referential integrity.
+// Tests of the sample shop generator (engine/import/sample_shop.cpp) and the Online Retail importer
+// (engine/import/): determinism, realism targets, date bounds and referential integrity.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 #include <zlib.h>
@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/store.hpp"
-#include "examples/import/online_retail.hpp"
-#include "examples/sample_shop/generator.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "engine/import/online_retail.hpp"
+#include "engine/import/sample_shop.hpp"
 
 namespace fs = std::filesystem;
 using crm::examples::generate_shop;
@@ -198,7 +198,7 @@ TEST_CASE("sample: references point at existing rows") {
 TEST_CASE("sample: the store opens and loads into facts without a warning") {
   TempDb a("load");
   auto counts = generate_shop(a.str(), small(2000, 5));
-  auto store = crm::engine::Store::open(a.str());
+  auto store = crm::engine::SqliteStore::open(a.str());
   CHECK(store.meta_timezone() == std::optional<std::string>("Asia/Tokyo"));
   auto loaded = store.load_facts("Asia/Tokyo");
   for (const auto& w : loaded.warnings) MESSAGE(w);
@@ -258,7 +258,7 @@ TEST_CASE("sample: the Online Retail importer reads a gzip CSV with a cancellati
   CHECK(db.execAndGet("SELECT name FROM products WHERE sku = '21756'").getString() == "CAF\xC3\x89 SIGN");
   CHECK(db.execAndGet("SELECT email_opt_in FROM customers WHERE id = 12583").isNull());
   CHECK(scalar(db, "SELECT count(*) FROM order_items WHERE order_id NOT IN (SELECT id FROM orders)") == 0);
-  auto store = crm::engine::Store::open(db_file.str());
+  auto store = crm::engine::SqliteStore::open(db_file.str());
   auto loaded = store.load_facts("Europe/London");
   for (const auto& w : loaded.warnings) MESSAGE(w);
   CHECK(loaded.warnings.empty());

@@ -10,14 +10,14 @@
 #include <fstream>
 #include <string>
 
-#include "engine/kpis.hpp"
-#include "engine/report.hpp"
-#include "engine/report_html.hpp"
-#include "engine/rule_graph.hpp"
-#include "engine/run.hpp"
-#include "engine/simulate.hpp"
-#include "engine/store.hpp"
-#include "engine/svg_chart.hpp"
+#include "engine/report/kpis.hpp"
+#include "engine/report/report.hpp"
+#include "engine/report/report_html.hpp"
+#include "engine/graph/rule_graph.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/simulate.hpp"
+#include "engine/store/sqlite_store.hpp"
+#include "engine/report/svg_chart.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -39,7 +39,7 @@ struct World {
     char tmpl[] = "/tmp/crm_sim_test_XXXXXX";
     dir = mkdtemp(tmpl);
     {
-      Store s = Store::open(dir + "/shop.db", true);
+      SqliteStore s = SqliteStore::open(dir + "/shop.db", true);
       s.db().exec(sql);
       facts = std::move(s.load_facts(TimeZone()).facts);
     }

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "engine/store.hpp"
+#include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -28,8 +28,8 @@ struct TempDir {
   std::string file(const std::string& name) const { return path + "/" + name; }
 };
 
-Store make_store(const std::string& path, const std::string& sql) {
-  Store s = Store::open(path, true);
+SqliteStore make_store(const std::string& path, const std::string& sql) {
+  SqliteStore s = SqliteStore::open(path, true);
   s.db().exec(sql);
   return s;
 }
@@ -59,9 +59,9 @@ bool table_exists(SQLite::Database& db, const char* name) {
 TEST_CASE("store: init creates every table and is idempotent") {
   TempDir dir;
   std::string db = dir.file("shop.db");
-  CHECK(Store::init(db) == 0);
-  CHECK(Store::init(db) == kSchemaVersion);  // a second init finds the current version
-  Store s = Store::open(db);
+  CHECK(SqliteStore::init(db) == 0);
+  CHECK(SqliteStore::init(db) == kSchemaVersion);  // a second init finds the current version
+  SqliteStore s = SqliteStore::open(db);
   for (const char* t : {"customers", "products", "orders", "order_items", "subscriptions", "surveys", "referrals", "events",
                         "tags", "outbox", "meta", "runs"})
     CHECK_MESSAGE(table_exists(s.db(), t), t);
@@ -87,9 +87,9 @@ TEST_CASE("store: init migrates a version 1 store and adopts hand-made tables") 
              "CREATE TABLE tags (customer_id INTEGER, tag TEXT, set_at TEXT);"
              "INSERT INTO tags VALUES (1, 'vip', '2026-01-01'), (1, 'vip', '2026-02-01');");
   }
-  CHECK_THROWS_WITH_AS(Store::open(db), doctest::Contains("crm init --db"), StoreError);
-  CHECK(Store::init(db) == 1);
-  Store s = Store::open(db);
+  CHECK_THROWS_WITH_AS(SqliteStore::open(db), doctest::Contains("crm init --db"), StoreError);
+  CHECK(SqliteStore::init(db) == 1);
+  SqliteStore s = SqliteStore::open(db);
   CHECK(table_exists(s.db(), "runs"));
   CHECK(table_exists(s.db(), "outbox"));
   SQLite::Statement q(s.db(), "SELECT COUNT(*) FROM tags");
@@ -101,29 +101,29 @@ TEST_CASE("store: init migrates a version 1 store and adopts hand-made tables") 
     SQLite::Database raw(bare, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     raw.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, plan TEXT)");
   }
-  CHECK_THROWS_WITH_AS(Store::open(bare), doctest::Contains("no meta table"), StoreError);
-  CHECK(Store::init(bare) == 0);
-  CHECK_NOTHROW(Store::open(bare));
+  CHECK_THROWS_WITH_AS(SqliteStore::open(bare), doctest::Contains("no meta table"), StoreError);
+  CHECK(SqliteStore::init(bare) == 0);
+  CHECK_NOTHROW(SqliteStore::open(bare));
 }
 
 TEST_CASE("store: open gives clear errors for missing and foreign files") {
   TempDir dir;
-  CHECK_THROWS_WITH_AS(Store::open(dir.file("nope.db")), doctest::Contains("crm init --db"), StoreError);
+  CHECK_THROWS_WITH_AS(SqliteStore::open(dir.file("nope.db")), doctest::Contains("crm init --db"), StoreError);
   CHECK_FALSE(std::filesystem::exists(dir.file("nope.db")));
   std::string junk = dir.file("junk.db");
   std::ofstream(junk) << "this is not a database, just some text that is long enough to be a header";
-  CHECK_THROWS_WITH_AS(Store::open(junk), doctest::Contains("not a crm store"), StoreError);
+  CHECK_THROWS_WITH_AS(SqliteStore::open(junk), doctest::Contains("not a crm store"), StoreError);
   {
     SQLite::Database raw(dir.file("newer.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     raw.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema_version', '99');");
   }
-  CHECK_THROWS_WITH_AS(Store::open(dir.file("newer.db")), doctest::Contains("newer"), StoreError);
-  CHECK_THROWS_WITH_AS(Store::init(dir.file("newer.db")), doctest::Contains("newer"), StoreError);
+  CHECK_THROWS_WITH_AS(SqliteStore::open(dir.file("newer.db")), doctest::Contains("newer"), StoreError);
+  CHECK_THROWS_WITH_AS(SqliteStore::init(dir.file("newer.db")), doctest::Contains("newer"), StoreError);
 }
 
 TEST_CASE("store: load_facts reads a small store") {
   TempDir dir;
-  Store s = make_store(dir.file("shop.db"), R"sql(
+  SqliteStore s = make_store(dir.file("shop.db"), R"sql(
     ALTER TABLE customers ADD COLUMN plan TEXT;
     ALTER TABLE customers ADD COLUMN stamps INTEGER;
     ALTER TABLE customers ADD COLUMN ltv_score DECIMAL(10,2);
@@ -209,7 +209,7 @@ TEST_CASE("store: load_facts reads a small store") {
 
 TEST_CASE("store: an order at 23:30 UTC is the next day in Asia/Tokyo") {
   TempDir dir;
-  Store s = make_store(dir.file("tz.db"), R"sql(
+  SqliteStore s = make_store(dir.file("tz.db"), R"sql(
     INSERT INTO customers (id, name) VALUES (1, 'a');
     INSERT INTO orders VALUES (1, 1, '2026-11-23T23:30:00Z', 100, 'paid');
     INSERT INTO orders VALUES (2, 1, '2026-11-23 23:30:00', 100, 'paid');
@@ -264,7 +264,7 @@ TEST_CASE("store: timestamps and daylight saving time") {
 
 TEST_CASE("store: odd data gives warnings, never a crash") {
   TempDir dir;
-  Store s = make_store(dir.file("odd.db"), R"sql(
+  SqliteStore s = make_store(dir.file("odd.db"), R"sql(
     INSERT INTO customers (id, name, birthday, created_at, email_opt_in) VALUES
       (1, 'a', '2000-02-29', 'yesterday', 'maybe'),
       (2, 'b', '1990-02-30', NULL, 1);
@@ -323,7 +323,7 @@ TEST_CASE("store: odd data gives warnings, never a crash") {
 
 TEST_CASE("store: warnings of one kind are capped") {
   TempDir dir;
-  Store s = make_store(dir.file("many.db"), "INSERT INTO customers (id) VALUES (1);");
+  SqliteStore s = make_store(dir.file("many.db"), "INSERT INTO customers (id) VALUES (1);");
   s.db().exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
               "INSERT INTO orders (id, customer_id, ordered_at, total, status) SELECT i, 1000 + i, '2026-01-01', 1, 'paid' FROM n");
   auto res = s.load_facts("UTC");
@@ -335,7 +335,7 @@ TEST_CASE("store: load_facts runs a constant number of statements") {
   TempDir dir;
   auto count_for = [&](int customers) {
     std::string name = dir.file(std::to_string(customers) + ".db");
-    Store s = make_store(name, "");
+    SqliteStore s = make_store(name, "");
     s.db().exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(customers) +
                 ") INSERT INTO customers (id, name) SELECT i, 'c' || i FROM n;"
                 "INSERT INTO orders (id, customer_id, ordered_at, total, status) SELECT id, id, '2026-01-01', 10, 'paid' FROM customers;"
@@ -357,7 +357,7 @@ TEST_CASE("store: load_facts runs a constant number of statements") {
 
 TEST_CASE("store: write_actions is idempotent and applies tag changes in the same transaction") {
   TempDir dir;
-  Store s = make_store(dir.file("out.db"), "INSERT INTO customers (id) VALUES (1), (2);");
+  SqliteStore s = make_store(dir.file("out.db"), "INSERT INTO customers (id) VALUES (1), (2);");
   std::vector<OutboxRow> rows = {
       {1, "thanks", "send", "thank_you", std::string("email"), "{}", "thanks|1|"},
       {2, "thanks", "send", "thank_you", std::string("email"), "", "thanks|2|"},
@@ -383,7 +383,7 @@ TEST_CASE("store: write_actions is idempotent and applies tag changes in the sam
 
 TEST_CASE("store: runs record completed days") {
   TempDir dir;
-  Store s = make_store(dir.file("runs.db"), "");
+  SqliteStore s = make_store(dir.file("runs.db"), "");
   CHECK_FALSE(s.last_completed_run().has_value());
   s.begin_run(day("2026-11-20"));
   CHECK_FALSE(s.last_completed_run().has_value());  // started, not completed
@@ -397,8 +397,8 @@ TEST_CASE("store: runs record completed days") {
 TEST_CASE("store: a second run waits for the lock, then fails clearly") {
   TempDir dir;
   std::string path = dir.file("lock.db");
-  Store a = Store::open(path, true);
-  Store b = Store::open(path);
+  SqliteStore a = SqliteStore::open(path, true);
+  SqliteStore b = SqliteStore::open(path);
   RunLock first = a.lock_runs(std::chrono::milliseconds(0));
   CHECK(first.held());
   auto t0 = std::chrono::steady_clock::now();
@@ -440,7 +440,7 @@ TEST_CASE("store: the timestamp parser survives arbitrary input") {
 
 TEST_CASE("store: integer timestamps are Unix seconds; odd extra columns are skipped with a reason") {
   TempDir dir;
-  Store s = make_store(dir.file("x.db"), R"sql(
+  SqliteStore s = make_store(dir.file("x.db"), R"sql(
     ALTER TABLE customers ADD COLUMN points INTEGER;
     ALTER TABLE customers ADD COLUMN photo BLOB;
     ALTER TABLE customers ADD COLUMN purchase_count INTEGER;
@@ -466,7 +466,7 @@ TEST_CASE("store: integer timestamps are Unix seconds; odd extra columns are ski
 }
 
 TEST_CASE("store: an in-memory store for fixtures") {
-  Store s = Store::open(":memory:", true);
+  SqliteStore s = SqliteStore::open(":memory:", true);
   s.db().exec("INSERT INTO customers (id, name, email_opt_in) VALUES (7, 'x', 1);"
               "INSERT INTO orders VALUES (1, 7, '2026-01-01', 10, 'paid');");
   auto res = s.load_facts("UTC");
@@ -479,13 +479,13 @@ TEST_CASE("store: an in-memory store for fixtures") {
 TEST_CASE("store: the run lock is released when its process is killed (kill -9)") {
   TempDir dir;
   std::string path = dir.file("killed.db");
-  { Store init = Store::open(path, true); }
+  { SqliteStore init = SqliteStore::open(path, true); }
   int ready[2];
   REQUIRE(pipe(ready) == 0);
   pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    Store s = Store::open(path);
+    SqliteStore s = SqliteStore::open(path);
     RunLock lock = s.lock_runs(std::chrono::milliseconds(0));
     char c = 'x';
     if (write(ready[1], &c, 1) != 1) _exit(2);
@@ -494,7 +494,7 @@ TEST_CASE("store: the run lock is released when its process is killed (kill -9)"
   }
   char c = 0;
   REQUIRE(read(ready[0], &c, 1) == 1);
-  Store s = Store::open(path);
+  SqliteStore s = SqliteStore::open(path);
   std::string holder = "process " + std::to_string(child);
   CHECK_THROWS_WITH_AS(s.lock_runs(std::chrono::milliseconds(100)), doctest::Contains(holder.c_str()), StoreError);
   kill(child, SIGKILL);

@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-#include "engine/store.hpp"
+#include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -110,16 +110,16 @@ void same_facts(const Facts& a, const Facts& b) {
 TEST_CASE("store parallel load: same Facts and warnings as the single-threaded load") {
   TempDir dir;
   std::string path = dir.file("odd.db");
-  { Store::open(path, true).db().exec(kOddStore); }
+  { SqliteStore::open(path, true).db().exec(kOddStore); }
   for (std::string zone : {"UTC", "Asia/Tokyo", "America/New_York"}) {
     INFO(zone);
-    Store single = Store::open(path);
+    SqliteStore single = SqliteStore::open(path);
     single.set_parallel_load_min_orders(std::numeric_limits<size_t>::max());
     int64_t before = single.statement_count();
     LoadResult a = single.load_facts(zone);
     int64_t single_statements = single.statement_count() - before;
 
-    Store parallel = Store::open(path);
+    SqliteStore parallel = SqliteStore::open(path);
     parallel.set_parallel_load_min_orders(0);
     before = parallel.statement_count();
     LoadResult b = parallel.load_facts(zone);
@@ -140,12 +140,12 @@ TEST_CASE("store parallel load: same Facts and warnings as the single-threaded l
 TEST_CASE("store parallel load: an in-memory store and a load inside a transaction stay single-threaded") {
   TempDir dir;
   std::string path = dir.file("tx.db");
-  { Store::open(path, true).db().exec(kOddStore); }
-  Store single = Store::open(path);
+  { SqliteStore::open(path, true).db().exec(kOddStore); }
+  SqliteStore single = SqliteStore::open(path);
   single.set_parallel_load_min_orders(std::numeric_limits<size_t>::max());
   LoadResult a = single.load_facts("UTC");
 
-  Store in_tx = Store::open(path);
+  SqliteStore in_tx = SqliteStore::open(path);
   in_tx.set_parallel_load_min_orders(0);
   in_tx.db().exec("BEGIN");
   LoadResult b = in_tx.load_facts("UTC");
@@ -153,7 +153,7 @@ TEST_CASE("store parallel load: an in-memory store and a load inside a transacti
   same_facts(a.facts, b.facts);
   CHECK(a.warnings == b.warnings);
 
-  Store memory = Store::open(":memory:", true);
+  SqliteStore memory = SqliteStore::open(":memory:", true);
   memory.set_parallel_load_min_orders(0);
   memory.db().exec(kOddStore);
   LoadResult c = memory.load_facts("UTC");

@@ -1,0 +1,126 @@
+// `crm explain` output: reasons, the sub-condition tree, text and JSON lines.
+#include "engine/report/explain.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "lang/formatter.hpp"
+
+namespace crm::engine {
+namespace {
+
+std::string value_text(const Explanation& e) {
+  if (e.type == lang::TypeKind::Bool) return e.value.is_null() ? "unknown" : e.value.to_string(true);
+  return e.value.to_string();
+}
+
+// Names of attributes whose null value made something unknown.
+void null_names(const Explanation& e, std::vector<std::string>& out) {
+  if (e.expr && e.expr->kind == lang::Expr::Kind::Name && e.value.is_null() && !e.definition) {
+    if (std::find(out.begin(), out.end(), e.expr->text) == out.end()) out.push_back(e.expr->text);
+    return;
+  }
+  for (const auto& c : e.children) null_names(c, out);
+}
+
+void print_tree(std::string& out, const Explanation& e, int depth) {
+  std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  std::string text = e.expr ? lang::format_expr(*e.expr) : "?";
+  bool leaf_name = e.expr && e.expr->kind == lang::Expr::Kind::Name && !e.definition;
+  bool literal = e.expr && e.expr->kind != lang::Expr::Kind::Name && e.expr->kind != lang::Expr::Kind::Call &&
+                 e.expr->kind != lang::Expr::Kind::Unary && e.expr->kind != lang::Expr::Kind::Binary &&
+                 e.expr->kind != lang::Expr::Kind::IsNull;
+  if (literal) return;  // constants explain themselves
+  if (leaf_name)
+    out += fmt::format("{}{} = {}\n", indent, text, e.value.to_string());
+  else
+    out += fmt::format("{}{}  => {}\n", indent, text, value_text(e));
+  // A chain `a and b and c` (or `or`) is listed as siblings, not as nested pairs.
+  std::vector<const Explanation*> items;
+  auto flatten = [&](auto&& self, const Explanation& n) -> void {
+    for (const auto& c : n.children) {
+      bool same_chain = e.expr && c.expr && e.expr->kind == lang::Expr::Kind::Binary &&
+                        c.expr->kind == lang::Expr::Kind::Binary && c.expr->bop == e.expr->bop &&
+                        (e.expr->bop == lang::BinOp::And || e.expr->bop == lang::BinOp::Or) && !c.definition;
+      if (same_chain) self(self, c);
+      else items.push_back(&c);
+    }
+  };
+  flatten(flatten, e);
+  for (const auto* c : items) print_tree(out, *c, depth + 1);
+}
+
+}  // namespace
+
+const char* truth_name(Truth t) { return t == Truth::True ? "true" : t == Truth::False ? "false" : "unknown"; }
+
+std::string explain_reason(const RuleTrace& t, const lang::FlatRule& r) {
+  if (t.skipped && t.fired)  // its actions came from the day's events (docs/events.md)
+    return r.journey ? "FIRED (a journey step due today)" : "FIRED on event '" + r.event + "'";
+  if (t.skipped && !t.actions.empty()) return "not fired: every action was blocked or held out";
+  if (t.skipped)
+    return r.journey ? "not fired: no live instance has this step due today with its condition true and its unless not true"
+                     : "not fired: no '" + r.event + "' event of this customer made it true today";
+  if (t.fired) return "FIRED";
+  if (!t.blocked.empty()) return "not fired: " + t.blocked;
+  if (t.condition == Truth::False) return "not fired: the condition is false";
+  if (t.condition == Truth::Unknown) {
+    std::vector<std::string> names;
+    for (const auto& e : t.explanation) null_names(e, names);
+    std::string list;
+    for (size_t i = 0; i < names.size(); ++i) list += (i ? ", " : "") + names[i];
+    return "not fired: the condition is unknown (not true)" +
+           (names.empty() ? "" : " because " + list + (names.size() > 1 ? " are null" : " is null"));
+  }
+  if (!t.actions.empty()) return "not fired: every action was blocked or held out";
+  return "not fired: no action to take";
+}
+
+std::string explain_tree(const RuleTrace& t, int depth) {
+  std::string out;
+  for (const auto& e : t.explanation) print_tree(out, e, depth);
+  return out;
+}
+
+std::string explain_text(const lang::CheckedProgram& program, const std::vector<RuleTrace>& traces, int64_t customer,
+                         Days d) {
+  std::string out =
+      fmt::format("customer {} on {}: {} rule(s), in evaluation order\n", customer, format_date(d), traces.size());
+  for (const auto& t : traces) {
+    const lang::FlatRule& r = program.rules[t.rule];
+    out += fmt::format("\n{}: {}\n", r.name, explain_reason(t, r));
+    for (const auto& a : t.actions) {
+      std::string what = std::string(lang::action_name(a.kind)) + " " + a.target;
+      if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
+      out += fmt::format("  {} -> {}\n", what, status_name(a.status));
+    }
+    out += explain_tree(t, 1);
+  }
+  return out;
+}
+
+std::string explain_jsonl(const lang::CheckedProgram& program, const std::vector<RuleTrace>& traces, int64_t customer,
+                          Days d) {
+  std::string out;
+  for (const auto& t : traces) {
+    const lang::FlatRule& r = program.rules[t.rule];
+    std::string line = "{\"date\":\"" + format_date(d) + "\",\"customer\":" + std::to_string(customer) + ",\"rule\":";
+    append_json_string(line, r.name);
+    line += fmt::format(",\"fired\":{},\"condition\":", t.fired ? "true" : "false");
+    if (!t.evaluated) line += "null";
+    else line += fmt::format("\"{}\"", truth_name(t.condition));
+    line += ",\"reason\":";
+    append_json_string(line, explain_reason(t, r));
+    line += ",\"actions\":[";
+    for (size_t i = 0; i < t.actions.size(); ++i) {
+      if (i) line += ',';
+      line += to_json_line(t.actions[i]);
+    }
+    line += "]}\n";
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace crm::engine

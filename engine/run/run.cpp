@@ -1,0 +1,648 @@
+// The day loop of a run: compiled conditions per batch of customers in rule-graph order, then
+// per customer the gates of SPEC §6 (dedupe, after, holdout, consent, caps by priority), then
+// the outbox (real run) or memory (dry run).
+#include "engine/run/run.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <map>
+#include <cstring>
+#include <set>
+#include <tuple>
+#include <unordered_set>
+
+#include "engine/frame/attributes.hpp"
+#include "engine/run/run_internal.hpp"
+#include "engine/store/store.hpp"
+
+namespace crm::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+}  // namespace
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+namespace {
+
+const char* kOptInColumn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
+                                                 "dm_opt_in"};
+
+// Applies a stage's tag changes, (row, tag, set?) in the order made, to the tags list column
+// (set: add when absent; unset: remove), rewriting only the rows they touch.
+void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  if (changes.empty() || tags.list_offsets.empty()) return;
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  std::vector<uint32_t> rows, off{0};
+  std::vector<int64_t> vals;
+  for (size_t k = 0; k < changes.size();) {
+    const uint32_t r = std::get<0>(changes[k]);
+    const size_t start = vals.size();
+    vals.insert(vals.end(), tags.list_values.begin() + tags.list_offsets[r], tags.list_values.begin() + tags.list_offsets[r + 1]);
+    for (; k < changes.size() && std::get<0>(changes[k]) == r; ++k) {
+      auto [row, tag, set] = changes[k];
+      auto pos = std::find(vals.begin() + static_cast<std::ptrdiff_t>(start), vals.end(), tag);
+      if (set && pos == vals.end()) vals.push_back(tag);
+      if (!set && pos != vals.end()) vals.erase(pos);
+    }
+    std::sort(vals.begin() + static_cast<std::ptrdiff_t>(start), vals.end());
+    rows.push_back(r);
+    off.push_back(static_cast<uint32_t>(vals.size()));
+    if (!tags.valid.empty()) tags.valid[r] = 1;
+  }
+  replace_lists(tags, rows, off, vals);
+}
+
+
+}  // namespace
+
+bool held_out(const std::string& key, int64_t customer, double pct) {
+  if (pct <= 0) return false;
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  mix(key);
+  mix(":");
+  mix(std::to_string(customer));
+  return static_cast<double>(h % 10000) < pct * 100.0;
+}
+
+Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts)
+    : program_(program), graph_(graph), compiled_(compiled), facts_(facts) {
+  history_ = History(History::dense_limit_for(facts.rows()));
+  campaign_of_rule_.assign(program.rules.size(), 0);
+  graph_pos_.assign(program.rules.size(), SIZE_MAX);
+  for (size_t i = 0; i < program.rules.size(); ++i) {
+    rule_index_.emplace(program.rules[i].name, static_cast<uint32_t>(i));
+    if (!program.rules[i].campaigns.empty()) {
+      const std::string& c = program.rules[i].campaigns.back();
+      auto [it, _] = campaign_ids_.emplace(c, static_cast<uint32_t>(campaign_ids_.size()));
+      campaign_of_rule_[i] = it->second + 1;
+    }
+  }
+  for (size_t k = 0; k < graph.rule_order.size(); ++k) graph_pos_[graph.rule_order[k]] = k;
+  std::set<std::string> cols(compiled.required_columns().begin(), compiled.required_columns().end());
+  for (const char* c : kOptInColumn) cols.insert(c);
+  cols.insert("tags");
+  for (const auto* m : program.messages) {
+    if (!m->subject) continue;
+    const std::string& s = *m->subject;
+    for (size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1)) {
+      size_t close = s.find('}', i);
+      if (close == std::string::npos) break;
+      cols.insert(s.substr(i + 1, close - i - 1));
+    }
+  }
+  columns_.assign(cols.begin(), cols.end());
+  cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
+
+  // Names resolved once, so the per-customer path compares integers.
+  const size_t n = program.rules.size();
+  after_.resize(n);
+  after_target_.assign(n, 0);
+  action_message_.resize(n);
+  once_per_keys_.resize(n);
+  once_per_null_.assign(n, UINT32_MAX);
+  for (size_t i = 0; i < n; ++i) {
+    const lang::FlatRule& fr = program.rules[i];
+    for (const auto& a : fr.after) {
+      auto it = rule_index_.find(a.rule);
+      uint32_t target = it == rule_index_.end() ? UINT32_MAX : it->second;
+      after_[i].push_back({target, a.days});
+      if (target != UINT32_MAX) after_target_[target] = 1;
+    }
+    if (fr.actions)
+      for (const auto& act : *fr.actions)
+        action_message_[i].push_back(act.kind == lang::ActionKind::Send ? program.find_message(act.name) : nullptr);
+    if (!fr.event.empty()) any_event_rule_ = true;
+  }
+  for (const auto& fl : program.limits) {
+    if (fl.campaign.empty()) {
+      limit_campaign_.push_back(0);
+      continue;
+    }
+    auto it = campaign_ids_.find(fl.campaign);
+    limit_campaign_.push_back(it == campaign_ids_.end() ? UINT32_MAX : it->second + 1);
+  }
+  once_key_ = history_.intern_key("once");
+}
+
+Runner::~Runner() = default;
+
+void Runner::load_history_from_outbox() {
+  // idem_key = rule|customer|dedupe|action index; the dedupe value sits between the second and
+  // the last '|'.
+  for (const auto& e : facts_.outbox) {
+    auto it = rule_index_.find(e.rule);
+    if (it == rule_index_.end()) continue;  // a rule no longer in the script
+    std::string dedupe;
+    size_t p1 = e.idem_key.find('|');
+    size_t p2 = p1 == std::string::npos ? p1 : e.idem_key.find('|', p1 + 1);
+    size_t p3 = e.idem_key.rfind('|');
+    if (p2 != std::string::npos && p3 > p2) dedupe = e.idem_key.substr(p2 + 1, p3 - p2 - 1);
+    history_.record_fire(it->second, e.customer_id, e.run_date, dedupe);
+    const lang::Message* msg = e.action == "send" ? program_.find_message(e.target) : nullptr;
+    if (e.action == "send" && !(msg && msg->transactional))
+      if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
+        history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
+  }
+}
+
+void Runner::reset() {
+  // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
+  // evaluator's registers) are kept, so a reused Runner costs no more than its evaluation.
+  history_.clear_records();
+  if (history_.key_count() > kMaxKeptKeys) {  // keep the interned keys, unless they pile up
+    history_ = History(History::dense_limit_for(facts_.rows()));
+    once_key_ = history_.intern_key("once");
+    for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
+    once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+  }
+  tag_overlay_.clear();
+  overlay_dirty_.clear();
+  cursor_->restart();
+  journeys_.clear();
+  journeys_loaded_ = false;
+}
+
+void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
+  bool any_needs = false;
+  for (const auto& c : cands) any_needs = any_needs || !c.needs_today.empty();
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& c : cands) c.status = c.pre_status;
+    // Sends compete for caps: higher priority first, then declaration order, then action order.
+    std::vector<Candidate*>& sends = sends_scratch_;
+    sends.clear();
+    if (!program_.limits.empty())
+      for (auto& c : cands)
+        if (c.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
+    if (sends.size() > 1)
+      std::stable_sort(sends.begin(), sends.end(), [](const Candidate* a, const Candidate* b) {
+        if (a->priority != b->priority) return a->priority > b->priority;
+        if (a->rule != b->rule) return a->rule < b->rule;
+        return a->action_index < b->action_index;
+      });
+    std::vector<const Candidate*>& allocated = allocated_scratch_;
+    allocated.clear();
+    for (Candidate* s : sends) {
+      for (size_t li = 0; li < program_.limits.size(); ++li) {
+        const lang::Limit& l = *program_.limits[li].limit;
+        std::optional<uint32_t> campaign;
+        if (limit_campaign_[li] != 0) {  // a campaign's limit: only its rules' sends
+          if (limit_campaign_[li] == UINT32_MAX || campaign_of_rule_[s->rule] != limit_campaign_[li]) continue;
+          campaign = limit_campaign_[li];
+        }
+        if (l.channel && s->channel != l.channel) continue;
+        int used = history_.sends_in_window(customer, d, l.days, l.channel, campaign);
+        for (const Candidate* a : allocated)
+          if ((!l.channel || a->channel == l.channel) && (!campaign || campaign_of_rule_[a->rule] == *campaign)) ++used;
+        if (used >= l.count) {
+          s->status = Status::BlockedCap;
+          break;
+        }
+      }
+      if (s->status == Status::Sent) allocated.push_back(s);
+    }
+    if (!any_needs) break;
+    // A rule waiting (after) for a rule that fired only today does not fire when caps left that
+    // rule with no passed action; drop it and allocate again.
+    auto fired = [&](uint32_t r) {
+      return std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) { return c.rule == r && c.status == Status::Sent; });
+    };
+    std::vector<uint8_t> keep(cands.size(), 1);
+    for (size_t k = 0; k < cands.size(); ++k)
+      for (uint32_t r : cands[k].needs_today)
+        if (!fired(r)) keep[k] = 0;
+    size_t w = 0;
+    for (size_t k = 0; k < cands.size(); ++k) {
+      if (!keep[k]) {
+        changed = true;
+        continue;
+      }
+      if (w != k) cands[w] = std::move(cands[k]);
+      ++w;
+    }
+    cands.resize(w, Candidate{});
+  }
+}
+
+bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d, uint32_t key,
+                                 bool hold, const Column* const* optin, const std::vector<uint32_t>& needs_today,
+                                 std::vector<Candidate>& list) const {
+  (void)d;
+  const lang::FlatRule& fr = program_.rules[r];
+  const CompiledRule& cr = compiled_.rules()[r];
+  bool any_passed = false;
+  for (size_t k = 0; k < fr.actions->size(); ++k) {
+    const lang::Action& act = (*fr.actions)[k];
+    int64_t points = 0;
+    if (act.kind == lang::ActionKind::Points) {
+      Value v = ev.value_at(cr.points[k], i);
+      if (v.is_null()) continue;  // a null amount grants nothing
+      points = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
+    }
+    Candidate& c = list.emplace_back();
+    c.rule = r;
+    c.key = key;
+    c.action_index = static_cast<uint32_t>(k);
+    c.kind = act.kind;
+    c.priority = fr.priority;
+    c.points = points;
+    if (!needs_today.empty()) c.needs_today = needs_today;
+    Status st = hold ? Status::HeldOut : Status::Sent;
+    if (act.kind == lang::ActionKind::Send) {
+      const lang::Message* m = action_message_[r][k];
+      c.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
+      if (m) {
+        c.transactional = m->transactional;
+        c.cost = m->cost.value_or(0);
+        if (m->subject && render_subjects_) c.subject = render_subject(*m->subject, frame, row);
+      }
+      if (!hold && !(m && m->transactional)) {
+        const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
+        bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
+        if (!consent) st = Status::BlockedConsent;
+      }
+    }
+    c.status = st;
+    c.pre_status = st;
+    if (st == Status::Sent) any_passed = true;
+  }
+  return any_passed;
+}
+
+ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
+  const lang::FlatRule& fr = program_.rules[c.rule];
+  ActionOut o;
+  o.date = d;
+  o.customer = customer;
+  o.rule = c.rule;
+  o.rule_name = fr.name;
+  o.kind = c.kind;
+  o.target = c.kind == lang::ActionKind::Points ? std::to_string(c.points) : (*fr.actions)[c.action_index].name;
+  o.channel = c.channel;
+  o.status = c.status;
+  o.dedupe = history_.key_text(c.key);
+  o.action_index = c.action_index;
+  o.priority = c.priority;
+  o.cost = c.cost;
+  o.subject = std::move(c.subject);
+  return o;
+}
+
+void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
+  allocate(list, customer, d);
+  // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
+  std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
+  fired_rules.clear();
+  for (const auto& c : list) {
+    if (c.status != Status::Sent) continue;
+    std::pair<uint32_t, uint32_t> rk{c.rule, c.key};
+    if (std::find(fired_rules.begin(), fired_rules.end(), rk) == fired_rules.end()) {
+      fired_rules.push_back(rk);
+      history_.record_fire(c.rule, customer, d, c.key);
+    }
+    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
+      history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
+    if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
+      if (tag_overlay_.size() <= row) tag_overlay_.resize(std::max<size_t>(facts_.rows(), row + 1));
+      tag_overlay_[row].push_back(
+          {facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name), c.kind == lang::ActionKind::Tag});
+      overlay_dirty_.push_back(row);
+    }
+  }
+  // Output order: rule graph order, then action order (a stable insertion sort: lists are short).
+  auto before = [&](const Candidate& a, const Candidate& b) {
+    if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
+    return a.action_index < b.action_index;
+  };
+  for (size_t k = 1; k < list.size(); ++k) {
+    if (!before(list[k], list[k - 1])) continue;
+    Candidate c = std::move(list[k]);
+    size_t j = k;
+    for (; j > 0 && before(c, list[j - 1]); --j) list[j] = std::move(list[j - 1]);
+    list[j] = std::move(c);
+  }
+}
+
+uint32_t Runner::once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i) {
+  if (!v.valid[i]) {
+    if (once_per_null_[r] == UINT32_MAX) once_per_null_[r] = history_.intern_key(key_text(ev.value_at(node, i)));
+    return once_per_null_[r];
+  }
+  uint64_t bits = 0;
+  switch (v.rep) {
+    case Rep::I64: bits = static_cast<uint64_t>(v.i64[i]); break;
+    case Rep::F64: std::memcpy(&bits, &v.f64[i], sizeof bits); break;
+    case Rep::B8: bits = v.b8[i]; break;
+  }
+  auto [it, inserted] = once_per_keys_[r].try_emplace(bits, 0);
+  if (inserted) it->second = history_.intern_key(key_text(ev.value_at(node, i)));
+  return it->second;
+}
+
+std::vector<Runner::Candidate>& Runner::candidates_of(uint32_t row) {
+  std::vector<Candidate>& list = by_row_[row];
+  if (list.empty()) cand_rows_.push_back(row);
+  return list;
+}
+
+std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
+  const bool timing = timing_;
+  const auto t0 = timing ? Clock::now() : Clock::time_point{};
+  const double c0 = timing ? process_cpu_ms() : 0;
+  Frame& frame = cursor_->advance(d, tag_overlay_, overlay_dirty_);
+  overlay_dirty_.clear();
+  // The day's provisional tag changes (between stages) go into a copy of the tags column; the
+  // cursor's own column gets the settled ones at the next advance.
+  std::optional<Column> saved_tags;
+  last_frame_ms_ = timing ? ms_since(t0) : 0;
+  const double c1 = timing ? process_cpu_ms() : 0;
+  last_frame_cpu_ms_ = c1 - c0;
+  last_rows_ = frame.rows;
+  last_touched_rows_ = cursor_->last_touched_rows();
+  const auto t1 = timing ? Clock::now() : Clock::time_point{};
+
+  std::optional<size_t> trace_row;
+  if (trace_customer) trace_row = facts_.row_of(*trace_customer);
+  std::map<size_t, RuleTrace> trace_by_rule;
+
+  // The day's rules in graph order: daily rules that are live today.
+  if (trace_row)
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
+      RuleTrace& t = trace_by_rule[r];
+      t.rule = r;
+      t.skipped = !daily;
+      if (daily && !live)
+        t.blocked = fr.from && d < *fr.from ? "not live yet: from " + format_date(*fr.from)
+                                            : "no longer live: until " + format_date(*fr.until);
+    }
+  // Stages: a rule that reads tags starts a new stage when an earlier rule of the current stage
+  // writes tags; between stages the written tags are folded into the frame. They depend on the
+  // script and the day only: kept while the day is the same (one-customer calls).
+  if (!stages_day_ || *stages_day_ != d) {
+    stages_day_ = d;
+    auto reads_tags = [&](size_t r) {
+      NodeId n = compiled_.rules()[r].condition;
+      return n != kNoNode && compiled_.nodes()[n].tags_dependent;
+    };
+    stages_.assign(1, {});
+    bool stage_writes = false;
+    for (size_t r : graph_.rule_order) {
+      const auto& fr = program_.rules[r];
+      bool daily = fr.event.empty() && !fr.journey;
+      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
+      if (!daily || !live) continue;
+      if (stage_writes && reads_tags(r)) {
+        stages_.emplace_back();
+        stage_writes = false;
+      }
+      stages_.back().push_back(r);
+      if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
+    }
+  }
+  const std::vector<std::vector<size_t>>& stages = stages_;
+
+  if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
+  cand_rows_.clear();
+  // (rule, row) that passed an action today (provisional), for rules some `after` waits for.
+  std::unordered_set<uint64_t> fired_today;
+  auto fired_key = [](uint32_t rule, size_t row) { return (static_cast<uint64_t>(rule) << 32) | row; };
+  const Column* optin[lang::kChannelCount];
+  for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = frame.column(kOptInColumn[c]);
+  const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
+  std::vector<uint32_t> needs_today;
+
+  // One evaluator for every day: rebinding to the same frame costs little when its columns are
+  // the same objects (the cursor keeps them), unlike binding a new one.
+  if (!day_ev_) day_ev_ = std::make_unique<Evaluator>(compiled_, frame);
+  else if (day_ev_layout_ != cursor_->layout()) day_ev_->bind(frame);
+  else day_ev_->rebind_contents();
+  day_ev_layout_ = cursor_->layout();
+  Evaluator& ev = *day_ev_;
+  for (const auto& stage : stages) {
+    std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
+    for (size_t b = 0; b < frame.rows; b += kBatchRows) {
+      ev.set_batch(b, std::min(frame.rows, b + kBatchRows));
+      for (size_t r : stage) {
+        const auto ru = static_cast<uint32_t>(r);
+        const lang::FlatRule& fr = program_.rules[r];
+        const CompiledRule& cr = compiled_.rules()[r];
+        const Truth* truth = ev.condition(r);
+        Evaluator::Values key_values;
+        bool have_key_values = false;
+        const size_t nb = ev.batch_size();
+        if (trace_row && *trace_row >= b && *trace_row < b + nb) {
+          trace_by_rule[r].condition = truth[*trace_row - b];
+          trace_by_rule[r].evaluated = true;
+        }
+        // Only the rows whose condition is TRUE: memchr skips the others many bytes at a time.
+        static_assert(static_cast<uint8_t>(Truth::True) == 1);
+        const auto* t8 = reinterpret_cast<const uint8_t*>(truth);
+        // The history entries of these rows are scattered over a large array: ask for them all
+        // first, so the gate below does not wait for memory one row at a time.
+        for (const void* hit = std::memchr(t8, 1, nb); hit;) {
+          size_t i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
+          history_.prefetch(ru, frame.customer_id[b + i]);
+          if (!by_row_[b + i].empty()) __builtin_prefetch(by_row_[b + i].data(), 1);
+          hit = i + 1 < nb ? std::memchr(t8 + i + 1, 1, nb - i - 1) : nullptr;
+        }
+        for (size_t i = 0;; ++i) {
+          const void* hit = i < nb ? std::memchr(t8 + i, 1, nb - i) : nullptr;
+          if (!hit) break;
+          i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
+          size_t row = b + i;
+          bool tracing = trace_row && *trace_row == row;
+          if (!facts_.exists_on(row, d)) continue;
+          int64_t customer = frame.customer_id[row];
+          bool blocked = false;
+          std::string why;  // built only for the traced customer
+          uint32_t key = 0;
+          switch (fr.dedupe) {
+            case lang::FlatRule::Dedupe::Once:
+              key = once_key_;
+              if (history_.fired_ever(ru, customer)) {
+                blocked = true;
+                if (tracing) why = "once: already fired on " + format_date(*history_.last_fired(ru, customer, d));
+              }
+              break;
+            case lang::FlatRule::Dedupe::OncePer:
+              if (!have_key_values) {  // the key's values for the batch, as the condition left them
+                key_values = ev.current_values(cr.once_per);
+                have_key_values = true;
+              }
+              key = once_per_key(ru, cr.once_per, key_values, ev, i);
+              if (history_.fired_with_key(ru, customer, key)) {
+                blocked = true;
+                if (tracing) why = "once per: already fired for the value " + history_.key_text(key);
+              }
+              break;
+            case lang::FlatRule::Dedupe::Every: {
+              key = day_key;
+              auto last = history_.last_fired(ru, customer, d);
+              if (last && d - *last < fr.every_days) {
+                blocked = true;
+                if (tracing) why = fmt::format("every {} days: last fired on {}", fr.every_days, format_date(*last));
+              }
+              break;
+            }
+          }
+          needs_today.clear();
+          for (size_t k = 0; k < after_[r].size() && !blocked; ++k) {
+            const auto [target, days] = after_[r][k];
+            if (target == UINT32_MAX) continue;
+            const std::string& name = fr.after[k].rule;
+            auto last = history_.last_fired(target, customer, d);
+            bool today = fired_today.count(fired_key(target, row)) > 0;
+            if (days < 0) {
+              if (last) continue;
+              if (today) {
+                needs_today.push_back(target);
+                continue;
+              }
+              blocked = true;
+              if (tracing) why = "after " + name + ": it has not fired for this customer";
+            } else {
+              if (!last && today) last = d;
+              if (!last || d - *last < days) {
+                blocked = true;
+                if (tracing)
+                  why = !last ? "after " + name + ": it has not fired for this customer"
+                              : fmt::format("after {} {} days: it fired on {}", name, days, format_date(*last));
+              } else if (*last == d) {
+                needs_today.push_back(target);
+              }
+            }
+          }
+          if (blocked) {
+            if (tracing) trace_by_rule[r].blocked = why;
+            continue;
+          }
+          bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, customer, fr.holdout_pct);
+          auto& list = candidates_of(static_cast<uint32_t>(row));
+          size_t first = list.size();
+          bool any_passed = add_rule_candidates(ru, frame, row, ev, i, d, key, hold, optin, needs_today, list);
+          if (!fr.writes_tags.empty())
+            for (size_t k = first; k < list.size(); ++k) {
+              const Candidate& c = list[k];
+              if (c.status == Status::Sent && (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag))
+                stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
+                                        c.kind == lang::ActionKind::Tag);
+            }
+          if (any_passed && after_target_[r]) fired_today.insert(fired_key(ru, row));
+        }
+      }
+    }
+    if (!stage_tags.empty()) {
+      auto it = frame.columns.find("tags");
+      if (it != frame.columns.end()) {
+        if (!saved_tags) saved_tags = it->second;
+        apply_tag_changes(it->second, stage_tags);
+      }
+    }
+  }
+
+  if (any_event_rule_) {  // run_events.cpp
+    std::map<uint32_t, std::vector<Candidate>> event_cands;
+    add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
+    for (auto& [row, list] : event_cands) {
+      auto& into = candidates_of(row);
+      for (auto& c : list) into.push_back(std::move(c));
+    }
+  }
+
+  // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
+  std::sort(cand_rows_.begin(), cand_rows_.end());
+  std::vector<ActionOut> out;
+  size_t total = 0;
+  for (uint32_t row : cand_rows_) total += by_row_[row].size();
+  out.reserve(total);
+  constexpr size_t kAhead = 8;  // candidate lists are scattered on the heap: load a few rows ahead
+  for (size_t k = 0; k < cand_rows_.size(); ++k) {
+    const uint32_t row = cand_rows_[k];
+    if (k + kAhead < cand_rows_.size()) {
+      const auto& next = by_row_[cand_rows_[k + kAhead]];
+      const char* p = reinterpret_cast<const char*>(next.data());
+      for (size_t off = 0; off < next.size() * sizeof(Candidate) && off < 4 * 64; off += 64) __builtin_prefetch(p + off);
+    }
+    std::vector<Candidate>& list = by_row_[row];
+    settle(row, frame.customer_id[row], d, list);
+    for (auto& c : list) {
+      out.push_back(make_action(c, d, frame.customer_id[row]));
+      if (trace_row && *trace_row == row) {
+        RuleTrace& t = trace_by_rule[c.rule];
+        t.actions.push_back(out.back());
+        if (c.status == Status::Sent) t.fired = true;
+      }
+    }
+    list.clear();
+  }
+  cand_rows_.clear();
+  last_eval_ms_ = timing ? ms_since(t1) : 0;
+  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
+
+  if (traces && trace_row) {
+    Evaluator explain_ev(compiled_, frame);
+    for (size_t r : graph_.rule_order) {
+      RuleTrace& t = trace_by_rule[r];
+      if (!t.skipped) t.explanation = explain_ev.explain_rule(r, *trace_row);
+      traces->push_back(std::move(t));
+    }
+  }
+  if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
+  return out;
+}
+
+void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags) {
+  for (const auto& a : actions) {
+    if (a.status != Status::Sent) continue;
+    OutboxRow r;
+    r.customer_id = a.customer;
+    r.rule = a.rule_name;
+    r.action = lang::action_name(a.kind);
+    r.target = a.target;
+    if (a.channel) r.channel = lang::channel_name(*a.channel);
+    r.payload = payload_json(a);
+    r.idem_key = idem_key(a);
+    rows.push_back(std::move(r));
+    if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
+      tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+  }
+}
+
+void run_days(Runner& runner, Store* store, const RunOptions& options) {
+  for (Days d = options.from; d <= options.to; ++d) {
+    std::vector<ActionOut> actions = runner.evaluate_day(d);
+    size_t written = 0;
+    if (!options.dry_run && store) {
+      std::vector<OutboxRow> rows;
+      std::vector<TagChange> tags;
+      outbox_writes(actions, rows, tags);
+      store->begin_run(d);
+      written = store->write_actions(d, rows, tags, /*complete_day=*/true);
+    }
+    if (options.on_action)
+      for (const auto& a : actions) options.on_action(a);
+    if (options.on_day_done) options.on_day_done(d, written);
+  }
+}
+
+}  // namespace crm::engine

@@ -1,0 +1,183 @@
+// Runs (SPEC §6): evaluates a compiled script for every customer as of each day, applies
+// once/every/after, holdout, consent and caps, and produces actions; a real run writes them to
+// the store's outbox day by day, a dry run keeps history and tags in memory.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/run/action.hpp"
+#include "engine/frame/attributes.hpp"
+#include "engine/run/events.hpp"
+#include "engine/store/facts.hpp"
+#include "engine/run/history.hpp"
+#include "engine/eval/program.hpp"
+#include "engine/graph/rule_graph.hpp"
+#include "lang/checker.hpp"
+
+namespace crm::engine {
+
+class Store;
+struct OutboxRow;
+struct TagChange;
+
+// Why a rule did or did not fire for one customer on one day (for `crm explain`).
+struct RuleTrace {
+  size_t rule = 0;
+  Truth condition = Truth::False;
+  bool evaluated = false;  // the condition was computed (the rule was live and daily)
+  std::vector<Explanation> explanation;  // the value of every sub-condition
+  // Empty when it fired; else why not: "not live: until 2026-10-31", "once: already fired on
+  // 2026-11-02", "after welcome: welcome has not fired", "every 30 days: fired on ...", ...
+  std::string blocked;
+  std::vector<ActionOut> actions;  // with their final statuses
+  bool fired = false;
+  bool skipped = false;  // an event rule or journey step: no daily condition; `actions` come from the day's events
+};
+
+// Evaluates days one after the other, keeping the history and tag changes between them.
+// Not thread-safe. `program`, `graph`, `compiled` and `facts` must outlive it.
+class Runner {
+ public:
+  Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts);
+  ~Runner();
+
+  // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
+  // default; a simulation, whose outputs never show subjects, turns it off.
+  void set_render_subjects(bool on) { render_subjects_ = on; }
+  // Whether evaluate_day measures its wall and CPU times (last_*_ms). On by default; the
+  // embedding API's one-customer calls turn it off (reading the process CPU clock is a system
+  // call, a noticeable part of a call of a few microseconds).
+  void set_timing(bool on) { timing_ = on; }
+
+  // Loads the history of earlier runs from the facts' outbox (real runs).
+  void load_history_from_outbox();
+  // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
+  // the same facts, whose contents may have changed (the embedding API reuses one Runner across
+  // one-customer evaluations, refilling its one-row facts). Keeps the allocations: costs what
+  // the last evaluation touched.
+  void reset();
+
+  // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
+  // rule evaluation order, then action order. Records passed actions into the history and the
+  // tag overlay, so the next day sees them. With `trace_customer`, fills `traces` for it.
+  std::vector<ActionOut> evaluate_day(Days d, std::optional<int64_t> trace_customer = std::nullopt,
+                                      std::vector<RuleTrace>* traces = nullptr);
+
+  // The real-time path (crm event, run_events.cpp): evaluates the event rules and the day-0
+  // journey steps for `occurrences` (of one customer) as of day `d`, with `frame` the customers'
+  // attributes as of `d` (compute_frame(facts, d, columns())). Same gates and keys as the batch
+  // replay of the same events, so the outbox keeps one of the two. Records passed actions.
+  std::vector<ActionOut> evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences);
+  // The attribute columns the runner computes (for callers that build frames themselves).
+  const std::vector<std::string>& columns() const { return columns_; }
+  // Journey instances alive after the last evaluated day (tests, explain).
+  const std::vector<JourneyInstance>& journey_instances() const { return journeys_; }
+
+  const History& history() const { return history_; }
+  // Evaluation statistics of the last day.
+  size_t last_rows() const { return last_rows_; }
+  // Customer rows whose attributes were recomputed for the last day (all rows when the frame
+  // was computed from scratch; else those with facts dated since the previous day).
+  size_t last_touched_rows() const { return last_touched_rows_; }
+  double last_frame_ms() const { return last_frame_ms_; }
+  double last_eval_ms() const { return last_eval_ms_; }
+  // The same as CPU time of the process (what a quiet machine's wall time would be).
+  double last_frame_cpu_ms() const { return last_frame_cpu_ms_; }
+  double last_eval_cpu_ms() const { return last_eval_cpu_ms_; }
+  // Facts dated in the days the last frame advanced over (0 after a computation from scratch).
+  size_t last_day_facts() const { return cursor_->last_facts(); }
+
+ private:
+  struct Candidate;
+  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d);
+  // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
+  // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
+  // the event/journey path.
+  bool add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
+                           uint32_t key, bool hold, const Column* const* optin,
+                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list) const;
+  // Caps, then the passed actions into the history and the tag overlay; sorts the customer's
+  // candidates into output order.
+  void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
+  // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
+  uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
+  // The output action of a settled candidate (moves its subject out).
+  ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
+  // Today's candidate list of a customer row (registers the row on first use).
+  std::vector<Candidate>& candidates_of(uint32_t row);
+  // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
+  // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
+  void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
+                            std::map<uint32_t, std::vector<Candidate>>& cands);
+
+  const lang::CheckedProgram& program_;
+  const RuleGraph& graph_;
+  const Program& compiled_;
+  const Facts& facts_;
+  History history_;
+  std::unordered_map<std::string, uint32_t> rule_index_;
+  std::vector<uint32_t> campaign_of_rule_;  // campaign id + 1 (0 = none)
+  std::unordered_map<std::string, uint32_t> campaign_ids_;
+  std::vector<size_t> graph_pos_;            // rule index -> position in graph.rule_order
+  // In-memory tag changes since the facts were loaded: customer row -> (tag id, set?) in order.
+  TagOverlay tag_overlay_;
+  std::vector<uint32_t> overlay_dirty_;  // rows whose overlay changed since the last frame
+  std::unique_ptr<FrameCursor> cursor_;  // the day's attributes, advanced incrementally
+  std::vector<std::string> columns_;
+  std::vector<JourneyInstance> journeys_;  // live instances (batch path)
+  bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
+  std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
+  std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
+  uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
+  std::optional<Days> stages_day_;         // the day stages_ were made for
+  std::vector<std::vector<size_t>> stages_;  // that day's live daily rules in stages (evaluate_day)
+  // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
+  std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
+  std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
+  std::vector<std::vector<const lang::Message*>> action_message_;  // per rule, per action: its message
+  std::vector<uint32_t> limit_campaign_;  // per limit: campaign id + 1; 0 every send; UINT32_MAX unknown
+  std::vector<std::unordered_map<uint64_t, uint32_t>> once_per_keys_;  // per rule: value bits -> key
+  std::vector<uint32_t> once_per_null_;  // per rule: the key of a null value (UINT32_MAX: not yet)
+  // reset() keeps the interned dedupe keys (and once_per_keys_) up to this many.
+  static constexpr size_t kMaxKeptKeys = 4096;
+  uint32_t once_key_ = 0;
+  bool any_event_rule_ = false;
+  bool render_subjects_ = true;
+  bool timing_ = true;
+  std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
+  std::vector<uint32_t> cand_rows_;             // rows with candidates today
+  std::vector<Candidate*> sends_scratch_;
+  std::vector<const Candidate*> allocated_scratch_;
+  std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
+  size_t last_touched_rows_ = 0;
+  size_t last_rows_ = 0;
+  double last_frame_ms_ = 0, last_eval_ms_ = 0, last_frame_cpu_ms_ = 0, last_eval_cpu_ms_ = 0;
+};
+
+struct RunOptions {
+  Days from = 0, to = 0;
+  bool dry_run = true;
+  std::function<void(const ActionOut&)> on_action;          // every action, every status
+  std::function<void(Days day, size_t written)> on_day_done;  // after each day (written: new outbox rows)
+};
+
+// Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
+// actions, tag changes and completion to `store` in one transaction per day.
+void run_days(Runner& runner, Store* store, const RunOptions& options);
+
+// The outbox rows and tag changes of the passed actions among `actions` (what a real run, a
+// real-time event and the embedding API write with Store::write_actions).
+void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags);
+
+// CPU time of the whole process so far, in ms (user + system, every thread).
+double process_cpu_ms();
+
+// The hash that selects held-out customers: fnv1a64("<key>:<customer id>") mod 10000 < pct*100.
+bool held_out(const std::string& key, int64_t customer, double pct);
+
+}  // namespace crm::engine

@@ -1,0 +1,107 @@
+// The store's schema (SPEC §5 tables plus meta and runs) as an ordered list of migrations;
+// `crm init` applies those newer than the store's schema_version, in one transaction.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <string>
+
+#include "engine/store/sqlite_store.hpp"
+
+namespace crm::engine {
+
+namespace {
+
+struct Migration {
+  int version;
+  const char* what;
+  const char* sql;
+};
+
+// Every statement is idempotent (IF NOT EXISTS), so a store whose SPEC tables were made by hand
+// (version 0: no meta table) is adopted as it is. Columns follow SPEC §5 exactly; the loader
+// also accepts tables that lack some of them (read as null) and turns extra customer columns
+// into attributes.
+constexpr Migration kMigrations[] = {
+    {1, "SPEC §5 tables and meta", R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS customers (
+  id INTEGER PRIMARY KEY, name TEXT, email TEXT, birthday DATE, created_at TEXT,
+  email_opt_in BOOLEAN, line_opt_in BOOLEAN, sms_opt_in BOOLEAN, push_opt_in BOOLEAN,
+  dm_opt_in BOOLEAN, referred_by INTEGER);
+CREATE TABLE IF NOT EXISTS products (
+  id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, category TEXT, price NUMERIC);
+CREATE TABLE IF NOT EXISTS orders (
+  id INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at TEXT, total NUMERIC, status TEXT);
+CREATE TABLE IF NOT EXISTS order_items (
+  order_id INTEGER, product_id INTEGER, quantity INTEGER, price NUMERIC);
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id INTEGER PRIMARY KEY, customer_id INTEGER, product_id INTEGER, started_at TEXT,
+  status TEXT, cycles INTEGER, cancelled_at TEXT, cancel_reason TEXT);
+CREATE TABLE IF NOT EXISTS surveys (customer_id INTEGER, answered_at TEXT, satisfaction INTEGER);
+CREATE TABLE IF NOT EXISTS referrals (referrer_id INTEGER, referee_id INTEGER, created_at TEXT);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY, customer_id INTEGER, type TEXT, at TEXT, payload TEXT);
+CREATE TABLE IF NOT EXISTS tags (customer_id INTEGER, tag TEXT, set_at TEXT);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, run_date DATE, customer_id INTEGER, rule TEXT, action TEXT,
+  target TEXT, channel TEXT, payload TEXT, idem_key TEXT UNIQUE, created_at TEXT);
+)sql"},
+    {2, "runs table, run lock row, indexes for the bulk reads, unique tags", R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  run_date DATE PRIMARY KEY, started_at TEXT, completed_at TEXT, status TEXT);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, ordered_at);
+CREATE INDEX IF NOT EXISTS order_items_by_order ON order_items (order_id);
+CREATE INDEX IF NOT EXISTS subscriptions_by_customer ON subscriptions (customer_id);
+CREATE INDEX IF NOT EXISTS surveys_by_customer ON surveys (customer_id);
+CREATE INDEX IF NOT EXISTS referrals_by_referrer ON referrals (referrer_id);
+CREATE INDEX IF NOT EXISTS events_by_customer ON events (customer_id, at);
+CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (rule, customer_id);
+CREATE INDEX IF NOT EXISTS outbox_by_run_date ON outbox (run_date);
+DELETE FROM tags WHERE rowid NOT IN (SELECT MIN(rowid) FROM tags GROUP BY customer_id, tag);
+CREATE UNIQUE INDEX IF NOT EXISTS tags_unique ON tags (customer_id, tag);
+)sql"},
+};
+
+bool has_table(SQLite::Database& db, const char* name) {
+  SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  q.bind(1, name);
+  return q.executeStep();
+}
+
+}  // namespace
+
+int read_schema_version(SQLite::Database& db) {
+  if (!has_table(db, "meta")) return 0;
+  SQLite::Statement q(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!q.executeStep()) return 0;
+  try {
+    return std::stoi(q.getColumn(0).getString());
+  } catch (const std::exception&) {
+    throw StoreError("the store's meta table has a bad schema_version '" + q.getColumn(0).getString() + "'");
+  }
+}
+
+int ensure_schema(SQLite::Database& db) {
+  SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  int found = read_schema_version(db);
+  if (found > kSchemaVersion)
+    throw StoreError("the store has schema version " + std::to_string(found) + ", newer than this crm supports (" +
+                     std::to_string(kSchemaVersion) + "); upgrade crm");
+  for (const Migration& m : kMigrations) {
+    // Migration 1 only creates missing tables: it runs on every upgrade, so a store whose
+    // tables were partly made by hand gets the rest.
+    if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
+    try {
+      db.exec(m.sql);
+    } catch (const SQLite::Exception& e) {
+      throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
+    }
+  }
+  SQLite::Statement set(db, "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  set.bind(1, std::to_string(kSchemaVersion));
+  set.exec();
+  tx.commit();
+  return found;
+}
+
+}  // namespace crm::engine

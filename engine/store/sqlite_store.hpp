@@ -1,0 +1,69 @@
+// The SQLite store (the embedded default): one file, WAL mode, the schema and its migrations
+// (schema.cpp), the bulk load (load_facts.cpp), and the run lock on the database file itself.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "engine/store/store.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+namespace crm::engine {
+
+// Schema management (schema.cpp). `ensure_schema` creates missing tables, runs the migrations
+// from the store's version to kSchemaVersion in one transaction, and returns the version found
+// before (0 = no meta table: a new file or tables made by hand). Throws StoreError when the
+// store was made by a newer crm.
+int ensure_schema(SQLite::Database& db);
+// The schema version recorded in `meta`, 0 when there is no meta table.
+int read_schema_version(SQLite::Database& db);
+
+// load_facts reads orders and order items on a second connection and thread when the store
+// has at least this many orders: below it the second connection's setup (and the idle core
+// it needs) is not worth it, and small stores stay on the simplest path.
+constexpr size_t kParallelLoadMinOrders = 200'000;
+
+class SqliteStore final : public Store {
+ public:
+  // Opens an existing crm store. With create_if_missing, a missing file (or ":memory:", or a
+  // file without a meta table) is given the schema as `crm init` would; an older schema
+  // version is still an error. Throws StoreError with a hint naming `crm init --db FILE`
+  // when the file is missing, not SQLite, has no crm schema, or has an older schema version.
+  static SqliteStore open(const std::string& path, bool create_if_missing = false);
+  // Creates or migrates the schema of `path` (crm init). Returns the version found before.
+  static int init(const std::string& path);
+
+  SqliteStore(SqliteStore&&) noexcept;
+  SqliteStore& operator=(SqliteStore&&) noexcept;
+  ~SqliteStore() override;
+
+  const std::string& location() const override { return path_; }
+  const std::string& path() const { return path_; }
+  SQLite::Database& db();
+
+  using Store::load_facts;
+  LoadResult load_facts(const TimeZone& tz) override;
+  // Orders from which load_facts reads in parallel (kParallelLoadMinOrders; tests lower it).
+  void set_parallel_load_min_orders(size_t orders);
+  std::vector<lang::CheckOptions::Extra> extra_attributes() override;
+  std::optional<std::string> meta_timezone() override;
+  void set_meta_timezone(const std::string& tz_name) override;
+  RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
+  std::optional<Days> last_completed_run() override;
+  void begin_run(Days day) override;
+  void complete_run(Days day) override;
+  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
+                       bool complete_day = false) override;
+  void set_tags(Days day, const std::vector<TagChange>& tags) override;
+  int64_t statement_count() const override;
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace crm::engine

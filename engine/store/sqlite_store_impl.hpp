@@ -1,0 +1,20 @@
+// The private state of a Store (sqlite_store.cpp, load_facts.cpp): the connection and the
+// counter of statements run on it.
+#pragma once
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/store/sqlite_store.hpp"
+
+namespace crm::engine {
+
+struct SqliteStore::Impl {
+  Impl(const std::string& path, int flags);
+  int64_t statements = 0;  // before db: the trace callback holds its address
+  size_t parallel_load_min_orders = kParallelLoadMinOrders;
+  SQLite::Database db;
+};
+
+}  // namespace crm::engine

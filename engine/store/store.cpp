@@ -1,0 +1,51 @@
+// What every backend of the Store shares: the run's time zone rule, the run lock's release,
+// and open_store(), which picks the backend from the location.
+#include "engine/store/store.hpp"
+
+#include "engine/store/sqlite_store.hpp"
+
+namespace crm::engine {
+
+Store::~Store() = default;
+
+std::string run_timezone_name(const std::optional<std::string>& script_timezone,
+                              const std::optional<std::string>& store_timezone) {
+  if (script_timezone) return *script_timezone;
+  return store_timezone.value_or("UTC");
+}
+
+TimeZone Store::run_timezone(const std::optional<std::string>& script_timezone) {
+  std::string name = run_timezone_name(script_timezone, script_timezone ? std::nullopt : meta_timezone());
+  std::string error;
+  auto tz = TimeZone::load(name, error);
+  if (!tz) throw StoreError(error + (script_timezone ? "" : " (the store's meta timezone)"));
+  return *tz;
+}
+
+LoadResult Store::load_facts(const std::string& tz_name) {
+  std::string error;
+  auto tz = TimeZone::load(tz_name, error);
+  if (!tz) throw StoreError(error);
+  return load_facts(*tz);
+}
+
+RunLock& RunLock::operator=(RunLock&& o) noexcept {
+  if (this != &o) {
+    if (release_) release_();
+    release_ = std::move(o.release_);
+    o.release_ = nullptr;
+  }
+  return *this;
+}
+
+RunLock::~RunLock() {
+  if (release_) release_();
+}
+
+std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing) {
+  return std::make_unique<SqliteStore>(SqliteStore::open(location, create_if_missing));
+}
+
+int init_store(const std::string& location) { return SqliteStore::init(location); }
+
+}  // namespace crm::engine

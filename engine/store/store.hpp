@@ -1,0 +1,131 @@
+// The customer store (SPEC §5) as an abstract boundary: what a run reads (facts, settings) and
+// writes (outbox, tags, completed days) under a store-level run lock. SQLite implements it in
+// sqlite_store.hpp; open_store() picks the backend from the location.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/store/facts.hpp"
+#include "lang/date.hpp"
+
+namespace crm::engine {
+
+// Infrastructure failures of the store (cannot open, not a crm store, SQLite errors, lock
+// timeout). The CLI prints e.what() and exits 1.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The schema version this build writes; `crm init` migrates older stores up to it.
+constexpr int kSchemaVersion = 2;
+
+// One action to write to the outbox (SPEC §5, §6.6).
+struct OutboxRow {
+  int64_t customer_id = 0;
+  std::string rule;
+  std::string action;                  // send | coupon | points | offer | tag | untag
+  std::string target;
+  std::optional<std::string> channel;  // null for non-sends
+  std::string payload;                 // JSON text ("{}" when empty)
+  std::string idem_key;                // UNIQUE: rule, customer and dedupe value
+};
+
+// A tag or untag action applied to the tags table together with the day's actions.
+struct TagChange {
+  int64_t customer_id = 0;
+  std::string tag;
+  bool set = true;  // false: untag
+};
+
+// Held while a run writes to the store (an exclusive lock taken by Store::lock_runs): released
+// by the destructor or by the process ending (even kill -9). Each backend says how it locks.
+class RunLock {
+ public:
+  RunLock() = default;
+  explicit RunLock(std::function<void()> release) : release_(std::move(release)) {}
+  RunLock(RunLock&& o) noexcept : release_(std::move(o.release_)) { o.release_ = nullptr; }
+  RunLock& operator=(RunLock&& o) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();
+  bool held() const { return static_cast<bool>(release_); }
+
+ private:
+  std::function<void()> release_;
+};
+
+// How long a second run waits for the first to finish before failing.
+constexpr std::chrono::seconds kDefaultRunLockWait{30};
+// SQLite busy timeout: readers and writers of other connections wait this long for a lock.
+constexpr int kBusyTimeoutMs = 10'000;
+
+// One open store, of any backend. Not thread-safe: use one Store per thread. Infrastructure
+// failures throw StoreError with a message fit for a user (no password, a hint what to do).
+class Store {
+ public:
+  virtual ~Store();
+
+  // Where the store is, for messages (a URI's password is never part of it).
+  virtual const std::string& location() const = 0;
+
+  // Loads every table in one pass each (a constant number of statements, whatever the number
+  // of customers), taking dates in time zone `tz`. Odd data becomes warnings, never an error.
+  virtual LoadResult load_facts(const TimeZone& tz) = 0;
+  // The same with a zone name (throws StoreError for an unknown zone).
+  LoadResult load_facts(const std::string& tz_name);
+
+  // The extra columns of the customers table as attributes, without loading anything else
+  // (for `crm check --db`). Same as load_facts(...).facts.extra_attributes().
+  virtual std::vector<lang::CheckOptions::Extra> extra_attributes() = 0;
+
+  // The zone a run takes dates in: the script's `timezone` if given, else the store's meta
+  // timezone, else UTC (run_timezone_name). Throws StoreError for an unknown zone name.
+  TimeZone run_timezone(const std::optional<std::string>& script_timezone);
+
+  // The `timezone` setting of the store's meta table, if any.
+  virtual std::optional<std::string> meta_timezone() = 0;
+  virtual void set_meta_timezone(const std::string& tz_name) = 0;
+
+  // The run lock (see RunLock). Waits up to `wait`, then throws StoreError naming the store and
+  // the process holding it. In-memory stores return a lock that holds nothing.
+  virtual RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) = 0;
+
+  // Runs (table `runs`): the latest day whose run completed; nullopt when none has.
+  virtual std::optional<Days> last_completed_run() = 0;
+  virtual void begin_run(Days day) = 0;     // records the day as started (status 'running')
+  virtual void complete_run(Days day) = 0;  // marks it completed
+
+  // Writes one day's actions in ONE transaction: insert-or-ignore on idem_key, and the tag
+  // changes (tag: insert if absent with set_at = day; untag: delete). Returns how many outbox
+  // rows were new (0 when the same day is written again).
+  // With `complete_day`, the day is marked completed in the same transaction, so a run killed at
+  // any point leaves whole days only.
+  virtual size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
+                               bool complete_day = false) = 0;
+  // Tag changes alone, in their own transaction.
+  virtual void set_tags(Days day, const std::vector<TagChange>& tags) = 0;
+
+  // Statements executed on this store so far (each statement run counts once), so tests can
+  // assert the work per load (no N+1).
+  virtual int64_t statement_count() const = 0;
+};
+
+// The zone rule of a run, decided here once for every caller (CLI, API, tests): the script's
+// `timezone` if given, else the store's meta timezone, else "UTC".
+std::string run_timezone_name(const std::optional<std::string>& script_timezone,
+                              const std::optional<std::string>& store_timezone);
+
+// Opens the store at `location` (a SQLite file path or ":memory:"). With create_if_missing, a
+// missing store is given the schema as `crm init` would. Throws StoreError with a hint.
+std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing = false);
+// Creates or migrates the schema at `location` (crm init). Returns the version found before.
+int init_store(const std::string& location);
+
+}  // namespace crm::engine
