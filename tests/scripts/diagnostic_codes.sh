@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # docs/checker.md documents every diagnostic code of lang/diagnostic_codes.def in its tables
 # (a row "| CODE | example |"), and no doc names a code that is not in the table: a code added,
-# renamed or removed without its documentation fails here.  usage: diagnostic_codes_doc.sh CRM PROJECT_DIR
+# renamed or removed without its documentation fails here. And lang/ and engine/ report codes
+# through the constants of lang/diagnostic_codes.hpp only: a string literal "E-..." in their code
+# (outside the .def and the public API's comments) fails.  usage: diagnostic_codes.sh CRM PROJECT_DIR
 set -euo pipefail
 crm="$1"; root="$2"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -24,5 +26,13 @@ fi
 while read -r c; do
   "$crm" check --explain "$c" | grep -q "^$c (" || { echo "FAIL: crm check --explain $c"; fail=1; }
 done < "$work/codes"
+# No literal codes in the sources (comments may name them).
+literals=$(cd "$root" && grep -rnE '"[EW]-[a-z0-9]+(-[a-z0-9]+)*"' lang engine --include='*.cpp' --include='*.hpp' --include='*.h' \
+  | grep -v '^engine/include/' | sed -E 's,//.*$,,' | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|/\*)' \
+  | grep -E '"[EW]-[a-z0-9]+(-[a-z0-9]+)*"' || true)
+if [ -n "$literals" ]; then
+  echo "FAIL: diagnostic codes written as literals (use lang::code::NAME from lang/diagnostic_codes.hpp):"
+  echo "$literals"; fail=1
+fi
 [ "$fail" = 0 ] && echo "docs/checker.md documents all $n diagnostic codes"
 exit $fail
