@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "lang/date.hpp"
+#include "lang/diagnostic_codes.hpp"
 #include "lang/grammar.hpp"
 #include "lang/grammar_errors.hpp"
 #include "lang/parser_support.hpp"
@@ -104,14 +105,14 @@ class Parser {
 
   bool prepare(size_t& pos) {
     if (text_.size() > kMaxSourceBytes) {
-      diags_.error(file_, {0, 0}, "E-too-large",
+      diags_.error(file_, {0, 0}, code::too_large,
                    fmt::format("source is too large ({} bytes; the limit is {} bytes)", text_.size(), kMaxSourceBytes));
       return false;
     }
     pos = has_bom(text_) ? 3 : 0;
     for (uint32_t bad : invalid_utf8_offsets(text_, pos, kMaxUtf8Errors)) {
       bad_utf8_.insert(bad);
-      diags_.error(file_, {bad, bad + 1}, "E-bad-utf8",
+      diags_.error(file_, {bad, bad + 1}, code::bad_utf8,
                    "invalid UTF-8 byte " + hex_byte(static_cast<unsigned char>(text_[bad])), "the source must be UTF-8");
     }
     return true;
@@ -212,7 +213,7 @@ class Parser {
       pos = skip_space(text_, pos);
       if (pos >= text_.size()) {
         uint32_t at = end_of_last_token(text_, static_cast<uint32_t>(pos));
-        auto& d = diags_.error(file_, {at, at}, "E-syntax", "expected '}' to close " + desc);
+        auto& d = diags_.error(file_, {at, at}, code::syntax, "expected '}' to close " + desc);
         d.notes.push_back({file_, brace, desc + " opened here"});
         break;
       }
@@ -250,7 +251,7 @@ class Parser {
     bool operand_error = message.rfind("expected an expression", 0) == 0 || message.rfind("expected a condition", 0) == 0;
     if (tok.is_keyword && (t.wants_name || (operand_error && !tok.starts_expression))) {
       if (t.wants_name) {
-        code = "E-keyword-as-name";
+        code = code::keyword_as_name;
         message = "'" + tok.text + "' is a keyword and cannot be used as a name";
       } else {
         hint = "'" + tok.text + "' is a keyword and cannot be used as a name";
@@ -280,7 +281,7 @@ class Parser {
     // the start of the next line (messages that name the token found keep pointing at it).
     std::string_view tm(t.message);
     bool says_expected = tm.rfind("expected", 0) == 0 || tm.rfind("unclosed", 0) == 0 || tm.rfind("unterminated", 0) == 0;
-    if (code != "E-keyword-as-name" && says_expected && tm.find("{tok}") == std::string_view::npos &&
+    if (code != code::keyword_as_name && says_expected && tm.find("{tok}") == std::string_view::npos &&
         at < text_.size()) {
       uint32_t prev = end_of_last_token(text_, at);
       if (prev < at && text_.find('\n', prev) < at) sp = {prev, prev};
@@ -302,7 +303,7 @@ class Parser {
   }
 
   void report_too_deep(uint32_t at) {
-    diags_.error(file_, {at, at + 1}, "E-too-deep",
+    diags_.error(file_, {at, at + 1}, code::too_deep,
                  "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " levels)",
                  "split it into smaller parts with 'let'");
   }
@@ -351,7 +352,7 @@ class Parser {
         im.path_span = span(*n.children[0]);
       }
       if (in_campaign) {
-        diags_.error(file_, sp, "E-syntax", "'import' is only allowed at the top level of a file");
+        diags_.error(file_, sp, code::syntax, "'import' is only allowed at the top level of a file");
         return;
       }
       out.push_back(Item{std::move(im)});
@@ -395,7 +396,7 @@ class Parser {
       out.push_back(Item{test(n, sp)});
     } else if (is_option(n)) {
       if (!in_campaign) {
-        diags_.error(file_, sp, "E-syntax", "option outside a rule or campaign",
+        diags_.error(file_, sp, code::syntax, "option outside a rule or campaign",
                      "options follow the actions of a rule, or set defaults inside a campaign");
         return;
       }
@@ -429,7 +430,7 @@ class Parser {
       }
       std::string clause = word(*ch);
       if (!seen.insert(clause).second) {
-        diags_.error(file_, word_span(*ch), "E-duplicate-clause",
+        diags_.error(file_, word_span(*ch), code::duplicate_clause,
                      "'" + clause + "' is given twice in message '" + m.name + "'");
         continue;
       }
@@ -533,7 +534,7 @@ class Parser {
       std::string m = closest_match(w, allowed);
       std::string list;
       for (size_t i = 0; i < allowed.size(); ++i) list += (i ? (i + 1 == allowed.size() ? " or " : ", ") : "") + allowed[i];
-      diags_.error(file_, word_span(n), "E-syntax", fmt::format("unknown {} status '{}'; it is {}", what, w, list),
+      diags_.error(file_, word_span(n), code::syntax, fmt::format("unknown {} status '{}'; it is {}", what, w, list),
                    m.empty() ? "" : "did you mean '" + m + "'?");
     }
     return w;
@@ -664,13 +665,13 @@ class Parser {
       // A qualifier: each at most once.
       std::string q = c.is_type<g::q_status>() ? "status" : word(c);
       if (!seen.insert(q).second) {
-        diags_.error(file_, word_span(c), "E-duplicate-clause", fmt::format("'{}' is given twice in the expectation", q == "status" ? word(c) : q),
+        diags_.error(file_, word_span(c), code::duplicate_clause, fmt::format("'{}' is given twice in the expectation", q == "status" ? word(c) : q),
                      "each qualifier (to, via, on, rule, status, times) is written at most once");
         continue;
       }
       const Node* v = first_child(c);
       if (e.no_actions && !c.is_type<g::q_to>() && !c.is_type<g::q_on>()) {
-        diags_.error(file_, word_span(c), "E-syntax", fmt::format("'expect no actions' takes only 'to ID' and 'on DATE', not '{}'", word(c)),
+        diags_.error(file_, word_span(c), code::syntax, fmt::format("'expect no actions' takes only 'to ID' and 'on DATE', not '{}'", word(c)),
                      "write expect no actions to 2 on 2026-04-02");
         continue;
       }
@@ -692,7 +693,7 @@ class Parser {
         e.times = int_value(*v);
         e.times_span = span(*v);
         if (e.absent)
-          diags_.error(file_, word_span(c), "E-syntax", "'expect no' takes no 'times'",
+          diags_.error(file_, word_span(c), code::syntax, "'expect no' takes no 'times'",
                        "an absence means zero times; write 'expect ... times 0' or drop 'times'");
       }
     }
@@ -766,7 +767,7 @@ class Parser {
         o.text = std::string(num.string_view());
         o.pct = decimal_value(num);
         if (o.pct > 100)
-          diags_.error(file_, span(num), "E-syntax", "holdout must be between 0% and 100%, not " + o.text + "%");
+          diags_.error(file_, span(num), code::syntax, "holdout must be between 0% and 100%, not " + o.text + "%");
       }
     }
     return o;
@@ -778,7 +779,7 @@ class Parser {
     std::vector<std::string> names = {"email", "line", "sms", "push", "dm"};
     if (in_limit) names.push_back("message");
     std::string m = closest_match(name, names);
-    diags_.error(file_, word_span(n), "E-unknown-channel",
+    diags_.error(file_, word_span(n), code::unknown_channel,
                  "unknown channel '" + name + "'; the channels are email, line, sms, push and dm" +
                      (in_limit ? " (or 'message' for all of them)" : ""),
                  m.empty() ? "" : "did you mean '" + m + "'?");
@@ -794,7 +795,7 @@ class Parser {
       if (c < '0' || c > '9') continue;
       uint64_t d = static_cast<uint64_t>(c - '0');
       if (v > (static_cast<uint64_t>(INT64_MAX) - d) / 10) {
-        diags_.error(file_, span(n), "E-int-overflow",
+        diags_.error(file_, span(n), code::int_overflow,
                      "integer literal " + std::string(s) + " does not fit in 64 bits", "the largest integer is 9223372036854775807");
         return 0;
       }
@@ -823,7 +824,7 @@ class Parser {
     std::string_view s = n.string_view();
     if (auto d = parse_date(s)) return *d;
     bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-    diags_.error(file_, span(n), "E-bad-date",
+    diags_.error(file_, span(n), code::bad_date,
                  shape ? "'" + std::string(s) + "' is not a valid calendar date"
                        : "invalid date literal '" + std::string(s) + "'",
                  shape ? "" : "write dates as YYYY-MM-DD, e.g. 2026-12-01; write 'a - b' with spaces to subtract");
@@ -850,7 +851,7 @@ class Parser {
         for (size_t k = i + 2; k < close; ++k) cp = cp * 16 + hex_value(s[k]);
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
           diags_.error(file_, {base + static_cast<uint32_t>(i - 1), base + static_cast<uint32_t>(close + 1)},
-                       "E-bad-escape", "\\u{...} escape is not a valid Unicode code point",
+                       code::bad_escape, "\\u{...} escape is not a valid Unicode code point",
                        "code points go up to 10FFFF and exclude the surrogates D800-DFFF");
         } else {
           append_utf8(out, cp);
@@ -978,7 +979,7 @@ class Parser {
   ExprPtr check_depth(ExprPtr e, int depth) {
     if (depth <= kMaxNestingDepth) return e;
     if (!too_deep_reported_) {
-      diags_.error(file_, e->span, "E-too-deep",
+      diags_.error(file_, e->span, code::too_deep,
                    "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " levels)",
                    "split it into smaller parts with 'let'");
       too_deep_reported_ = true;
