@@ -60,7 +60,26 @@ struct Deliverer::Impl {
         http(config.timeout),
         backoff(config.backoff_base, config.backoff_max, options.seed.value_or(std::random_device{}())) {}
 
+  // The token in environment variable `name`; throws when it is unset or empty.
+  static std::string token(const std::string& name, const std::string& channel) {
+    const char* v = std::getenv(name.c_str());
+    if (!v || !*v)
+      throw std::runtime_error(fmt::format("the environment variable {} (token_env of the webhook for {}) is not set",
+                                           name, channel.empty() ? "every channel" : channel));
+    return v;
+  }
+
+  // Every route's token is checked before anything is posted, even when nothing is pending, so
+  // a broken set-up shows on the first run.
+  void check_tokens() const {
+    if (options.dry_run) return;
+    if (config.catch_all && config.catch_all->token_env) token(*config.catch_all->token_env, "");
+    for (const auto& [ch, r] : config.channels)
+      if (auto route = config.route_for(ch); route && route->token_env) token(*route->token_env, ch);
+  }
+
   void make_lanes() {
+    check_tokens();
     for (const std::string& ch : state.pending_channels()) {
       auto route = config.route_for(ch);
       if (!route) {
@@ -69,13 +88,7 @@ struct Deliverer::Impl {
         continue;
       }
       Lane lane{ch, *route, redact_url(route->url), "", RateLimit(route->rate)};
-      if (route->token_env && !options.dry_run) {
-        const char* v = std::getenv(route->token_env->c_str());
-        if (!v || !*v)
-          throw std::runtime_error(fmt::format("the environment variable {} (token_env of the webhook for {}) is not set",
-                                               *route->token_env, ch.empty() ? "actions without a channel" : ch));
-        lane.token = v;
-      }
+      if (route->token_env && !options.dry_run) lane.token = token(*route->token_env, ch);
       lanes.push_back(std::move(lane));
     }
   }
