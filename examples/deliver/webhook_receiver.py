@@ -146,7 +146,12 @@ def main():
             else:
                 self.answer(200, {"accepted": fresh, "duplicates": dups})
 
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                super().handle_error(request, client_address)  # a client that went away is no error
+
+    server = Server(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
