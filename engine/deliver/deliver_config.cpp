@@ -65,10 +65,11 @@ struct Reader {
   const std::string& path;
   std::string error;
 
-  bool fail(const toml::node& n, const std::string& message) {
-    if (error.empty()) error = fmt::format("{}:{}:{}: {}", path, n.source().begin.line, n.source().begin.column, message);
+  bool fail(const toml::source_region& at, const std::string& message) {
+    if (error.empty()) error = fmt::format("{}:{}:{}: {}", path, at.begin.line, at.begin.column, message);
     return false;
   }
+  bool fail(const toml::node& n, const std::string& message) { return fail(n.source(), message); }
 
   bool number(const toml::node& n, const std::string& key, double lo, double hi, double& out) {
     auto v = n.value<double>();
@@ -117,7 +118,7 @@ struct Reader {
       } else if (key == "token_env") {
         if (!env_name(v, key, r.token_env)) return false;
       } else {
-        return fail(v, fmt::format("unknown key '{}' in [{}] (known: url, rate, token_env)", key, where));
+        return fail(k.source(), fmt::format("unknown key '{}' in [{}] (known: url, rate, token_env)", key, where));
       }
     }
     return true;
@@ -172,7 +173,7 @@ std::optional<Config> load_config(const std::string& path, std::string& error) {
         std::string ch(ck.str());
         const auto& names = known_channels();
         if (std::find(names.begin(), names.end(), ch) == names.end()) {
-          ok = r.fail(cv, fmt::format("unknown channel '{}' (known: email, line, sms, push, dm)", ch));
+          ok = r.fail(ck.source(), fmt::format("unknown channel '{}' (known: email, line, sms, push, dm)", ch));
           break;
         }
         const toml::table* ct = cv.as_table();
@@ -182,7 +183,7 @@ std::optional<Config> load_config(const std::string& path, std::string& error) {
         c.channels[ch] = route;
       }
     } else {
-      ok = r.fail(v, fmt::format("unknown key '{}' (known: batch, timeout, max_attempts, backoff_base, backoff_max, "
+      ok = r.fail(k.source(), fmt::format("unknown key '{}' (known: batch, timeout, max_attempts, backoff_base, backoff_max, "
                                  "token_env, customer_fields, [webhook], [channels.NAME])", key));
     }
   }
