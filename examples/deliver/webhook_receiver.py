@@ -6,7 +6,7 @@ which is how tests/scripts/deliver_*.sh check retries, dedupe and at-least-once 
 
   python3 webhook_receiver.py --port 0 --port-file port.txt --processed keys.txt [--log rows.jsonl]
       [--fail-rate 0.3 --fail-kinds 500,slow,drop,429] [--fail-first N] [--reject KEY_SUBSTRING]
-      [--token TOKEN] [--delay S] [--print]
+      [--token TOKEN] [--delay S] [--print] [--lifetime S]
 
 Files (appended, flushed after each request):
   --processed  each idem_key the first time it is processed (the dedupe set, one per line)
@@ -43,6 +43,7 @@ def main():
     p.add_argument("--delay", type=float, default=0.0, help="seconds every answer takes")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--print", action="store_true", help="print each processed row on stdout")
+    p.add_argument("--lifetime", type=float, default=0, help="stop by itself after this many seconds (0: never)")
     a = p.parse_args()
 
     rng = random.Random(a.seed)
@@ -157,6 +158,8 @@ def main():
         with open(a.port_file + ".tmp", "w") as f:
             f.write(str(server.server_address[1]))
         os.replace(a.port_file + ".tmp", a.port_file)
+    if a.lifetime > 0:  # a receiver left behind by a failed script still goes away
+        threading.Timer(a.lifetime, server.shutdown).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

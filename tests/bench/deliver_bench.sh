@@ -30,7 +30,7 @@ sqlite3 "$work/base.db" "UPDATE customers SET email_opt_in = 1;
   FROM n;"
 
 rm -f "$work/port"
-python3 "$ROOT/examples/deliver/webhook_receiver.py" --port 0 --port-file "$work/port" &
+python3 "$ROOT/examples/deliver/webhook_receiver.py" --port 0 --port-file "$work/port" --lifetime 600 &
 rpid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 url="http://127.0.0.1:$(cat "$work/port")/hook"

@@ -14,7 +14,7 @@ start_receiver() {
   local name="$1"; shift
   rm -f "$work/$name.port"
   python3 "$root/examples/deliver/webhook_receiver.py" --port 0 --port-file "$work/$name.port" \
-    --processed "$work/$name.keys" --log "$work/$name.log" "$@" &
+    --processed "$work/$name.keys" --log "$work/$name.log" --lifetime 300 "$@" &
   receiver_pids+=($!)
   for _ in $(seq 100); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
   [ -s "$work/$name.port" ] || { echo "FAIL: the receiver $name did not start"; exit 1; }
