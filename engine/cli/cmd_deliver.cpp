@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 #include "cli/args.hpp"
@@ -169,13 +170,17 @@ int cmd_deliver(const std::vector<std::string>& argv) {
   deliver::DeliverOptions options;
   options.dry_run = dry;
   options.on_dry_row = [](const std::string& line) { fmt::print("{}\n", line); };
+  auto last_progress = std::chrono::steady_clock::time_point{};
   if (progress)
-    options.on_progress = [](const deliver::DeliverReport& r) {
+    options.on_progress = [&last_progress](const deliver::DeliverReport& r) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress < std::chrono::milliseconds(200)) return;  // a few updates a second
+      last_progress = now;
       fmt::print(stderr, "\r  delivered {} row(s), {} failed, {} blocked by consent", r.delivered, r.failed, r.blocked);
     };
   deliver::Deliverer deliverer(store.db(), *config, options);
   deliver::DeliverReport r = deliverer.run();
-  if (progress) fmt::print(stderr, "\n");
+  if (progress) fmt::print(stderr, "\r  delivered {} row(s), {} failed, {} blocked by consent\n", r.delivered, r.failed, r.blocked);
   for (const auto& ch : r.unrouted_channels)
     fmt::print(stderr, "crm deliver: warning: rows of channel {} have no webhook and stay pending (add [channels.{}] or "
                        "a [webhook] catch-all to the config)\n", ch, ch == "(no channel)" ? "NAME" : ch);
