@@ -25,6 +25,7 @@ int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 int cmd_simulate(const std::vector<std::string>& args);
 int cmd_test(const std::vector<std::string>& args);
+int cmd_deliver(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -39,6 +40,7 @@ inline const std::vector<Command>& commands() {
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
       {"import", "load a CSV export (online-retail) into a store", cmd_import},
+      {"deliver", "post the outbox's undelivered rows to webhooks (retries, consent, --status)", cmd_deliver},
   };
   return table;
 }

@@ -30,6 +30,7 @@ struct ActionOut {
   int64_t priority = 0;
   double cost = 0;            // message cost (for simulations)
   std::string subject;        // rendered subject of a send, if any
+  bool transactional = false; // a send of a `transactional` message (needs no opt-in)
 };
 
 // {"date":"2026-11-23","customer":42,"rule":"check_in","action":"send","target":"any_concerns","channel":"line","status":"sent"}
@@ -39,7 +40,8 @@ std::string to_json_line(const ActionOut& a);
 // produces the same keys, so INSERT OR IGNORE writes nothing new.
 std::string idem_key(const ActionOut& a);
 
-// The outbox payload: a JSON object with the dedupe value and, for sends, subject and cost.
+// The outbox payload: a JSON object with the dedupe value and, for sends, subject, cost and
+// "transactional": true for a transactional message (crm deliver re-checks consent of the others).
 std::string payload_json(const ActionOut& a);
 
 void append_json_string(std::string& out, std::string_view s);
