@@ -286,9 +286,11 @@ void Importer::read_file(const FilePlan& f) {
   while (in.next()) {
     ++report_.rows;
     const auto& cells = in.fields();
-    if (cells.size() < header.size()) {  // (extra trailing fields are ignored)
+    bool extra = cells.size() > header.size() &&
+                 std::any_of(cells.begin() + static_cast<std::ptrdiff_t>(header.size()), cells.end(), [](std::string_view c) { return !c.empty(); });
+    if (cells.size() < header.size() || extra) {  // (empty trailing fields are ignored)
       bad({path, in.line(), "", "", "has " + std::to_string(cells.size()) + " fields, the header has " + std::to_string(header.size()),
-           "a quote may be missing, or the delimiter is not '" + std::string(1, first.delimiter) + "' (set delimiter = \";\")"});
+           "a field with a '" + std::string(1, first.delimiter) + "' inside must be in quotes, a quote may be missing, or the delimiter is not '" + std::string(1, first.delimiter) + "' (set delimiter = \";\")"});
       continue;
     }
     // A row whose customer is empty cannot be attributed to anyone (guest orders): skipped

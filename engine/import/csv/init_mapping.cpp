@@ -125,7 +125,7 @@ std::string guess_mapping(const std::string& csv_path) {
       for (const auto& h : header)
         if (normalise(h) == normalise(name)) { found[syn.table][syn.field] = h; used.insert(h); break; }
     }
-  if (shopify) found["orders"]["id"] = "Name", found["customers"].erase("name"), found["customers"]["name"] = "Billing Name";
+  if (shopify) found["orders"]["id"] = "Name", found["customers"].erase("name"), found["customers"]["name"] = "Billing Name", used.insert("Billing Name");
   bool orders = found["orders"].count("id") > 0;
   bool lines = found["order_items"].count("quantity") && found["products"].count("sku");
   bool customers_here = !orders && !lines;
