@@ -58,7 +58,7 @@ struct Merged {
   std::string sku;  // products keyed by sku
   double items_sum = 0;
   bool has_items = false;
-  std::string file;
+  const std::string* file = nullptr;  // the FILE argument (lives as long as the import)
   int64_t line = 0;
 };
 
@@ -127,13 +127,13 @@ class Importer {
   int64_t next_customer_ = 1, next_product_ = 1;
   std::unordered_map<std::string, int64_t> customer_by_email_, product_by_sku_;
   std::unordered_set<int64_t> cleared_orders_;
-  std::map<int64_t, Merged> customers_, products_;
-  std::unordered_map<int64_t, Merged> orders_;
+  std::unordered_map<int64_t, Merged> customers_, products_, orders_;
   std::map<Table, std::unique_ptr<SQLite::Statement>> stream_;
   std::unique_ptr<SQLite::Statement> item_insert_, item_delete_;
   std::map<Table, TableCounts> counts_;
   std::map<std::string, int64_t> before_;
   int64_t bad_total_ = 0;
+  const std::string* current_file_ = nullptr;  // the FILE argument being read
 };
 
 void Importer::bad(RowError e) {
@@ -193,6 +193,8 @@ void Importer::prepare_store() {
     before_[t] = db_.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64();
   had_items_ = before_["order_items"] > 0;
   next_customer_ = db_.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM customers").getInt64();
+  customer_by_email_.max_load_factor(0.5f);
+  product_by_sku_.max_load_factor(0.5f);
   next_product_ = db_.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM products").getInt64();
   SQLite::Statement c(db_, "SELECT id, lower(email) FROM customers WHERE email IS NOT NULL");
   while (c.executeStep()) customer_by_email_.emplace(c.getColumn(1).getString(), c.getColumn(0).getInt64());
@@ -227,6 +229,7 @@ void Importer::run(const std::vector<std::string>& files) {
 
 void Importer::read_file(const FilePlan& f) {
   report_.files.push_back(f.path);
+  current_file_ = &f.path;
   const TableSpec& first = *f.tables[0];
   Decoder decoder(first.encoding);
   CsvReader in(f.path, first.delimiter);
@@ -379,7 +382,7 @@ void Importer::apply(Section& s, const CsvReader& in) {
   auto take = [&](Merged& m, bool fresh) {
     if (fresh) {
       m.v.resize(s.val.size());
-      m.file = in.path();
+      m.file = current_file_;
       m.line = in.line();
     }
     for (size_t k = 0; k < s.val.size(); ++k) {
@@ -545,11 +548,19 @@ void Importer::write_keyed() {
       st.reset();
       ++counts.rows;
     };
-    if (spec.table == Table::Customers) for (auto& [k, m] : customers_) write(k, m);
+    auto sorted_keys = [](const std::unordered_map<int64_t, Merged>& m) {
+      std::vector<int64_t> keys;
+      keys.reserve(m.size());
+      for (const auto& [k, v] : m) keys.push_back(k);
+      std::sort(keys.begin(), keys.end());
+      return keys;
+    };
+    if (spec.table == Table::Customers) for (int64_t k : sorted_keys(customers_)) write(k, customers_[k]);
     else if (spec.table == Table::Products) {
       int si = -1;
       for (size_t k = 0; k < spec.fields.size(); ++k) if (spec.fields[k].name == "sku") si = static_cast<int>(k);
-      for (auto& [k, m] : products_) {
+      for (int64_t k : sorted_keys(products_)) {
+        Merged& m = products_[k];
         if (si >= 0) m.v[static_cast<size_t>(si)].set_text(m.sku);
         write(k, m);
       }
@@ -566,7 +577,7 @@ void Importer::write_keyed() {
       for (int64_t k : ids) {
         Merged& m = orders_[k];
         if (ai < 0 || m.v[static_cast<size_t>(ai)].null()) {
-          bad({m.file, m.line, "", "", "order " + std::to_string(k) + " has no ordered_at on any of its rows",
+          bad({*m.file, m.line, "", "", "order " + std::to_string(k) + " has no ordered_at on any of its rows",
                "map ordered_at to the column with the order's date"});
           continue;
         }

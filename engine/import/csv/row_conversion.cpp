@@ -126,17 +126,39 @@ std::optional<ParsedTime> parse_time_format(std::string_view s, std::string_view
 }
 
 std::string format_timestamp(int64_t local_seconds, std::optional<int32_t> offset) {
+  char buf[40];
+  size_t n = format_timestamp(local_seconds, offset, buf);
+  return std::string(buf, n);
+}
+
+// Digits by hand: this runs for every time cell of every row.
+size_t format_timestamp(int64_t local_seconds, std::optional<int32_t> offset, char* buf) {
   Days day = static_cast<Days>(engine::floor_div(local_seconds, engine::kSecondsPerDay));
   int64_t t = local_seconds - static_cast<int64_t>(day) * engine::kSecondsPerDay;
-  char buf[40];
   Ymd c = civil_from_days(day);
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", c.y, c.m, c.d, static_cast<int>(t / 3600),
-                        static_cast<int>(t / 60 % 60), static_cast<int>(t % 60));
+  auto two = [](char* p, int v) { p[0] = static_cast<char>('0' + v / 10); p[1] = static_cast<char>('0' + v % 10); };
+  two(buf, c.y / 100);
+  two(buf + 2, c.y % 100);
+  buf[4] = '-';
+  two(buf + 5, static_cast<int>(c.m));
+  buf[7] = '-';
+  two(buf + 8, static_cast<int>(c.d));
+  buf[10] = 'T';
+  two(buf + 11, static_cast<int>(t / 3600));
+  buf[13] = ':';
+  two(buf + 14, static_cast<int>(t / 60 % 60));
+  buf[16] = ':';
+  two(buf + 17, static_cast<int>(t % 60));
+  size_t n = 19;
   if (offset) {
     int o = *offset < 0 ? -*offset : *offset;
-    std::snprintf(buf + n, sizeof buf - n, "%c%02d:%02d", *offset < 0 ? '-' : '+', o / 3600, o / 60 % 60);
+    buf[n++] = *offset < 0 ? '-' : '+';
+    two(buf + n, o / 3600);
+    buf[n + 2] = ':';
+    two(buf + n + 3, o / 60 % 60);
+    n += 5;
   }
-  return buf;
+  return n;
 }
 
 bool convert_cell(std::string_view cell, const FieldContext& ctx, Value& out, std::string& error, std::string& hint) {
@@ -262,7 +284,8 @@ bool convert_cell(std::string_view cell, const FieldContext& ctx, Value& out, st
           int32_t guess = ctx.zone->offset_at(p->local_seconds);
           offset = ctx.zone->offset_at(p->local_seconds - guess);
         }
-        out.set_text(format_timestamp(p->local_seconds, offset));
+        char buf[40];
+        out.set_text(std::string_view(buf, format_timestamp(p->local_seconds, offset, buf)));
         return true;
       }
       error = f.kind == Kind::Date ? "is not a date" : "is not a date and time";

@@ -50,5 +50,7 @@ std::optional<ParsedTime> parse_time_format(std::string_view text, std::string_v
 
 // "2024-03-01T10:15:00" (+ "+09:00" when `offset` is given).
 std::string format_timestamp(int64_t local_seconds, std::optional<int32_t> offset);
+// The same into `buf` (at least 25 bytes); returns the length.
+size_t format_timestamp(int64_t local_seconds, std::optional<int32_t> offset, char* buf);
 
 }  // namespace crm::import_csv
