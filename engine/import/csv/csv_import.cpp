@@ -220,7 +220,7 @@ void Importer::run(const std::vector<std::string>& files) {
   write_keyed();
   for (const auto& def : table_defs()) {
     auto it = counts_.find(def.table);
-    if (it == counts_.end()) continue;
+    if (it == counts_.end() || it->second.rows == 0) continue;
     it->second.table = def.name;
     it->second.inserted = db_.execAndGet(std::string("SELECT count(*) FROM ") + def.name).getInt64() - before_[def.name];
     report_.tables.push_back(it->second);
