@@ -52,7 +52,11 @@ price = "unit_price"
 TOML
 rm -f "$dir/bench.db"
 start=$(date +%s.%N)
-"$crm" import csv --db "$dir/bench.db" --mapping "$dir/bench.toml" "$csv"
+if [ -x /usr/bin/time ]; then  # CPU time too: on a shared machine the wall clock says little
+  /usr/bin/time -f "cpu: user %U s, sys %S s, max RSS %M KB" "$crm" import csv --db "$dir/bench.db" --mapping "$dir/bench.toml" "$csv"
+else
+  "$crm" import csv --db "$dir/bench.db" --mapping "$dir/bench.toml" "$csv"
+fi
 end=$(date +%s.%N)
 size=$(du -m "$csv" | cut -f1)
 awk -v n="$lines" -v mb="$size" -v a="$start" -v b="$end" \
