@@ -39,7 +39,7 @@ inline const std::vector<Command>& commands() {
       {"event", "evaluate the event rules for one customer's event now (real time)", cmd_event},
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
-      {"import", "load a CSV export (online-retail) into a store", cmd_import},
+      {"import", "load CSV exports into a store (csv with a mapping, online-retail, cdnow)", cmd_import},
       {"deliver", "post the outbox's undelivered rows to webhooks (retries, consent, --status)", cmd_deliver},
   };
   return table;

@@ -14,6 +14,7 @@ declare -A allowed=(
   [engine/run]="lang engine/store engine/frame engine/graph engine/eval"
   [engine/report]="lang engine/store engine/frame engine/graph engine/eval engine/run"
   [engine/import]="lang engine/store"
+  [engine/import/csv]="lang engine/store engine/import"
   [engine/deliver]="lang engine/store engine/run"
   [engine/include/crm]=""
 )
