@@ -1,0 +1,198 @@
+// BFGS over log-parameters (GSL gsl_multimin_fdfminimizer_vector_bfgs2): positive parameters
+// without constraints, and a well-scaled problem. A soft wall past kMaxLogParam keeps the search
+// finite when the data do not identify a parameter; the result then says so.
+#include "engine/model/optimize.hpp"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_multimin.h>
+
+#include <cmath>
+#include <memory>
+
+namespace crm::model {
+namespace {
+
+constexpr int kMaxIterations = 1000;
+constexpr int kRestarts = 4;             // BFGS restarted from its optimum (fresh Hessian estimate)
+constexpr double kGradTol = 1e-7;        // |gradient| / max(1, |LL|) at convergence
+constexpr double kDiffStep = 1e-5;       // central differences of the gradient, in log-parameters
+constexpr double kHessStep = 1e-4;       // Hessian differences, in log-parameters
+constexpr double kWall = 1e4;            // curvature of the soft wall past kMaxLogParam
+
+struct Problem {
+  const LogLikelihood* ll;
+  bool has_gradient;
+  size_t n;
+  // Negative log-likelihood plus the wall; NaN becomes a huge value so the line search backs off.
+  double f(const std::vector<double>& th, double* g) const {
+    std::vector<double> lg(n, 0.0);
+    double v;
+    if (has_gradient) {
+      v = -(*ll)(th, g ? lg.data() : nullptr);
+      if (g) for (size_t i = 0; i < n; ++i) g[i] = -lg[i];
+    } else {
+      v = -(*ll)(th, nullptr);
+      if (g) {
+        std::vector<double> t = th;
+        for (size_t i = 0; i < n; ++i) {
+          t[i] = th[i] + kDiffStep;
+          double up = -(*ll)(t, nullptr);
+          t[i] = th[i] - kDiffStep;
+          double down = -(*ll)(t, nullptr);
+          t[i] = th[i];
+          g[i] = (up - down) / (2 * kDiffStep);
+        }
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      double over = std::abs(th[i]) - kMaxLogParam;
+      if (over > 0) {
+        v += kWall * over * over;
+        if (g) g[i] += 2 * kWall * over * (th[i] > 0 ? 1 : -1);
+      }
+    }
+    if (!std::isfinite(v)) v = 1e300;
+    if (g)
+      for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(g[i])) g[i] = 0;
+    return v;
+  }
+};
+
+std::vector<double> to_vec(const gsl_vector* v) {
+  std::vector<double> out(v->size);
+  for (size_t i = 0; i < v->size; ++i) out[i] = gsl_vector_get(v, i);
+  return out;
+}
+
+double gsl_f(const gsl_vector* x, void* params) {
+  return static_cast<Problem*>(params)->f(to_vec(x), nullptr);
+}
+void gsl_df(const gsl_vector* x, void* params, gsl_vector* g) {
+  auto* p = static_cast<Problem*>(params);
+  std::vector<double> gv(p->n);
+  p->f(to_vec(x), gv.data());
+  for (size_t i = 0; i < p->n; ++i) gsl_vector_set(g, i, gv[i]);
+}
+void gsl_fdf(const gsl_vector* x, void* params, double* f, gsl_vector* g) {
+  auto* p = static_cast<Problem*>(params);
+  std::vector<double> gv(p->n);
+  *f = p->f(to_vec(x), gv.data());
+  for (size_t i = 0; i < p->n; ++i) gsl_vector_set(g, i, gv[i]);
+}
+
+// Hessian of the negative log-likelihood in log-parameters: differences of the gradient when
+// there is one, else of function values.
+std::vector<double> hessian(const Problem& p, const std::vector<double>& th) {
+  const size_t n = p.n;
+  const double h = kHessStep;
+  std::vector<double> H(n * n);
+  if (p.has_gradient) {
+    std::vector<double> gu(n), gd(n), t = th;
+    for (size_t i = 0; i < n; ++i) {
+      t[i] = th[i] + h;
+      p.f(t, gu.data());
+      t[i] = th[i] - h;
+      p.f(t, gd.data());
+      t[i] = th[i];
+      for (size_t j = 0; j < n; ++j) H[i * n + j] = (gu[j] - gd[j]) / (2 * h);
+    }
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < i; ++j) H[i * n + j] = H[j * n + i] = (H[i * n + j] + H[j * n + i]) / 2;
+    return H;
+  }
+  auto f = [&](double di, size_t i, double dj, size_t j) {
+    std::vector<double> t = th;
+    t[i] += di;
+    t[j] += dj;
+    return p.f(t, nullptr);
+  };
+  const double f0 = p.f(th, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    H[i * n + i] = (f(h, i, 0, i) - 2 * f0 + f(-h, i, 0, i)) / (h * h);
+    for (size_t j = 0; j < i; ++j)
+      H[i * n + j] = H[j * n + i] = (f(h, i, h, j) - f(h, i, -h, j) - f(-h, i, h, j) + f(-h, i, -h, j)) / (4 * h * h);
+  }
+  return H;
+}
+
+// The diagonal of H^-1 by Cholesky; empty when H is not positive definite.
+std::vector<double> inverse_diagonal(std::vector<double> H, size_t n) {
+  gsl_matrix_view m = gsl_matrix_view_array(H.data(), n, n);
+  gsl_error_handler_t* old = gsl_set_error_handler_off();
+  int status = gsl_linalg_cholesky_decomp1(&m.matrix);
+  if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_invert(&m.matrix);
+  gsl_set_error_handler(old);
+  if (status != GSL_SUCCESS) return {};
+  std::vector<double> d(n);
+  for (size_t i = 0; i < n; ++i) {
+    d[i] = gsl_matrix_get(&m.matrix, i, i);
+    if (!(d[i] > 0) || !std::isfinite(d[i])) return {};
+  }
+  return d;
+}
+
+}  // namespace
+
+MleResult maximize_likelihood(const LogLikelihood& ll, std::vector<double> start, bool has_gradient,
+                              const std::vector<std::string>& names) {
+  const size_t n = start.size();
+  Problem prob{&ll, has_gradient, n};
+  gsl_multimin_function_fdf fdf{gsl_f, gsl_df, gsl_fdf, n, &prob};
+  std::unique_ptr<gsl_vector, decltype(&gsl_vector_free)> x(gsl_vector_alloc(n), gsl_vector_free);
+  std::unique_ptr<gsl_multimin_fdfminimizer, decltype(&gsl_multimin_fdfminimizer_free)> s(
+      gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, n), gsl_multimin_fdfminimizer_free);
+  MleResult res;
+  std::vector<double> th = start;
+  gsl_error_handler_t* old = gsl_set_error_handler_off();
+  for (int round = 0; round < kRestarts && !res.converged; ++round) {
+    for (size_t i = 0; i < n; ++i) gsl_vector_set(x.get(), i, th[i]);
+    gsl_multimin_fdfminimizer_set(s.get(), &fdf, x.get(), 0.1, 0.1);
+    for (int it = 0; it < kMaxIterations; ++it) {
+      ++res.iterations;
+      int status = gsl_multimin_fdfminimizer_iterate(s.get());
+      double tol = kGradTol * std::max(1.0, std::abs(s->f));
+      if (gsl_multimin_test_gradient(s->gradient, tol) == GSL_SUCCESS) {
+        res.converged = true;
+        break;
+      }
+      if (status != GSL_SUCCESS) break;  // no progress: restart from here
+    }
+    th = to_vec(s->x);
+  }
+  // A last check: a restart that made no progress may still sit at the optimum.
+  if (!res.converged) {
+    std::vector<double> g(n);
+    double f = prob.f(th, g.data());
+    double norm = 0;
+    for (double v : g) norm += v * v;
+    res.converged = std::sqrt(norm) < 1e-4 * std::max(1.0, std::abs(f));
+    if (!res.converged) res.problem = "the optimiser did not converge";
+  }
+  gsl_set_error_handler(old);
+  for (size_t i = 0; i < n; ++i) {
+    if (std::abs(th[i]) > kMaxLogParam - 3) {
+      res.converged = false;
+      res.problem = "parameter " + names[i] + " runs to " + (th[i] > 0 ? "infinity" : "zero") +
+                    ": the data do not identify the model";
+    }
+  }
+  res.log_likelihood = ll(th, nullptr);
+  if (!std::isfinite(res.log_likelihood)) {
+    res.converged = false;
+    res.problem = "the log-likelihood is not finite at the optimum";
+  }
+  res.params.resize(n);
+  for (size_t i = 0; i < n; ++i) res.params[i] = std::exp(th[i]);
+  if (res.converged) {
+    std::vector<double> d = inverse_diagonal(hessian(prob, th), n);
+    if (!d.empty()) {
+      res.se.resize(n);
+      for (size_t i = 0; i < n; ++i) res.se[i] = res.params[i] * std::sqrt(d[i]);
+    }
+  }
+  return res;
+}
+
+}  // namespace crm::model
