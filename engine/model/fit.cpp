@@ -110,7 +110,10 @@ FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
       ParetoNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
       return pareto_log_likelihood(q, d);
     };
-    MleResult m = maximize_likelihood(ll, {0, std::log(alpha0), 0, std::log(mean_T)}, false, {"r", "alpha", "s", "beta"});
+    // From BG/NBD's purchase-rate estimates when there are some: the two models agree roughly.
+    std::vector<double> start = {0, std::log(alpha0), 0, std::log(mean_T)};
+    if (res.bgnbd) start[0] = std::log(res.bgnbd->r), start[1] = std::log(res.bgnbd->alpha);
+    MleResult m = maximize_likelihood(ll, start, false, {"r", "alpha", "s", "beta"});
     check(m, "Pareto/NBD");
     res.pareto = ParetoNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
     res.fits.push_back(fit_record(kParetoNbd, {"r", "alpha", "s", "beta"}, m, d.customers, since(t)));
