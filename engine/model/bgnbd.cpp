@@ -4,7 +4,7 @@
 #include <gsl/gsl_sf_psi.h>
 
 #include <cmath>
-#include <unordered_map>
+#include <vector>
 
 #include "engine/model/special.hpp"
 
@@ -23,22 +23,25 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
   const double base = -std::lgamma(r) + r * std::log(al) + std::lgamma(a + b) - std::lgamma(b);
   const double base_dr = -gsl_sf_psi(r) + std::log(al);
   const double base_da = gsl_sf_psi(a + b), base_db = gsl_sf_psi(a + b) - gsl_sf_psi(b);
-  std::unordered_map<double, XTerms> cache;
+  // Frequencies are whole numbers: the x-only terms in a vector indexed by x, filled on first use.
+  std::vector<XTerms> cache;
+  std::vector<char> have;
   double ll = 0, g_r = 0, g_al = 0, g_a = 0, g_b = 0;
   for (size_t i = 0; i < d.size(); ++i) {
     const double x = d.x[i], w = d.w[i];
-    auto it = cache.find(x);
-    if (it == cache.end()) {
-      XTerms t;
+    const size_t xi = static_cast<size_t>(x);
+    if (xi >= cache.size()) cache.resize(xi + 1), have.resize(xi + 1, 0);
+    if (!have[xi]) {
+      have[xi] = 1;
+      XTerms& t = cache[xi];
       t.lg = std::lgamma(r + x) + std::lgamma(b + x) - std::lgamma(a + b + x);
       if (grad) {
         t.dr = gsl_sf_psi(r + x);
         t.da = -gsl_sf_psi(a + b + x);
         t.db = gsl_sf_psi(b + x) - gsl_sf_psi(a + b + x);
       }
-      it = cache.emplace(x, t).first;
     }
-    const XTerms& t = it->second;
+    const XTerms& t = cache[xi];
     const double lT = std::log(al + d.T[i]);
     // log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x)]
     const double e1 = -(r + x) * lT;

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "engine/model/optimize.hpp"
@@ -68,6 +70,7 @@ FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
     res.holdout_end = as_of;
   }
   RfmSummary s = summarize(p, res.calibration_end, o.unit, res.holdout_end);
+  if (std::getenv("CRM_FIT_TRACE")) std::fprintf(stderr, "load+summary %.3f s\n", since(t0));
   res.customers = static_cast<int64_t>(s.customers.size());
   for (const auto& c : s.customers) {
     res.repeat_buyers += c.x > 0;
@@ -89,6 +92,7 @@ FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
                    "the models learn from repeat purchases; fit when some customers have bought twice");
 
   RfmData d = frequency_data(s);
+  if (std::getenv("CRM_FIT_TRACE")) std::fprintf(stderr, "rows %zu, %.3f s\n", d.size(), since(t0));
   const double mean_T = std::max(weighted_mean(d.T, d.w), 1e-3);
   const double mean_x = std::max(weighted_mean(d.x, d.w), 1e-2);
   const double alpha0 = std::max(mean_T / mean_x, 1e-3);

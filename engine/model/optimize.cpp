@@ -89,7 +89,8 @@ void gsl_fdf(const gsl_vector* x, void* params, double* f, gsl_vector* g) {
 
 // Hessian of the negative log-likelihood in log-parameters: differences of the gradient when
 // there is one, else of function values.
-std::vector<double> hessian(const Problem& p, const std::vector<double>& th) {
+// With `g_at` (the gradient at th), forward differences: half the work, for Newton steps.
+std::vector<double> hessian(const Problem& p, const std::vector<double>& th, const std::vector<double>* g_at = nullptr) {
   const size_t n = p.n;
   const double h = kHessStep;
   std::vector<double> H(n * n);
@@ -98,10 +99,14 @@ std::vector<double> hessian(const Problem& p, const std::vector<double>& th) {
     for (size_t i = 0; i < n; ++i) {
       t[i] = th[i] + h;
       p.f(t, gu.data());
-      t[i] = th[i] - h;
-      p.f(t, gd.data());
+      if (g_at) {
+        gd = *g_at;
+      } else {
+        t[i] = th[i] - h;
+        p.f(t, gd.data());
+      }
       t[i] = th[i];
-      for (size_t j = 0; j < n; ++j) H[i * n + j] = (gu[j] - gd[j]) / (2 * h);
+      for (size_t j = 0; j < n; ++j) H[i * n + j] = (gu[j] - gd[j]) / (g_at ? h : 2 * h);
     }
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < i; ++j) H[i * n + j] = H[j * n + i] = (H[i * n + j] + H[j * n + i]) / 2;
@@ -165,7 +170,7 @@ bool newton_polish(const Problem& p, std::vector<double>& th, int& iterations) {
     double norm = 0;
     for (double v : g) norm += v * v;
     if (std::sqrt(norm) < kGradTol * std::max(1.0, std::abs(f))) return true;
-    if (!newton_direction(hessian(p, th), g, d))
+    if (!newton_direction(hessian(p, th, &g), g, d))
       for (size_t i = 0; i < n; ++i) d[i] = -g[i] / std::max(1.0, std::abs(f));  // steepest descent
     double slope = 0;
     for (size_t i = 0; i < n; ++i) slope += g[i] * d[i];
@@ -194,8 +199,9 @@ MleResult maximize_likelihood(const LogLikelihood& ll, std::vector<double> start
   MleResult res;
   std::vector<double> th = start;
   gsl_error_handler_t* old = gsl_set_error_handler_off();
-  const int bfgs_iterations = has_gradient ? kBfgsBeforeNewton : kMaxIterations;
-  for (int round = 0; round < kRestarts && !res.converged; ++round) {
+  int bfgs_iterations = has_gradient ? kBfgsBeforeNewton : kMaxIterations;
+  bool newton_tried = !has_gradient;
+  for (int round = 0; round < kRestarts + 1 && !res.converged; ++round) {
     for (size_t i = 0; i < n; ++i) gsl_vector_set(x.get(), i, th[i]);
     gsl_multimin_fdfminimizer_set(s.get(), &fdf, x.get(), 0.1, 0.1);
     for (int it = 0; it < bfgs_iterations; ++it) {
@@ -212,9 +218,17 @@ MleResult maximize_likelihood(const LogLikelihood& ll, std::vector<double> start
       if (status != GSL_SUCCESS) break;  // no progress: restart from here
     }
     th = to_vec(s->x);
-    if (has_gradient && !res.converged) {
-      res.converged = newton_polish(prob, th, res.iterations);
-      break;
+    if (!newton_tried && !res.converged) {
+      // Newton from where BFGS got; when it fails (a Hessian far from positive definite), BFGS
+      // carries on without the iteration cap.
+      newton_tried = true;
+      std::vector<double> t = th;
+      if (newton_polish(prob, t, res.iterations) || prob.f(t, nullptr) < prob.f(th, nullptr)) th = t;
+      std::vector<double> g(n);
+      double f = prob.f(th, g.data()), norm = 0;
+      for (double v : g) norm += v * v;
+      res.converged = std::sqrt(norm) < kGradTol * std::max(1.0, std::abs(f));
+      bfgs_iterations = kMaxIterations;
     }
   }
   // A last check: a restart that made no progress may still sit at the optimum.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <tuple>
 
 #include "engine/timezone.hpp"
@@ -54,8 +53,8 @@ PurchaseDays load_purchase_days(SQLite::Database& db, std::optional<Days> last_d
     if (last_day && t->day > *last_day) continue;
     rows.push_back({c.getInt64(), t->day, v});
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const Row& a, const Row& b) { return std::tie(a.customer, a.day) < std::tie(b.customer, b.day); });
+  auto by_customer_day = [](const Row& a, const Row& b) { return std::tie(a.customer, a.day) < std::tie(b.customer, b.day); };
+  if (!std::is_sorted(rows.begin(), rows.end(), by_customer_day)) std::sort(rows.begin(), rows.end(), by_customer_day);
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     bool new_customer = out.customer_ids.empty() || out.customer_ids.back() != r.customer;
@@ -110,32 +109,42 @@ RfmSummary summarize(const PurchaseDays& p, Days calibration_end, TimeUnit unit,
 }
 
 RfmData frequency_data(const RfmSummary& s) {
-  std::map<std::tuple<int, double, double>, double> merged;
-  for (const auto& c : s.customers) merged[{c.x, c.t_x, c.T}] += 1;
+  // Sorting and merging equal rows: the map this replaces was several times slower at 1M rows.
+  std::vector<std::tuple<int, double, double>> keys;
+  keys.reserve(s.customers.size());
+  for (const auto& c : s.customers) keys.emplace_back(c.x, c.t_x, c.T);
+  std::sort(keys.begin(), keys.end());
   RfmData d;
-  for (const auto& [k, w] : merged) {
-    d.x.push_back(std::get<0>(k));
-    d.t_x.push_back(std::get<1>(k));
-    d.T.push_back(std::get<2>(k));
-    d.w.push_back(w);
-    d.customers += w;
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    d.x.push_back(std::get<0>(keys[i]));
+    d.t_x.push_back(std::get<1>(keys[i]));
+    d.T.push_back(std::get<2>(keys[i]));
+    d.w.push_back(static_cast<double>(j - i));
+    d.customers += static_cast<double>(j - i);
+    i = j;
   }
   return d;
 }
 
 SpendData spend_data(const RfmSummary& s) {
-  std::map<std::pair<int, double>, double> merged;
+  std::vector<std::pair<int, double>> keys;
   SpendData d;
   for (const auto& c : s.customers) {
     if (c.x == 0) continue;
     if (!(c.mean_spend > 0)) { ++d.left_out; continue; }
-    merged[{c.x, c.mean_spend}] += 1;
+    keys.emplace_back(c.x, c.mean_spend);
   }
-  for (const auto& [k, w] : merged) {
-    d.x.push_back(k.first);
-    d.mean.push_back(k.second);
-    d.w.push_back(w);
-    d.customers += w;
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    d.x.push_back(keys[i].first);
+    d.mean.push_back(keys[i].second);
+    d.w.push_back(static_cast<double>(j - i));
+    d.customers += static_cast<double>(j - i);
+    i = j;
   }
   return d;
 }
