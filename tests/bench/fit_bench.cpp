@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
              r.purchase_days, unit_name(r.unit));
   fmt::print("  load paid orders + summary: {:.3f} s\n", r.load_seconds);
   for (const auto& f : r.fits)
-    fmt::print("  fit {:<12} {:.3f} s  ({} iterations, {} rows, LL {:.2f})\n", f.name, f.seconds, f.iterations, f.customers,
+    fmt::print("  fit {:<12} {:.3f} s  ({} iterations, {} customers, LL {:.2f})\n", f.name, f.seconds, f.iterations, f.customers,
                f.log_likelihood);
   fmt::print("  fit_models total (load, fits, tracking): {:.3f} s wall, {:.3f} s CPU\n", total, cpu);
 
