@@ -1,16 +1,18 @@
-// crm import FORMAT --db FILE INPUT: loads a CSV export into a store. Formats: csv (any export,
-// through a mapping: engine/import/csv/, docs/import.md) and online-retail (the UCI Online Retail
-// data set, see engine/import/online_retail.hpp).
+// crm import FORMAT --db FILE INPUT: loads a shop's export into a store. Formats: csv (any export,
+// through a mapping: engine/import/csv/, docs/import.md), online-retail (the UCI Online Retail
+// data set, see engine/import/online_retail.hpp) and cdnow (the CDNOW data of the lifetime-model
+// papers, see engine/import/cdnow.hpp).
 #include <fmt/core.h>
 
 #include <cstdio>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "engine/import/cdnow.hpp"
 #include "engine/import/csv/csv_import.hpp"
 #include "engine/import/csv/csv_reader.hpp"
-#include "engine/store/store.hpp"
 #include "engine/import/online_retail.hpp"
+#include "engine/store/sqlite_store.hpp"
 
 namespace crm::cli {
 
@@ -111,12 +113,16 @@ int cmd_import(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "csv") return cmd_import_csv(argv);
   static const char* kHelp =
       "Usage: crm import csv --db STORE --mapping MAP FILE...   (see crm import csv --help)\n"
-      "       crm import online-retail --db FILE [--assume-email-opt-in] CSV[.gz]\n\n"
+      "       crm import online-retail --db FILE [--assume-email-opt-in] CSV[.gz]\n"
+      "       crm import cdnow --db FILE TXT\n\n"
       "Loads the UCI Online Retail data set (InvoiceNo, StockCode, Description, Quantity,\n"
       "InvoiceDate, UnitPrice, CustomerID, Country; plain or gzip CSV) into a new store:\n"
       "customers from CustomerID (rows without one are skipped), one paid order per invoice,\n"
       "and each cancellation invoice (C...) as a separate refunded order with id 1000000000 +\n"
       "its number and negative quantities. Products come from StockCode, Description, UnitPrice.\n\n"
+      "cdnow loads the CDNOW purchases of Fader, Hardie & Lee (2005) (whitespace-separated: customer\n"
+      "id, [sample id,] date YYYYMMDD, number of CDs, dollars): one paid order per line at noon\n"
+      "of its date, with the CDs as items of one product \"CD\"; customers from the ids.\n\n"
       "Options:\n"
       "  --db FILE               the store to write (must hold no customers yet)\n"
       "  --assume-email-opt-in   set email_opt_in = 1 (the data has no consent; default null)\n"
@@ -129,12 +135,21 @@ int cmd_import(const std::vector<std::string>& argv) {
     fmt::print("{}", kHelp);
     return kExitOk;
   }
-  if (args->positional.empty()) return usage_error("import", "expected a format: csv or online-retail");
-  if (args->positional[0] != "online-retail")
-    return usage_error("import", "unknown format '" + args->positional[0] + "' (known: csv, online-retail)");
-  if (args->positional.size() != 2) return usage_error("import", "expected one input file after 'online-retail'");
+  if (args->positional.empty()) return usage_error("import", "expected a format: csv, online-retail or cdnow");
+  const std::string& format = args->positional[0];
+  if (format != "online-retail" && format != "cdnow")
+    return usage_error("import", "unknown format '" + format + "' (known: csv, online-retail, cdnow)");
+  if (args->positional.size() != 2) return usage_error("import", "expected one input file after '" + format + "'");
   auto db = args->option("--db");
   if (!db) return usage_error("import", "--db FILE is required");
+  if (format == "cdnow") {
+    if (args->flag("--assume-email-opt-in")) return usage_error("import", "--assume-email-opt-in is for online-retail");
+    auto c = importer::import_cdnow(*db, args->positional[1]);
+    for (const auto& w : c.warnings) fmt::print(stderr, "warning: {}\n", w);
+    fmt::print(stderr, "imported {} lines into {}: {} customers, {} orders; skipped {} bad lines\n", c.lines, *db,
+               c.customers, c.orders, c.skipped_bad);
+    return kExitOk;
+  }
   examples::OnlineRetailOptions options;
   options.assume_email_opt_in = args->flag("--assume-email-opt-in");
   auto c = examples::import_online_retail(*db, args->positional[1], options);

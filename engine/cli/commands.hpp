@@ -26,6 +26,8 @@ int cmd_import(const std::vector<std::string>& args);
 int cmd_simulate(const std::vector<std::string>& args);
 int cmd_test(const std::vector<std::string>& args);
 int cmd_deliver(const std::vector<std::string>& args);
+int cmd_fit(const std::vector<std::string>& args);
+int cmd_analyze(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -41,6 +43,8 @@ inline const std::vector<Command>& commands() {
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
       {"import", "load CSV exports into a store (csv with a mapping, online-retail, cdnow)", cmd_import},
       {"deliver", "post the outbox's undelivered rows to webhooks (retries, consent, --status)", cmd_deliver},
+      {"fit", "fit the customer-lifetime models (BG/NBD, Pareto/NBD, Gamma-Gamma)", cmd_fit},
+      {"analyze", "analyses of a store: next-purchase (what buyers bought next, by days)", cmd_analyze},
   };
   return table;
 }
