@@ -6,6 +6,8 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/import/staging.hpp"
 #include "engine/import/online_retail.hpp"
 
 namespace crm::cli {
@@ -38,14 +40,16 @@ int cmd_import(const std::vector<std::string>& argv) {
   if (!db) return usage_error("import", "--db FILE is required");
   examples::OnlineRetailOptions options;
   options.assume_email_opt_in = args->flag("--assume-email-opt-in");
-  auto c = examples::import_online_retail(*db, args->positional[1], options);
+  auto c = examples::fill_any_store(*db, [&](const std::string& path) {
+    return examples::import_online_retail(path, args->positional[1], options);
+  });
   for (const auto& w : c.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (c.skipped_bad > static_cast<int64_t>(c.warnings.size()))
     fmt::print(stderr, "warning: {} more bad rows skipped\n", c.skipped_bad - static_cast<int64_t>(c.warnings.size()));
   fmt::print(stderr,
              "imported {} rows into {}: {} customers, {} products, {} orders, {} refunds, {} items; "
              "skipped {} rows without CustomerID, {} bad rows\n",
-             c.rows, *db, c.customers, c.products, c.orders, c.refunds, c.order_items, c.skipped_no_customer,
+             c.rows, shown_location(*db), c.customers, c.products, c.orders, c.refunds, c.order_items, c.skipped_no_customer,
              c.skipped_bad);
   return kExitOk;
 }

@@ -60,7 +60,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   bool dry = args->flag("--dry-run");
 
   int code = kExitOk;
-  auto setup = prepare_run("run", args->positional[0], *db, code);
+  auto setup = prepare_run("run", args->positional[0], shown_location(*db), code);
   if (!setup) return code;
   engine::RunLock lock;
   if (!dry) lock = setup->store->lock_runs();
@@ -112,7 +112,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (progress) fmt::print(stderr, "\n");
   if (format == "text") {
     std::string range = *from == *to ? format_date(*from) : format_date(*from) + " to " + format_date(*to);
-    fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], *db,
+    fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], shown_location(*db),
                range, runner.last_rows(), setup->script.program.rules.size());
     fmt::print("{}", summary.to_text());
     if (dry) fmt::print("\ndry run: nothing was written to the store\n");

@@ -161,23 +161,40 @@ std::optional<Result> Conn::try_exec(const std::string& sql, std::string* error)
 }
 
 void Conn::copy_in(const std::string& copy_sql, const std::string& data) {
+  bool sent = false;
+  copy_in_stream(copy_sql, [&](std::string& buf) {
+    if (!sent) buf = data;
+    sent = true;
+    return false;
+  });
+}
+
+void Conn::copy_in_stream(const std::string& copy_sql, const std::function<bool(std::string&)>& produce) {
   ++statements;
   Result start(PQexec(c_, copy_sql.c_str()));
   if (PQresultStatus(start.get()) != PGRES_COPY_IN)
     throw StoreError("PostgreSQL error on " + location_ + ": " + error_message());
-  constexpr size_t kChunk = 1 << 20;
-  bool ok = true;
-  for (size_t pos = 0; pos < data.size() && ok; pos += kChunk) {
-    size_t n = std::min(kChunk, data.size() - pos);
-    ok = PQputCopyData(c_, data.data() + pos, static_cast<int>(n)) == 1;
+  bool ok = true, more = true;
+  std::string buf;
+  std::string failure;
+  while (more && ok) {
+    buf.clear();
+    try {
+      more = produce(buf);
+    } catch (const std::exception& e) {
+      failure = e.what();
+      ok = false;
+      break;
+    }
+    if (!buf.empty()) ok = PQputCopyData(c_, buf.data(), static_cast<int>(buf.size())) == 1;
   }
-  if (PQputCopyEnd(c_, ok ? nullptr : "crm: sending failed") != 1 || !ok)
-    throw StoreError("PostgreSQL error on " + location_ + ": " + error_message());
+  if (PQputCopyEnd(c_, ok ? nullptr : "crm: the data could not be sent") != 1) ok = false;
   Result end(PQgetResult(c_));
   bool failed = PQresultStatus(end.get()) != PGRES_COMMAND_OK;
   std::string msg = failed ? error_message() : "";
-  while (PGresult* more = PQgetResult(c_)) PQclear(more);
-  if (failed) throw StoreError("PostgreSQL error on " + location_ + ": " + msg);
+  while (PGresult* rest = PQgetResult(c_)) PQclear(rest);
+  if (!failure.empty()) throw StoreError(failure);
+  if (failed || !ok) throw StoreError("PostgreSQL error on " + location_ + ": " + (msg.empty() ? error_message() : msg));
 }
 
 // --- COPY out

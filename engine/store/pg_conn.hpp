@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,9 @@ class Conn {
 
   // COPY ... FROM STDIN: begin, send lines (already escaped, each ending in '\n'), end.
   void copy_in(const std::string& copy_sql, const std::string& data);
+  // The same with the data made in pieces: `produce` appends to its buffer and returns false
+  // after the last piece.
+  void copy_in_stream(const std::string& copy_sql, const std::function<bool(std::string&)>& produce);
 
   // The message of the last failure on this connection, one line, password scrubbed.
   std::string error_message() const;

@@ -149,22 +149,33 @@ struct PgSource {
     std::string sql = select_sql(have, table, wanted, tail, "row_number() OVER ()");
     return PgCursor(*conn, "COPY (" + sql + ") TO STDOUT", std::move(kinds));
   }
+  // Row hints are read before any COPY starts (no other statement can run during one).
+  std::map<std::string, size_t> hints;
+  void prefetch() {
+    pg::Result r = conn->exec(
+        "SELECT t, greatest(c.reltuples, 0)::bigint FROM unnest($1::text[]) AS t "
+        "JOIN pg_class c ON c.oid = to_regclass(quote_ident(t))",
+        {"{customers,orders,order_items,products,subscriptions,surveys,referrals,events,tags,outbox}"});
+    for (int i = 0; i < r.rows(); ++i) {
+      int64_t n = std::stoll(r.text(i, 1));
+      hints[r.text(i, 0)] = n > 0 && n <= kMaxRowsHint ? static_cast<size_t>(n) : 0;
+    }
+    for (const char* t : {"customers", "orders", "order_items", "products", "subscriptions", "surveys", "referrals",
+                          "events", "tags", "outbox"})
+      pg_cols(t);
+  }
   size_t rows_hint(const std::string& table) {
-    pg::Result r = conn->exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(quote_ident($1))",
-                              {table});
-    if (r.rows() == 0 || r.null(0, 0)) return 0;
-    int64_t n = std::stoll(r.text(0, 0));
-    return n > 0 && n <= kMaxRowsHint ? static_cast<size_t>(n) : 0;
+    auto it = hints.find(table);
+    return it == hints.end() ? 0 : it->second;
   }
   std::optional<int64_t> orders_middle() {
-    std::string error;
-    auto r = conn->try_exec("SELECT min(id) / 2 + max(id) / 2 FROM orders", &error);
-    if (!r || r->rows() == 0 || r->null(0, 0)) return std::nullopt;
-    try {
-      return std::stoll(r->text(0, 0));
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    // Only on an integer id column (a failed statement would abort the load's transaction).
+    bool integer_id = false;
+    for (const PgColumn& c : pg_cols("orders")) integer_id |= c.info.name == "id" && c.kind == Kind::Integer;
+    if (!integer_id) return std::nullopt;
+    pg::Result r = conn->exec("SELECT min(id) / 2 + max(id) / 2 FROM orders");
+    if (r.rows() == 0 || r.null(0, 0)) return std::nullopt;
+    return std::stoll(r.text(0, 0));
   }
   std::string orders_below(int64_t middle) { return " WHERE id < " + std::to_string(middle) + " OR id IS NULL"; }
   std::string orders_from(int64_t middle) { return " WHERE id >= " + std::to_string(middle); }
@@ -173,7 +184,7 @@ struct PgSource {
 }  // namespace
 
 std::vector<lang::CheckOptions::Extra> PgStore::extra_attributes() {
-  PgSource src{&conn_, {}};
+  PgSource src{&conn_, {}, {}};
   std::vector<lang::CheckOptions::Extra> out;
   for (const ExtraColumn& e : extra_columns(src.columns("customers"), nullptr)) out.push_back({e.name, e.type});
   return out;
@@ -182,11 +193,12 @@ std::vector<lang::CheckOptions::Extra> PgStore::extra_attributes() {
 LoadResult PgStore::load_facts(const TimeZone& tz) {
   // One snapshot for every table: a repeatable-read, read-only transaction; with a second
   // connection (big stores), it imports the first's snapshot.
-  PgSource main{&conn_, {}};
-  size_t orders_hint = main.rows_hint("orders");
+  PgSource main{&conn_, {}, {}};
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   std::unique_ptr<pg::Conn> second;
   try {
+    main.prefetch();
+    size_t orders_hint = main.rows_hint("orders");
     if (orders_hint >= kParallelLoadMinOrders) {
       std::string snapshot = conn_.exec("SELECT pg_export_snapshot()").text(0, 0);
       second = std::make_unique<pg::Conn>(conn_.uri());
@@ -195,7 +207,8 @@ LoadResult PgStore::load_facts(const TimeZone& tz) {
         if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') throw StoreError("unexpected snapshot id from the server");
       second->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
     }
-    PgSource second_source{second.get(), {}};
+    PgSource second_source{second.get(), {}, {}};
+    if (second) second_source.prefetch();
     Loader<PgSource> loader(main, tz, second ? &second_source : nullptr, orders_hint ? std::optional<size_t>(orders_hint) : std::nullopt);
     LoadResult res = loader.run();
     if (second) second->exec("COMMIT");

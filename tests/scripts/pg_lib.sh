@@ -1,0 +1,54 @@
+# Sourced by the tests/scripts/pg_*.sh tests (not a test itself: it exits 0 when run alone).
+# pg_start: a throwaway PostgreSQL cluster in a temporary directory, run by the unprivileged
+# `postgres` user on 127.0.0.1 and a free port; stopped and removed by a trap, even on failure.
+# Sets PGURI (the crm database) and PGBIN; psql_q runs SQL on it. No binaries: the test FAILS
+# (./setup.sh test installs Debian's postgresql).
+[ "${BASH_SOURCE[0]}" = "$0" ] && exit 0
+
+pg_start() {
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+    echo "FAIL: PostgreSQL server binaries not found (apt-get install postgresql; ./setup.sh test does)" >&2
+    exit 1
+  fi
+  local runas=()
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || { echo "FAIL: no 'postgres' user to run the server as" >&2; exit 1; }
+    runas=(runuser -u postgres --)
+  fi
+  PGTMP=$(mktemp -d /tmp/crm-pg.XXXXXX)
+  chmod 755 "$PGTMP"
+  [ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
+  PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  trap pg_stop EXIT
+  "${runas[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -U crm --auth=trust -E UTF8 --no-locale >"$PGTMP/initdb.log" 2>&1 ||
+    { cat "$PGTMP/initdb.log" >&2; echo "FAIL: initdb" >&2; exit 1; }
+  "${runas[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGTMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA_OPTS:-}" \
+    start >/dev/null || { cat "$PGTMP/server.log" >&2; echo "FAIL: pg_ctl start" >&2; exit 1; }
+  PG_RUNAS=("${runas[@]}")
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U crm crm
+  PGURI="postgresql://crm@127.0.0.1:$PGPORT/crm"
+  export PGURI PGPORT PGBIN
+}
+
+pg_stop() {
+  local rc=$?
+  if [ -n "${PGTMP:-}" ] && [ -d "$PGTMP" ]; then
+    "${PG_RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PGTMP"
+  fi
+  exit $rc
+}
+
+# psql_q [DB] SQL: one query on the test server, unaligned output without headers.
+psql_q() {
+  local db=crm
+  [ $# -ge 2 ] && { db=$1; shift; }
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -h 127.0.0.1 -p "$PGPORT" -U crm -d "$db" -c "$1"
+}
+
+# A fresh database on the test server; prints its URI.
+pg_newdb() {
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U crm "$1" && echo "postgresql://crm@127.0.0.1:$PGPORT/$1"
+}
