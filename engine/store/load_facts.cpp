@@ -103,7 +103,7 @@ LoadResult SqliteStore::load_facts(const TimeZone& tz) {
   if (own_tx && !second) impl_->db.exec("BEGIN");
   try {
     SqliteSource main_source{db}, second_source{second.get()};
-    Loader<SqliteSource> loader(main_source, tz, second ? &second_source : nullptr, orders_hint);
+    Loader<SqliteSource> loader(main_source, tz, second ? &second_source : nullptr, orders_hint, load_shard);
     LoadResult res = loader.run();
     if (second) exec(second.get(), "COMMIT");
     if (own_tx) impl_->db.exec("COMMIT");

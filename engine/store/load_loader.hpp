@@ -7,6 +7,7 @@
 
 #include "engine/store/load_scans.hpp"
 #include "engine/store/load_warnings.hpp"
+#include "engine/store/store.hpp"
 
 namespace crm::engine::loading {
 
@@ -18,8 +19,10 @@ class Loader {
   // `second`: another connection reading the same snapshot (see Store::load_facts), or null to
   // read everything on `db`.
   // `orders_hint`: rows_hint of orders if the caller has it.
-  Loader(Src& db, const TimeZone& tz, Src* second = nullptr, std::optional<size_t> orders_hint = std::nullopt)
-      : db_(db), second_(second), tz_(tz), orders_hint_(orders_hint) {
+  // `shard`: load only that shard's customers (crm run --shard); rows of others are skipped quietly.
+  Loader(Src& db, const TimeZone& tz, Src* second = nullptr, std::optional<size_t> orders_hint = std::nullopt,
+         std::optional<Shard> shard = std::nullopt)
+      : db_(db), second_(second), tz_(tz), orders_hint_(orders_hint), shard_(shard) {
     facts_.timezone = tz.name();
     // compute_frame needs these ids and never interns (see attributes.hpp).
     facts_.strings->intern("active");
@@ -75,6 +78,9 @@ class Loader {
   }
 
  private:
+  // False for a customer id of another shard.
+  bool mine(std::optional<int64_t> cid) const { return !shard_ || !cid || shard_of(*cid, shard_->count) == shard_->index; }
+
   int64_t intern(const Query& q, int i) {
     if (q.null(i)) return -1;
     return facts_.strings->intern(q.text(i));
@@ -116,6 +122,7 @@ class Loader {
         warnings_.add("bad customers.id", "customers: a row has a bad id '" + cell_text(q, 0) + "' (skipped)");
         continue;
       }
+      if (!mine(id)) continue;
       if (!first && *id == previous) {
         warnings_.add("duplicate customers.id", "customers id " + std::to_string(*id) + ": duplicate id (later row skipped)");
         continue;
@@ -235,6 +242,7 @@ class Loader {
         const OrderScan::Odd& o = s.odd[next_odd++];
         auto oid = [&o] { return "id " + o.id_text; };
         r = o.cid ? index.find(*o.cid) : -1;
+        if (r < 0 && !mine(o.cid)) continue;
         if (r < 0) {
           warnings_.add("orders of unknown customers", "orders " + oid() + ": unknown customer " + o.cid_text + " (order skipped)");
           continue;
@@ -247,6 +255,7 @@ class Loader {
         if (st == OrderStatus::Unknown) ++unknown_status[o.status_null ? "null" : o.status_text];
       } else {
         r = index.find(s.cid[i]);
+        if (r < 0 && !mine(s.cid[i])) continue;
         if (r < 0) {
           warnings_.add("orders of unknown customers", "orders id " + std::to_string(s.id[i]) + ": unknown customer " +
                                                            std::to_string(s.cid[i]) + " (order skipped)");
@@ -347,6 +356,7 @@ class Loader {
         auto sid = [&q] { return std::string("id ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
+        if (r < 0 && !mine(cid)) continue;
         if (r < 0) {
           warnings_.add("subscriptions of unknown customers", "subscriptions " + sid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
@@ -392,6 +402,7 @@ class Loader {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
+        if (r < 0 && !mine(cid)) continue;
         if (r < 0) {
           warnings_.add("surveys of unknown customers", "surveys " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
@@ -428,6 +439,7 @@ class Loader {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
+        if (r < 0 && !mine(cid)) continue;
         if (r < 0) {
           warnings_.add("referrals by unknown customers", "referrals " + rid() + ": unknown referrer " + cell_text(q, 1) + " (skipped)");
           continue;
@@ -449,6 +461,7 @@ class Loader {
         auto eid = [&q] { return std::string("id ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
+        if (r < 0 && !mine(cid)) continue;
         if (r < 0) {
           warnings_.add("events of unknown customers", "events " + eid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
@@ -490,6 +503,7 @@ class Loader {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
         auto cid = cell_int(q, 1);
         int64_t r = cid ? index.find(*cid) : -1;
+        if (r < 0 && !mine(cid)) continue;
         if (r < 0) {
           warnings_.add("tags of unknown customers", "tags " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
           continue;
@@ -537,6 +551,7 @@ class Loader {
       e.run_date = d->day;
       e.customer_id = q.i64(2);
       e.row = index.find(e.customer_id);
+      if (!mine(e.customer_id)) continue;
       e.rule = std::string(q.text(3));
       e.action = std::string(q.text(4));
       e.target = std::string(q.text(5));
@@ -548,6 +563,7 @@ class Loader {
 
   Src& db_;
   Src* second_;
+  std::optional<Shard> shard_;
   const TimeZone& tz_;
   std::optional<size_t> orders_hint_;
   Facts facts_;

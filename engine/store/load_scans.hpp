@@ -186,7 +186,8 @@ ItemScan scan_items(Src& src) {
   s.have_tables = true;
   std::vector<int64_t> product_ids;
   {
-    auto p = src.query(products, "products", {"id", "sku"});
+    // In sku order (bytewise), as SQLite reads it through the sku index: the order SKUs are interned in.
+    auto p = src.query(products, "products", {"id", "sku"}, src.bytewise_order_by(products, "sku"));
     while (p.step()) {
       auto pid = cell_int(p, 0);
       if (!pid || p.null(1)) continue;

@@ -90,6 +90,12 @@ struct SqliteSource {
     return Query(db, select_sql(have, table, wanted, tail));
   }
   size_t rows_hint(const std::string& table) { return loading::rows_hint(db, table); }
+  // " ORDER BY column" in bytewise order ("" when the table lacks it).
+  std::string bytewise_order_by(const std::vector<ColumnInfo>& have, const std::string& column) {
+    for (const ColumnInfo& c : have)
+      if (c.name == column) return " ORDER BY " + quote_ident(column);
+    return "";
+  }
   std::optional<int64_t> orders_middle() { return loading::orders_middle(db); }
   // The halves of orders for two threads, each in rowid order like a full scan.
   std::string orders_below(int64_t middle) { return " WHERE rowid < " + std::to_string(middle); }

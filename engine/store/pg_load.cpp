@@ -168,6 +168,16 @@ struct PgSource {
     auto it = hints.find(table);
     return it == hints.end() ? 0 : it->second;
   }
+  std::string bytewise_order_by(const std::vector<ColumnInfo>& have, const std::string& column) {
+    for (const ColumnInfo& c : have)
+      if (c.name == column) return " ORDER BY " + quote_ident(column) + (kind_of(column) == Kind::Text ? " COLLATE \"C\"" : "");
+    return "";
+  }
+  Kind kind_of(const std::string& column) {
+    for (const PgColumn& c : pg_cols("products"))
+      if (c.info.name == column) return c.kind;
+    return Kind::Null;
+  }
   std::optional<int64_t> orders_middle() {
     // Only on an integer id column (a failed statement would abort the load's transaction).
     bool integer_id = false;
@@ -209,7 +219,7 @@ LoadResult PgStore::load_facts(const TimeZone& tz) {
     }
     PgSource second_source{second.get(), {}, {}};
     if (second) second_source.prefetch();
-    Loader<PgSource> loader(main, tz, second ? &second_source : nullptr, orders_hint ? std::optional<size_t>(orders_hint) : std::nullopt);
+    Loader<PgSource> loader(main, tz, second ? &second_source : nullptr, orders_hint ? std::optional<size_t>(orders_hint) : std::nullopt, load_shard);
     LoadResult res = loader.run();
     if (second) second->exec("COMMIT");
     conn_.statements += second ? second->statements : 0;

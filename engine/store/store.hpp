@@ -100,7 +100,10 @@ class Store {
 
   // Loads every table in one pass each (a constant number of statements, whatever the number
   // of customers), taking dates in time zone `tz`. Odd data becomes warnings, never an error.
+  // With `load_shard` set, only the customers of that shard (and their rows) are loaded; rows
+  // of other shards' customers are skipped without a warning.
   virtual LoadResult load_facts(const TimeZone& tz) = 0;
+  std::optional<Shard> load_shard;
   // The same with a zone name (throws StoreError for an unknown zone).
   LoadResult load_facts(const std::string& tz_name);
 
