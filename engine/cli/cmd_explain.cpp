@@ -55,7 +55,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
   if (!setup) return code;
   if (!load_and_compile(*setup, code)) return code;
   if (!setup->facts->row_of(customer)) {
-    fmt::print(stderr, "crm explain: error: no customer with id {} in {}\n", customer, *db);
+    fmt::print(stderr, "crm explain: error: no customer with id {} in {}\n", customer, shown_location(*db));
     return kExitError;
   }
   Days d = date ? *date : engine::today_in(setup->tz);

@@ -11,6 +11,8 @@
 #include "engine/import/cdnow.hpp"
 #include "engine/import/csv/csv_import.hpp"
 #include "engine/import/csv/csv_reader.hpp"
+#include "cli/common.hpp"
+#include "engine/import/staging.hpp"
 #include "engine/import/online_retail.hpp"
 #include "engine/store/sqlite_store.hpp"
 
@@ -144,22 +146,26 @@ int cmd_import(const std::vector<std::string>& argv) {
   if (!db) return usage_error("import", "--db FILE is required");
   if (format == "cdnow") {
     if (args->flag("--assume-email-opt-in")) return usage_error("import", "--assume-email-opt-in is for online-retail");
-    auto c = importer::import_cdnow(*db, args->positional[1]);
+    auto c = examples::fill_any_store(
+        *db, [&](const std::string& path) { return importer::import_cdnow(path, args->positional[1]); });
     for (const auto& w : c.warnings) fmt::print(stderr, "warning: {}\n", w);
-    fmt::print(stderr, "imported {} lines into {}: {} customers, {} orders; skipped {} bad lines\n", c.lines, *db,
+    fmt::print(stderr, "imported {} lines into {}: {} customers, {} orders; skipped {} bad lines\n", c.lines,
+               shown_location(*db),
                c.customers, c.orders, c.skipped_bad);
     return kExitOk;
   }
   examples::OnlineRetailOptions options;
   options.assume_email_opt_in = args->flag("--assume-email-opt-in");
-  auto c = examples::import_online_retail(*db, args->positional[1], options);
+  auto c = examples::fill_any_store(*db, [&](const std::string& path) {
+    return examples::import_online_retail(path, args->positional[1], options);
+  });
   for (const auto& w : c.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (c.skipped_bad > static_cast<int64_t>(c.warnings.size()))
     fmt::print(stderr, "warning: {} more bad rows skipped\n", c.skipped_bad - static_cast<int64_t>(c.warnings.size()));
   fmt::print(stderr,
              "imported {} rows into {}: {} customers, {} products, {} orders, {} refunds, {} items; "
              "skipped {} rows without CustomerID, {} bad rows\n",
-             c.rows, *db, c.customers, c.products, c.orders, c.refunds, c.order_items, c.skipped_no_customer,
+             c.rows, shown_location(*db), c.customers, c.products, c.orders, c.refunds, c.order_items, c.skipped_no_customer,
              c.skipped_bad);
   return kExitOk;
 }

@@ -6,6 +6,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "engine/store/store.hpp"
 #include "engine/store/timezone.hpp"
 
@@ -40,11 +41,11 @@ int cmd_init(const std::vector<std::string>& argv) {
   int before = engine::init_store(*path);
   if (tz_name) engine::open_store(*path)->set_meta_timezone(*tz_name);
   if (before == 0)
-    fmt::print("initialised {} (schema version {})\n", *path, engine::kSchemaVersion);
+    fmt::print("initialised {} (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   else if (before < engine::kSchemaVersion)
-    fmt::print("migrated {} from schema version {} to {}\n", *path, before, engine::kSchemaVersion);
+    fmt::print("migrated {} from schema version {} to {}\n", shown_location(*path), before, engine::kSchemaVersion);
   else
-    fmt::print("{} is up to date (schema version {})\n", *path, engine::kSchemaVersion);
+    fmt::print("{} is up to date (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   if (tz_name) fmt::print("time zone: {}\n", *tz_name);
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -21,16 +22,20 @@ constexpr int kMaxCatchUpDays = 366;
 
 int cmd_run(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm run FILE --db STORE [--date D | --from D --to D] [--dry-run] [--format text|jsonl]\n\n"
+      "Usage: crm run FILE --db STORE [--date D | --from D --to D] [--shard K/N] [--dry-run] [--format text|jsonl]\n\n"
       "Evaluates every rule of FILE for every customer of STORE as of each day, and writes the\n"
       "actions that pass (consent, caps, holdout, once/every) to the store's outbox with an\n"
       "idempotency key: running a day twice writes nothing new.\n\n"
       "Without a date it catches up: every day after the last completed run up to today (in the\n"
       "script's or store's time zone), so a missed day never skips a step.\n\n"
       "Options:\n"
-      "  --db STORE        the SQLite store (create one with 'crm init' or 'crm sample')\n"
+      "  --db STORE        the store: a SQLite file, or postgresql://user@host:port/db (create one with\n"
+      "                    'crm init' or 'crm sample'; see docs/store.md)\n"
       "  --date D          run one day (YYYY-MM-DD)\n"
       "  --from D --to D   run every day of a range, in order\n"
+      "  --shard K/N       evaluate only the customers of shard K of N (a stable hash of the id); the day\n"
+      "                    is complete when all N shards are (docs/scale-out.md). Without --shard, a day\n"
+      "                    with missing shards is evaluated whole and completed\n"
       "  --dry-run         write nothing: history and tags are kept in memory across the days\n"
       "  --format F        text (a summary per rule and channel, default) or jsonl (one action per line)\n"
       "  --stats           print timings, evaluations per second and peak memory to stderr\n"
@@ -38,7 +43,7 @@ int cmd_run(const std::vector<std::string>& argv) {
       "Example:\n  crm run examples/campaigns/playbook.crm --db shop.db --date 2026-11-24 --dry-run\n\n"
       "Exit codes: 0 ok, 1 script or data error, 2 usage error.\n";
   std::string error;
-  auto args = parse_args(argv, {{"--dry-run", "--stats"}, {"--db", "--date", "--from", "--to", "--format"}}, error);
+  auto args = parse_args(argv, {{"--dry-run", "--stats"}, {"--db", "--date", "--from", "--to", "--format", "--shard"}}, error);
   if (!args) return usage_error("run", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -58,15 +63,23 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (from && *from > *to) return usage_error("run", "--from is after --to");
   if (date) from = to = date;
   bool dry = args->flag("--dry-run");
+  std::optional<engine::Shard> shard;
+  if (auto s = args->option("--shard")) {
+    int k = 0, n = 0;
+    char slash = 0, extra = 0;
+    if (std::sscanf(s->c_str(), "%d%c%d%c", &k, &slash, &n, &extra) != 3 || slash != '/' || n < 1 || n > 4096 || k < 1 || k > n)
+      return usage_error("run", "--shard expects K/N with 1 <= K <= N <= 4096 (e.g. 2/4), not '" + *s + "'");
+    shard = engine::Shard{k, n};
+  }
 
   int code = kExitOk;
   auto setup = prepare_run("run", args->positional[0], *db, code);
   if (!setup) return code;
   engine::RunLock lock;
-  if (!dry) lock = setup->store->lock_runs();
+  if (!dry) lock = setup->store->lock_runs(engine::kDefaultRunLockWait, shard);
   if (!from) {  // catch-up
     Days today = engine::today_in(setup->tz);
-    auto last = setup->store->last_completed_run();
+    auto last = setup->store->last_completed_run(shard);
     from = last ? *last + 1 : today;
     to = today;
     if (*from > *to) {
@@ -81,6 +94,16 @@ int cmd_run(const std::vector<std::string>& argv) {
       return kExitError;
     }
   }
+  if (!dry && !shard) {
+    // Days that sharded runs left incomplete are evaluated whole here (the outbox's idempotency
+    // keys keep what the finished shards wrote) and then marked complete.
+    for (Days d = *from; d <= *to; ++d)
+      for (const engine::ShardState& st : setup->store->shard_states(d))
+        if (static_cast<int>(st.completed.size()) < st.count)
+          fmt::print(stderr, "crm run: day {}: {} of {} shards completed; this run evaluates the whole day and completes it\n",
+                     format_date(d), st.completed.size(), st.count);
+  }
+  setup->store->load_shard = shard;
   if (!load_and_compile(*setup, code)) return code;
 
   engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
@@ -92,6 +115,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   options.from = *from;
   options.to = *to;
   options.dry_run = dry;
+  options.shard = shard;
   options.on_action = [&](const engine::ActionOut& a) {
     if (format == "jsonl") fmt::print("{}\n", engine::to_json_line(a));
     summary.add(a);
@@ -112,11 +136,23 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (progress) fmt::print(stderr, "\n");
   if (format == "text") {
     std::string range = *from == *to ? format_date(*from) : format_date(*from) + " to " + format_date(*to);
-    fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], *db,
+    fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], shown_location(*db),
                range, runner.last_rows(), setup->script.program.rules.size());
     fmt::print("{}", summary.to_text());
     if (dry) fmt::print("\ndry run: nothing was written to the store\n");
     else fmt::print("\n{} new outbox row(s) written\n", written);
+  }
+  if (shard && !dry) {
+    // Which shards of the last day are still missing (the day completes with the last of them).
+    for (const engine::ShardState& st : setup->store->shard_states(*to)) {
+      if (st.count != shard->count) continue;
+      std::string missing;
+      for (int k = 1; k <= st.count; ++k)
+        if (!std::binary_search(st.completed.begin(), st.completed.end(), k))
+          missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(st.count);
+      if (missing.empty()) fmt::print(stderr, "crm run: shard {} done; all {} shards of {} are complete\n", shard->name(), st.count, format_date(*to));
+      else fmt::print(stderr, "crm run: shard {} done; {} still missing shard(s) {}\n", shard->name(), format_date(*to), missing);
+    }
   }
   if (args->flag("--stats")) {
     struct rusage ru {};

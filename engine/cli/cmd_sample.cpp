@@ -9,6 +9,8 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/import/staging.hpp"
 #include "engine/import/sample_shop.hpp"
 
 namespace crm::cli {
@@ -74,12 +76,12 @@ int cmd_sample(const std::vector<std::string>& argv) {
     options.orders_per_customer = v;
   }
   auto start = std::chrono::steady_clock::now();
-  examples::ShopCounts c = examples::generate_shop(*db, options);
+  examples::ShopCounts c = examples::fill_any_store(*db, [&](const std::string& path) { return examples::generate_shop(path, options); });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print(stderr,
              "wrote {}: {} customers, {} orders ({} items), {} subscriptions, {} surveys, {} referrals, "
              "{} events, {} tags, {} products as of {} in {:.1f} s\n",
-             *db, c.customers, c.orders, c.order_items, c.subscriptions, c.surveys, c.referrals, c.events, c.tags,
+             shown_location(*db), c.customers, c.orders, c.order_items, c.subscriptions, c.surveys, c.referrals, c.events, c.tags,
              c.products, format_date(options.as_of), seconds);
   return kExitOk;
 }

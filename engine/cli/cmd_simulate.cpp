@@ -176,7 +176,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (format == "text" || report_path) kpis = engine::compute_kpis(*setup->facts, *from, *to);
   double kpi_ms = ms_since(t_kpi);
 
-  engine::ReportInput in{args->positional[0], *db, &sim, kpis ? &*kpis : nullptr};
+  engine::ReportInput in{args->positional[0], shown_location(*db), &sim, kpis ? &*kpis : nullptr};
   if (format == "text") fmt::print("{}\n{}", engine::simulation_text(in), engine::kpis_text(*kpis));
   std::fflush(stdout);
   double report_ms = 0;

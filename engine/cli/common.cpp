@@ -1,5 +1,6 @@
 // Shared CLI plumbing: script loading with the stdlib path and the rule graph, diagnostics output.
 #include "cli/common.hpp"
+#include "engine/store/pg_conn.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@ std::vector<std::string> stdlib_dirs() {
   dirs.emplace_back(CRM_STDLIB_SOURCE_DIR);
   return dirs;
 }
+
+std::string shown_location(const std::string& db) { return engine::pg::is_uri(db) ? engine::pg::scrub_uri(db) : db; }
 
 LoadedScript load_script(const std::vector<std::string>& paths, const std::optional<std::string>& db,
                          std::vector<lang::CheckOptions::Extra> extra) {

@@ -37,6 +37,9 @@ void print_ast(const LoadedScript& script);
 
 // Reads option `name` (--date, --from, --to) as a YYYY-MM-DD date into `out`, which stays
 // unset when the option is absent. Returns false with `error` set when it is malformed.
+// The store location as printed: a postgresql:// URI without its password.
+std::string shown_location(const std::string& db);
+
 bool date_option(const Args& args, const std::string& name, std::optional<Days>& out, std::string& error);
 
 }  // namespace crm::cli

@@ -637,8 +637,12 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
       std::vector<OutboxRow> rows;
       std::vector<TagChange> tags;
       outbox_writes(actions, rows, tags);
-      store->begin_run(d);
-      written = store->write_actions(d, rows, tags, /*complete_day=*/true);
+      if (options.shard) {
+        written = store->write_shard_actions(d, *options.shard, rows, tags);
+      } else {
+        store->begin_run(d);
+        written = store->write_actions(d, rows, tags, /*complete_day=*/true);
+      }
     }
     if (options.on_action)
       for (const auto& a : actions) options.on_action(a);

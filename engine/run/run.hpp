@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/store/store.hpp"
 #include "engine/run/action.hpp"
 #include "engine/frame/attributes.hpp"
 #include "engine/run/events.hpp"
@@ -162,6 +163,8 @@ class Runner {
 struct RunOptions {
   Days from = 0, to = 0;
   bool dry_run = true;
+  // A sharded run (crm run --shard K/N): each day is recorded in run_shards with its writes.
+  std::optional<Shard> shard;
   std::function<void(const ActionOut&)> on_action;          // every action, every status
   std::function<void(Days day, size_t written)> on_day_done;  // after each day (written: new outbox rows)
 };

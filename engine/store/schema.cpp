@@ -59,6 +59,11 @@ CREATE INDEX IF NOT EXISTS outbox_by_run_date ON outbox (run_date);
 DELETE FROM tags WHERE rowid NOT IN (SELECT MIN(rowid) FROM tags GROUP BY customer_id, tag);
 CREATE UNIQUE INDEX IF NOT EXISTS tags_unique ON tags (customer_id, tag);
 )sql"},
+    {3, "run_shards table (per-shard completion of a day, crm run --shard)", R"sql(
+CREATE TABLE IF NOT EXISTS run_shards (
+  run_date DATE NOT NULL, shards INTEGER NOT NULL, shard INTEGER NOT NULL,
+  started_at TEXT, completed_at TEXT, status TEXT, PRIMARY KEY (run_date, shards, shard));
+)sql"},
 };
 
 bool has_table(SQLite::Database& db, const char* name) {

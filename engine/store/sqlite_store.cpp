@@ -116,32 +116,63 @@ void SqliteStore::set_meta_timezone(const std::string& tz_name) {
 
 // --- the run lock
 
-RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) {
-  if (path_ == ":memory:" || path_.empty()) return RunLock();
-  std::string lock_path = path_ + ".lock";
+namespace {
+
+// flock(2) on `lock_path` (LOCK_EX or LOCK_SH), waiting up to `wait`; the descriptor, or -1
+// after the wait with the holder's pid (written by exclusive holders) in `holder`.
+int flock_wait(const std::string& lock_path, int op, std::chrono::milliseconds wait, std::string& holder) {
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError("cannot open the run lock file '" + lock_path + "'");
   auto deadline = std::chrono::steady_clock::now() + wait;
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  while (::flock(fd, op | LOCK_NB) != 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       char buf[32] = {};
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-      std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
       ::close(fd);
-      throw StoreError("another crm run is using the store '" + path_ + "'" +
-                       (holder.empty() ? "" : " (process " + holder + ")") + "; waited " +
-                       std::to_string(wait.count() / 1000.0).substr(0, 4) +
-                       " s for it to finish. Nothing was written; try again when it is done.");
+      return -1;
     }
     std::this_thread::sleep_for(kLockPoll);
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
-    (void)ignored;
+  if (op == LOCK_EX) {
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) == 0) {
+      ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+      (void)ignored;
+    }
   }
-  return RunLock([fd] { ::close(fd); });  // closing the descriptor releases the flock
+  return fd;
+}
+
+}  // namespace
+
+RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) { return lock_runs(wait, std::nullopt); }
+
+RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) {
+  if (path_ == ":memory:" || path_.empty()) return RunLock();
+  // An unsharded run holds FILE.lock exclusively; a shard run holds it shared and its shard's
+  // own FILE.lock-shard-K-of-N exclusively.
+  std::string holder;
+  auto busy = [&](const std::string& what) {
+    return StoreError("another crm run" + what + " is using the store '" + path_ + "'" +
+                      (holder.empty() ? "" : " (process " + holder + ")") + "; waited " +
+                      std::to_string(wait.count() / 1000.0).substr(0, 4) +
+                      " s for it to finish. Nothing was written; try again when it is done.");
+  };
+  int fd = flock_wait(path_ + ".lock", shard ? LOCK_SH : LOCK_EX, wait, holder);
+  if (fd < 0) throw busy("");
+  if (!shard) return RunLock([fd] { ::close(fd); });  // closing the descriptor releases the flock
+  int fd2 = flock_wait(path_ + ".lock-shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count),
+                       LOCK_EX, wait, holder);
+  if (fd2 < 0) {
+    ::close(fd);
+    throw busy(" of shard " + shard->name());
+  }
+  return RunLock([fd, fd2] {
+    ::close(fd2);
+    ::close(fd);
+  });
 }
 
 // --- runs
@@ -152,6 +183,30 @@ std::optional<Days> SqliteStore::last_completed_run() {
   auto d = parse_date(q.getColumn(0).getString());
   if (!d) throw StoreError("the runs table holds a bad run_date '" + q.getColumn(0).getString() + "'");
   return d;
+}
+
+std::optional<Days> SqliteStore::last_completed_run(const std::optional<Shard>& shard) {
+  auto whole = last_completed_run();
+  if (!shard) return whole;
+  SQLite::Statement q(db(), "SELECT MAX(run_date) FROM run_shards WHERE status = 'completed' AND shards = ? AND shard = ?");
+  q.bind(1, shard->count);
+  q.bind(2, shard->index);
+  if (!q.executeStep() || q.getColumn(0).isNull()) return whole;
+  auto d = parse_date(q.getColumn(0).getString());
+  if (!d) throw StoreError("the run_shards table holds a bad run_date '" + q.getColumn(0).getString() + "'");
+  return whole && *whole > *d ? whole : d;
+}
+
+std::vector<ShardState> SqliteStore::shard_states(Days day) {
+  std::vector<ShardState> out;
+  SQLite::Statement q(db(), "SELECT shards, shard, status FROM run_shards WHERE run_date = ? ORDER BY shards, shard");
+  q.bind(1, format_date(day));
+  while (q.executeStep()) {
+    int n = q.getColumn(0).getInt();
+    if (out.empty() || out.back().count != n) out.push_back({n, {}});
+    if (q.getColumn(2).getString() == "completed") out.back().completed.push_back(q.getColumn(1).getInt());
+  }
+  return out;
 }
 
 void SqliteStore::begin_run(Days day) {
@@ -194,14 +249,10 @@ void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& ta
   }
 }
 
-}  // namespace
-
-size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
-                            bool complete_day) {
-  SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
+size_t write_rows(SQLite::Database& db, Days day, const std::vector<OutboxRow>& rows) {
   size_t inserted = 0;
   if (!rows.empty()) {
-    SQLite::Statement q(db(), "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, "
+    SQLite::Statement q(db, "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, "
                               "idem_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     std::string date = format_date(day), now = utc_now_iso();
     for (const OutboxRow& r : rows) {
@@ -219,9 +270,42 @@ size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, 
       inserted += static_cast<size_t>(q.exec());
     }
   }
+  return inserted;
+}
+
+}  // namespace
+
+size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
+                            bool complete_day) {
+  SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
+  size_t inserted = write_rows(db(), day, rows);
   apply_tags(db(), day, tags);
   if (complete_day) mark_completed(db(), day);
   tx.commit();
+  return inserted;
+}
+
+size_t SqliteStore::write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
+                                        const std::vector<TagChange>& tags) {
+  size_t inserted = 0;
+  {
+    SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    inserted = write_rows(db(), day, rows);
+    apply_tags(db(), day, tags);
+    SQLite::Statement q(db(), "INSERT INTO run_shards (run_date, shards, shard, started_at, completed_at, status) "
+                              "VALUES (?1, ?2, ?3, ?4, ?4, 'completed') ON CONFLICT (run_date, shards, shard) DO UPDATE "
+                              "SET completed_at = excluded.completed_at, status = 'completed'");
+    q.bind(1, format_date(day));
+    q.bind(2, shard.count);
+    q.bind(3, shard.index);
+    q.bind(4, utc_now_iso());
+    q.exec();
+    SQLite::Statement n(db(), "SELECT count(*) FROM run_shards WHERE run_date = ? AND shards = ? AND status = 'completed'");
+    n.bind(1, format_date(day));
+    n.bind(2, shard.count);
+    if (n.executeStep() && n.getColumn(0).getInt() == shard.count) mark_completed(db(), day);
+    tx.commit();
+  }
   return inserted;
 }
 

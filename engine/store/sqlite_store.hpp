@@ -51,7 +51,12 @@ class SqliteStore final : public Store {
   std::optional<std::string> meta_timezone() override;
   void set_meta_timezone(const std::string& tz_name) override;
   RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
+  RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) override;
   std::optional<Days> last_completed_run() override;
+  std::optional<Days> last_completed_run(const std::optional<Shard>& shard) override;
+  size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
+                             const std::vector<TagChange>& tags) override;
+  std::vector<ShardState> shard_states(Days day) override;
   void begin_run(Days day) override;
   void complete_run(Days day) override;
   size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},

@@ -2,6 +2,7 @@
 // and open_store(), which picks the backend from the location.
 #include "engine/store/store.hpp"
 
+#include "engine/store/pg_store.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 namespace crm::engine {
@@ -43,9 +44,13 @@ RunLock::~RunLock() {
 }
 
 std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing) {
+  if (pg::is_uri(location)) return PgStore::open(location, create_if_missing);
   return std::make_unique<SqliteStore>(SqliteStore::open(location, create_if_missing));
 }
 
-int init_store(const std::string& location) { return SqliteStore::init(location); }
+int init_store(const std::string& location) {
+  if (pg::is_uri(location)) return PgStore::init(location);
+  return SqliteStore::init(location);
+}
 
 }  // namespace crm::engine

@@ -24,7 +24,30 @@ class StoreError : public std::runtime_error {
 };
 
 // The schema version this build writes; `crm init` migrates older stores up to it.
-constexpr int kSchemaVersion = 2;
+// Version 3 added the run_shards table (per-shard completion of a day's run, crm run --shard).
+constexpr int kSchemaVersion = 3;
+
+// Shard `index` of `count` (1 <= index <= count): the customers whose id hashes there
+// (shard_of). Everything per customer is evaluated inside its one shard.
+struct Shard {
+  int index = 1;
+  int count = 1;
+  std::string name() const { return std::to_string(index) + "/" + std::to_string(count); }
+};
+// The shard (1..count) of a customer id: a fixed 64-bit mix of the id, the same on every
+// machine, build and backend.
+inline int shard_of(int64_t customer_id, int count) {
+  uint64_t z = static_cast<uint64_t>(customer_id) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<int>(z % static_cast<uint64_t>(count)) + 1;
+}
+// The shards of one day's run with `count` shards that have completed.
+struct ShardState {
+  int count = 0;
+  std::vector<int> completed;  // ascending
+};
 
 // One action to write to the outbox (SPEC §5, §6.6).
 struct OutboxRow {
@@ -77,7 +100,10 @@ class Store {
 
   // Loads every table in one pass each (a constant number of statements, whatever the number
   // of customers), taking dates in time zone `tz`. Odd data becomes warnings, never an error.
+  // With `load_shard` set, only the customers of that shard (and their rows) are loaded; rows
+  // of other shards' customers are skipped without a warning.
   virtual LoadResult load_facts(const TimeZone& tz) = 0;
+  std::optional<Shard> load_shard;
   // The same with a zone name (throws StoreError for an unknown zone).
   LoadResult load_facts(const std::string& tz_name);
 
@@ -96,9 +122,14 @@ class Store {
   // The run lock (see RunLock). Waits up to `wait`, then throws StoreError naming the store and
   // the process holding it. In-memory stores return a lock that holds nothing.
   virtual RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) = 0;
+  // The lock of a sharded run: runs of different shards proceed together, a run of the same
+  // shard or an unsharded run waits. Without a shard, the same as lock_runs(wait).
+  virtual RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) = 0;
 
   // Runs (table `runs`): the latest day whose run completed; nullopt when none has.
   virtual std::optional<Days> last_completed_run() = 0;
+  // For a shard: the latest day completed as a whole or by that shard (run_shards).
+  virtual std::optional<Days> last_completed_run(const std::optional<Shard>& shard) = 0;
   virtual void begin_run(Days day) = 0;     // records the day as started (status 'running')
   virtual void complete_run(Days day) = 0;  // marks it completed
 
@@ -109,6 +140,13 @@ class Store {
   // any point leaves whole days only.
   virtual size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
                                bool complete_day = false) = 0;
+  // A shard's day: like write_actions, and in the same transaction the shard is recorded as
+  // completed for the day (table run_shards); when that completes every shard of the day, the
+  // day itself is marked completed. Returns the new outbox rows.
+  virtual size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
+                                     const std::vector<TagChange>& tags) = 0;
+  // The shard runs recorded for `day`, one entry per shard count used.
+  virtual std::vector<ShardState> shard_states(Days day) = 0;
   // Tag changes alone, in their own transaction.
   virtual void set_tags(Days day, const std::vector<TagChange>& tags) = 0;
 
@@ -122,7 +160,7 @@ class Store {
 std::string run_timezone_name(const std::optional<std::string>& script_timezone,
                               const std::optional<std::string>& store_timezone);
 
-// Opens the store at `location` (a SQLite file path or ":memory:"). With create_if_missing, a
+// Opens the store at `location` (a SQLite file path, ":memory:", or a postgresql:// URI). With create_if_missing, a
 // missing store is given the schema as `crm init` would. Throws StoreError with a hint.
 std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing = false);
 // Creates or migrates the schema at `location` (crm init). Returns the version found before.

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SQLite vs PostgreSQL on a real, throwaway server (pg_lib.sh): the sample shop and a store of odd
+# data give byte-identical dry runs (30 days, jsonl), simulate jsonl, explain, warnings, and the
+# same outbox and tags after real runs and an event; plus the clear one-line errors (unreachable,
+# authentication failed, not a crm store, newer schema) and that the password is never printed.
+# usage: pg_differential.sh CRM PROJECT_DIR
+set -euo pipefail
+crm="$1"; root="$2"
+source "$root/tests/scripts/pg_lib.sh"
+pg_start
+work="$PGTMP/work"; mkdir -p "$work"; cd "$work"
+export CRM_TODAY=2026-11-24
+fail() { echo "FAIL: $*" >&2; exit 1; }
+same() {  # same A B WHAT
+  cmp -s "$1" "$2" || { diff "$1" "$2" | head -20 >&2; fail "$3 differs between SQLite and PostgreSQL"; }
+  echo "ok: $3 ($(wc -l <"$1") lines)"
+}
+# The outbox and tags of a store, one normalised line per row (payload JSON with sorted keys).
+dump_sqlite() {
+  sqlite3 -separator '|' "$1" "select run_date, customer_id, rule, action, target, coalesce(channel,'-'), idem_key, payload from outbox order by idem_key" | norm
+  sqlite3 -separator '|' "$1" "select 'tag', customer_id, tag, coalesce(substr(set_at, 1, 10),'-') from tags order by customer_id, tag"
+}
+dump_pg() {
+  psql_q "$1" "select run_date, customer_id, rule, action, target, coalesce(channel,'-'), idem_key, payload::text from outbox order by idem_key collate \"C\"" | norm
+  psql_q "$1" "select 'tag', customer_id, tag, coalesce(set_at::text,'-') from tags order by customer_id, tag collate \"C\""
+}
+norm() { python3 -c '
+import sys, json
+for line in sys.stdin:
+    head, _, payload = line.rstrip("\n").rpartition("|")
+    print(head + "|" + json.dumps(json.loads(payload), sort_keys=True))'; }
+
+# --- the sample shop
+"$crm" sample --db shop.db --customers 1500 --seed 11 2>/dev/null
+"$crm" sample --db "$PGURI" --customers 1500 --seed 11 2>sample.err
+grep -q "wrote postgresql://crm@127.0.0.1" sample.err || { cat sample.err; fail "sample on PostgreSQL did not report the scrubbed URI"; }
+playbook="$root/examples/campaigns/playbook.crm"
+for db in shop.db "$PGURI"; do
+  tag=$([ "$db" = shop.db ] && echo sq || echo pg)
+  "$crm" run "$playbook" --db "$db" --from 2026-10-26 --to 2026-11-24 --dry-run --format jsonl >"run.$tag" 2>"run.$tag.err"
+  "$crm" simulate "$playbook" --db "$db" --from 2026-11-01 --to 2026-11-24 --format jsonl >"sim.$tag" 2>"sim.$tag.err"
+  for c in 1 7 42 1500; do "$crm" explain "$playbook" --db "$db" --customer $c --date 2026-11-20; done >"explain.$tag" 2>&1
+done
+[ "$(wc -l <run.sq)" -gt 100 ] || fail "the sample dry run gave too few actions"
+same run.sq run.pg "sample shop: run --dry-run --format jsonl over 30 days"
+same run.sq.err run.pg.err "sample shop: run warnings"
+same sim.sq sim.pg "sample shop: simulate --format jsonl"
+same explain.sq explain.pg "sample shop: explain of 4 customers"
+
+# real runs (catch-up over 6 days), a rerun that writes nothing, and one real-time event
+for db in shop.db "$PGURI"; do
+  tag=$([ "$db" = shop.db ] && echo sq || echo pg)
+  "$crm" run "$playbook" --db "$db" --from 2026-11-15 --to 2026-11-20 >"real.$tag"
+  CRM_TODAY=2026-11-21 "$crm" run "$playbook" --db "$db" >>"real.$tag"          # catch-up: one day
+  "$crm" run "$playbook" --db "$db" --date 2026-11-18 | tail -1 >>"real.$tag"   # rerun: nothing new
+  "$crm" event "$playbook" --db "$db" --customer 7 --type cancel_request --payload '{"reason": "too_expensive"}' --id 90001 --date 2026-11-21 >>"real.$tag"
+done
+sed -i "s#$PGURI##; s#postgresql://crm@127.0.0.1:$PGPORT/crm##; s#shop.db##" real.sq real.pg
+same real.sq real.pg "sample shop: real run summaries"
+grep -q "^0 new outbox row(s) written" real.pg || fail "the rerun on PostgreSQL wrote rows again"
+dump_sqlite shop.db >outbox.sq
+dump_pg crm >outbox.pg
+same outbox.sq outbox.pg "sample shop: outbox and tags after real runs"
+[ "$(psql_q "select count(*) from runs where status = 'completed'")" = 7 ] || fail "PostgreSQL runs table: expected 7 completed days"
+
+# --- the odd store (the same SQL on both backends)
+odd_uri=$(pg_newdb odd)
+"$crm" init --db odd.db >/dev/null
+"$crm" init --db "$odd_uri" >/dev/null
+sqlite3 odd.db <"$root/tests/scripts/pg_data/odd_store.sql"
+PGPASSWORD="$PGPASSWORD_RAW" PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U crm -d odd \
+  -f "$root/tests/scripts/pg_data/odd_store.sql"
+odd="$root/tests/scripts/pg_data/odd.crm"
+for db in odd.db "$odd_uri"; do
+  tag=$([ "$db" = odd.db ] && echo sq || echo pg)
+  "$crm" run "$odd" --db "$db" --from 2026-11-01 --to 2026-11-30 --dry-run --format jsonl >"odd.$tag" 2>"odd.$tag.err"
+  "$crm" simulate "$odd" --db "$db" --from 2026-11-01 --to 2026-11-30 --format jsonl >"oddsim.$tag" 2>/dev/null
+  for c in 1 2 3 4; do "$crm" explain "$odd" --db "$db" --customer $c --date 2026-11-10; done >"oddexplain.$tag" 2>&1
+  "$crm" run "$odd" --db "$db" --from 2026-11-01 --to 2026-11-12 >/dev/null 2>&1
+done
+[ "$(wc -l <odd.sq)" -gt 5 ] || fail "the odd store's dry run gave too few actions"
+same odd.sq odd.pg "odd store: run --dry-run --format jsonl"
+same odd.sq.err odd.pg.err "odd store: data warnings"
+same oddsim.sq oddsim.pg "odd store: simulate --format jsonl"
+same oddexplain.sq oddexplain.pg "odd store: explain"
+dump_sqlite odd.db >oddbox.sq
+dump_pg odd >oddbox.pg
+same oddbox.sq oddbox.pg "odd store: outbox and tags (quotes and SQL fragments in tags and names)"
+[ "$(psql_q odd "select count(*) from orders")" = 10 ] || fail "the odd store lost its orders table contents"
+
+# --- clear errors: one line, exit 1, nothing written; never the password
+errs=()
+check_error() {  # check_error NAME EXPECTED-TEXT CRM-ARGS...
+  local name=$1 want=$2; shift 2
+  set +e; "$crm" "$@" >"$name.out" 2>"$name.err"; local rc=$?; set -e
+  [ "$rc" = 1 ] || { cat "$name.err"; fail "$name: exit $rc, expected 1"; }
+  grep -q -- "$want" "$name.err" || { cat "$name.err"; fail "$name: expected '$want'"; }
+  [ "$(grep -c . "$name.err")" = 1 ] || { cat "$name.err"; fail "$name: the error is not one line"; }
+  errs+=("$name.out" "$name.err")
+  echo "ok: $name: $(cat "$name.err")"
+}
+closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check_error unreachable "cannot reach the PostgreSQL server" run "$playbook" --db "postgresql://crm:$PGPW_URI@127.0.0.1:$closed_port/crm" --date 2026-11-01
+check_error auth "authentication failed" run "$playbook" --db "postgresql://crm:wrong-$PGPW_URI@127.0.0.1:$PGPORT/crm" --date 2026-11-01
+plain=$(pg_newdb plain)
+check_error not_a_store "is not a crm store" run "$playbook" --db "$plain" --date 2026-11-01
+[ "$(psql_q plain "select count(*) from pg_tables where schemaname = 'public'")" = 0 ] || fail "a table was created in a database that is not a crm store"
+newer=$(pg_newdb newer)
+"$crm" init --db "$newer" >/dev/null
+psql_q newer "update meta set value = '99' where key = 'schema_version'"
+check_error newer "newer than this crm supports" run "$playbook" --db "$newer" --date 2026-11-01
+check_error newer_init "newer than this crm supports" init --db "$newer"
+[ "$(psql_q newer "select count(*) from runs")" = 0 ] || fail "a run was recorded in a store of a newer schema"
+
+# --- a schema other than public, named in the URI
+schema_uri="postgresql://crm:$PGPW_URI@127.0.0.1:$PGPORT/crm?options=-csearch_path%3Dshop2"
+"$crm" init --db "$schema_uri" >init_schema.out
+[ "$(psql_q "select count(*) from information_schema.tables where table_schema = 'shop2' and table_name = 'outbox'")" = 1 ] ||
+  fail "crm init did not create the tables in the schema of the search_path"
+errs+=(init_schema.out sample.err real.pg run.pg.err sim.pg.err explain.pg odd.pg.err)
+no_secret "${errs[@]}"
+echo "SQLite and PostgreSQL agree"
