@@ -66,9 +66,11 @@ std::string summary(const ReportInput& in) {
   out += card(format_count(s.total[0]), "actions passed");
   out += card(format_count(sends), "messages sent");
   out += card(format_count(s.reached), "customers reached by a message");
-  out += card(format_count(s.total[2]), "blocked by consent");
-  out += card(format_count(s.total[3]), "blocked by cap");
-  out += card(format_count(s.total[1]), "held out");
+  out += card(format_count(s.total[2]), "actions blocked by consent (each day)");
+  out += card(format_count(s.total[3]), "actions blocked by cap (each day)");
+  out += card(format_count(s.blocked_customers), "customers blocked (distinct)");
+  out += card(format_count(s.total[1]), "actions held out (each day)");
+  out += card(format_count(s.held_out_customers), "customers held out (distinct)");
   out += card(format_money(s.cost), "message cost");
   return out + "</div>\n";
 }
@@ -119,7 +121,7 @@ std::string rules_table(const ReportInput& in) {
   const SimulationResult& s = *in.sim;
   std::string out = "<h2 id=\"rules\">Rules</h2>\n<table class=\"rules\"><tr>" + th("rule") + th("action") + th("sent", true) +
                     th("held out", true) + th("blocked (consent)", true) + th("blocked (cap)", true) +
-                    th("customers reached", true) + th("cost", true) + th("first customers (day)") + "</tr>\n";
+                    th("customers reached", true) + th("customers held out", true) + th("customers blocked", true) + th("cost", true) + th("first customers (day)") + "</tr>\n";
   for (const auto& r : s.rules) {
     std::string samples;
     for (const auto& x : r.samples) {
@@ -130,8 +132,10 @@ std::string rules_table(const ReportInput& in) {
     size_t n = std::max<size_t>(1, r.by_action.size());
     bool first = true;
     auto tail = [&] {
-      return fmt::format("<td class=\"n\" rowspan=\"{}\">{}</td><td class=\"n\" rowspan=\"{}\">{}</td><td rowspan=\"{}\">{}</td>",
-                         n, esc(format_count(r.reached)), n, esc(format_money(r.cost)), n, samples.empty() ? "-" : samples);
+      return fmt::format("<td class=\"n\" rowspan=\"{0}\">{1}</td><td class=\"n\" rowspan=\"{0}\">{2}</td>"
+                         "<td class=\"n\" rowspan=\"{0}\">{3}</td><td class=\"n\" rowspan=\"{0}\">{4}</td><td rowspan=\"{0}\">{5}</td>",
+                         n, esc(format_count(r.reached)), esc(format_count(r.held_out_customers)),
+                         esc(format_count(r.blocked_customers)), esc(format_money(r.cost)), samples.empty() ? "-" : samples);
     };
     if (r.by_action.empty()) {
       out += "<tr>" + fmt::format("<td>{}</td>", esc(r.name)) + td("(none)") + status_tds({}) + tail() + "</tr>\n";
