@@ -1,6 +1,8 @@
 // Internals shared by the day loop (run.cpp) and the event/journey path (run_events.cpp): the
 // candidate action before caps, and small helpers. Not part of the engine's interface.
 #pragma once
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -15,17 +17,44 @@ inline std::string key_text(const Value& v) {
   return v.to_string();
 }
 
-// Renders {attr} placeholders of a subject from the frame's columns (unknown ones stay as written).
+// A number for people: thousands separated by ",", decimals rounded to `digits` places (the
+// currency's minor unit; 2 by default), so 2790.8599999999997 renders as "2,790.86".
+inline std::string grouped_number(double v, int digits) {
+  std::string s = fmt::format("{:.{}f}", v, digits);
+  if (s == "-0" || s.rfind("-0.", 0) == 0) {
+    bool zero = s.find_first_not_of("-0.") == std::string::npos;
+    if (zero) s.erase(0, 1);  // no "-0.00"
+  }
+  size_t start = s[0] == '-' ? 1 : 0, dot = s.find('.');
+  size_t int_end = dot == std::string::npos ? s.size() : dot;
+  for (size_t k = int_end; k > start + 3; k -= 3) s.insert(k - 3, ",");
+  return s;
+}
+
+// Renders {attr} placeholders of a subject from the frame's columns; unknown ones stay as
+// written. `{attr|"text"}` renders "text" when the value is null. Integers are grouped
+// ("12,345"), decimals grouped with two decimals ("2,790.86").
 inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
+  constexpr int kMoneyDigits = 2;
   std::string out;
   for (size_t i = 0; i < subject.size(); ++i) {
     if (subject[i] == '{') {
       size_t close = subject.find('}', i);
       if (close != std::string::npos) {
-        std::string name = subject.substr(i + 1, close - i - 1);
+        std::string inner = subject.substr(i + 1, close - i - 1);
+        std::string name = inner, fallback;
+        if (size_t bar = inner.find('|'); bar != std::string::npos) {
+          name = inner.substr(0, bar);
+          fallback = inner.substr(bar + 1);
+          if (fallback.size() >= 2 && fallback.front() == '"' && fallback.back() == '"')
+            fallback = fallback.substr(1, fallback.size() - 2);
+        }
         if (const Column* c = frame.column(name)) {
           Value v = column_value(frame, *c, row);
-          out += v.is_null() ? "" : key_text(v);
+          if (v.is_null()) out += fallback;
+          else if (v.kind == Value::Kind::Decimal) out += grouped_number(v.d, kMoneyDigits);
+          else if (v.kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v.i), 0);
+          else out += key_text(v);
           i = close;
           continue;
         }
