@@ -3,11 +3,13 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/eval/program.hpp"
 #include "engine/run/run.hpp"
+#include "lang/subject.hpp"
 
 namespace crm::engine {
 
@@ -31,38 +33,37 @@ inline std::string grouped_number(double v, int digits) {
   return s;
 }
 
-// Renders {attr} placeholders of a subject from the frame's columns; unknown ones stay as
-// written. `{attr|"text"}` renders "text" when the value is null. Integers are grouped
-// ("12,345"), decimals grouped with two decimals ("2,790.86").
-inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
+// Renders the placeholders of a subject (lang/subject.hpp): an attribute from the frame's
+// columns, a let/segment definition through `definition` (its value for the row, nullopt when
+// the name is not one); unknown names stay as written (the checker rejects them). A null value
+// renders the fallback of `{name|"text"}`, else nothing. Integers are grouped ("12,345"),
+// decimals grouped with two decimals ("2,790.86").
+template <typename DefinitionValue>
+std::string render_subject(const std::string& subject, const Frame& frame, size_t row, DefinitionValue&& definition) {
   constexpr int kMoneyDigits = 2;
   std::string out;
-  for (size_t i = 0; i < subject.size(); ++i) {
-    if (subject[i] == '{') {
-      size_t close = subject.find('}', i);
-      if (close != std::string::npos) {
-        std::string inner = subject.substr(i + 1, close - i - 1);
-        std::string name = inner, fallback;
-        if (size_t bar = inner.find('|'); bar != std::string::npos) {
-          name = inner.substr(0, bar);
-          fallback = inner.substr(bar + 1);
-          if (fallback.size() >= 2 && fallback.front() == '"' && fallback.back() == '"')
-            fallback = fallback.substr(1, fallback.size() - 2);
-        }
-        if (const Column* c = frame.column(name)) {
-          Value v = column_value(frame, *c, row);
-          if (v.is_null()) out += fallback;
-          else if (v.kind == Value::Kind::Decimal) out += grouped_number(v.d, kMoneyDigits);
-          else if (v.kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v.i), 0);
-          else out += key_text(v);
-          i = close;
-          continue;
-        }
-      }
+  size_t at = 0;
+  for (const auto& p : lang::subject_placeholders(subject)) {
+    out.append(subject, at, p.begin - at);
+    at = p.end;
+    std::optional<Value> v;
+    if (const Column* c = frame.column(p.name)) v = column_value(frame, *c, row);
+    else v = definition(p.name);
+    if (!v) {
+      out.append(subject, p.begin, p.end - p.begin);
+      continue;
     }
-    out += subject[i];
+    if (v->is_null()) out += p.fallback;
+    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, kMoneyDigits);
+    else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
+    else out += key_text(*v);
   }
+  out.append(subject, at, std::string::npos);
   return out;
+}
+
+inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
+  return render_subject(subject, frame, row, [](const std::string&) { return std::optional<Value>(); });
 }
 
 // An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,

@@ -39,18 +39,22 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
  (3, 2, '2026-01-02T10:00:00Z', 5, 'paid');)");
     facts = std::move(s.load_facts(TimeZone()).facts);
   }
-  std::ofstream(dir + "/s.crm") << "message hi via email subject \"{name|\\\"customer\\\"}: {total_spent} in {purchase_count}, {name} {nope}\"\n"
-                                   "rule r: when purchase_count >= 1 then send hi\n";
+  std::ofstream(dir + "/s.crm")
+      << "let display_name = coalesce(name, \"valued customer\")\n"
+         "let aov = total_spent / purchase_count\n"
+         "message hi via email subject \"{name|\\\"customer\\\"}: {total_spent} in {purchase_count}, {name}/{display_name}, {aov}\"\n"
+         "rule r: when purchase_count >= 1 then send hi\n";
   lang::CheckOptions options;
   options.has_store = true;
   lang::Diagnostics diags;
   lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
+  REQUIRE(!diags.has_errors());
   RuleGraph graph = build_rule_graph(program, diags);
   Program compiled = compile_program(program, diags);
   Runner runner(program, graph, compiled, facts);
   auto actions = runner.evaluate_day(*parse_date("2026-01-03"));
   std::filesystem::remove_all(dir);
   REQUIRE(actions.size() == 2);
-  CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko {nope}");
-  CHECK(actions[1].subject == "customer: 5.00 in 1,  {nope}");
+  CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
+  CHECK(actions[1].subject == "customer: 5.00 in 1, /valued customer, 5.00");
 }
