@@ -1,5 +1,6 @@
 // The checker's stages (SPEC §3-4) over loaded modules: collect declarations, order and type
 // definitions, check messages, flatten campaigns and journeys into FlatRules with merged options.
+#include "lang/subject.hpp"
 #include "lang/checker.hpp"
 #include "lang/parser_support.hpp"
 
@@ -538,26 +539,33 @@ class Checker {
   void check_subject(MsgEntry& m) {
     if (!m.msg->subject) return;
     const std::string& s = *m.msg->subject;
-    size_t pos = 0;
-    while ((pos = s.find('{', pos)) != std::string::npos) {
-      size_t close = s.find('}', pos);
-      if (close == std::string::npos) break;
-      std::string name = s.substr(pos + 1, close - pos - 1);
-      pos = close + 1;
-      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) continue;
-      Span span = m.msg->subject_span;
-      if (m.file && span.end <= m.file->text().size()) {
-        std::string_view raw(m.file->text().data() + span.begin, span.end - span.begin);
-        size_t at = raw.find("{" + name + "}");
-        if (at != std::string_view::npos)
-          span = {static_cast<uint32_t>(span.begin + at), static_cast<uint32_t>(span.begin + at + name.size() + 2)};
+    for (const Placeholder& p : subject_placeholders(s)) {
+      const std::string& name = p.name;
+      std::string raw_text = s.substr(p.begin, p.end - p.begin);
+      auto span_of = [&] {  // the placeholder in the source when it is written as in the string
+        Span span = m.msg->subject_span;
+        if (m.file && span.end <= m.file->text().size()) {
+          std::string_view raw(m.file->text().data() + span.begin, span.end - span.begin);
+          size_t at = raw.find(raw_text);
+          if (at != std::string_view::npos)
+            span = {static_cast<uint32_t>(span.begin + at), static_cast<uint32_t>(span.begin + at + raw_text.size())};
+        }
+        return span;
+      };
+      if (p.has_fallback && !p.fallback_quoted) {
+        diags_.error(m.file, span_of(), code::subject_fallback,
+                     fmt::format("the fallback of placeholder '{}' in the subject of '{}' must be a quoted string", name,
+                                 m.msg->name),
+                     fmt::format("write {{{}|'text'}}", name));
+        continue;
       }
+      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) continue;
       std::vector<std::string> cands;
       for (const auto& a : stdlib::attributes()) cands.emplace_back(a.name);
       for (const auto& [n, d] : defs_) cands.push_back(n);
       for (const auto& x : options_.extra_attributes) cands.push_back(x.name);
       std::string best = closest_match(name, cands);
-      diags_.error(m.file, span, code::unknown_name, fmt::format("unknown attribute '{}' in the subject of '{}'", name, m.msg->name),
+      diags_.error(m.file, span_of(), code::unknown_name, fmt::format("unknown attribute '{}' in the subject of '{}'", name, m.msg->name),
                    best.empty() ? "placeholders {NAME} name an attribute or a let/segment definition"
                                 : fmt::format("did you mean '{}'?", best));
     }

@@ -2,6 +2,7 @@
 // customer and why — the value of every sub-condition, or what blocked it.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/args.hpp"
@@ -9,12 +10,13 @@
 #include "cli/run_setup.hpp"
 #include "engine/report/explain.hpp"
 #include "engine/run/run.hpp"
+#include "lang/diagnostic.hpp"
 
 namespace crm::cli {
 
 int cmd_explain(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm explain FILE --db STORE --customer ID [--date D] [--format text|jsonl]\n\n"
+      "Usage: crm explain FILE --db STORE --customer ID [--date D] [--rule NAME]... [--format text|jsonl]\n\n"
       "Shows, for one customer on one day (default: today), each rule in evaluation order: whether\n"
       "it fired, and why — the value of every sub-condition (true, false, or unknown because an\n"
       "attribute is null), or what blocked it: once/every/after, holdout, consent, a cap.\n"
@@ -23,11 +25,13 @@ int cmd_explain(const std::vector<std::string>& argv) {
       "  --db STORE       the SQLite store\n"
       "  --customer ID    the customer's id\n"
       "  --date D         the evaluation date (YYYY-MM-DD), default today in the run's time zone\n"
+      "  --rule NAME      only this rule (its qualified name, e.g. winback.dormant_90); may be\n"
+      "                   given several times\n"
       "  --format F       text (default) or jsonl (one object per rule)\n"
       "  --help           show this help\n\n"
       "Example:\n  crm explain examples/campaigns/playbook.crm --db shop.db --customer 42 --date 2026-11-24\n";
   std::string error;
-  auto args = parse_args(argv, {{}, {"--db", "--customer", "--date", "--format"}}, error);
+  auto args = parse_args(argv, {{}, {"--db", "--customer", "--date", "--format", "--rule"}}, error);
   if (!args) return usage_error("explain", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -50,6 +54,12 @@ int cmd_explain(const std::vector<std::string>& argv) {
   if (format != "text" && format != "jsonl") return usage_error("explain", "--format must be text or jsonl");
   std::optional<Days> date;
   if (!date_option(*args, "--date", date, error)) return usage_error("explain", error);
+  // --rule NAME may be given several times (Args keeps the last value of an option: read argv).
+  std::vector<std::string> only_rules;
+  for (size_t k = 0; k < argv.size(); ++k) {
+    if (argv[k] == "--rule" && k + 1 < argv.size()) only_rules.push_back(argv[++k]);
+    else if (argv[k].rfind("--rule=", 0) == 0) only_rules.push_back(argv[k].substr(7));
+  }
   int code = kExitOk;
   auto setup = prepare_run("explain", args->positional[0], *db, code);
   if (!setup) return code;
@@ -63,6 +73,21 @@ int cmd_explain(const std::vector<std::string>& argv) {
   runner.load_history_from_outbox();
   std::vector<engine::RuleTrace> traces;
   runner.evaluate_day(d, customer, &traces);
+  if (!only_rules.empty()) {
+    const auto& rules = setup->script.program.rules;
+    for (const auto& name : only_rules) {
+      if (setup->script.program.find_rule(name)) continue;
+      std::vector<std::string> names;
+      for (const auto& r : rules) names.push_back(r.name);
+      std::string best = lang::closest_match(name, names);
+      fmt::print(stderr, "crm explain: error: no rule '{}' in {}{}\n", name, args->positional[0],
+                 best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best));
+      return kExitError;
+    }
+    std::erase_if(traces, [&](const engine::RuleTrace& t) {
+      return std::find(only_rules.begin(), only_rules.end(), rules[t.rule].name) == only_rules.end();
+    });
+  }
 
   std::string out = format == "jsonl" ? engine::explain_jsonl(setup->script.program, traces, customer, d)
                                        : engine::explain_text(setup->script.program, traces, customer, d);

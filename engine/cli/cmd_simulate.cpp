@@ -8,11 +8,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <unordered_map>
 
 #include "cli/args.hpp"
+#include "cli/atomic_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "engine/report/kpis.hpp"
+#include "engine/report/outcomes.hpp"
 #include "engine/report/report.hpp"
 #include "engine/report/report_html.hpp"
 #include "engine/run/run.hpp"
@@ -37,6 +41,15 @@ void print_progress(Days d, Days from, Days to) {
   fmt::print(stderr, "\r  simulating [{}{}] {:3}%  {}  {}/{} days", std::string(static_cast<size_t>(filled), '#'),
              std::string(static_cast<size_t>(kProgressWidth - filled), '.'), 100 * done / total, format_date(d), done, total);
   std::fflush(stderr);
+}
+
+// The last day with an order or an event in the store (engine::kNoDay: none): past it, a backtest has no
+// facts, so the simulation assumes nobody buys or does anything again.
+Days last_fact_day(const engine::Facts& f) {
+  Days last = engine::kNoDay;
+  if (!f.orders_by_day.empty()) last = f.order_day[f.orders_by_day.back()];
+  if (!f.event_day.empty() && (last == engine::kNoDay || f.event_day.back() > last)) last = f.event_day.back();
+  return last;
 }
 
 }  // namespace
@@ -99,13 +112,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   int code = kExitOk;
   auto setup = prepare_run("simulate", args->positional[0], *db, code);
   if (!setup) return code;
-  std::ofstream report_file;
-  if (report_path) {  // fail before a long simulation, not after
-    report_file.open(*report_path, std::ios::binary | std::ios::trunc);
-    if (!report_file) {
-      fmt::print(stderr, "crm simulate: error: cannot write the report '{}'\n", *report_path);
-      return kExitError;
-    }
+  if (report_path && !can_write_beside(*report_path, error)) {  // fail before a long simulation, not after
+    fmt::print(stderr, "crm simulate: error: cannot write the report '{}': {}\n", *report_path, error);
+    return kExitError;
   }
   std::ofstream day_stats;
   if (day_stats_path) {
@@ -122,6 +131,12 @@ int cmd_simulate(const std::vector<std::string>& argv) {
 
   // A backtest must not see the future: outbox rows of real runs count only before --from.
   auto& outbox = setup->facts->outbox;
+  // The report's outcomes section: treated vs held out over the simulated days (a backtest).
+  std::optional<engine::OutcomesAccumulator> outcomes;
+  if (report_path) {
+    outcomes.emplace(setup->script.program, *setup->facts, *from, *to);
+    for (const auto& e : outbox) outcomes->add_outbox(e);
+  }
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
   engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
   runner.load_history_from_outbox();
@@ -143,6 +158,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
       day_stats << fmt::format("{}\t{}\t{}\t{}\t{:.1f}\t{:.1f}\n", format_date(d), runner.last_day_facts(),
                                runner.last_touched_rows(), actions.size(), runner.last_frame_cpu_ms(),
                                runner.last_eval_cpu_ms());
+    if (outcomes)
+      for (const auto& a : actions) outcomes->add(a);
     auto t0 = std::chrono::steady_clock::now();
     buffer.clear();
     if (format == "jsonl") {
@@ -176,22 +193,36 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (format == "text" || report_path) kpis = engine::compute_kpis(*setup->facts, *from, *to);
   double kpi_ms = ms_since(t_kpi);
 
-  engine::ReportInput in{args->positional[0], shown_location(*db), &sim, kpis ? &*kpis : nullptr};
-  if (format == "text") fmt::print("{}\n{}", engine::simulation_text(in), engine::kpis_text(*kpis));
-  std::fflush(stdout);
+  std::optional<engine::OutcomesResult> outcome_result;
+  if (outcomes) {
+    std::unordered_map<int64_t, std::string> coupons;
+    for (auto& [id, c] : setup->store->order_coupons()) coupons.emplace(id, std::move(c));
+    outcome_result = outcomes->finish(engine::kDefaultOutcomeWindow, engine::kDefaultMinCustomers, &coupons);
+  }
+  engine::ReportInput in{args->positional[0], shown_location(*db), &sim, kpis ? &*kpis : nullptr,
+                         outcome_result ? &*outcome_result : nullptr};
+  // Past the last fact, a backtest has nothing to go on: say so rather than imply a forecast.
+  std::string past_note;
+  if (Days last = last_fact_day(*setup->facts); last == engine::kNoDay || *to > last)
+    past_note = last == engine::kNoDay ? "note: the store has no orders or events: nobody buys in this simulation\n"
+                               : fmt::format("note: the store's facts end on {}; the days after it assume nobody buys or "
+                                             "does anything again (there is no forecast)\n",
+                                             format_date(last));
+  // The report first: a reader that stops early (`| head`) must not cost the report.
   double report_ms = 0;
   if (report_path) {
     auto t0 = std::chrono::steady_clock::now();
     std::string html = engine::report_html(in);
-    report_file.write(html.data(), static_cast<std::streamsize>(html.size()));
-    report_file.close();
-    if (!report_file) {
-      fmt::print(stderr, "crm simulate: error: cannot write the report '{}'\n", *report_path);
+    if (!write_file_atomically(*report_path, html, error)) {
+      fmt::print(stderr, "crm simulate: error: cannot write the report '{}': {}\n", *report_path, error);
       return kExitError;
     }
     report_ms = ms_since(t0);
     if (stderr_is_tty()) fmt::print(stderr, "crm simulate: wrote the report to {}\n", *report_path);
   }
+  if (format == "text") fmt::print("{}{}\n{}", past_note, engine::simulation_text(in), engine::kpis_text(*kpis));
+  else if (!past_note.empty()) fmt::print(stderr, "{}", past_note);
+  std::fflush(stdout);
   if (args->flag("--stats")) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);

@@ -24,6 +24,7 @@ int cmd_explain(const std::vector<std::string>& args);
 int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 int cmd_simulate(const std::vector<std::string>& args);
+int cmd_outcomes(const std::vector<std::string>& args);
 int cmd_test(const std::vector<std::string>& args);
 int cmd_deliver(const std::vector<std::string>& args);
 int cmd_fit(const std::vector<std::string>& args);
@@ -37,6 +38,7 @@ inline const std::vector<Command>& commands() {
       {"init", "create a customer store or migrate it to this version", cmd_init},
       {"run", "evaluate a script for every customer and write the outbox (or --dry-run)", cmd_run},
       {"simulate", "dry-run a date range: what would be sent, at what cost, with the shop's KPIs", cmd_simulate},
+      {"outcomes", "treated vs held-out customers per campaign: conversion, revenue, F2 and uplift", cmd_outcomes},
       {"test", "run the tests (test \"NAME\" { ... }) of .crm files and *_test.crm files in folders", cmd_test},
       {"event", "evaluate the event rules for one customer's event now (real time)", cmd_event},
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "lang/subject.hpp"
 #include "engine/eval/program.hpp"
 #include "lang/diagnostic_codes.hpp"
 #include "lang/builtins.hpp"
@@ -664,6 +665,12 @@ size_t ProgramBuilder::add_rule(std::string name, const std::vector<const lang::
   return impl_->prog.rules_.size() - 1;
 }
 
+void ProgramBuilder::add_subject_definition(const lang::Definition& d) {
+  if (!d.expr || impl_->prog.subject_nodes_.count(d.name)) return;
+  NodeId n = add_expression(*d.expr);
+  impl_->prog.subject_nodes_[d.name] = n;
+}
+
 Program ProgramBuilder::finish() {
   impl_->close();
   return std::move(impl_->prog);
@@ -674,6 +681,11 @@ Program compile_program(const lang::CheckedProgram& program, lang::Diagnostics& 
   for (const lang::Definition* d : program.definitions)
     if (d) b.add_definition(*d);
   for (const lang::FlatRule& r : program.rules) b.add_rule(r);
+  for (const lang::Message* m : program.messages) {
+    if (!m || !m->subject) continue;
+    for (const auto& p : lang::subject_placeholders(*m->subject))
+      if (const lang::Definition* d = program.find_definition(p.name)) b.add_subject_definition(*d);
+  }
   return b.finish();
 }
 

@@ -146,6 +146,9 @@ struct CompiledRule {
 class Program {
  public:
   const std::vector<CompiledRule>& rules() const { return rules_; }
+  // The let/segment definitions named by message subjects ({display_name}), by name: the run
+  // engine renders them with Evaluator::value_at.
+  const std::unordered_map<std::string, NodeId>& subject_nodes() const { return subject_nodes_; }
   const CompiledRule* find_rule(const std::string& name) const;
   // The attribute (column) names the frame must hold; the store computes only these.
   const std::vector<std::string>& required_columns() const { return columns_; }
@@ -169,6 +172,7 @@ class Program {
   std::vector<CompiledRule> rules_;
   std::unordered_map<const lang::Expr*, NodeId> expr_nodes_;
   std::unordered_map<std::string, const lang::Definition*> definitions_;
+  std::unordered_map<std::string, NodeId> subject_nodes_;
   std::vector<std::vector<NodeId>> closures_;  // per node: the non-constant nodes it needs, in order
   bool interns_strings_ = false;
 };
@@ -184,6 +188,8 @@ class ProgramBuilder {
   void add_definition(const lang::Definition& d);
   // Compiles one expression; the returned node's value is read with Evaluator::values/truth.
   NodeId add_expression(const lang::Expr& e);
+  // Compiles definition `d` for rendering in subjects (Program::subject_nodes).
+  void add_subject_definition(const lang::Definition& d);
   // Compiles one rule's condition, unless, exit_when, once per key and points amounts.
   size_t add_rule(const lang::FlatRule& r);
   // Adds a hand-made rule (tests, benchmarks): `condition` ANDed together.

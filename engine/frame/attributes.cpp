@@ -91,6 +91,8 @@ void clear(Column& c, size_t r) {
 struct PurchaseRow {
   int64_t count = 0;
   double sum = 0;
+  double net = 0;       // sum plus the negative totals of refunded orders (docs/store.md)
+  int64_t refunds = 0;  // orders with status refunded, or paid with a negative total
   Days first = kNoDay, last = kNoDay;
   int64_t last_order = -1;
 };
@@ -98,10 +100,19 @@ struct PurchaseRow {
 PurchaseRow purchase_row(const Facts& f, size_t r, Days d) {
   PurchaseRow p;
   for (uint32_t o = f.order_offsets[r], end = f.order_offsets[r + 1]; o < end && f.order_day[o] <= d; ++o) {
+    // A refund: an order with status refunded (the refunded order itself, or a separate refund
+    // row with a negative total), or a paid row with a negative total (money given back).
+    if (f.order_status[o] == OrderStatus::Refunded) {
+      ++p.refunds;
+      if (f.order_total[o] < 0) p.net += f.order_total[o];
+      continue;
+    }
     if (f.order_status[o] != OrderStatus::Paid) continue;
+    if (f.order_total[o] < 0) ++p.refunds;
     if (p.count == 0) p.first = f.order_day[o];
     p.last = f.order_day[o];
     p.sum += f.order_total[o];
+    p.net += f.order_total[o];
     p.last_order = o;
     ++p.count;
   }
@@ -111,12 +122,14 @@ PurchaseRow purchase_row(const Facts& f, size_t r, Days d) {
 // Purchase columns (any may be null: not wanted). Clears the row first.
 struct PurchaseCols {
   Column *count = nullptr, *spent = nullptr, *first = nullptr, *last = nullptr, *since_first = nullptr,
-         *since_last = nullptr, *days_since = nullptr, *avg = nullptr;
+         *since_last = nullptr, *days_since = nullptr, *avg = nullptr, *net = nullptr, *refunds = nullptr;
   void store(size_t r, const PurchaseRow& p, Days d) const {
-    for (Column* c : {count, spent, first, last, since_first, since_last, days_since, avg})
+    for (Column* c : {count, spent, first, last, since_first, since_last, days_since, avg, net, refunds})
       if (c) clear(*c, r);
     if (count) set(*count, r, p.count);
     if (spent) set_f(*spent, r, p.sum);
+    if (net) set_f(*net, r, p.net);
+    if (refunds) set(*refunds, r, p.refunds);
     if (p.count == 0) return;
     if (first) set(*first, r, p.first);
     if (last) set(*last, r, p.last);
@@ -231,7 +244,7 @@ void reset_scalar(Column& c, Type t, size_t n) {
 enum Attr : uint8_t {
   kId, kName, kEmail, kBirthday, kCreatedAt, kOptIn0, kOptInLast = kOptIn0 + kOptInCount - 1, kReferredBy,
   kPurchaseCount, kTotalSpent, kFirstPurchaseDate, kLastPurchaseDate, kDaysSinceFirstPurchase,
-  kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue, kLastPurchased, kPurchased, kDaysSinceSignup, kAge,
+  kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue, kNetSpent, kRefundCount, kLastPurchased, kPurchased, kDaysSinceSignup, kAge,
   kDaysUntilBirthday, kSubActive, kSubStatus, kSubMonths, kSubCycles, kSubCancelReason, kSatisfaction,
   kReferralCount, kTags, kAttrCount
 };
@@ -241,7 +254,7 @@ const char* attr_name(size_t a) {
       "id", "name", "email", "birthday", "created_at", kOptInColumns[0], kOptInColumns[1], kOptInColumns[2],
       kOptInColumns[3], kOptInColumns[4], "referred_by", "purchase_count", "total_spent", "first_purchase_date",
       "last_purchase_date", "days_since_first_purchase", "days_since_last_purchase", "days_since",
-      "avg_order_value", "last_purchased", "purchased", "days_since_signup", "age", "days_until_birthday",
+      "avg_order_value", "net_spent", "refund_count", "last_purchased", "purchased", "days_since_signup", "age", "days_until_birthday",
       "subscription.active", "subscription.status", "subscription.months", "subscription.cycles",
       "subscription.cancel_reason", "satisfaction", "referral_count", "tags"};
   static_assert(kOptInCount == 5);
@@ -403,7 +416,7 @@ class FrameBuilder {
   void purchases() {
     static const Attr kScalars[] = {kPurchaseCount, kTotalSpent, kFirstPurchaseDate, kLastPurchaseDate,
                                     kDaysSinceFirstPurchase, kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue,
-                                    kLastPurchased};
+                                    kNetSpent, kRefundCount, kLastPurchased};
     bool any = false;
     for (Attr a : kScalars) any = any || want(a);
     if (any) {
@@ -414,7 +427,10 @@ class FrameBuilder {
       Column& since_first = scalar_col(kDaysSinceFirstPurchase, Type::integer(), 4);
       Column& since_last = scalar_col(kDaysSinceLastPurchase, Type::integer(), 5);
       Column& avg = scalar_col(kAvgOrderValue, Type::decimal(), 6);
-      PurchaseCols cols{&count, &spent, &first, &last, &since_first, &since_last, nullptr, &avg};
+      // Net spend and refunds only when wanted (the scratch columns are for the seven above).
+      Column* net = want(kNetSpent) ? &scalar_col(kNetSpent, Type::decimal()) : nullptr;
+      Column* refunds = want(kRefundCount) ? &scalar_col(kRefundCount, Type::integer()) : nullptr;
+      PurchaseCols cols{&count, &spent, &first, &last, &since_first, &since_last, nullptr, &avg, net, refunds};
       std::vector<int64_t>& last_order = plan_.last_order;
       last_order.assign(n_, -1);
       for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
@@ -691,7 +707,8 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   const size_t o_begin = f_.orders_on(day_ + 1).first, o_end = f_.orders_on(d).second;
   for (size_t k = o_begin; k < o_end; ++k) {
     uint32_t o = f_.orders_by_day[k];
-    if (f_.order_status[o] == OrderStatus::Paid) touched.push_back(touch(f_.order_row[o], kTouchPurchases));
+    if (f_.order_status[o] == OrderStatus::Paid || f_.order_status[o] == OrderStatus::Refunded)  // refunds: net_spent
+      touched.push_back(touch(f_.order_row[o], kTouchPurchases));
   }
   index_side_facts();
   auto s_begin = std::lower_bound(side_facts_.begin(), side_facts_.end(), std::pair<Days, uint64_t>{day_ + 1, 0});
@@ -756,7 +773,9 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
                   col("days_since_first_purchase"),
                   col("days_since_last_purchase"),
                   col("days_since"),
-                  col("avg_order_value")};
+                  col("avg_order_value"),
+                  col("net_spent"),
+                  col("refund_count")};
   SubscriptionCols sc{col("subscription.active"),       col("subscription.status"),
                       col("subscription.months"),       col("subscription.cycles"),
                       col("subscription.cancel_reason"), f_.strings->find("active"),

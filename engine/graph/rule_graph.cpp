@@ -175,9 +175,10 @@ std::string to_dot(const RuleGraph& g) {
       out += fmt::format("  \"{}\" [shape=ellipse, label=\"{} {}\"];\n", dot_escape(node_id(n)),
                          n.definition->segment ? "segment" : "let", dot_escape(n.name));
     else {
-      std::string label = n.name;
-      if (!n.rule->event.empty()) label += "\\non " + n.rule->event;
-      out += fmt::format("  \"{}\" [shape=box, label=\"{}\"];\n", dot_escape(node_id(n)), dot_escape(label));
+      // "\n" is DOT's line break inside a label: added after escaping, so it is not escaped itself.
+      std::string label = dot_escape(n.name);
+      if (!n.rule->event.empty()) label += "\\non " + dot_escape(n.rule->event);
+      out += fmt::format("  \"{}\" [shape=box, label=\"{}\"];\n", dot_escape(node_id(n)), label);
     }
   }
   int k = 0;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/report/kpis.hpp"
+#include "engine/report/outcomes.hpp"
 #include "engine/run/simulate.hpp"
 
 namespace crm::engine {
@@ -15,6 +16,7 @@ struct ReportInput {
   std::string store;   // the store's path as given
   const SimulationResult* sim = nullptr;
   const Kpis* kpis = nullptr;
+  const OutcomesResult* outcomes = nullptr;  // treated vs held out (may be null: left out)
 };
 
 // The simulation's tables: per rule (counts by status, reach, cost, sample customers), per

@@ -92,15 +92,21 @@ std::string rule_tables(const SimulationResult& s) {
   std::vector<std::string> total{"total", ""};
   status_cells(total, s.total);
   t.rows.push_back(std::move(total));
-  std::string out = "Actions by rule\n" + t.render("  ");
+  std::string out = "Actions by rule (actions, counted on each day they occur: a customer held out or blocked on\n"
+                    "five days counts five times)\n" + t.render("  ");
 
-  Table reach{{"rule", "reached", "cost", "first customers (day)"}, {false, true, true, false}, {}};
+  Table reach{{"rule", "reached", "held out", "blocked", "cost", "first customers (day)"},
+              {false, true, true, true, true, false}, {}};
   for (const auto& r : s.rules) {
     std::string samples;
     for (const auto& x : r.samples) samples += (samples.empty() ? "" : ", ") + fmt::format("{} ({})", x.customer, format_date(x.date));
-    reach.rows.push_back({r.name, format_count(r.reached), format_money(r.cost), samples.empty() ? "-" : samples});
+    reach.rows.push_back({r.name, format_count(r.reached), format_count(r.held_out_customers),
+                          format_count(r.blocked_customers), format_money(r.cost), samples.empty() ? "-" : samples});
   }
-  out += "\nReach and cost by rule (distinct customers with an action that passed)\n" + reach.render("  ");
+  reach.rows.push_back({"any rule", format_count(s.touched), format_count(s.held_out_customers),
+                        format_count(s.blocked_customers), format_money(s.cost), ""});
+  out += "\nCustomers by rule (distinct over the range: reached = with an action that passed; held out, blocked =\n"
+         "with an action held out, or blocked by consent or a cap, on any day)\n" + reach.render("  ");
   return out;
 }
 

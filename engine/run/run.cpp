@@ -271,7 +271,14 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       if (m) {
         c.transactional = m->transactional;
         c.cost = m->cost.value_or(0);
-        if (m->subject && render_subjects_) c.subject = render_subject(*m->subject, frame, row);
+        if (m->subject && render_subjects_) {
+          const auto& defs = compiled_.subject_nodes();
+          c.subject = render_subject(*m->subject, frame, row, [&](const std::string& name) -> std::optional<Value> {
+            auto it = defs.find(name);
+            if (it == defs.end()) return std::nullopt;
+            return ev.value_at(it->second, i);
+          });
+        }
       }
       if (!hold && !(m && m->transactional)) {
         const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;

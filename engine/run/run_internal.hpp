@@ -1,11 +1,15 @@
 // Internals shared by the day loop (run.cpp) and the event/journey path (run_events.cpp): the
 // candidate action before caps, and small helpers. Not part of the engine's interface.
 #pragma once
+#include <fmt/format.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/eval/program.hpp"
 #include "engine/run/run.hpp"
+#include "lang/subject.hpp"
 
 namespace crm::engine {
 
@@ -15,25 +19,51 @@ inline std::string key_text(const Value& v) {
   return v.to_string();
 }
 
-// Renders {attr} placeholders of a subject from the frame's columns (unknown ones stay as written).
-inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
-  std::string out;
-  for (size_t i = 0; i < subject.size(); ++i) {
-    if (subject[i] == '{') {
-      size_t close = subject.find('}', i);
-      if (close != std::string::npos) {
-        std::string name = subject.substr(i + 1, close - i - 1);
-        if (const Column* c = frame.column(name)) {
-          Value v = column_value(frame, *c, row);
-          out += v.is_null() ? "" : key_text(v);
-          i = close;
-          continue;
-        }
-      }
-    }
-    out += subject[i];
+// A number for people: thousands separated by ",", decimals rounded to `digits` places (the
+// currency's minor unit; 2 by default), so 2790.8599999999997 renders as "2,790.86".
+inline std::string grouped_number(double v, int digits) {
+  std::string s = fmt::format("{:.{}f}", v, digits);
+  if (s == "-0" || s.rfind("-0.", 0) == 0) {
+    bool zero = s.find_first_not_of("-0.") == std::string::npos;
+    if (zero) s.erase(0, 1);  // no "-0.00"
   }
+  size_t start = s[0] == '-' ? 1 : 0, dot = s.find('.');
+  size_t int_end = dot == std::string::npos ? s.size() : dot;
+  for (size_t k = int_end; k > start + 3; k -= 3) s.insert(k - 3, ",");
+  return s;
+}
+
+// Renders the placeholders of a subject (lang/subject.hpp): an attribute from the frame's
+// columns, a let/segment definition through `definition` (its value for the row, nullopt when
+// the name is not one); unknown names stay as written (the checker rejects them). A null value
+// renders the fallback of `{name|"text"}`, else nothing. Integers are grouped ("12,345"),
+// decimals grouped with two decimals ("2,790.86").
+template <typename DefinitionValue>
+std::string render_subject(const std::string& subject, const Frame& frame, size_t row, DefinitionValue&& definition) {
+  constexpr int kMoneyDigits = 2;
+  std::string out;
+  size_t at = 0;
+  for (const auto& p : lang::subject_placeholders(subject)) {
+    out.append(subject, at, p.begin - at);
+    at = p.end;
+    std::optional<Value> v;
+    if (const Column* c = frame.column(p.name)) v = column_value(frame, *c, row);
+    else v = definition(p.name);
+    if (!v) {
+      out.append(subject, p.begin, p.end - p.begin);
+      continue;
+    }
+    if (v->is_null()) out += p.fallback;
+    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, kMoneyDigits);
+    else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
+    else out += key_text(*v);
+  }
+  out.append(subject, at, std::string::npos);
   return out;
+}
+
+inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
+  return render_subject(subject, frame, row, [](const std::string&) { return std::optional<Value>(); });
 }
 
 // An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,

@@ -38,6 +38,10 @@ SimulationAccumulator::SimulationAccumulator(const lang::CheckedProgram& program
   for (auto& c : channel_seen_) c.assign(words, 0);
   sent_seen_.assign(words, 0);
   touched_seen_.assign(words, 0);
+  rule_held_seen_.assign(program.rules.size(), std::vector<uint64_t>(words, 0));
+  rule_blocked_seen_.assign(program.rules.size(), std::vector<uint64_t>(words, 0));
+  held_seen_.assign(words, 0);
+  blocked_seen_.assign(words, 0);
 }
 
 bool SimulationAccumulator::first_time(std::vector<uint64_t>& bits, size_t row) {
@@ -74,8 +78,18 @@ void SimulationAccumulator::add(const ActionOut& a) {
     day.sends[ch][s]++;
     r_.channels[ch].counts[s]++;
   }
-  if (!passed) return;
   auto row = facts_.row_of(a.customer);
+  if (!passed) {
+    if (!row) return;
+    if (a.status == Status::HeldOut) {
+      if (first_time(rule_held_seen_[a.rule], *row)) rule.held_out_customers++;
+      if (first_time(held_seen_, *row)) r_.held_out_customers++;
+    } else {
+      if (first_time(rule_blocked_seen_[a.rule], *row)) rule.blocked_customers++;
+      if (first_time(blocked_seen_, *row)) r_.blocked_customers++;
+    }
+    return;
+  }
   if (row) {
     if (first_time(rule_seen_[a.rule], *row)) {
       rule.reached++;

@@ -46,6 +46,10 @@ struct SimRule {
   // "send welcome via email", "coupon birthday_10", "points", "tag vip" -> counts.
   std::map<std::string, StatusCounts> by_action;
   int64_t reached = 0;  // distinct customers with at least one passed action
+  // Distinct customers with a held-out action, and with a blocked one (consent or cap), over the
+  // range: `counts` counts actions, and a held-out or blocked customer is counted again on every
+  // day the rule qualifies them.
+  int64_t held_out_customers = 0, blocked_customers = 0;
   double cost = 0;      // of passed sends
   std::vector<SimSample> samples;  // the first customers with a passed action, by date then id
 };
@@ -75,6 +79,7 @@ struct SimulationResult {
   StatusCounts total{};
   int64_t reached = 0;  // distinct customers with at least one passed send
   int64_t touched = 0;  // distinct customers with at least one passed action of any kind
+  int64_t held_out_customers = 0, blocked_customers = 0;  // distinct, over every rule
   double cost = 0;
 
   // The days with the most passed actions (ties: the earlier day), at most `n`, days with none
@@ -100,6 +105,8 @@ class SimulationAccumulator {
   std::vector<std::vector<uint64_t>> rule_seen_;  // per rule: customer rows with a passed action
   std::array<std::vector<uint64_t>, lang::kChannelCount> channel_seen_;
   std::vector<uint64_t> sent_seen_, touched_seen_;
+  std::vector<std::vector<uint64_t>> rule_held_seen_, rule_blocked_seen_;
+  std::vector<uint64_t> held_seen_, blocked_seen_;
   std::map<std::pair<std::string, std::string>, SimMessage> messages_;
   // Per rule, per action index: the by_action counts of the last label seen there, with what the
   // label is made of (kind, target unless points, channel), so a repeat skips building it.

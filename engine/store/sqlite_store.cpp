@@ -107,6 +107,20 @@ std::optional<std::string> SqliteStore::meta_timezone() {
   return v;
 }
 
+std::vector<std::pair<int64_t, std::string>> SqliteStore::order_coupons() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  bool has = false;
+  {
+    SQLite::Statement info(db(), "SELECT 1 FROM pragma_table_info('orders') WHERE name = 'coupon'");
+    has = info.executeStep();
+  }
+  if (!has) return out;
+  SQLite::Statement q(db(), "SELECT id, coupon FROM orders WHERE coupon IS NOT NULL AND coupon <> ''");
+  while (q.executeStep())
+    if (q.getColumn(0).isInteger()) out.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getString());
+  return out;
+}
+
 void SqliteStore::set_meta_timezone(const std::string& tz_name) {
   SQLite::Statement q(db(), "INSERT INTO meta (key, value) VALUES ('timezone', ?) "
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");

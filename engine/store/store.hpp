@@ -115,6 +115,9 @@ class Store {
   // timezone, else UTC (run_timezone_name). Throws StoreError for an unknown zone name.
   TimeZone run_timezone(const std::optional<std::string>& script_timezone);
 
+  // The optional `orders.coupon` column (crm outcomes): order id -> coupon code of the orders
+  // that carry one; empty when the column is missing. Backends without it return nothing.
+  virtual std::vector<std::pair<int64_t, std::string>> order_coupons() { return {}; }
   // The `timezone` setting of the store's meta table, if any.
   virtual std::optional<std::string> meta_timezone() = 0;
   virtual void set_meta_timezone(const std::string& tz_name) = 0;

@@ -1,0 +1,60 @@
+// Unit tests of subject rendering (engine/run/run_internal.hpp): numbers grouped and rounded to
+// the currency's digits, null placeholders with and without a fallback, unknown names kept.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/graph/rule_graph.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/run_internal.hpp"
+#include "engine/store/sqlite_store.hpp"
+
+using namespace crm;
+using namespace crm::engine;
+
+TEST_CASE("subjects: grouped numbers without float noise") {
+  CHECK(grouped_number(2790.8599999999997, 2) == "2,790.86");
+  CHECK(grouped_number(77183.6, 2) == "77,183.60");
+  CHECK(grouped_number(-1234567.5, 2) == "-1,234,567.50");
+  CHECK(grouped_number(-0.001, 2) == "0.00");
+  CHECK(grouped_number(12, 0) == "12");
+  CHECK(grouped_number(1234, 0) == "1,234");
+  CHECK(grouped_number(100000, 0) == "100,000");
+}
+
+TEST_CASE("subjects: rendered from the day's attributes, with fallbacks for nulls") {
+  char tmpl[] = "/tmp/crm_subject_test_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Facts facts;
+  {
+    SqliteStore s = SqliteStore::open(dir + "/shop.db", true);
+    s.db().exec(R"(
+INSERT INTO customers (id, name, email, created_at, email_opt_in) VALUES (1, 'Aiko', 'a@x', '2025-01-01', 1), (2, NULL, 'b@x', '2025-01-01', 1);
+INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
+ (1, 1, '2026-01-01T10:00:00Z', 1000.43, 'paid'), (2, 1, '2026-01-02T10:00:00Z', 1790.43, 'paid'),
+ (3, 2, '2026-01-02T10:00:00Z', 5, 'paid');)");
+    facts = std::move(s.load_facts(TimeZone()).facts);
+  }
+  std::ofstream(dir + "/s.crm")
+      << "let display_name = coalesce(name, \"valued customer\")\n"
+         "let aov = total_spent / purchase_count\n"
+         "message hi via email subject \"{name|\\\"customer\\\"}: {total_spent} in {purchase_count}, {name}/{display_name}, {aov}\"\n"
+         "rule r: when purchase_count >= 1 then send hi\n";
+  lang::CheckOptions options;
+  options.has_store = true;
+  lang::Diagnostics diags;
+  lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
+  REQUIRE(!diags.has_errors());
+  RuleGraph graph = build_rule_graph(program, diags);
+  Program compiled = compile_program(program, diags);
+  Runner runner(program, graph, compiled, facts);
+  auto actions = runner.evaluate_day(*parse_date("2026-01-03"));
+  std::filesystem::remove_all(dir);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
+  CHECK(actions[1].subject == "customer: 5.00 in 1, /valued customer, 5.00");
+}
