@@ -20,7 +20,7 @@
 #include "engine/frame/attributes.hpp"
 #include "engine/run/events.hpp"
 #include "engine/report/explain.hpp"
-#include "engine/eval/program.hpp"
+#include "engine/eval/compiled_script.hpp"
 #include "engine/graph/rule_graph.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/simulate.hpp"
@@ -31,11 +31,9 @@
 
 namespace crm {
 
-struct Script::Impl {
-  lang::CheckedProgram program;
-  engine::RuleGraph graph;
-  engine::Program compiled;
-  // Extra customers columns the script was checked against (from CompileOptions::store).
+// A compiled script (checked program, rule graph, program) and the extra customers columns it
+// was checked against (from CompileOptions::store).
+struct Script::Impl : engine::CompiledScript {
   std::vector<lang::CheckOptions::Extra> extras;
 };
 
@@ -77,19 +75,14 @@ std::string library_dir() {
 }
 
 std::vector<std::string> stdlib_dirs(const CompileOptions& options) {
-  std::vector<std::string> dirs = options.stdlib_dirs;
-  if (const char* env = std::getenv("CRM_STDLIB"); env && *env) dirs.emplace_back(env);
   std::string lib = library_dir();
-  if (!lib.empty()) dirs.push_back((std::filesystem::path(lib) / CRM_LIB_TO_STDLIB).lexically_normal().string());
-  dirs.emplace_back(CRM_STDLIB_INSTALL_DIR);
-  dirs.emplace_back(CRM_STDLIB_SOURCE_DIR);
-  return dirs;
+  return engine::stdlib_search_path(
+      lib.empty() ? std::string() : (std::filesystem::path(lib) / CRM_LIB_TO_STDLIB).lexically_normal().string(),
+      options.stdlib_dirs);
 }
 
-CompileResult finish_compile(std::shared_ptr<Script::Impl> impl, lang::Diagnostics& diags) {
-  if (!diags.has_errors()) impl->graph = engine::build_rule_graph(impl->program, diags);
-  if (!diags.has_errors()) impl->compiled = engine::compile_program(impl->program, diags);
-  diags.sort();
+// The API's result of engine::compile_script (diags sorted by it).
+CompileResult finish_compile(std::shared_ptr<Script::Impl> impl, const lang::Diagnostics& diags) {
   CompileResult r;
   for (const auto& d : diags.items()) r.diagnostics.push_back(to_diagnostic(d));
   if (!diags.has_errors()) r.script = ScriptBuilder::make(std::move(impl));
@@ -406,7 +399,7 @@ struct Store::Impl {
     if (!runner) {
       if (runners.size() >= kSliceRunners) runners.erase(runners.begin());
       const Script::Impl& p = script.impl();
-      runners.push_back({script, std::make_unique<engine::Runner>(p.program, p.graph, p.compiled, one)});
+      runners.push_back({script, std::make_unique<engine::Runner>(p, one)});
       runner = runners.back().runner.get();
       runner->set_timing(false);
     }
@@ -445,7 +438,7 @@ CompileResult Script::compile_file(const std::string& path, const CompileOptions
   lang::CheckOptions co = check_options(options);
   impl->extras = co.extra_attributes;
   lang::Diagnostics diags;
-  impl->program = lang::load_and_check({path}, co, diags);
+  static_cast<engine::CompiledScript&>(*impl) = engine::compile_script({path}, co, diags);
   return finish_compile(std::move(impl), diags);
 }
 
@@ -460,8 +453,10 @@ CompileResult Script::compile_string(std::string_view source, const std::string&
   } else {
     std::vector<lang::Module> modules;
     modules.push_back(lang::parse(file, diags));
-    if (!diags.has_errors()) impl->program = lang::check(std::move(modules), co, diags);
+    if (!diags.has_errors())
+      static_cast<engine::CompiledScript&>(*impl) = engine::compile_script(std::move(modules), co, diags);
   }
+  diags.sort();
   return finish_compile(std::move(impl), diags);
 }
 
@@ -656,7 +651,7 @@ RunResult Store::run(const Script& script, std::string_view from, std::string_vi
   try {
     engine::RunLock run_lock;
     if (!dry_run) run_lock = s.sql->lock_runs();
-    engine::Runner runner(p.program, p.graph, p.compiled, s.facts);
+    engine::Runner runner(p, s.facts);
     runner.load_history_from_outbox();
     engine::RunOptions options;
     options.from = f;
@@ -689,7 +684,7 @@ SimulationSummary Store::simulate(const Script& script, std::string_view from, s
   Days f = parse_day(from, s.tz), t = parse_day(to, s.tz);
   if (t < f) throw Error(fmt::format("the simulation's range ends ({}) before it starts ({})", to, from));
   s.check_script(p);
-  engine::Runner runner(p.program, p.graph, p.compiled, s.facts);
+  engine::Runner runner(p, s.facts);
   runner.load_history_from_outbox();
   engine::SimulateOptions options;
   options.from = f;

@@ -81,9 +81,9 @@ int cmd_run(const std::vector<std::string>& argv) {
       return kExitError;
     }
   }
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
 
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   engine::Summary summary;
   size_t written = 0;

@@ -400,20 +400,13 @@ int cmd_test(const std::vector<std::string>& argv) {
     std::fflush(stdout);
     LoadedScript script = load_script({file}, std::nullopt);
     print_diagnostics(script.diags);
-    std::optional<engine::Program> compiled;
     std::optional<engine::TimeZone> tz;
     if (script.ok()) {
-      lang::Diagnostics diags;
-      compiled = engine::compile_program(script.program, diags);
-      print_diagnostics(diags);
       std::string tz_error;
       tz = engine::TimeZone::load(script.program.timezone.value_or("UTC"), tz_error);
-      if (diags.has_errors() || !tz) {
-        if (!tz) fmt::print(stderr, "crm test: error: {}\n", tz_error);
-        compiled.reset();
-      }
+      if (!tz) fmt::print(stderr, "crm test: error: {}\n", tz_error);
     }
-    if (!compiled) {
+    if (!tz) {
       fmt::print("  error: the file has errors (see above); its tests were not run\n");
       ++broken;
       continue;
@@ -426,7 +419,7 @@ int cmd_test(const std::vector<std::string>& argv) {
       ++count;
       TestResult r;
       try {
-        r = run_test(script, *compiled, *tz, module, *t);
+        r = run_test(script, script.compiled, *tz, module, *t);
       } catch (const std::exception& e) {  // SQLite or store errors building the fixtures
         r.lines.push_back(fmt::format("error: {}", e.what()));
       }

@@ -15,6 +15,7 @@
 #include "engine/run/events.hpp"
 #include "engine/store/facts.hpp"
 #include "engine/run/history.hpp"
+#include "engine/eval/compiled_script.hpp"
 #include "engine/eval/program.hpp"
 #include "engine/graph/rule_graph.hpp"
 #include "lang/checker.hpp"
@@ -44,6 +45,8 @@ struct RuleTrace {
 class Runner {
  public:
   Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts);
+  Runner(const CompiledScript& script, const Facts& facts)
+      : Runner(script.program, script.graph, script.compiled, facts) {}
   ~Runner();
 
   // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
