@@ -17,6 +17,7 @@
 
 #include "engine/frame/attributes.hpp"
 #include "engine/run/run_internal.hpp"
+#include "engine/run/stage_plan.hpp"
 #include "engine/store/store.hpp"
 
 namespace crm::engine {
@@ -109,6 +110,7 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
   }
   columns_.assign(cols.begin(), cols.end());
   cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
+  stage_plan_ = std::make_unique<StagePlan>(program, graph, compiled);
 
   // Names resolved once, so the per-customer path compares integers.
   const size_t n = program.rules.size();
@@ -395,31 +397,8 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         t.blocked = fr.from && d < *fr.from ? "not live yet: from " + format_date(*fr.from)
                                             : "no longer live: until " + format_date(*fr.until);
     }
-  // Stages: a rule that reads tags starts a new stage when an earlier rule of the current stage
-  // writes tags; between stages the written tags are folded into the frame. They depend on the
-  // script and the day only: kept while the day is the same (one-customer calls).
-  if (!stages_day_ || *stages_day_ != d) {
-    stages_day_ = d;
-    auto reads_tags = [&](size_t r) {
-      NodeId n = compiled_.rules()[r].condition;
-      return n != kNoNode && compiled_.nodes()[n].tags_dependent;
-    };
-    stages_.assign(1, {});
-    bool stage_writes = false;
-    for (size_t r : graph_.rule_order) {
-      const auto& fr = program_.rules[r];
-      bool daily = fr.event.empty() && !fr.journey;
-      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
-      if (!daily || !live) continue;
-      if (stage_writes && reads_tags(r)) {
-        stages_.emplace_back();
-        stage_writes = false;
-      }
-      stages_.back().push_back(r);
-      if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
-    }
-  }
-  const std::vector<std::vector<size_t>>& stages = stages_;
+  // Stages (stage_plan.hpp): planned once per script, again only when the live rules change.
+  const std::vector<std::vector<size_t>>& stages = stage_plan_->for_day(d);
 
   if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
   cand_rows_.clear();

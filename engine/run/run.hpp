@@ -23,6 +23,7 @@
 namespace crm::engine {
 
 class Store;
+class StagePlan;
 struct OutboxRow;
 struct TagChange;
 
@@ -137,8 +138,7 @@ class Runner {
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
   std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
   uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
-  std::optional<Days> stages_day_;         // the day stages_ were made for
-  std::vector<std::vector<size_t>> stages_;  // that day's live daily rules in stages (evaluate_day)
+  std::unique_ptr<StagePlan> stage_plan_;  // the daily rules in stages (evaluate_day)
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
   std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
