@@ -17,6 +17,7 @@
 
 #include "engine/frame/attributes.hpp"
 #include "engine/run/run_internal.hpp"
+#include "engine/run/outbox.hpp"
 #include "engine/run/stage_plan.hpp"
 #include "engine/store/store.hpp"
 
@@ -144,25 +145,6 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
 }
 
 Runner::~Runner() = default;
-
-void Runner::load_history_from_outbox() {
-  // idem_key = rule|customer|dedupe|action index; the dedupe value sits between the second and
-  // the last '|'.
-  for (const auto& e : facts_.outbox) {
-    auto it = rule_index_.find(e.rule);
-    if (it == rule_index_.end()) continue;  // a rule no longer in the script
-    std::string dedupe;
-    size_t p1 = e.idem_key.find('|');
-    size_t p2 = p1 == std::string::npos ? p1 : e.idem_key.find('|', p1 + 1);
-    size_t p3 = e.idem_key.rfind('|');
-    if (p2 != std::string::npos && p3 > p2) dedupe = e.idem_key.substr(p2 + 1, p3 - p2 - 1);
-    history_.record_fire(it->second, e.customer_id, e.run_date, dedupe);
-    const lang::Message* msg = e.action == "send" ? program_.find_message(e.target) : nullptr;
-    if (e.action == "send" && !(msg && msg->transactional))
-      if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
-        history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
-  }
-}
 
 void Runner::reset() {
   // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
@@ -588,23 +570,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
   return out;
-}
-
-void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags) {
-  for (const auto& a : actions) {
-    if (a.status != Status::Sent) continue;
-    OutboxRow r;
-    r.customer_id = a.customer;
-    r.rule = a.rule_name;
-    r.action = lang::action_name(a.kind);
-    r.target = a.target;
-    if (a.channel) r.channel = lang::channel_name(*a.channel);
-    r.payload = payload_json(a);
-    r.idem_key = idem_key(a);
-    rows.push_back(std::move(r));
-    if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-      tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
-  }
 }
 
 void run_days(Runner& runner, Store* store, const RunOptions& options) {

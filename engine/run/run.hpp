@@ -15,6 +15,8 @@
 #include "engine/run/events.hpp"
 #include "engine/store/facts.hpp"
 #include "engine/run/history.hpp"
+#include "engine/run/journeys.hpp"
+#include "engine/run/outbox.hpp"
 #include "engine/eval/compiled_script.hpp"
 #include "engine/eval/program.hpp"
 #include "engine/graph/rule_graph.hpp"
@@ -24,8 +26,6 @@ namespace crm::engine {
 
 class Store;
 class StagePlan;
-struct OutboxRow;
-struct TagChange;
 
 // Why a rule did or did not fire for one customer on one day (for `crm explain`).
 struct RuleTrace {
@@ -58,7 +58,7 @@ class Runner {
   // call, a noticeable part of a call of a few microseconds).
   void set_timing(bool on) { timing_ = on; }
 
-  // Loads the history of earlier runs from the facts' outbox (real runs).
+  // Loads the history of earlier runs from the facts' outbox (real runs; outbox.cpp).
   void load_history_from_outbox();
   // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
   // the same facts, whose contents may have changed (the embedding API reuses one Runner across
@@ -172,10 +172,6 @@ struct RunOptions {
 // Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
 // actions, tag changes and completion to `store` in one transaction per day.
 void run_days(Runner& runner, Store* store, const RunOptions& options);
-
-// The outbox rows and tag changes of the passed actions among `actions` (what a real run, a
-// real-time event and the embedding API write with Store::write_actions).
-void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags);
 
 // CPU time of the whole process so far, in ms (user + system, every thread).
 double process_cpu_ms();
