@@ -24,6 +24,7 @@
 #include "engine/graph/rule_graph.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/simulate.hpp"
+#include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "engine/store/timezone.hpp"
 #include "lang/checker.hpp"
@@ -118,12 +119,6 @@ void copy_range(std::vector<T>& out, const std::vector<T>& in, size_t b, size_t 
 const char* const kTables[] = {"customers", "products", "orders",  "order_items", "subscriptions",
                                "surveys",   "referrals", "events", "tags",        "outbox"};
 
-std::string quote_ident(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
 // The SQL type of an extra customers column, from its first non-null JSON value.
 const char* sql_type_of(const nlohmann::json& v) {
   if (v.is_boolean()) return "BOOLEAN";
@@ -133,14 +128,15 @@ const char* sql_type_of(const nlohmann::json& v) {
   return "TEXT";
 }
 
-void bind_json(SQLite::Statement& st, int i, const nlohmann::json& v) {
-  if (v.is_null()) st.bind(i);
-  else if (v.is_boolean()) st.bind(i, v.get<bool>() ? 1 : 0);
-  else if (v.is_number_integer()) st.bind(i, v.get<int64_t>());
-  else if (v.is_number_unsigned()) st.bind(i, static_cast<int64_t>(v.get<uint64_t>()));
-  else if (v.is_number_float()) st.bind(i, v.get<double>());
-  else if (v.is_string()) st.bind(i, v.get<std::string>());
-  else st.bind(i, v.dump());  // objects and arrays (an event's payload) as JSON text
+// A JSON value as a stored value (objects and arrays, an event's payload, as JSON text).
+engine::Cell json_cell(const nlohmann::json& v) {
+  if (v.is_null()) return {};
+  if (v.is_boolean()) return int64_t{v.get<bool>() ? 1 : 0};
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
+  if (v.is_number_float()) return v.get<double>();
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
 }
 
 // Fills an empty crm store from a JSON document (see Store::from_json).
@@ -148,6 +144,7 @@ void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::option
   if (!doc.is_object()) throw Error("customers JSON: expected an object whose keys are table names");
   if (!doc.contains("customers")) throw Error("customers JSON: the \"customers\" array is missing");
   SQLite::Transaction tx(db);
+  engine::FactWriter writer(db);
   for (const auto& [table, rows] : doc.items()) {
     if (table == "timezone") {
       if (!rows.is_string()) throw Error("customers JSON: \"timezone\" must be a string such as \"Asia/Tokyo\"");
@@ -161,12 +158,7 @@ void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::option
       throw Error(fmt::format("customers JSON: unknown table '{}' (expected timezone, {})", table, list));
     }
     if (!rows.is_array()) throw Error(fmt::format("customers JSON: \"{}\" must be an array of row objects", table));
-    std::set<std::string> columns;
-    {
-      SQLite::Statement q(db, "SELECT name FROM pragma_table_info(?)");
-      q.bind(1, table);
-      while (q.executeStep()) columns.insert(q.getColumn(0).getString());
-    }
+    std::set<std::string> columns = writer.columns(table);
     // Keys not in the table: extra attributes for customers, an error elsewhere.
     for (size_t i = 0; i < rows.size(); ++i) {
       if (!rows[i].is_object())
@@ -177,31 +169,21 @@ void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::option
           throw Error(fmt::format("customers JSON: {}[{}] has the key '{}', which is not a column of {}", table, i, key,
                                   table));
         if (value.is_null()) continue;  // typed by its first non-null value
-        db.exec("ALTER TABLE customers ADD COLUMN " + quote_ident(key) + " " + sql_type_of(value));
+        writer.add_customer_column(key, sql_type_of(value));
         columns.insert(key);
       }
     }
-    std::map<std::string, SQLite::Statement> inserts;  // by key list
     for (size_t i = 0; i < rows.size(); ++i) {
-      std::string keys, marks;
+      std::vector<std::string> keys;
+      std::vector<engine::Cell> values;
       for (const auto& [key, value] : rows[i].items()) {
         if (!columns.count(key)) continue;  // a key that is null in every row
-        keys += (keys.empty() ? "" : ",") + quote_ident(key);
-        marks += marks.empty() ? "?" : ",?";
+        keys.push_back(key);
+        values.push_back(json_cell(value));
       }
       if (keys.empty()) throw Error(fmt::format("customers JSON: {}[{}] is empty", table, i));
-      auto it = inserts.find(keys);
-      if (it == inserts.end())
-        it = inserts.emplace(keys, SQLite::Statement(db, "INSERT INTO " + table + " (" + keys + ") VALUES (" + marks + ")"))
-                 .first;
-      SQLite::Statement& st = it->second;
-      st.reset();
-      st.clearBindings();
-      int k = 1;
-      for (const auto& [key, value] : rows[i].items())
-        if (columns.count(key)) bind_json(st, k++, value);
       try {
-        st.exec();
+        writer.insert(table, keys, values);
       } catch (const SQLite::Exception& e) {
         std::string hint;  // SQLite's words, with what to change
         if (std::string_view(e.what()).find("datatype mismatch") != std::string_view::npos)

@@ -13,6 +13,8 @@
 
 #include "engine/run/action.hpp"
 #include "engine/run/run.hpp"
+#include "engine/store/columns.hpp"
+#include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "lang/formatter.hpp"
 
@@ -24,13 +26,8 @@ using lang::Test;
 using lang::TestExpect;
 using lang::TestFact;
 
-// The SPEC §5 columns of customers; every other column fact is an extra column.
-bool is_spec_column(const std::string& n) {
-  static const std::set<std::string> cols = {"name",        "email",       "birthday",   "created_at",
-                                             "email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
-                                             "dm_opt_in",   "referred_by"};
-  return cols.count(n) > 0;
-}
+// A fixture's column fact other than these (and `id`) is an extra customers column.
+bool is_spec_column(const std::string& n) { return n != "id" && is_customer_column(n); }
 
 const char* sql_type(const Expr& e) {
   switch (e.kind) {
@@ -42,16 +39,16 @@ const char* sql_type(const Expr& e) {
   }
 }
 
-// Binds a fixture literal to a statement parameter.
-void bind_literal(SQLite::Statement& q, int i, const Expr* e) {
-  if (!e) return q.bind(i);
+// A fixture literal as a stored value.
+Cell literal_cell(const Expr* e) {
+  if (!e) return {};
   switch (e->kind) {
     case Expr::Kind::Int:
-    case Expr::Kind::Bool: return q.bind(i, static_cast<int64_t>(e->ival));
-    case Expr::Kind::Decimal: return q.bind(i, e->dval);
-    case Expr::Kind::Date: return q.bind(i, format_date(static_cast<Days>(e->ival)));
-    case Expr::Kind::String: return q.bind(i, e->text);
-    default: return q.bind(i);
+    case Expr::Kind::Bool: return static_cast<int64_t>(e->ival);
+    case Expr::Kind::Decimal: return e->dval;
+    case Expr::Kind::Date: return format_date(static_cast<Days>(e->ival));
+    case Expr::Kind::String: return e->text;
+    default: return {};
   }
 }
 
@@ -88,21 +85,21 @@ std::vector<std::pair<std::string, std::string>> extra_columns(const lang::Modul
   return out;
 }
 
-// Fills the in-memory store `db` with the fixtures of `t`.
+// Fills the in-memory store `db` with the fixtures of `t` (through the store's FactWriter).
 void fill_store(SQLite::Database& db, const Test& t, const std::vector<std::pair<std::string, std::string>>& extra) {
   const Days first = t.dates.empty() ? 0 : t.dates.front().from;
   SQLite::Transaction tx(db);
-  for (const auto& [name, type] : extra) db.exec(fmt::format("ALTER TABLE customers ADD COLUMN \"{}\" {}", name, type));
+  FactWriter w(db);
+  for (const auto& [name, type] : extra) w.add_customer_column(name, type);
 
   std::map<std::string, int64_t> products;
   auto product = [&](const std::string& sku) {
     auto it = products.find(sku);
     if (it != products.end()) return it->second;
-    SQLite::Statement q(db, "INSERT INTO products (sku, name) VALUES (?, ?)");
-    q.bind(1, sku);
-    q.bind(2, sku);
-    q.exec();
-    return products[sku] = db.getLastInsertRowid();
+    ProductRow p;
+    p.sku = sku;
+    p.name = sku;
+    return products[sku] = w.write(p);
   };
   // Order ids: the ones written, then the next free numbers in declaration order.
   std::set<int64_t> taken;
@@ -114,40 +111,29 @@ void fill_store(SQLite::Database& db, const Test& t, const std::vector<std::pair
   for (const auto& c : t.customers) {
     // id, created_at (default: the test's first day), the opt-ins (default false), then every
     // other column given.
-    std::vector<std::string> cols = {"id", "created_at"};
-    std::vector<const Expr*> values = {nullptr, nullptr};
-    for (const char* o : kOptInColumns) {
-      cols.emplace_back(o);
-      values.push_back(nullptr);
-    }
-    std::string created = format_date(first);
+    CustomerRow row;
+    row.set(CustomerCol::id, c.id);
+    row.set(CustomerCol::created_at, format_date(first));
+    for (const char* o : kOptInColumns)
+      for (size_t k = 0; k < kCustomerColumnCount; ++k)
+        if (kCustomerColumns[k].name == o) row.cells[k] = int64_t{0};
     for (const auto& f : c.facts) {
-      if (f.kind != TestFact::Kind::Column || !f.value) continue;
+      if (f.kind != TestFact::Kind::Column || !f.value || f.name == "id") continue;
       if (f.name == "created_at") {
-        created = format_date(static_cast<Days>(f.value->ival));
+        row.set(CustomerCol::created_at, format_date(static_cast<Days>(f.value->ival)));
         continue;
       }
-      auto it = std::find(cols.begin(), cols.end(), f.name);
-      if (it != cols.end()) {
-        values[static_cast<size_t>(it - cols.begin())] = f.value.get();
-      } else {
-        cols.push_back(f.name);
-        values.push_back(f.value.get());
+      Cell v = literal_cell(f.value.get());
+      if (is_spec_column(f.name)) {
+        for (size_t k = 0; k < kCustomerColumnCount; ++k)
+          if (kCustomerColumns[k].name == f.name) row.cells[k] = std::move(v);
+        continue;
       }
+      auto it = std::find_if(row.extra.begin(), row.extra.end(), [&](const auto& e) { return e.first == f.name; });
+      if (it != row.extra.end()) it->second = std::move(v);
+      else row.extra.emplace_back(f.name, std::move(v));
     }
-    std::string names, marks;
-    for (size_t k = 0; k < cols.size(); ++k) {
-      names += (k ? ", \"" : "\"") + cols[k] + "\"";
-      marks += k ? ", ?" : "?";
-    }
-    SQLite::Statement q(db, fmt::format("INSERT INTO customers ({}) VALUES ({})", names, marks));
-    q.bind(1, c.id);
-    q.bind(2, created);
-    for (size_t k = 2; k < cols.size(); ++k) {
-      if (values[k]) bind_literal(q, static_cast<int>(k + 1), values[k]);
-      else q.bind(static_cast<int>(k + 1), 0);  // an opt-in not given: false
-    }
-    q.exec();
+    w.write(row);
 
     for (const auto& f : c.facts) {
       std::string day = f.date ? format_date(*f.date) : std::string();
@@ -159,64 +145,44 @@ void fill_store(SQLite::Database& db, const Test& t, const std::vector<std::pair
             while (taken.count(next_order)) ++next_order;
             id = next_order++;
           }
-          SQLite::Statement o(db, "INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES (?, ?, ?, ?, ?)");
-          o.bind(1, id);
-          o.bind(2, c.id);
-          o.bind(3, day);
-          if (f.total) bind_literal(o, 4, f.total.get());
-          else o.bind(4, 0);
-          o.bind(5, f.status.empty() ? std::string("paid") : f.status);
-          o.exec();
+          OrderRow o;
+          o.id = id;
+          o.customer_id = c.id;
+          o.ordered_at = day;
+          o.total = f.total ? literal_cell(f.total.get()) : Cell(int64_t{0});
+          o.status = f.status.empty() ? std::string("paid") : f.status;
+          w.write(o);
           for (const auto& sku : f.items) {
-            int64_t p = product(sku);
-            SQLite::Statement it(db, "INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (?, ?, 1, 0)");
-            it.bind(1, id);
-            it.bind(2, p);
-            it.exec();
+            OrderItemRow item;
+            item.order_id = id;
+            item.product_id = product(sku);
+            item.quantity = 1;
+            item.price = int64_t{0};
+            w.write(item);
           }
           break;
         }
         case TestFact::Kind::Subscription: {
-          SQLite::Statement s(db,
-                              "INSERT INTO subscriptions (customer_id, product_id, started_at, status, cycles, cancelled_at, "
-                              "cancel_reason) VALUES (?, ?, ?, ?, ?, ?, ?)");
-          s.bind(1, c.id);
-          if (f.product) s.bind(2, product(*f.product));
-          else s.bind(2);
-          s.bind(3, day);
-          s.bind(4, !f.status.empty() ? f.status : f.cancelled ? std::string("cancelled") : std::string("active"));
-          s.bind(5, f.cycles.value_or(0));
-          if (f.cancelled) s.bind(6, format_date(*f.cancelled));
-          else s.bind(6);
-          if (f.reason) s.bind(7, *f.reason);
-          else s.bind(7);
-          s.exec();
+          SubscriptionRow s;
+          s.customer_id = c.id;
+          if (f.product) s.product_id = product(*f.product);
+          s.started_at = day;
+          s.status = !f.status.empty() ? f.status : f.cancelled ? std::string("cancelled") : std::string("active");
+          s.cycles = f.cycles.value_or(0);
+          if (f.cancelled) s.cancelled_at = format_date(*f.cancelled);
+          if (f.reason) s.cancel_reason = *f.reason;
+          w.write(s);
           break;
         }
-        case TestFact::Kind::Survey: {
-          SQLite::Statement s(db, "INSERT INTO surveys (customer_id, answered_at, satisfaction) VALUES (?, ?, ?)");
-          s.bind(1, c.id);
-          s.bind(2, day);
-          s.bind(3, f.satisfaction);
-          s.exec();
+        case TestFact::Kind::Survey:
+          w.write(SurveyRow{c.id, day, f.satisfaction});
           break;
-        }
-        case TestFact::Kind::Referral: {
-          SQLite::Statement s(db, "INSERT INTO referrals (referrer_id, referee_id, created_at) VALUES (?, ?, ?)");
-          s.bind(1, c.id);
-          s.bind(2, f.referee);
-          s.bind(3, day);
-          s.exec();
+        case TestFact::Kind::Referral:
+          w.write(ReferralRow{c.id, f.referee, day});
           break;
-        }
-        case TestFact::Kind::Tag: {
-          SQLite::Statement s(db, "INSERT OR IGNORE INTO tags (customer_id, tag, set_at) VALUES (?, ?, ?)");
-          s.bind(1, c.id);
-          s.bind(2, f.name);
-          s.bind(3, f.date ? day : format_date(first - 1));
-          s.exec();
+        case TestFact::Kind::Tag:
+          w.write(TagRow{c.id, f.name, f.date ? day : format_date(first - 1)});
           break;
-        }
         case TestFact::Kind::Event: {
           std::string payload = "{";
           for (size_t k = 0; k < f.fields.size(); ++k) {
@@ -226,12 +192,12 @@ void fill_store(SQLite::Database& db, const Test& t, const std::vector<std::pair
             append_json_literal(payload, f.fields[k].second.get());
           }
           payload += '}';
-          SQLite::Statement s(db, "INSERT INTO events (customer_id, type, at, payload) VALUES (?, ?, ?, ?)");
-          s.bind(1, c.id);
-          s.bind(2, f.name);
-          s.bind(3, day);
-          s.bind(4, payload);
-          s.exec();
+          EventRow e;
+          e.customer_id = c.id;
+          e.type = f.name;
+          e.at = day;
+          e.payload = payload;
+          w.write(e);
           break;
         }
       }

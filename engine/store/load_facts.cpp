@@ -260,6 +260,7 @@ bool is_identifier(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
+// TODO(layout): wanted = the names of kCustomerColumns (engine/store/columns.hpp), the one list.
 // The SPEC §5 columns of customers, in the order the loader selects them.
 const std::vector<std::string> kSpec = {"id", "name", "email", "birthday", "created_at", "email_opt_in",
                                         "line_opt_in", "sms_opt_in", "push_opt_in", "dm_opt_in", "referred_by"};

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "engine/store/columns.hpp"
+#include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 namespace crm::engine {
@@ -17,16 +19,14 @@ struct Migration {
 };
 
 // Every statement is idempotent (IF NOT EXISTS), so a store whose SPEC tables were made by hand
-// (version 0: no meta table) is adopted as it is. Columns follow SPEC §5 exactly; the loader
+// (version 0: no meta table) is adopted as it is. The customers table is not written here: its
+// columns are the list of columns.def (CREATE TABLE with those of version 1 before migration 1,
+// ADD COLUMN for a later one in its version's migration). Columns follow SPEC §5 exactly; the loader
 // also accepts tables that lack some of them (read as null) and turns extra customer columns
 // into attributes.
 constexpr Migration kMigrations[] = {
     {1, "SPEC §5 tables and meta", R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS customers (
-  id INTEGER PRIMARY KEY, name TEXT, email TEXT, birthday DATE, created_at TEXT,
-  email_opt_in BOOLEAN, line_opt_in BOOLEAN, sms_opt_in BOOLEAN, push_opt_in BOOLEAN,
-  dm_opt_in BOOLEAN, referred_by INTEGER);
 CREATE TABLE IF NOT EXISTS products (
   id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, category TEXT, price NUMERIC);
 CREATE TABLE IF NOT EXISTS orders (
@@ -61,6 +61,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS tags_unique ON tags (customer_id, tag);
 )sql"},
 };
 
+// The customers columns of columns.def added by schema version `version` (> 1), unless present.
+void add_customer_columns(SQLite::Database& db, int version) {
+  if (version == 1) return;
+  for (const auto& c : kCustomerColumns) {
+    if (c.since != version) continue;
+    SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info('customers') WHERE name = ?");
+    q.bind(1, std::string(c.name));
+    if (!q.executeStep())
+      db.exec("ALTER TABLE customers ADD COLUMN " + quote_identifier(std::string(c.name)) + " " +
+              std::string(c.sql_type));
+  }
+}
+
 bool has_table(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -91,7 +104,9 @@ int ensure_schema(SQLite::Database& db) {
     // tables were partly made by hand gets the rest.
     if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
     try {
+      if (m.version == 1) db.exec("CREATE TABLE IF NOT EXISTS customers (" + customer_columns_sql_v1() + ");");
       db.exec(m.sql);
+      add_customer_columns(db, m.version);
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
     }
