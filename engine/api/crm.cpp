@@ -109,12 +109,6 @@ Days parse_day(std::string_view s, const engine::TimeZone& tz) {
   return *d;
 }
 
-// Row ranges of a CSR layout.
-template <class T>
-void copy_range(std::vector<T>& out, const std::vector<T>& in, size_t b, size_t e) {
-  out.assign(in.begin() + static_cast<std::ptrdiff_t>(b), in.begin() + static_cast<std::ptrdiff_t>(e));
-}
-
 // The SPEC §5 tables a JSON document may fill.
 const char* const kTables[] = {"customers", "products", "orders",  "order_items", "subscriptions",
                                "surveys",   "referrals", "events", "tags",        "outbox"};
@@ -221,8 +215,7 @@ struct Store::Impl {
   engine::TimeZone tz;
   Facts facts;
   std::vector<std::string> warnings;
-  // Per customer row: its events and outbox entries (indexes), for one-customer slices.
-  std::vector<uint32_t> event_offsets, event_index, outbox_offsets, outbox_index;
+  engine::FactsRowIndex row_index;  // per customer row: its events and outbox entries, for slices
   Facts one;  // the slice of the customer being evaluated (reused: its vectors keep capacity)
   // Runners over `one`, one per script recently used (reset before each call): building a
   // Runner costs about as much as evaluating a customer. The Script copy keeps its program alive.
@@ -243,20 +236,7 @@ struct Store::Impl {
     engine::LoadResult r = sql->load_facts(tz);
     facts = std::move(r.facts);
     warnings = std::move(r.warnings);
-    size_t rows = facts.rows();
-    auto index = [&](size_t n, auto row_of, std::vector<uint32_t>& offsets, std::vector<uint32_t>& idx) {
-      offsets.assign(rows + 1, 0);
-      for (size_t i = 0; i < n; ++i)
-        if (int64_t r = row_of(i); r >= 0) offsets[static_cast<size_t>(r) + 1]++;
-      for (size_t r = 0; r < rows; ++r) offsets[r + 1] += offsets[r];
-      idx.assign(offsets[rows], 0);
-      std::vector<uint32_t> fill(offsets.begin(), offsets.end() - 1);
-      for (size_t i = 0; i < n; ++i)
-        if (int64_t r = row_of(i); r >= 0) idx[fill[static_cast<size_t>(r)]++] = static_cast<uint32_t>(i);
-    };
-    index(facts.event_id.size(), [&](size_t i) { return static_cast<int64_t>(facts.event_row[i]); }, event_offsets,
-          event_index);
-    index(facts.outbox.size(), [&](size_t i) { return facts.outbox[i].row; }, outbox_offsets, outbox_index);
+    row_index.build(facts);
   }
 
   size_t row_of(int64_t customer) const {
@@ -284,89 +264,7 @@ struct Store::Impl {
   }
 
   // `one` = the facts of row r alone (row 0), sharing the string pool.
-  void slice(size_t r) {
-    const Facts& f = facts;
-    Facts& s = one;
-    s.strings = f.strings;
-    s.timezone = f.timezone;
-    s.customer_id.assign(1, f.customer_id[r]);
-    s.name.assign(1, f.name[r]);
-    s.email.assign(1, f.email[r]);
-    s.birthday.assign(1, f.birthday[r]);
-    s.created_at.assign(1, f.created_at[r]);
-    for (size_t k = 0; k < engine::kOptInCount; ++k) s.opt_in[k].assign(1, f.opt_in[k][r]);
-    s.referred_by.assign(1, f.referred_by[r]);
-    s.referred_by_valid.assign(1, f.referred_by_valid[r]);
-    s.extra.resize(f.extra.size());
-    for (size_t k = 0; k < f.extra.size(); ++k) {
-      const auto& e = f.extra[k];
-      auto& o = s.extra[k];
-      o.name = e.name;
-      o.type = e.type;
-      o.declared_type = e.declared_type;
-      if (e.i64.empty()) o.i64.clear(); else o.i64.assign(1, e.i64[r]);
-      if (e.f64.empty()) o.f64.clear(); else o.f64.assign(1, e.f64[r]);
-      o.valid.assign(1, e.valid[r]);
-    }
-    // Orders and their items.
-    size_t o0 = f.order_offsets[r], o1 = f.order_offsets[r + 1];
-    s.order_offsets = {0, static_cast<uint32_t>(o1 - o0)};
-    copy_range(s.order_id, f.order_id, o0, o1);
-    copy_range(s.order_day, f.order_day, o0, o1);
-    copy_range(s.order_local_seconds, f.order_local_seconds, o0, o1);
-    copy_range(s.order_total, f.order_total, o0, o1);
-    copy_range(s.order_status, f.order_status, o0, o1);
-    s.order_row.assign(o1 - o0, 0);
-    size_t i0 = f.item_offsets[o0], i1 = f.item_offsets[o1];
-    s.item_offsets.resize(o1 - o0 + 1);
-    for (size_t o = o0; o <= o1; ++o) s.item_offsets[o - o0] = static_cast<uint32_t>(f.item_offsets[o] - i0);
-    copy_range(s.item_sku, f.item_sku, i0, i1);
-    s.orders_by_day.resize(o1 - o0);
-    for (size_t k = 0; k < o1 - o0; ++k) s.orders_by_day[k] = static_cast<uint32_t>(k);
-    std::sort(s.orders_by_day.begin(), s.orders_by_day.end(), [&](uint32_t a, uint32_t b) {
-      if (s.order_day[a] != s.order_day[b]) return s.order_day[a] < s.order_day[b];
-      if (s.order_local_seconds[a] != s.order_local_seconds[b]) return s.order_local_seconds[a] < s.order_local_seconds[b];
-      return s.order_id[a] < s.order_id[b];
-    });
-    // Subscriptions, surveys, referrals, tags.
-    size_t b = f.sub_offsets[r], e = f.sub_offsets[r + 1];
-    s.sub_offsets = {0, static_cast<uint32_t>(e - b)};
-    copy_range(s.sub_id, f.sub_id, b, e);
-    copy_range(s.sub_start, f.sub_start, b, e);
-    copy_range(s.sub_status, f.sub_status, b, e);
-    copy_range(s.sub_cycles, f.sub_cycles, b, e);
-    copy_range(s.sub_cycles_valid, f.sub_cycles_valid, b, e);
-    copy_range(s.sub_cancelled, f.sub_cancelled, b, e);
-    copy_range(s.sub_cancel_reason, f.sub_cancel_reason, b, e);
-    b = f.survey_offsets[r], e = f.survey_offsets[r + 1];
-    s.survey_offsets = {0, static_cast<uint32_t>(e - b)};
-    copy_range(s.survey_day, f.survey_day, b, e);
-    copy_range(s.survey_satisfaction, f.survey_satisfaction, b, e);
-    b = f.referral_offsets[r], e = f.referral_offsets[r + 1];
-    s.referral_offsets = {0, static_cast<uint32_t>(e - b)};
-    copy_range(s.referral_day, f.referral_day, b, e);
-    b = f.tag_offsets[r], e = f.tag_offsets[r + 1];
-    s.tag_offsets = {0, static_cast<uint32_t>(e - b)};
-    copy_range(s.tag, f.tag, b, e);
-    copy_range(s.tag_set_at, f.tag_set_at, b, e);
-    // Events (in the facts' time order) and the outbox history.
-    s.event_id.clear(), s.event_row.clear(), s.event_type.clear(), s.event_day.clear();
-    s.event_local_seconds.clear(), s.event_payload.clear();
-    for (uint32_t k = event_offsets[r]; k < event_offsets[r + 1]; ++k) {
-      size_t i = event_index[k];
-      s.event_id.push_back(f.event_id[i]);
-      s.event_row.push_back(0);
-      s.event_type.push_back(f.event_type[i]);
-      s.event_day.push_back(f.event_day[i]);
-      s.event_local_seconds.push_back(f.event_local_seconds[i]);
-      s.event_payload.push_back(f.event_payload[i]);
-    }
-    s.outbox.clear();
-    for (uint32_t k = outbox_offsets[r]; k < outbox_offsets[r + 1]; ++k) {
-      s.outbox.push_back(f.outbox[outbox_index[k]]);
-      s.outbox.back().row = 0;
-    }
-  }
+  void slice(size_t r) { engine::slice_facts(facts, row_index, r, one); }
 
   // A fresh-state Runner of `script` over the slice `one`. `subjects`: whether sends get their
   // rendered subject (outbox payloads and explain show it; evaluate's actions do not).
