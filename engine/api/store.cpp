@@ -1,21 +1,16 @@
-// The C++ embedding API (engine/include/crm/crm.hpp): a thin layer over the checker, the
-// compiled program and the Runner. Per-customer calls evaluate a one-customer slice of the
-// store's facts, so their cost does not grow with the store.
+// The C++ embedding API's stores (engine/include/crm/crm.hpp): a thin layer over the store, the
+// facts and the Runner. Per-customer calls evaluate a one-customer slice of the store's facts,
+// so their cost does not grow with the store. Scripts: script.cpp; JSON stores: json_store.cpp.
 #include "crm/crm.hpp"
 #include "engine/api/internal.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <dlfcn.h>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
-#include <filesystem>
-#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "engine/frame/attributes.hpp"
 #include "engine/run/events.hpp"
@@ -24,71 +19,15 @@
 #include "engine/graph/rule_graph.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/simulate.hpp"
-#include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "engine/store/timezone.hpp"
 #include "lang/checker.hpp"
-#include "lang/parser.hpp"
 
 namespace crm {
-
-// A compiled script (checked program, rule graph, program) and the extra customers columns it
-// was checked against (from CompileOptions::store).
-struct Script::Impl : engine::CompiledScript {
-  std::vector<lang::CheckOptions::Extra> extras;
-};
-
-// Builds Scripts (the Script constructor is private).
-struct ScriptBuilder {
-  static Script make(std::shared_ptr<const Script::Impl> impl) { return Script(std::move(impl)); }
-};
 
 namespace {
 
 using engine::Facts;
-
-const char* severity_name(lang::Severity s) {
-  return s == lang::Severity::Error ? "error" : s == lang::Severity::Warning ? "warning" : "note";
-}
-
-Diagnostic to_diagnostic(const lang::Diagnostic& d) {
-  Diagnostic out;
-  if (d.file) {
-    out.file = d.file->path();
-    lang::LineCol lc = d.file->line_col(d.span.begin);
-    out.line = static_cast<int>(lc.line);
-    out.col = static_cast<int>(lc.column);
-  }
-  out.severity = severity_name(d.severity);
-  out.code = d.code;
-  out.message = d.message;
-  out.hint = d.hint;
-  out.rendered = lang::render(d);
-  return out;
-}
-
-// The directory of libcrm itself (for <libdir>/../share/crm/stdlib).
-std::string library_dir() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&library_dir), &info) && info.dli_fname)
-    return std::filesystem::path(info.dli_fname).parent_path().string();
-  return {};
-}
-
-std::vector<std::string> stdlib_dirs(const CompileOptions& options) {
-  std::string lib = library_dir();
-  return engine::stdlib_search_path(
-      lib.empty() ? std::string() : (std::filesystem::path(lib) / CRM_LIB_TO_STDLIB).lexically_normal().string(),
-      options.stdlib_dirs);
-}
-
-// The API's result of engine::compile_script (diags sorted by it).
-CompileResult finish_compile(std::shared_ptr<Script::Impl> impl, const lang::Diagnostics& diags) {
-  CompileResult r;
-  for (const auto& d : diags.items()) r.diagnostics.push_back(to_diagnostic(d));
-  if (!diags.has_errors()) r.script = ScriptBuilder::make(std::move(impl));
-  return r;
-}
 
 Action to_action(const engine::ActionOut& a) {
   Action o;
@@ -107,88 +46,6 @@ Days parse_day(std::string_view s, const engine::TimeZone& tz) {
   auto d = parse_date(s);
   if (!d) throw Error(fmt::format("'{}' is not a date (YYYY-MM-DD)", s));
   return *d;
-}
-
-// The SPEC §5 tables a JSON document may fill.
-const char* const kTables[] = {"customers", "products", "orders",  "order_items", "subscriptions",
-                               "surveys",   "referrals", "events", "tags",        "outbox"};
-
-// The SQL type of an extra customers column, from its first non-null JSON value.
-const char* sql_type_of(const nlohmann::json& v) {
-  if (v.is_boolean()) return "BOOLEAN";
-  if (v.is_number_integer() || v.is_number_unsigned()) return "INTEGER";
-  if (v.is_number_float()) return "REAL";
-  if (v.is_string() && parse_date(v.get<std::string>()).has_value()) return "DATE";
-  return "TEXT";
-}
-
-// A JSON value as a stored value (objects and arrays, an event's payload, as JSON text).
-engine::Cell json_cell(const nlohmann::json& v) {
-  if (v.is_null()) return {};
-  if (v.is_boolean()) return int64_t{v.get<bool>() ? 1 : 0};
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
-  if (v.is_number_float()) return v.get<double>();
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
-}
-
-// Fills an empty crm store from a JSON document (see Store::from_json).
-void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::optional<std::string>& timezone) {
-  if (!doc.is_object()) throw Error("customers JSON: expected an object whose keys are table names");
-  if (!doc.contains("customers")) throw Error("customers JSON: the \"customers\" array is missing");
-  SQLite::Transaction tx(db);
-  engine::FactWriter writer(db);
-  for (const auto& [table, rows] : doc.items()) {
-    if (table == "timezone") {
-      if (!rows.is_string()) throw Error("customers JSON: \"timezone\" must be a string such as \"Asia/Tokyo\"");
-      timezone = rows.get<std::string>();
-      continue;
-    }
-    if (std::find_if(std::begin(kTables), std::end(kTables), [&](const char* t) { return table == t; }) ==
-        std::end(kTables)) {
-      std::string list;
-      for (const char* t : kTables) list += std::string(list.empty() ? "" : ", ") + t;
-      throw Error(fmt::format("customers JSON: unknown table '{}' (expected timezone, {})", table, list));
-    }
-    if (!rows.is_array()) throw Error(fmt::format("customers JSON: \"{}\" must be an array of row objects", table));
-    std::set<std::string> columns = writer.columns(table);
-    // Keys not in the table: extra attributes for customers, an error elsewhere.
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (!rows[i].is_object())
-        throw Error(fmt::format("customers JSON: {}[{}] is not an object", table, i));
-      for (const auto& [key, value] : rows[i].items()) {
-        if (columns.count(key)) continue;
-        if (table != "customers")
-          throw Error(fmt::format("customers JSON: {}[{}] has the key '{}', which is not a column of {}", table, i, key,
-                                  table));
-        if (value.is_null()) continue;  // typed by its first non-null value
-        writer.add_customer_column(key, sql_type_of(value));
-        columns.insert(key);
-      }
-    }
-    for (size_t i = 0; i < rows.size(); ++i) {
-      std::vector<std::string> keys;
-      std::vector<engine::Cell> values;
-      for (const auto& [key, value] : rows[i].items()) {
-        if (!columns.count(key)) continue;  // a key that is null in every row
-        keys.push_back(key);
-        values.push_back(json_cell(value));
-      }
-      if (keys.empty()) throw Error(fmt::format("customers JSON: {}[{}] is empty", table, i));
-      try {
-        writer.insert(table, keys, values);
-      } catch (const SQLite::Exception& e) {
-        std::string hint;  // SQLite's words, with what to change
-        if (std::string_view(e.what()).find("datatype mismatch") != std::string_view::npos)
-          hint = " (an \"id\" must be a whole number)";
-        else if (std::string_view(e.what()).find("UNIQUE") != std::string_view::npos)
-          hint = " (two rows with the same id or key)";
-        throw Error(fmt::format("customers JSON: {}[{}]: {}{}", table, i, e.what(), hint));
-      }
-    }
-  }
-  tx.commit();
 }
 
 }  // namespace
@@ -298,61 +155,9 @@ struct Store::Impl {
   }
 };
 
-// ---------------------------------------------------------------- scripts
-
-namespace {
-// The checker's options for a compile: stdlib folders, and the store's extra columns as attributes.
-lang::CheckOptions check_options(const CompileOptions& options) {
-  lang::CheckOptions co;
-  co.stdlib_dirs = stdlib_dirs(options);
-  if (options.store) {
-    co.extra_attributes = options.store->impl().facts_extras();
-    co.has_store = true;
-  }
-  return co;
-}
-}  // namespace
-
-CompileResult Script::compile_file(const std::string& path, const CompileOptions& options) {
-  auto impl = std::make_shared<Impl>();
-  lang::CheckOptions co = check_options(options);
-  impl->extras = co.extra_attributes;
-  lang::Diagnostics diags;
-  static_cast<engine::CompiledScript&>(*impl) = engine::compile_script({path}, co, diags);
-  return finish_compile(std::move(impl), diags);
-}
-
-CompileResult Script::compile_string(std::string_view source, const std::string& name, const CompileOptions& options) {
-  auto impl = std::make_shared<Impl>();
-  lang::CheckOptions co = check_options(options);
-  impl->extras = co.extra_attributes;
-  lang::Diagnostics diags;
-  auto file = std::make_shared<lang::SourceFile>(name, std::string(source));
-  if (source.size() > lang::kMaxSourceBytes) {
-    diags.error(file, {}, "E-too-large", fmt::format("the script is larger than {} bytes", lang::kMaxSourceBytes));
-  } else {
-    std::vector<lang::Module> modules;
-    modules.push_back(lang::parse(file, diags));
-    if (!diags.has_errors())
-      static_cast<engine::CompiledScript&>(*impl) = engine::compile_script(std::move(modules), co, diags);
-  }
-  diags.sort();
-  return finish_compile(std::move(impl), diags);
-}
-
-std::vector<std::string> Script::rule_names() const {
-  std::vector<std::string> out;
-  for (const auto& r : impl_->program.rules) out.push_back(r.name);
-  return out;
-}
-
-std::optional<std::string> Script::timezone() const { return impl_->program.timezone; }
-
-std::string CompileResult::rendered() const {
-  std::string out;
-  for (const auto& d : diagnostics) out += d.rendered;
-  return out;
-}
+namespace detail {
+std::vector<lang::CheckOptions::Extra> store_extras(const Store& store) { return store.impl().facts_extras(); }
+}  // namespace detail
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::Store(Store&&) noexcept = default;
@@ -396,7 +201,7 @@ Store Store::from_json(std::string_view json, const StoreOptions& options) {
   try {
     auto memory = std::make_unique<engine::SqliteStore>(engine::SqliteStore::open(":memory:", /*create_if_missing=*/true));
     std::optional<std::string> zone;
-    fill_from_json(memory->db(), doc, zone);
+    detail::fill_from_json(memory->db(), doc, zone);
     impl->sql = std::move(memory);
     impl->tz = load_zone(engine::run_timezone_name(options.timezone, zone));
     impl->load();
