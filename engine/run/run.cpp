@@ -521,7 +521,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
 
-  if (any_event_rule_) {  // run_events.cpp
+  if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
     add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
     for (auto& [row, list] : event_cands) {

@@ -72,7 +72,7 @@ class Runner {
   std::vector<ActionOut> evaluate_day(Days d, std::optional<int64_t> trace_customer = std::nullopt,
                                       std::vector<RuleTrace>* traces = nullptr);
 
-  // The real-time path (crm event, run_events.cpp): evaluates the event rules and the day-0
+  // The real-time path (crm event, journeys.cpp): evaluates the event rules and the day-0
   // journey steps for `occurrences` (of one customer) as of day `d`, with `frame` the customers'
   // attributes as of `d` (compute_frame(facts, d, columns())). Same gates and keys as the batch
   // replay of the same events, so the outbox keeps one of the two. Records passed actions.
@@ -114,7 +114,7 @@ class Runner {
   ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
   // Today's candidate list of a customer row (registers the row on first use).
   std::vector<Candidate>& candidates_of(uint32_t row);
-  // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
+  // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
                             std::map<uint32_t, std::vector<Candidate>>& cands);

@@ -2,6 +2,7 @@
 // schema version that added each, for the schema, the fact writer and the loader.
 #pragma once
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,9 @@ constexpr bool is_customer_column(std::string_view name) {
   return false;
 }
 
-// "id INTEGER PRIMARY KEY, name TEXT, ..." of the columns added by schema version 1 (the
-// CREATE TABLE of migration 1; later columns are added by their own migration).
+// "  id INTEGER PRIMARY KEY, name TEXT, ..." (lines of at most 88 columns) of the columns added
+// by schema version 1: the body of migration 1's CREATE TABLE customers (later columns are
+// added by their own migration).
 std::string customer_columns_sql_v1();
 
 }  // namespace crm::engine

@@ -12,12 +12,26 @@ std::string quote_identifier(const std::string& name) {
 }
 
 std::string customer_columns_sql_v1() {
-  std::string out;
+  // Wrapped at 88 columns after a two-space indent: the text migration 1 always had, so the
+  // table's CREATE statement in sqlite_master is the same as before the list existed.
+  constexpr size_t kWidth = 88;
+  std::string out, line = " ";
   for (const auto& c : kCustomerColumns) {
     if (c.since != 1) continue;
-    if (!out.empty()) out += ", ";
-    out += std::string(c.name) + " " + std::string(c.sql_type);
+    const size_t item = c.name.size() + 1 + c.sql_type.size() + 1;  // "name TYPE,"
+    if (line.size() > 1 && line.size() + 1 + item > kWidth) {
+      out += line;
+      out += '\n';
+      line.resize(1);  // the first space of the indent
+    }
+    line += ' ';
+    line += c.name;
+    line += ' ';
+    line += c.sql_type;
+    line += ',';
   }
+  out += line;
+  out.pop_back();  // the last comma
   return out;
 }
 

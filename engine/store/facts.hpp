@@ -1,5 +1,5 @@
 // The customer store's facts in memory: every table loaded once (Store::load_facts), columnar and
-// sorted so that attributes as of any date are plain loops (attributes.cpp). Owned by the caller.
+// sorted so that attributes as of any date are plain loops (engine/frame/). Owned by the caller.
 #pragma once
 #include <cstdint>
 #include <memory>

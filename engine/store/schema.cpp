@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <string>
+#include <string_view>
 
 #include "engine/store/columns.hpp"
 #include "engine/store/fact_writer.hpp"
@@ -19,14 +20,16 @@ struct Migration {
 };
 
 // Every statement is idempotent (IF NOT EXISTS), so a store whose SPEC tables were made by hand
-// (version 0: no meta table) is adopted as it is. The customers table is not written here: its
-// columns are the list of columns.def (CREATE TABLE with those of version 1 before migration 1,
-// ADD COLUMN for a later one in its version's migration). Columns follow SPEC §5 exactly; the loader
+// (version 0: no meta table) is adopted as it is. The customers columns are not written here:
+// {customers} is the list of columns.def (those of version 1; a later one is added by ADD
+// COLUMN in its version's migration, add_customer_columns). Columns follow SPEC §5 exactly; the loader
 // also accepts tables that lack some of them (read as null) and turns extra customer columns
 // into attributes.
 constexpr Migration kMigrations[] = {
     {1, "SPEC §5 tables and meta", R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS customers (
+{customers});
 CREATE TABLE IF NOT EXISTS products (
   id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, category TEXT, price NUMERIC);
 CREATE TABLE IF NOT EXISTS orders (
@@ -104,8 +107,10 @@ int ensure_schema(SQLite::Database& db) {
     // tables were partly made by hand gets the rest.
     if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
     try {
-      if (m.version == 1) db.exec("CREATE TABLE IF NOT EXISTS customers (" + customer_columns_sql_v1() + ");");
-      db.exec(m.sql);
+      std::string sql = m.sql;
+      if (size_t at = sql.find("{customers}"); at != std::string::npos)
+        sql.replace(at, std::string_view("{customers}").size(), customer_columns_sql_v1());
+      db.exec(sql);
       add_customer_columns(db, m.version);
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());

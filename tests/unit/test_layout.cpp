@@ -52,7 +52,8 @@ TEST_CASE("columns.def: the customers columns in SPEC order, the opt-ins among t
   for (const char* o : kOptInColumns) CHECK(is_customer_column(o));
   CHECK_FALSE(is_customer_column("plan"));
   std::string v1 = customer_columns_sql_v1();
-  CHECK(v1.rfind("id INTEGER PRIMARY KEY, name TEXT", 0) == 0);
+  CHECK(v1.rfind("  id INTEGER PRIMARY KEY, name TEXT", 0) == 0);
+  CHECK(v1.find("created_at TEXT,\n  email_opt_in BOOLEAN") != std::string::npos);  // the text migration 1 had
   CHECK(v1.find("referred_by INTEGER") != std::string::npos);
 }
 
