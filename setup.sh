@@ -11,7 +11,9 @@ case "$mode" in main|test|build) ;; *) echo "usage: ./setup.sh [main|test|build]
 # --- 1. Debian packages: only those missing, so a prepared machine needs no network.
 pkgs=(g++ cmake ninja-build ccache pkg-config tao-pegtl-dev libboost-graph-dev libfmt-dev
       libsqlitecpp-dev libsqlite3-dev doctest-dev sqlite3 zlib1g-dev
-      nlohmann-json3-dev python3)  # JSON in the embedding API (engine/api/); python3: its ctypes example
+      nlohmann-json3-dev python3  # JSON in the embedding API (engine/api/); python3: its ctypes example
+      libcurl4-openssl-dev libtomlplusplus-dev  # crm deliver (HTTP, deliver.toml); TOML mappings of crm import csv
+      libgsl-dev)                  # GSL: the lifetime models' optimiser and special functions (engine/model/)
 [ "$mode" = test ] && pkgs+=(clang libclang-rt-14-dev chromium)  # chromium: tests/scripts/report_chromium.sh
 missing=()
 for p in "${pkgs[@]}"; do

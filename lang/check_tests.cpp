@@ -10,6 +10,7 @@
 
 #include "lang/check_context.hpp"
 #include "lang/date.hpp"
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser_support.hpp"
 
 namespace crm::lang::detail {
@@ -72,7 +73,7 @@ std::vector<CheckOptions::Extra> fixture_columns(const std::vector<Module>& modu
         if (auto it = customer_columns().find(f.name); it != customer_columns().end()) {
           bool ok = type == it->second || (it->second.kind == TypeKind::Int && type.kind == TypeKind::Int);
           if (!ok)
-            diags.error(m.file, f.value->span, "E-type",
+            diags.error(m.file, f.value->span, code::type,
                         fmt::format("customer column '{}' is {}, not {}", f.name, type_name(it->second), type_name(type)),
                         it->second.kind == TypeKind::Bool ? fmt::format("write {} true", f.name)
                         : it->second.kind == TypeKind::Date ? fmt::format("write {} 1990-02-28", f.name)
@@ -80,12 +81,12 @@ std::vector<CheckOptions::Extra> fixture_columns(const std::vector<Module>& modu
           continue;
         }
         if (is_keyword(f.name)) {
-          diags.error(m.file, f.name_span, "E-test-column", fmt::format("'{}' is a keyword and cannot be a customer column", f.name),
+          diags.error(m.file, f.name_span, code::test_column, fmt::format("'{}' is a keyword and cannot be a customer column", f.name),
                       "facts are order, subscription, survey, referral, tag, event, or a column: NAME VALUE");
           continue;
         }
         if (stdlib::find_attribute(f.name)) {
-          diags.error(m.file, f.name_span, "E-test-column",
+          diags.error(m.file, f.name_span, code::test_column,
                       fmt::format("'{}' is a built-in attribute computed from the facts; it cannot be set as a column", f.name),
                       "give the facts it is computed from instead (orders, subscriptions, surveys, ...)");
           continue;
@@ -105,7 +106,7 @@ std::vector<CheckOptions::Extra> fixture_columns(const std::vector<Module>& modu
             if (x.name == f.name) x.type = have;
           continue;
         }
-        auto& d = diags.error(m.file, f.value->span, "E-test-column",
+        auto& d = diags.error(m.file, f.value->span, code::test_column,
                               fmt::format("column '{}' is {} here but {} for another customer", f.name, type_name(type),
                                           type_name(have)),
                               "a column has one type in every test of the file");
@@ -131,18 +132,18 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
     const SourcePtr& file = m.file;
     auto [prev, fresh] = names[file.get()].try_emplace(t.name, &t);
     if (!fresh) {
-      auto& d = diags.error(file, t.name_span, "E-duplicate-test", fmt::format("two tests are named \"{}\"", t.name),
+      auto& d = diags.error(file, t.name_span, code::duplicate_test, fmt::format("two tests are named \"{}\"", t.name),
                             "give each test of a file its own name");
       d.notes.push_back({file, prev->second->name_span, "previous test here"});
     }
     // The day or the range.
     if (t.dates.empty()) {
-      diags.error(file, t.name_span, "E-test-dates", fmt::format("test \"{}\" has no day to run", t.name),
+      diags.error(file, t.name_span, code::test_dates, fmt::format("test \"{}\" has no day to run", t.name),
                   "add 'on DATE' or 'from DATE to DATE' (an 'on DATE' after an expectation belongs to it: put the "
                   "test's day before the expectations)");
     }
     for (size_t i = 1; i < t.dates.size(); ++i) {
-      auto& d = diags.error(file, t.dates[i].span, "E-test-dates", fmt::format("test \"{}\" has more than one day or range", t.name),
+      auto& d = diags.error(file, t.dates[i].span, code::test_dates, fmt::format("test \"{}\" has more than one day or range", t.name),
                             "a test runs one 'on DATE' or one 'from DATE to DATE'");
       d.notes.push_back({file, t.dates[0].span, "first given here"});
     }
@@ -152,7 +153,7 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
       from = t.dates[0].from;
       to = t.dates[0].to;
       if (from > to)
-        diags.error(file, t.dates[0].span, "E-test-dates",
+        diags.error(file, t.dates[0].span, code::test_dates,
                     fmt::format("the range ends ({}) before it starts ({})", format_date(to), format_date(from)),
                     "write from EARLIER to LATER");
     }
@@ -162,7 +163,7 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
     for (const auto& c : t.customers) {
       auto [it, fresh_id] = ids.try_emplace(c.id, &c);
       if (!fresh_id) {
-        auto& d = diags.error(file, c.id_span, "E-duplicate-customer",
+        auto& d = diags.error(file, c.id_span, code::duplicate_customer,
                               fmt::format("customer {} is declared twice in test \"{}\"", c.id, t.name),
                               "put all of a customer's facts in one block");
         d.notes.push_back({file, it->second->id_span, "first declared here"});
@@ -172,21 +173,21 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
         if (f.kind == TestFact::Kind::Column) {
           auto [cit, fresh] = columns.try_emplace(f.name, f.name_span);
           if (!fresh) {
-            auto& d = diags.error(file, f.name_span, "E-duplicate-fact",
+            auto& d = diags.error(file, f.name_span, code::duplicate_fact,
                                   fmt::format("'{}' is given twice for customer {}", f.name, c.id), "keep one of them");
             d.notes.push_back({file, cit->second, "first given here"});
           }
         } else if (f.kind == TestFact::Kind::Order && f.id) {
           auto [oit, fresh] = order_ids.try_emplace(*f.id, f.span);
           if (!fresh) {
-            auto& d = diags.error(file, f.span, "E-duplicate-fact", fmt::format("two orders have id {}", *f.id),
+            auto& d = diags.error(file, f.span, code::duplicate_fact, fmt::format("two orders have id {}", *f.id),
                                   "order ids are unique in a test; leave 'id' out to number them");
             d.notes.push_back({file, oit->second, "first given here"});
           }
         } else if (f.kind == TestFact::Kind::Subscription && f.cancelled && f.date && *f.cancelled < *f.date) {
-          diags.error(file, f.span, "E-test-dates", "the subscription is cancelled before it starts", "");
+          diags.error(file, f.span, code::test_dates, "the subscription is cancelled before it starts", "");
         } else if (f.kind == TestFact::Kind::Survey && (f.satisfaction < 1 || f.satisfaction > 5)) {
-          diags.warning(file, f.span, "W-survey-range",
+          diags.warning(file, f.span, code::survey_range,
                         fmt::format("satisfaction {} is outside the usual 1..5", f.satisfaction), "");
         }
       }
@@ -196,13 +197,13 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
     // Expectations.
     for (const auto& e : t.expects) {
       if (e.to && !ids.count(*e.to))
-        diags.error(file, e.to_span, "E-unknown-customer",
+        diags.error(file, e.to_span, code::unknown_customer,
                     fmt::format("customer {} is not declared in test \"{}\"", *e.to, t.name),
                     declared.empty() ? std::string("declare it: customer ID { ... }")
                                      : fmt::format("the test declares customer{} {}", declared.size() > 1 ? "s" : "",
                                                    fmt::join(declared, ", ")));
       if (e.on && has_dates && from <= to && (*e.on < from || *e.on > to))
-        diags.error(file, e.span, "E-test-dates",
+        diags.error(file, e.span, code::test_dates,
                     fmt::format("the expectation is on {}, outside the test's days ({}{})", format_date(*e.on),
                                 format_date(from), from == to ? std::string() : " to " + format_date(to)),
                     "an expectation can only see the days the test runs");
@@ -218,20 +219,20 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
               break;
             }
         }
-        diags.error(file, e.rule_span, "E-unknown-rule", fmt::format("unknown rule '{}'", e.rule),
+        diags.error(file, e.rule_span, code::unknown_rule, fmt::format("unknown rule '{}'", e.rule),
                     best.empty() ? std::string("rules are named as in the JSON lines, e.g. 'campaign.rule'")
                                  : fmt::format("did you mean '{}'?", best));
       }
       if (e.no_actions) continue;
       if (e.via && e.action != ActionKind::Send)
-        diags.error(file, e.span, "E-syntax", fmt::format("'via' applies to send only, not to {}", action_name(e.action)), "");
+        diags.error(file, e.span, code::syntax, fmt::format("'via' applies to send only, not to {}", action_name(e.action)), "");
       if (e.times && e.status.empty() && *e.times == 0)
-        diags.warning(file, e.times_span, "W-times-zero", "'times 0' is an expected absence",
+        diags.warning(file, e.times_span, code::times_zero, "'times 0' is an expected absence",
                       fmt::format("write expect no {} {}", action_name(e.action), e.target));
       if (e.action == ActionKind::Send) {
         if (!prog.find_message(e.target)) {
           std::string best = closest_match(e.target, messages);
-          diags.error(file, e.target_span, "E-unknown-message", fmt::format("unknown message '{}'", e.target),
+          diags.error(file, e.target_span, code::unknown_message, fmt::format("unknown message '{}'", e.target),
                       best.empty() ? std::string("the script declares no such message")
                                    : fmt::format("did you mean '{}'?", best));
         }
@@ -244,7 +245,7 @@ void check_tests(const CheckedProgram& prog, const std::vector<bool>& given, Dia
                              : e.action == ActionKind::Offer ? "makes offer"
                              : e.action == ActionKind::Tag   ? "sets tag"
                                                              : "removes tag";
-          diags.error(file, e.target_span, "E-unknown-target", fmt::format("no rule {} '{}'", what, e.target),
+          diags.error(file, e.target_span, code::unknown_target, fmt::format("no rule {} '{}'", what, e.target),
                       best.empty() ? std::string("the expectation could never match; check the name")
                                    : fmt::format("did you mean '{}'?", best));
         }

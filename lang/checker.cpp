@@ -11,6 +11,7 @@
 
 #include "lang/check_context.hpp"
 #include "lang/date.hpp"
+#include "lang/diagnostic_codes.hpp"
 
 namespace crm::lang {
 
@@ -155,7 +156,7 @@ class Checker {
 
   void add_definition(Definition& d, const SourcePtr& file, bool given, size_t mod) {
     if (stdlib::find_attribute(d.name)) {
-      diags_.error(file, d.name_span, "E-duplicate-definition",
+      diags_.error(file, d.name_span, code::duplicate_definition,
                    fmt::format("'{}' is a built-in attribute and cannot be redefined", d.name), "choose another name");
       dropped_defs_.push_back({&d, file});
       return;
@@ -168,7 +169,7 @@ class Checker {
       fresh = true;
     }
     if (!fresh) {
-      auto& diag = diags_.error(file, d.name_span, "E-duplicate-definition",
+      auto& diag = diags_.error(file, d.name_span, code::duplicate_definition,
                                 fmt::format("'{}' is defined more than once", d.name), "rename one of them");
       diag.notes.push_back({it->second.file, it->second.def->name_span, "previous definition here"});
       dropped_defs_.push_back({&d, file});
@@ -183,7 +184,7 @@ class Checker {
   void add_message(Message& msg, const SourcePtr& file, bool given) {
     auto [it, fresh] = msgs_.try_emplace(msg.name);
     if (!fresh) {
-      auto& diag = diags_.error(file, msg.name_span, "E-duplicate-message",
+      auto& diag = diags_.error(file, msg.name_span, code::duplicate_message,
                                 fmt::format("message '{}' is declared more than once", msg.name), "rename one of them");
       diag.notes.push_back({it->second.file, it->second.msg->name_span, "previous definition here"});
       return;
@@ -259,7 +260,7 @@ class Checker {
     for (size_t k = 0; k < j.steps.size(); ++k) {
       JourneyStep& s = j.steps[k];
       if (s.day < 0)
-        diags_.error(file, s.span, "E-option-range", fmt::format("'day {}' is before the journey starts", s.day),
+        diags_.error(file, s.span, code::option_range, fmt::format("'day {}' is before the journey starts", s.day),
                      "days count from the entry date: day 0 is the entry day");
       FlatRule fr = base_rule(file, stack);
       fr.name = fmt::format("{}.day_{}", j.qualified, s.day);
@@ -286,10 +287,10 @@ class Checker {
 
   void add_limit(Limit& l, const SourcePtr& file, const std::vector<CampaignFrame*>& stack) {
     if (l.count < 1)
-      diags_.error(file, l.span, "E-option-range", fmt::format("a limit needs a count of at least 1, got {}", l.count),
+      diags_.error(file, l.span, code::option_range, fmt::format("a limit needs a count of at least 1, got {}", l.count),
                    "to stop sending, remove the rules instead");
     if (l.days < 1)
-      diags_.error(file, l.span, "E-option-range", fmt::format("a limit needs a period of at least 1 day, got {}", l.days));
+      diags_.error(file, l.span, code::option_range, fmt::format("a limit needs a period of at least 1 day, got {}", l.days));
     prog_.limits.push_back({&l, stack.empty() ? std::string() : stack.back()->qualified, file});
   }
 
@@ -306,7 +307,7 @@ class Checker {
       if (o->kind != OptionKind::After) {
         auto [it, fresh] = seen.emplace(o->kind, o);
         if (!fresh) {
-          auto& d = diags_.error(file, o->span, "E-duplicate-option",
+          auto& d = diags_.error(file, o->span, code::duplicate_option,
                                  fmt::format("option '{}' is given more than once", option_name(o->kind)),
                                  "keep one of them");
           d.notes.push_back({file, it->second->span, fmt::format("previous '{}' here", option_name(o->kind))});
@@ -321,13 +322,13 @@ class Checker {
             deferred_.push_back([this, o, file, where] {
               Type t = typer_.type(*o->expr, file, where, &option_use_[o->expr.get()]);
               if (t.kind == TypeKind::List)
-                diags_.error(file, o->expr->span, "E-type",
+                diags_.error(file, o->expr->span, code::type,
                              fmt::format("'once per' needs a single value, got {}", type_name(t)));
             });
           if (o->kind == OptionKind::Every && o->n < 1)
-            diags_.error(file, o->span, "E-option-range", fmt::format("'every' needs at least 1 day, got {}", o->n));
+            diags_.error(file, o->span, code::option_range, fmt::format("'every' needs at least 1 day, got {}", o->n));
           if (s.dedupe) {
-            auto& d = diags_.error(file, o->span, "E-option-conflict",
+            auto& d = diags_.error(file, o->span, code::option_conflict,
                                    fmt::format("'{}' and '{}' cannot be combined", option_name(s.dedupe->kind),
                                                option_name(o->kind)),
                                    "once, once per and every each say how often the rule may fire: keep one");
@@ -342,7 +343,7 @@ class Checker {
         case OptionKind::Until: s.until = o; break;
         case OptionKind::Holdout:
           if (o->pct < 0 || o->pct > 100)
-            diags_.error(file, o->span, "E-option-range",
+            diags_.error(file, o->span, code::option_range,
                          fmt::format("holdout must be between 0% and 100%, got {}%",
                                      o->text.empty() ? fmt::format("{}", o->pct) : o->text));
           else
@@ -386,7 +387,7 @@ class Checker {
     if (from) fr.from = from->date;
     if (until) fr.until = until->date;
     if (from && until && from->date > until->date)
-      diags_.error(until_set->file, until->span, "E-option-range",
+      diags_.error(until_set->file, until->span, code::option_range,
                    fmt::format("'until {}' is before 'from {}'", format_date(until->date), format_date(from->date)),
                    "the rule would never be live");
     if (auto [o, s] = pick(&OptionSet::holdout); o) {
@@ -403,7 +404,7 @@ class Checker {
             for (const auto& n : rule_names_)
               if (n.rfind(sc + ".", 0) == 0) cands.push_back(n.substr(sc.size() + 1));
           std::string best = closest_match(o->name, cands);
-          diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, "E-unknown-rule",
+          diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, code::unknown_rule,
                        fmt::format("unknown rule '{}' in 'after'", o->name),
                        !best.empty() ? fmt::format("did you mean '{}'?", best)
                        : rule_names_.empty() || rule_names_.size() > 8
@@ -413,7 +414,7 @@ class Checker {
           continue;
         }
         if (*q == fr.name) {
-          diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, "E-after-self",
+          diags_.error(s->file, o->name_span.end > o->name_span.begin ? o->name_span : o->span, code::after_self,
                        fmt::format("rule '{}' cannot wait for itself", fr.name));
           continue;
         }
@@ -467,7 +468,7 @@ class Checker {
             }
             cycle.push_back(w);
             const DefEntry& de = defs_.at(w);
-            diags_.error(de.file, de.def->name_span, "E-definition-cycle",
+            diags_.error(de.file, de.def->name_span, code::definition_cycle,
                          fmt::format("definition cycle: {}", fmt::join(cycle, " -> ")),
                          "a definition cannot depend on itself, directly or through others");
             for (auto& n : cycle) cyclic_.insert(n);
@@ -496,7 +497,7 @@ class Checker {
       Type t = typer_.type(*d.def->expr, d.file, Where::Customer, &use);
       if (d.def->segment && !(t.kind == TypeKind::Bool || t.kind == TypeKind::Any || t.kind == TypeKind::Error ||
                               t.kind == TypeKind::Null))
-        diags_.error(d.file, d.def->expr->span, "E-type",
+        diags_.error(d.file, d.def->expr->span, code::type,
                      fmt::format("segment '{}' must be bool, got {}", name, type_name(t)),
                      fmt::format("use 'let {}' for a value that is not a yes/no", name));
       d.type = t;
@@ -523,7 +524,7 @@ class Checker {
                 (was.kind == TypeKind::List && now.kind == TypeKind::List &&
                  (now.elem == TypeKind::Error || (was.elem == TypeKind::Decimal && now.elem == TypeKind::Int)));
       if (ok) continue;
-      auto& diag = diags_.error(o.by_file, o.by->expr->span, "E-override-type",
+      auto& diag = diags_.error(o.by_file, o.by->expr->span, code::override_type,
                                 fmt::format("'{}' overrides a definition of type {} with one of type {}", o.by->name,
                                             type_name(was), type_name(now)),
                                 fmt::format("the imported module uses '{}' as {}: keep that type", o.by->name,
@@ -556,7 +557,7 @@ class Checker {
       for (const auto& [n, d] : defs_) cands.push_back(n);
       for (const auto& x : options_.extra_attributes) cands.push_back(x.name);
       std::string best = closest_match(name, cands);
-      diags_.error(m.file, span, "E-unknown-name", fmt::format("unknown attribute '{}' in the subject of '{}'", name, m.msg->name),
+      diags_.error(m.file, span, code::unknown_name, fmt::format("unknown attribute '{}' in the subject of '{}'", name, m.msg->name),
                    best.empty() ? "placeholders {NAME} name an attribute or a let/segment definition"
                                 : fmt::format("did you mean '{}'?", best));
     }
@@ -595,7 +596,7 @@ class Checker {
           std::vector<std::string> names;
           for (auto& [n, m] : msgs_) names.push_back(n);
           std::string best = closest_match(a.name, names);
-          diags_.error(fr.file, a.name_span.end > a.name_span.begin ? a.name_span : a.span, "E-unknown-message",
+          diags_.error(fr.file, a.name_span.end > a.name_span.begin ? a.name_span : a.span, code::unknown_message,
                        fmt::format("unknown message '{}'", a.name),
                        best.empty() ? fmt::format("declare it: message {} via email subject \"...\"", a.name)
                                     : fmt::format("did you mean '{}'?", best));
@@ -603,7 +604,7 @@ class Checker {
         }
         it->second.used = true;
         if (!a.channel && !it->second.msg->channel)
-          diags_.error(fr.file, a.span, "E-no-channel", fmt::format("message '{}' has no channel", a.name),
+          diags_.error(fr.file, a.span, code::no_channel, fmt::format("message '{}' has no channel", a.name),
                        "add 'via email' to the message or the send");
         break;
       }
@@ -611,7 +612,7 @@ class Checker {
         if (a.points) {
           Type t = typer_.type(*a.points, fr.file, where, &use);
           if (!(t.is_numeric() || t.kind == TypeKind::Any || t.kind == TypeKind::Error || t.kind == TypeKind::Null))
-            diags_.error(fr.file, a.points->span, "E-type", fmt::format("points must be an int or decimal, got {}", type_name(t)));
+            diags_.error(fr.file, a.points->span, code::type, fmt::format("points must be an int or decimal, got {}", type_name(t)));
         }
         break;
       case ActionKind::Tag:
@@ -626,7 +627,7 @@ class Checker {
     for (const auto& r : prog_.rules) {
       auto [it, fresh] = first.emplace(r.name, &r);
       if (fresh) continue;
-      auto& d = diags_.warning(r.file, r.name_span, "W-duplicate-rule",
+      auto& d = diags_.warning(r.file, r.name_span, code::duplicate_rule,
                                fmt::format("two rules are named '{}': they share one firing history", r.name),
                                "rename one of them");
       d.notes.push_back({it->second->file, it->second->name_span, "previous definition here"});
@@ -640,13 +641,13 @@ class Checker {
     SourcePtr first_file;
     for (auto& [tz, file] : timezones_) {
       if (!looks_like_zone(tz->name)) {
-        diags_.error(file, tz->span, "E-timezone", fmt::format("'{}' is not a time zone name", tz->name),
+        diags_.error(file, tz->span, code::timezone, fmt::format("'{}' is not a time zone name", tz->name),
                      "use an IANA name such as \"Asia/Tokyo\" or \"UTC\"");
         continue;
       }
       std::error_code ec;
       if (!std::filesystem::is_regular_file(std::filesystem::path("/usr/share/zoneinfo") / tz->name, ec))
-        diags_.warning(file, tz->span, "W-timezone-unknown",
+        diags_.warning(file, tz->span, code::timezone_unknown,
                        fmt::format("time zone '{}' is not in /usr/share/zoneinfo", tz->name),
                        "check the spelling, e.g. \"Asia/Tokyo\"");
       if (!first) {
@@ -654,7 +655,7 @@ class Checker {
         first_file = file;
         prog_.timezone = tz->name;
       } else if (tz->name != first->name) {
-        auto& d = diags_.error(file, tz->span, "E-timezone-conflict",
+        auto& d = diags_.error(file, tz->span, code::timezone_conflict,
                                fmt::format("conflicting time zones '{}' and '{}'", first->name, tz->name),
                                "a program runs in one time zone: keep one 'timezone'");
         d.notes.push_back({first_file, first->span, "the other time zone is set here"});

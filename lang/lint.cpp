@@ -7,6 +7,7 @@
 #include <set>
 
 #include "lang/check_context.hpp"
+#include "lang/diagnostic_codes.hpp"
 
 namespace crm::lang::detail {
 
@@ -245,7 +246,7 @@ void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& 
     for (const Expr* c : r.conditions) {
       if (!c) continue;
       if (auto n = never_true(*c)) {
-        diags.warning(r.file, n->span, "W-never-fires", fmt::format("rule '{}' can never fire: {}", r.name, n->reason),
+        diags.warning(r.file, n->span, code::never_fires, fmt::format("rule '{}' can never fire: {}", r.name, n->reason),
                       "check the condition's numbers and operators");
         break;
       }
@@ -253,7 +254,7 @@ void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& 
     if (r.unless) {
       Folded f = fold(*r.unless, 0);
       if (f.k == Folded::K::Bool && f.b)
-        diags.warning(r.file, r.unless->span, "W-never-fires",
+        diags.warning(r.file, r.unless->span, code::never_fires,
                       fmt::format("rule '{}' can never fire: its 'unless' is always true", r.name));
     }
   }
@@ -263,11 +264,11 @@ void lint(const CheckedProgram& program, const std::map<std::string, DefEntry>& 
   bool library = program.rules.empty();
   for (const auto& [name, m] : msgs)
     if (m.given && !m.used && !any_broken && !library)
-      diags.warning(m.file, m.msg->name_span, "W-unused-message", fmt::format("message '{}' is never sent", name),
+      diags.warning(m.file, m.msg->name_span, code::unused_message, fmt::format("message '{}' is never sent", name),
                     "send it from a rule, or remove it");
   for (const auto& [name, d] : defs)
     if (d.given && !d.used && !any_broken && !library)
-      diags.warning(d.file, d.def->name_span, "W-unused-definition",
+      diags.warning(d.file, d.def->name_span, code::unused_definition,
                     fmt::format("{} '{}' is never used", d.def->segment ? "segment" : "let", name),
                     "use it in a rule, or remove it");
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "lang/check_context.hpp"
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser.hpp"
 
 namespace crm::lang::detail {
@@ -62,7 +63,7 @@ class Loader {
     std::string error;
     SourcePtr src = read_source(path, error);
     if (!src) {
-      diags_.error(nullptr, {}, "E-io", error, "check the file name");
+      diags_.error(nullptr, {}, code::io, error, "check the file name");
       return false;
     }
     Module m = parse(src, diags_);
@@ -120,13 +121,13 @@ class Loader {
       std::vector<std::string> chain;
       for (auto it = on_stack; it != stack_.end(); ++it) chain.push_back(it->display);
       chain.push_back(on_stack->display);
-      diags_.error(from.file, imp.path_span, "E-import-cycle", fmt::format("import cycle: {}", fmt::join(chain, " -> ")),
+      diags_.error(from.file, imp.path_span, code::import_cycle, fmt::format("import cycle: {}", fmt::join(chain, " -> ")),
                    "move what both files need into a third file that both import");
       return;
     }
     if (done_.count(key)) return;
     if (stack_.size() >= kMaxImportDepth) {
-      diags_.error(from.file, imp.path_span, "E-import-depth",
+      diags_.error(from.file, imp.path_span, code::import_depth,
                    fmt::format("imports nested more than {} files deep", kMaxImportDepth));
       return;
     }
@@ -138,7 +139,7 @@ class Loader {
     std::string error;
     SourcePtr src = read_source(path, error);
     if (!src) {
-      diags_.error(from.file, imp.path_span, "E-import-not-found", fmt::format("cannot read module '{}'", imp.path),
+      diags_.error(from.file, imp.path_span, code::import_not_found, fmt::format("cannot read module '{}'", imp.path),
                    error);
       return;
     }
@@ -170,7 +171,7 @@ class Loader {
                          : !known.empty()    ? fmt::format("the standard modules are: {}", fmt::join(known, ", "))
                          : options_.stdlib_dirs.empty() ? std::string("no standard library directory is configured")
                                                         : fmt::format("looked in: {}", fmt::join(options_.stdlib_dirs, ", "));
-      diags_.error(from.file, imp.path_span, "E-import-not-found", fmt::format("unknown standard module '{}'", name),
+      diags_.error(from.file, imp.path_span, code::import_not_found, fmt::format("unknown standard module '{}'", name),
                    hint);
       return {};
     }
@@ -178,7 +179,7 @@ class Loader {
     fs::path base = from.file ? fs::path(from.file->path()).parent_path() : fs::path();
     fs::path p = (base / name).lexically_normal();
     if (is_file(p)) return p.string();
-    diags_.error(from.file, imp.path_span, "E-import-not-found", fmt::format("cannot find module '{}'", imp.path),
+    diags_.error(from.file, imp.path_span, code::import_not_found, fmt::format("cannot find module '{}'", imp.path),
                  fmt::format("looked for '{}' (imports are relative to the importing file's directory)", p.string()));
     return {};
   }

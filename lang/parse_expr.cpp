@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser_impl.hpp"
 #include "lang/parser_support.hpp"
 
@@ -17,7 +18,7 @@ int64_t Parser::int_value(const Node& n) {
     if (c < '0' || c > '9') continue;
     uint64_t d = static_cast<uint64_t>(c - '0');
     if (v > (static_cast<uint64_t>(INT64_MAX) - d) / 10) {
-      diags_.error(file_, span(n), "E-int-overflow",
+      diags_.error(file_, span(n), code::int_overflow,
                    "integer literal " + std::string(s) + " does not fit in 64 bits", "the largest integer is 9223372036854775807");
       return 0;
     }
@@ -46,7 +47,7 @@ Days Parser::date_value(const Node& n) {
   std::string_view s = n.string_view();
   if (auto d = parse_date(s)) return *d;
   bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-  diags_.error(file_, span(n), "E-bad-date",
+  diags_.error(file_, span(n), code::bad_date,
                // fmt, not operator+: GCC 12 warns -Wrestrict (a false positive) on "'" + std::string
                shape ? fmt::format("'{}' is not a valid calendar date", s) : fmt::format("invalid date literal '{}'", s),
                shape ? "" : "write dates as YYYY-MM-DD, e.g. 2026-12-01; write 'a - b' with spaces to subtract");
@@ -73,7 +74,7 @@ std::string Parser::decode_string(const Node& n) {
       for (size_t k = i + 2; k < close; ++k) cp = cp * 16 + hex_value(s[k]);
       if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         diags_.error(file_, {base + static_cast<uint32_t>(i - 1), base + static_cast<uint32_t>(close + 1)},
-                     "E-bad-escape", "\\u{...} escape is not a valid Unicode code point",
+                     code::bad_escape, "\\u{...} escape is not a valid Unicode code point",
                      "code points go up to 10FFFF and exclude the surrogates D800-DFFF");
       } else {
         append_utf8(out, cp);
@@ -197,7 +198,7 @@ ExprPtr Parser::expr(const Node& n, int& depth) {
 ExprPtr Parser::check_depth(ExprPtr e, int depth) {
   if (depth <= kMaxNestingDepth) return e;
   if (!too_deep_reported_) {
-    diags_.error(file_, e->span, "E-too-deep",
+    diags_.error(file_, e->span, code::too_deep,
                  "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " levels)",
                  "split it into smaller parts with 'let'");
     too_deep_reported_ = true;

@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser_impl.hpp"
 #include "lang/parser_support.hpp"
 
@@ -18,14 +19,14 @@ namespace parser_detail {
 
 bool Parser::prepare(size_t& pos) {
   if (text_.size() > kMaxSourceBytes) {
-    diags_.error(file_, {0, 0}, "E-too-large",
+    diags_.error(file_, {0, 0}, code::too_large,
                  fmt::format("source is too large ({} bytes; the limit is {} bytes)", text_.size(), kMaxSourceBytes));
     return false;
   }
   pos = has_bom(text_) ? 3 : 0;
   for (uint32_t bad : invalid_utf8_offsets(text_, pos, kMaxUtf8Errors)) {
     bad_utf8_.insert(bad);
-    diags_.error(file_, {bad, bad + 1}, "E-bad-utf8",
+    diags_.error(file_, {bad, bad + 1}, code::bad_utf8,
                  "invalid UTF-8 byte " + hex_byte(static_cast<unsigned char>(text_[bad])), "the source must be UTF-8");
   }
   return true;
@@ -106,7 +107,7 @@ void Parser::parse_campaign(const Node& head, size_t start, size_t& pos, std::ve
     pos = skip_space(text_, pos);
     if (pos >= text_.size()) {
       uint32_t at = end_of_last_token(text_, static_cast<uint32_t>(pos));
-      auto& d = diags_.error(file_, {at, at}, "E-syntax", "expected '}' to close " + desc);
+      auto& d = diags_.error(file_, {at, at}, code::syntax, "expected '}' to close " + desc);
       d.notes.push_back({file_, brace, desc + " opened here"});
       break;
     }
@@ -142,7 +143,7 @@ void Parser::report(const SyntaxError& e, size_t item_start, const std::string& 
   bool operand_error = message.rfind("expected an expression", 0) == 0 || message.rfind("expected a condition", 0) == 0;
   if (tok.is_keyword && (t.wants_name || (operand_error && !tok.starts_expression))) {
     if (t.wants_name) {
-      code = "E-keyword-as-name";
+      code = code::keyword_as_name;
       message = "'" + tok.text + "' is a keyword and cannot be used as a name";
     } else {
       hint = "'" + tok.text + "' is a keyword and cannot be used as a name";
@@ -172,7 +173,7 @@ void Parser::report(const SyntaxError& e, size_t item_start, const std::string& 
   // the start of the next line (messages that name the token found keep pointing at it).
   std::string_view tm(t.message);
   bool says_expected = tm.rfind("expected", 0) == 0 || tm.rfind("unclosed", 0) == 0 || tm.rfind("unterminated", 0) == 0;
-  if (code != "E-keyword-as-name" && says_expected && tm.find("{tok}") == std::string_view::npos &&
+  if (code != code::keyword_as_name && says_expected && tm.find("{tok}") == std::string_view::npos &&
       at < text_.size()) {
     uint32_t prev = end_of_last_token(text_, at);
     if (prev < at && text_.find('\n', prev) < at) sp = {prev, prev};
@@ -194,7 +195,7 @@ void Parser::report(const SyntaxError& e, size_t item_start, const std::string& 
 }
 
 void Parser::report_too_deep(uint32_t at) {
-  diags_.error(file_, {at, at + 1}, "E-too-deep",
+  diags_.error(file_, {at, at + 1}, code::too_deep,
                "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " levels)",
                "split it into smaller parts with 'let'");
 }
@@ -243,7 +244,7 @@ void Parser::convert_item(const Node& n, std::vector<Item>& out, bool in_campaig
       im.path_span = span(*n.children[0]);
     }
     if (in_campaign) {
-      diags_.error(file_, sp, "E-syntax", "'import' is only allowed at the top level of a file");
+      diags_.error(file_, sp, code::syntax, "'import' is only allowed at the top level of a file");
       return;
     }
     out.push_back(Item{std::move(im)});
@@ -287,7 +288,7 @@ void Parser::convert_item(const Node& n, std::vector<Item>& out, bool in_campaig
     out.push_back(Item{test(n, sp)});
   } else if (is_option(n)) {
     if (!in_campaign) {
-      diags_.error(file_, sp, "E-syntax", "option outside a rule or campaign",
+      diags_.error(file_, sp, code::syntax, "option outside a rule or campaign",
                    "options follow the actions of a rule, or set defaults inside a campaign");
       return;
     }
@@ -321,7 +322,7 @@ Message Parser::message(const Node& n, Span sp) {
     }
     std::string clause = word(*ch);
     if (!seen.insert(clause).second) {
-      diags_.error(file_, word_span(*ch), "E-duplicate-clause",
+      diags_.error(file_, word_span(*ch), code::duplicate_clause,
                    "'" + clause + "' is given twice in message '" + m.name + "'");
       continue;
     }
@@ -437,7 +438,7 @@ Option Parser::option(const Node& n) {
       o.text = std::string(num.string_view());
       o.pct = decimal_value(num);
       if (o.pct > 100)
-        diags_.error(file_, span(num), "E-syntax", "holdout must be between 0% and 100%, not " + o.text + "%");
+        diags_.error(file_, span(num), code::syntax, "holdout must be between 0% and 100%, not " + o.text + "%");
     }
   }
   return o;
@@ -449,7 +450,7 @@ std::optional<Channel> Parser::channel(const Node& n, bool in_limit) {
   std::vector<std::string> names = {"email", "line", "sms", "push", "dm"};
   if (in_limit) names.push_back("message");
   std::string m = closest_match(name, names);
-  diags_.error(file_, word_span(n), "E-unknown-channel",
+  diags_.error(file_, word_span(n), code::unknown_channel,
                "unknown channel '" + name + "'; the channels are email, line, sms, push and dm" +
                    (in_limit ? " (or 'message' for all of them)" : ""),
                m.empty() ? "" : "did you mean '" + m + "'?");

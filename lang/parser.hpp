@@ -14,7 +14,7 @@ constexpr int kMaxNestingDepth = 256;
 // Larger sources are refused: no campaign script is this big, and it bounds memory for fuzzing.
 constexpr size_t kMaxSourceBytes = 16 * 1024 * 1024;
 
-// Parses one file. Never throws for bad input: syntax errors go to `diags` (code "E-syntax"
+// Parses one file. Never throws for bad input: syntax errors go to `diags` (code::syntax
 // and friends) and the returned module holds what could be recovered.
 Module parse(SourcePtr file, Diagnostics& diags);
 

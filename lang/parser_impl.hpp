@@ -1,6 +1,7 @@
-// Internals of the parser (parser.cpp, and test_blocks.cpp for `test` blocks): the PEGTL
-// control that turns must<> failures into SyntaxError, the parse-tree selector, and the Parser
-// class that converts one declaration's tree at a time to the AST. Not part of lang's interface.
+// Internals of the parser (parser.cpp; parse_expr.cpp for literals and expressions,
+// test_blocks.cpp for `test` blocks): the PEGTL control that turns must<> failures into
+// SyntaxError, the parse-tree selector, and the Parser class that converts one declaration's
+// tree at a time to the AST. Not part of lang's interface.
 #pragma once
 #include <tao/pegtl/contrib/parse_tree.hpp>
 

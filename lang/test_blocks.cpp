@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser_impl.hpp"
 #include "lang/parser_support.hpp"
 
@@ -59,7 +60,7 @@ std::string Parser::status_word(const Node& n, const std::vector<std::string>& a
     std::string m = closest_match(w, allowed);
     std::string list;
     for (size_t i = 0; i < allowed.size(); ++i) list += (i ? (i + 1 == allowed.size() ? " or " : ", ") : "") + allowed[i];
-    diags_.error(file_, word_span(n), "E-syntax", fmt::format("unknown {} status '{}'; it is {}", what, w, list),
+    diags_.error(file_, word_span(n), code::syntax, fmt::format("unknown {} status '{}'; it is {}", what, w, list),
                  m.empty() ? "" : "did you mean '" + m + "'?");
   }
   return w;
@@ -190,13 +191,13 @@ TestExpect Parser::test_expect(const Node& n, Span sp) {
     // A qualifier: each at most once.
     std::string q = c.is_type<g::q_status>() ? "status" : word(c);
     if (!seen.insert(q).second) {
-      diags_.error(file_, word_span(c), "E-duplicate-clause", fmt::format("'{}' is given twice in the expectation", q == "status" ? word(c) : q),
+      diags_.error(file_, word_span(c), code::duplicate_clause, fmt::format("'{}' is given twice in the expectation", q == "status" ? word(c) : q),
                    "each qualifier (to, via, on, rule, status, times) is written at most once");
       continue;
     }
     const Node* v = first_child(c);
     if (e.no_actions && !c.is_type<g::q_to>() && !c.is_type<g::q_on>()) {
-      diags_.error(file_, word_span(c), "E-syntax", fmt::format("'expect no actions' takes only 'to ID' and 'on DATE', not '{}'", word(c)),
+      diags_.error(file_, word_span(c), code::syntax, fmt::format("'expect no actions' takes only 'to ID' and 'on DATE', not '{}'", word(c)),
                    "write expect no actions to 2 on 2026-04-02");
       continue;
     }
@@ -218,7 +219,7 @@ TestExpect Parser::test_expect(const Node& n, Span sp) {
       e.times = int_value(*v);
       e.times_span = span(*v);
       if (e.absent)
-        diags_.error(file_, word_span(c), "E-syntax", "'expect no' takes no 'times'",
+        diags_.error(file_, word_span(c), code::syntax, "'expect no' takes no 'times'",
                      "an absence means zero times; write 'expect ... times 0' or drop 'times'");
     }
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "lang/check_context.hpp"
+#include "lang/diagnostic_codes.hpp"
 
 namespace crm::lang::detail {
 
@@ -54,18 +55,18 @@ Type Typer::type(Expr& e, const SourcePtr& file, Where where, ExprUse* use) {
 void Typer::condition(Expr& e, const SourcePtr& file, Where where, ExprUse* use, const char* what) {
   Type t = type(e, file, where, use);
   if (!boolish(t))
-    diags_.error(file, e.span, "E-type", fmt::format("{} must be bool, got {}", what, type_name(t)),
+    diags_.error(file, e.span, code::type, fmt::format("{} must be bool, got {}", what, type_name(t)),
                  t.is_numeric() ? "compare it with something, e.g. '... > 0'" : "");
 }
 
 void Typer::type_error(Ctx& c, Span span, std::string message, std::string hint) {
-  diags_.error(c.file, span, "E-type", std::move(message), std::move(hint));
+  diags_.error(c.file, span, code::type, std::move(message), std::move(hint));
 }
 
 Type Typer::visit(Expr& e, Ctx& c) {
   if (c.depth >= kMaxExprDepth) {
     if (!c.too_deep)
-      diags_.error(c.file, e.span, "E-too-deep",
+      diags_.error(c.file, e.span, code::too_deep,
                    fmt::format("expression nested more than {} levels deep", kMaxExprDepth),
                    "split it with 'let' definitions");
     c.too_deep = true;
@@ -163,13 +164,13 @@ Type Typer::name(Expr& e, Ctx& c) {
   if (defs_.count(n)) return *lookup(n, c.use);
   if (auto* a = stdlib::find_attribute(n)) {
     if (a->scope == stdlib::Scope::Order && c.where != Where::Order) {
-      diags_.error(c.file, e.span, "E-scope",
+      diags_.error(c.file, e.span, code::scope,
                    fmt::format("'{}' is only available in rules and journeys 'on purchase' or 'on first_purchase'", n),
                    "add 'on purchase' to the rule");
       return Type::error();
     }
     if (a->scope == stdlib::Scope::Event && c.where != Where::Event) {
-      diags_.error(c.file, e.span, "E-scope",
+      diags_.error(c.file, e.span, code::scope,
                    fmt::format("'{}' is only available in event rules ('on EVENT', other than purchase and "
                                "first_purchase)",
                                n),
@@ -180,7 +181,7 @@ Type Typer::name(Expr& e, Ctx& c) {
   }
   if (n.size() > 6 && n.compare(0, 6, "event.") == 0) {
     if (c.where != Where::Event) {
-      diags_.error(c.file, e.span, "E-scope",
+      diags_.error(c.file, e.span, code::scope,
                    fmt::format("'{}' is only available in event rules ('on EVENT', other than purchase and "
                                "first_purchase)",
                                n),
@@ -196,7 +197,7 @@ Type Typer::name(Expr& e, Ctx& c) {
   if (!best.empty()) hint = fmt::format("did you mean '{}'?", best);
   else if (!options_.has_store && options_.extra_attributes.empty())
     hint = fmt::format("if '{}' is a column of your customers table, check with --db STORE", n);
-  diags_.error(c.file, e.span, "E-unknown-name", fmt::format("unknown attribute '{}'", n), hint);
+  diags_.error(c.file, e.span, code::unknown_name, fmt::format("unknown attribute '{}'", n), hint);
   return Type::error();
 }
 
@@ -211,14 +212,14 @@ Type Typer::call(Expr& e, Ctx& c) {
     std::vector<std::string> names;
     for (const auto& g : stdlib::functions()) names.emplace_back(g.name);
     std::string best = closest_match(e.text, names);
-    diags_.error(c.file, e.span, "E-unknown-function", fmt::format("unknown function '{}'", e.text),
+    diags_.error(c.file, e.span, code::unknown_function, fmt::format("unknown function '{}'", e.text),
                  best.empty() ? fmt::format("the functions are: {}", fmt::join(names, ", "))
                               : fmt::format("did you mean '{}'?", best));
     return Type::error();
   }
   auto arity = [&](size_t lo, size_t hi) {
     if (at.size() >= lo && at.size() <= hi) return true;
-    diags_.error(c.file, e.span, "E-arity",
+    diags_.error(c.file, e.span, code::arity,
                  fmt::format("'{}' takes {}, got {}", e.text,
                              lo == hi ? plural(lo, "argument") : fmt::format("at least {} arguments", lo),
                              plural(at.size(), "argument")),
@@ -350,7 +351,7 @@ Type Typer::compare(Expr& e, Ctx& c, Type a, Type b) {
   const char* op = op_text(e.bop);
   bool ordering = e.bop != BinOp::Eq && e.bop != BinOp::Ne;
   if (e.args[0]->kind == Expr::Kind::Null || e.args[1]->kind == Expr::Kind::Null) {
-    diags_.warning(c.file, e.span, "W-null-comparison", "comparison with null is always unknown; use 'is null'",
+    diags_.warning(c.file, e.span, code::null_comparison, "comparison with null is always unknown; use 'is null'",
                    e.bop == BinOp::Ne ? "write 'x is not null'" : "write 'x is null'");
     return Type::boolean();
   }
@@ -376,7 +377,7 @@ Type Typer::compare(Expr& e, Ctx& c, Type a, Type b) {
 Type Typer::membership(Expr& e, Ctx& c, Type a, Type b) {
   const char* op = op_text(e.bop);
   if (e.args[0]->kind == Expr::Kind::Null) {
-    diags_.warning(c.file, e.span, "W-null-comparison", "comparison with null is always unknown; use 'is null'");
+    diags_.warning(c.file, e.span, code::null_comparison, "comparison with null is always unknown; use 'is null'");
     return Type::boolean();
   }
   if (a.kind == TypeKind::List) {

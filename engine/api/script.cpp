@@ -11,6 +11,7 @@
 
 #include "engine/eval/compiled_script.hpp"
 #include "lang/checker.hpp"
+#include "lang/diagnostic_codes.hpp"
 #include "lang/parser.hpp"
 
 namespace crm {
@@ -88,7 +89,7 @@ CompileResult Script::compile_string(std::string_view source, const std::string&
   lang::Diagnostics diags;
   auto file = std::make_shared<lang::SourceFile>(name, std::string(source));
   if (source.size() > lang::kMaxSourceBytes) {
-    diags.error(file, {}, "E-too-large", fmt::format("the script is larger than {} bytes", lang::kMaxSourceBytes));
+    diags.error(file, {}, lang::code::too_large, fmt::format("the script is larger than {} bytes", lang::kMaxSourceBytes));
   } else {
     std::vector<lang::Module> modules;
     modules.push_back(lang::parse(file, diags));

@@ -25,6 +25,9 @@ int cmd_sample(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 int cmd_simulate(const std::vector<std::string>& args);
 int cmd_test(const std::vector<std::string>& args);
+int cmd_deliver(const std::vector<std::string>& args);
+int cmd_fit(const std::vector<std::string>& args);
+int cmd_analyze(const std::vector<std::string>& args);
 
 inline const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -38,7 +41,10 @@ inline const std::vector<Command>& commands() {
       {"event", "evaluate the event rules for one customer's event now (real time)", cmd_event},
       {"explain", "why each rule did or did not fire for one customer", cmd_explain},
       {"sample", "write a realistic sample shop into a new store", cmd_sample},
-      {"import", "load a CSV export (online-retail) into a store", cmd_import},
+      {"import", "load CSV exports into a store (csv with a mapping, online-retail, cdnow)", cmd_import},
+      {"deliver", "post the outbox's undelivered rows to webhooks (retries, consent, --status)", cmd_deliver},
+      {"fit", "fit the customer-lifetime models (BG/NBD, Pareto/NBD, Gamma-Gamma)", cmd_fit},
+      {"analyze", "analyses of a store: next-purchase (what buyers bought next, by days)", cmd_analyze},
   };
   return table;
 }

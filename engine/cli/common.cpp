@@ -13,6 +13,7 @@
 #include "lang/ast_printer.hpp"
 #include "engine/store/store.hpp"
 #include "lang/date.hpp"
+#include "lang/diagnostic_codes.hpp"
 
 namespace crm::cli {
 
@@ -40,7 +41,7 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
       options.extra_attributes = engine::open_store(*db)->extra_attributes();
       options.has_store = true;
     } catch (const engine::StoreError& e) {
-      s.diags.error(nullptr, {}, "E-store", e.what());
+      s.diags.error(nullptr, {}, lang::code::store, e.what());
     }
   } else if (db) {
     options.has_store = true;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "engine/eval/program.hpp"
+#include "lang/diagnostic_codes.hpp"
 #include "lang/builtins.hpp"
 
 namespace crm::engine {
@@ -191,7 +192,7 @@ struct Compiler {
   }
 
   void error(const Expr* e, std::string message) {
-    diags.error(file, e ? e->span : lang::Span{}, "E-compile", std::move(message));
+    diags.error(file, e ? e->span : lang::Span{}, lang::code::compile, std::move(message));
   }
 
   // ------------------------------------------------------------ expressions

@@ -179,7 +179,7 @@ struct Compiler;
 
 // Builds a Program from checked expressions (typed by the checker: Expr::type must be set).
 // Constructs the checker cannot produce, or the evaluator does not support, are reported to
-// `diags` (code "E-compile") and compile to a null constant. Not thread-safe; single use.
+// `diags` (code::compile) and compile to a null constant. Not thread-safe; single use.
 class ProgramBuilder {
  public:
   explicit ProgramBuilder(lang::Diagnostics& diags, lang::SourcePtr file = nullptr);

@@ -11,6 +11,8 @@
 #include <queue>
 #include <set>
 
+#include "lang/diagnostic_codes.hpp"
+
 namespace crm::engine {
 namespace {
 
@@ -119,7 +121,7 @@ RuleGraph build_rule_graph(const lang::CheckedProgram& program, lang::Diagnostic
     for (size_t k = 0; k < cycle.size(); ++k) text += (k ? " -> " : "") + g.nodes[cycle[k]].name;
     const auto& first = g.nodes[cycle.front()];
     auto& d = diags.error(first.rule ? first.rule->file : nullptr, first.rule ? first.rule->name_span : lang::Span{},
-                          "E-rule-cycle", "rule cycle: " + text,
+                          lang::code::rule_cycle, "rule cycle: " + text,
                           "rules are evaluated in graph order; break the cycle by removing an 'after' or a tag dependency");
     for (size_t k = 1; k + 1 < cycle.size(); ++k) {
       const auto& n = g.nodes[cycle[k]];

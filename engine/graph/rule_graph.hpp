@@ -32,7 +32,7 @@ struct RuleGraph {
   std::vector<size_t> rule_order;
 };
 
-// Builds the graph; a cycle among rules is an error ("E-rule-cycle") that names the rules on
+// Builds the graph; a cycle among rules is an error (code::rule_cycle) that names the rules on
 // it: "rule cycle: a -> b -> a". A rule that reads a tag it writes itself is not a cycle (it
 // sees the tag as it was before it ran).
 RuleGraph build_rule_graph(const lang::CheckedProgram& program, lang::Diagnostics& diags);

@@ -323,4 +323,6 @@ std::string report_html(const ReportInput& in) {
   return out;
 }
 
+const char* report_css() { return kStyle; }
+
 }  // namespace crm::engine

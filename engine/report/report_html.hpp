@@ -11,4 +11,7 @@ namespace crm::engine {
 // reasons) is HTML-escaped. Deterministic: no clock, so the same inputs give the same bytes.
 std::string report_html(const ReportInput& in);
 
+// The report's style sheet (for other reports in the same look, e.g. `crm fit --report`).
+const char* report_css();
+
 }  // namespace crm::engine

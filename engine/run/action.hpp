@@ -30,6 +30,7 @@ struct ActionOut {
   int64_t priority = 0;
   double cost = 0;            // message cost (for simulations)
   std::string subject;        // rendered subject of a send, if any
+  bool transactional = false; // a send of a `transactional` message (needs no opt-in)
 };
 
 // {"date":"2026-11-23","customer":42,"rule":"check_in","action":"send","target":"any_concerns","channel":"line","status":"sent"}

@@ -21,6 +21,7 @@ std::string payload_json(const ActionOut& a) {
       append_json_string(out, a.subject);
     }
     if (a.cost != 0) out += fmt::format(",\"cost\":{}", a.cost);
+    if (a.transactional) out += ",\"transactional\":true";
   }
   out += "}";
   return out;

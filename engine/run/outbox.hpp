@@ -17,7 +17,8 @@ std::string idem_key(const ActionOut& a);
 // The dedupe value inside an idem_key (between the second and the last '|'; "" if malformed).
 std::string dedupe_of_idem_key(const std::string& key);
 
-// The outbox payload: a JSON object with the dedupe value and, for sends, subject and cost.
+// The outbox payload: a JSON object with the dedupe value and, for sends, subject, cost and
+// "transactional": true for a transactional message (crm deliver re-checks consent of the others).
 std::string payload_json(const ActionOut& a);
 
 // The outbox rows and tag changes of the passed actions among `actions` (what a real run, a

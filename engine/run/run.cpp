@@ -286,6 +286,7 @@ ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
   o.priority = c.priority;
   o.cost = c.cost;
   o.subject = std::move(c.subject);
+  o.transactional = c.transactional;
   return o;
 }
 

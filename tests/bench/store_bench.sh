@@ -78,12 +78,28 @@ echo "  customers $CUSTOMERS, orders $orders, file ${size_mb} MiB, generation $g
 echo "playbook: $PLAYBOOK ($(grep -c '^rule ' "$PLAYBOOK") rules), date $DATE, crm $CRM"
 echo "  (run ms = the day's evaluation after loading; wall s and cpu s = the whole process, load included)"
 echo "  machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The bare read: every column the load needs, scanned through the SQLite C API and nothing else
+# (crm-bare-read, built beside crm). The dry run is quoted as a ratio of it.
+BARE="${BARE:-$(dirname "$CRM")/../tests/bench/crm-bare-read}"
+bare_ms=""
+if [[ -x "$BARE" ]]; then
+  echo
+  "$BARE" "$STORE" "$REPS" | tee "$BENCH_DIR/bare.log"
+  bare_ms=$(sed -nE 's/^bare read: best ([0-9.]+) ms.*/\1/p' "$BENCH_DIR/bare.log")
+fi
 echo
 header "dry run"
+best_dry=""
 for ((i = 1; i <= REPS; ++i)); do
   printf '%-16s ' "  #$i"
-  measure "$STORE" --dry-run
+  line=$(measure "$STORE" --dry-run)
+  echo "$line"
+  w=$(awk '{ print $7 }' <<<"$line")
+  [[ "$w" != "-" ]] && { [[ -z "$best_dry" ]] || awk -v a="$w" -v b="$best_dry" 'BEGIN { exit !(a < b) }'; } && best_dry="$w"
 done
+if [[ -n "$bare_ms" && -n "$best_dry" ]]; then
+  awk -v w="$best_dry" -v b="$bare_ms" 'BEGIN { printf "ratio: the whole dry run (best %.2f s) / the bare read (best %.2f s) = %.2fx\n", w, b / 1000, w * 1000 / b }'
+fi
 echo
 header "real run (copy)"
 for ((i = 1; i <= REPS; ++i)); do

@@ -14,6 +14,9 @@ declare -A allowed=(
   [engine/run]="lang engine/store engine/frame engine/graph engine/eval"
   [engine/report]="lang engine/store engine/frame engine/graph engine/eval engine/run"
   [engine/import]="lang engine/store"
+  [engine/import/csv]="lang engine/store engine/import"
+  [engine/model]="lang engine/store engine/frame engine/graph engine/eval engine/run engine/report engine/import"
+  [engine/deliver]="lang engine/store engine/run"
   [engine/include/crm]=""
 )
 bad=0; checked=0

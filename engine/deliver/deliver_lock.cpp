@@ -1,0 +1,54 @@
+// flock-based delivery lock (deliver_lock.hpp): the holder's pid is written into the lock file
+// so that the second crm deliver can name it.
+#include "engine/deliver/deliver_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace crm::deliver {
+
+DeliverLock& DeliverLock::operator=(DeliverLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+DeliverLock::~DeliverLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+DeliverLock DeliverLock::acquire(const std::string& store_path, std::chrono::milliseconds wait) {
+  if (store_path.empty() || store_path == ":memory:") return DeliverLock();
+  std::string path = store_path + ".deliver.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open the delivery lock file '" + path + "'");
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      char buf[32] = {};
+      ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+      std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      ::close(fd);
+      throw std::runtime_error("another crm deliver is delivering from '" + store_path + "'" +
+                               (holder.empty() ? "" : " (process " + holder + ")") +
+                               "; nothing was done. Try again when it has finished.");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+    (void)ignored;
+  }
+  return DeliverLock(fd);
+}
+
+}  // namespace crm::deliver

@@ -1,0 +1,195 @@
+// Fitting the three models on a store (see fit.hpp): data checks with clear messages, the
+// maximum-likelihood fits, the holdout comparison and the weekly tracking curves.
+#include "engine/model/fit.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "engine/model/optimize.hpp"
+
+namespace crm::model {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void check(const MleResult& m, const char* model) {
+  if (!m.converged)
+    throw FitError(std::string(model) + ": " + m.problem,
+                   "the models need many customers with repeat purchases over a span of time; "
+                   "try an earlier --holdout-from, a later --as-of, or --models to fit the others");
+}
+
+ModelFit fit_record(const char* name, std::vector<std::string> names, const MleResult& m, double customers, double secs) {
+  ModelFit f;
+  f.name = name;
+  f.names = std::move(names);
+  f.params = m.params;
+  f.se = m.se.empty() ? std::vector<double>(m.params.size(), NAN) : m.se;
+  f.log_likelihood = m.log_likelihood;
+  f.customers = customers;
+  f.iterations = m.iterations;
+  f.seconds = secs;
+  return f;
+}
+
+double weighted_mean(const std::vector<double>& v, const std::vector<double>& w) {
+  double s = 0, n = 0;
+  for (size_t i = 0; i < v.size(); ++i) s += v[i] * w[i], n += w[i];
+  return n > 0 ? s / n : 0;
+}
+
+}  // namespace
+
+FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
+  FitResult res;
+  res.unit = o.unit;
+  auto t0 = Clock::now();
+  PurchaseDays p = load_purchase_days(db, o.as_of);
+  res.load_seconds = since(t0);
+  if (p.days.empty())
+    throw FitError(o.as_of ? "no paid orders on or before " + format_date(*o.as_of) : "the store has no paid orders",
+                   "import a shop first (crm import ...) or choose a later --as-of");
+  Days as_of = o.as_of ? *o.as_of : p.last_day;
+  res.first_day = p.first_day;
+  res.calibration_end = as_of;
+  if (o.holdout_from) {
+    if (*o.holdout_from > as_of)
+      throw FitError("--holdout-from " + format_date(*o.holdout_from) + " is after the last day used, " + format_date(as_of),
+                     "the holdout runs from --holdout-from to --as-of (default: the last paid order's day)");
+    if (*o.holdout_from <= p.first_day)
+      throw FitError("--holdout-from " + format_date(*o.holdout_from) + " leaves no calibration period (the first purchase is on " +
+                         format_date(p.first_day) + ")",
+                     "choose a later --holdout-from");
+    res.calibration_end = *o.holdout_from - 1;
+    res.holdout_end = as_of;
+  }
+  RfmSummary s = summarize(p, res.calibration_end, o.unit, res.holdout_end);
+  if (std::getenv("CRM_FIT_TRACE")) std::fprintf(stderr, "load+summary %.3f s\n", since(t0));
+  res.customers = static_cast<int64_t>(s.customers.size());
+  for (const auto& c : s.customers) {
+    res.repeat_buyers += c.x > 0;
+    res.purchase_days += 1 + c.x;
+  }
+  const std::string span = "up to " + format_date(res.calibration_end);
+  if (res.customers < 2)
+    throw FitError("only " + std::to_string(res.customers) + " customer with purchases " + span +
+                       ": the models describe many customers",
+                   "fit on a store with hundreds of customers or more");
+  bool any_time = false;
+  for (const auto& c : s.customers) any_time |= c.T > 0;
+  if (!any_time)
+    throw FitError("every purchase " + span + " is on one day (" + format_date(res.calibration_end) +
+                       "): there is no time in which to observe repeat purchases",
+                   "fit once the store holds some weeks of orders");
+  if (res.repeat_buyers == 0 && (o.bgnbd || o.pareto || o.gamma_gamma))
+    throw FitError("no customer bought again " + span + " (every customer has one purchase day)",
+                   "the models learn from repeat purchases; fit when some customers have bought twice");
+
+  RfmData d = frequency_data(s);
+  if (std::getenv("CRM_FIT_TRACE")) std::fprintf(stderr, "rows %zu, %.3f s\n", d.size(), since(t0));
+  const double mean_T = std::max(weighted_mean(d.T, d.w), 1e-3);
+  const double mean_x = std::max(weighted_mean(d.x, d.w), 1e-2);
+  const double alpha0 = std::max(mean_T / mean_x, 1e-3);
+
+  if (o.bgnbd) {
+    auto t = Clock::now();
+    LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
+      BgNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
+      return bgnbd_log_likelihood(q, d, g);
+    };
+    MleResult m = maximize_likelihood(ll, {0, std::log(alpha0), 0, 0}, true, {"r", "alpha", "a", "b"});
+    check(m, "BG/NBD");
+    res.bgnbd = BgNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
+    res.fits.push_back(fit_record(kBgNbd, {"r", "alpha", "a", "b"}, m, d.customers, since(t)));
+  }
+  if (o.pareto) {
+    auto t = Clock::now();
+    LogLikelihood ll = [&](const std::vector<double>& th, double*) {
+      ParetoNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
+      return pareto_log_likelihood(q, d);
+    };
+    // From BG/NBD's purchase-rate estimates when there are some: the two models agree roughly.
+    std::vector<double> start = {0, std::log(alpha0), 0, std::log(mean_T)};
+    if (res.bgnbd) start[0] = std::log(res.bgnbd->r), start[1] = std::log(res.bgnbd->alpha);
+    MleResult m = maximize_likelihood(ll, start, false, {"r", "alpha", "s", "beta"});
+    check(m, "Pareto/NBD");
+    res.pareto = ParetoNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
+    res.fits.push_back(fit_record(kParetoNbd, {"r", "alpha", "s", "beta"}, m, d.customers, since(t)));
+  }
+  if (o.gamma_gamma) {
+    auto t = Clock::now();
+    SpendData sd = spend_data(s);
+    res.spend_left_out = sd.left_out;
+    if (sd.size() == 0)
+      throw FitError("Gamma-Gamma: no repeat buyer " + span + " has a positive mean spend (" + std::to_string(sd.left_out) +
+                         " with zero or negative order totals)",
+                     "the spend model needs positive order totals; check orders.total, or --models bgnbd,pareto_nbd");
+    double mean_m = weighted_mean(sd.mean, sd.w);
+    LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
+      GammaGammaParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2])};
+      return gamma_gamma_log_likelihood(q, sd, g);
+    };
+    MleResult m = maximize_likelihood(ll, {0, std::log(2.0), std::log(mean_m)}, true, {"p", "q", "gamma"});
+    check(m, "Gamma-Gamma");
+    res.gamma_gamma = GammaGammaParams{m.params[0], m.params[1], m.params[2]};
+    res.fits.push_back(fit_record(kGammaGamma, {"p", "q", "gamma"}, m, sd.customers, since(t)));
+  }
+
+  // Holdout: expected purchases over its length for each (x, t_x, T), against the actual days.
+  if (res.holdout_end) {
+    const double t_star = (*res.holdout_end - res.calibration_end) / unit_days(o.unit);
+    res.holdout.resize(kTopGroup + 1);
+    for (int g = 0; g <= kTopGroup; ++g) res.holdout[static_cast<size_t>(g)].x = g;
+    for (const auto& c : s.customers) {
+      auto& h = res.holdout[static_cast<size_t>(std::min(c.x, kTopGroup))];
+      ++h.customers;
+      h.actual += c.holdout;
+    }
+    for (size_t i = 0; i < d.size(); ++i) {
+      auto& h = res.holdout[static_cast<size_t>(std::min(static_cast<int>(d.x[i]), kTopGroup))];
+      if (res.bgnbd) h.bgnbd += d.w[i] * bgnbd_expected_purchases(*res.bgnbd, t_star, d.x[i], d.t_x[i], d.T[i]);
+      if (res.pareto) h.pareto += d.w[i] * pareto_expected_purchases(*res.pareto, t_star, d.x[i], d.t_x[i], d.T[i]);
+    }
+  }
+
+  // Tracking: weekly repeat purchases of the cohort, actual and expected (from first purchases).
+  const Days end = res.holdout_end ? *res.holdout_end : res.calibration_end;
+  Days start = res.calibration_end;
+  std::map<Days, double> firsts;  // first purchase day -> customers
+  for (const auto& c : s.customers) {
+    start = std::min(start, c.first);
+    firsts[c.first] += 1;
+  }
+  const size_t weeks = static_cast<size_t>((end - start) / 7 + 1);
+  res.tracking.resize(weeks);
+  for (size_t k = 0; k < weeks; ++k) res.tracking[k].start = start + static_cast<Days>(7 * k);
+  for (size_t i = 0; i < p.customers(); ++i) {
+    size_t b = p.begin[i], e = p.begin[i + 1];
+    if (p.days[b] > res.calibration_end) continue;
+    for (size_t k = b + 1; k < e && p.days[k] <= end; ++k) res.tracking[static_cast<size_t>((p.days[k] - start) / 7)].actual += 1;
+  }
+  double prev_bg = 0, prev_pn = 0;
+  for (size_t k = 0; k < weeks; ++k) {
+    Days week_end = std::min<Days>(res.tracking[k].start + 6, end);
+    double bg = 0, pn = 0;
+    for (const auto& [f, n] : firsts) {
+      if (f >= week_end) continue;
+      double t = (week_end - f) / unit_days(o.unit);
+      if (res.bgnbd) bg += n * bgnbd_expected_repeat(*res.bgnbd, t);
+      if (res.pareto) pn += n * pareto_expected_repeat(*res.pareto, t);
+    }
+    res.tracking[k].bgnbd = bg - prev_bg;
+    res.tracking[k].pareto = pn - prev_pn;
+    prev_bg = bg;
+    prev_pn = pn;
+  }
+  return res;
+}
+
+}  // namespace crm::model
