@@ -76,7 +76,7 @@ int cmd_event(const std::vector<std::string>& argv) {
   int code = kExitOk;
   auto setup = prepare_run("event", args->positional[0], *db, code);
   if (!setup) return code;
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
   Days d = date ? *date : engine::today_in(setup->tz);
   std::vector<engine::Occurrence> occs;
   if (!engine::realtime_occurrences(*setup->facts, *customer, d, *type, args->option("--payload").value_or(""), id, occs,
@@ -84,7 +84,7 @@ int cmd_event(const std::vector<std::string>& argv) {
     fmt::print(stderr, "crm event: error: {}\n", error);
     return kExitError;
   }
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   engine::Frame frame = engine::compute_frame(*setup->facts, d, runner.columns());
   std::vector<engine::ActionOut> actions = runner.evaluate_occurrences(d, frame, occs);

@@ -63,13 +63,13 @@ int cmd_explain(const std::vector<std::string>& argv) {
   int code = kExitOk;
   auto setup = prepare_run("explain", args->positional[0], *db, code);
   if (!setup) return code;
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
   if (!setup->facts->row_of(customer)) {
     fmt::print(stderr, "crm explain: error: no customer with id {} in {}\n", customer, shown_location(*db));
     return kExitError;
   }
   Days d = date ? *date : engine::today_in(setup->tz);
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   std::vector<engine::RuleTrace> traces;
   runner.evaluate_day(d, customer, &traces);

@@ -34,12 +34,8 @@ int cmd_graph(const std::vector<std::string>& argv) {
   LoadedScript script = load_script(args->positional, args->option("--db"));
   print_diagnostics(script.diags);
   if (!script.ok()) return kExitError;
-  if (args->flag("--program")) {
-    lang::Diagnostics diags;
-    engine::Program program = engine::compile_program(script.program, diags);
-    print_diagnostics(diags);
-    if (diags.has_errors()) return kExitError;
-    fmt::print("{}", engine::disassemble(program, &script.program));
+  if (args->flag("--program")) {  // compiled by load_script (engine::compile_script)
+    fmt::print("{}", engine::disassemble(script.compiled, &script.program));
     return kExitOk;
   }
   fmt::print("{}", engine::to_dot(script.graph));

@@ -97,7 +97,7 @@ int cmd_outcomes(const std::vector<std::string>& argv) {
     fmt::print(stderr, "crm outcomes: error: cannot write the report '{}': {}\n", *report_path, error);
     return kExitError;
   }
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
 
   engine::OutcomesAccumulator acc(setup->script.program, *setup->facts, *from, *to);
   // The real outbox in the range is the treated side as it happened; the dry run starts from the
@@ -105,7 +105,7 @@ int cmd_outcomes(const std::vector<std::string>& argv) {
   auto& outbox = setup->facts->outbox;
   for (const auto& e : outbox) acc.add_outbox(e);
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   runner.set_render_subjects(false);
   engine::SimulateOptions options;

@@ -104,9 +104,9 @@ int cmd_run(const std::vector<std::string>& argv) {
                      format_date(d), st.completed.size(), st.count);
   }
   setup->store->load_shard = shard;
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
 
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   engine::Summary summary;
   size_t written = 0;

@@ -126,7 +126,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     day_stats << "date\tfacts\trecomputed_customers\tactions\tattributes_cpu_ms\trules_cpu_ms\n";
   }
   const double cpu_start = engine::process_cpu_ms();
-  if (!load_and_compile(*setup, code)) return code;
+  load_facts(*setup);
   const double load_cpu_ms = engine::process_cpu_ms() - cpu_start;
 
   // A backtest must not see the future: outbox rows of real runs count only before --from.
@@ -138,7 +138,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     for (const auto& e : outbox) outcomes->add_outbox(e);
   }
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
-  engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
+  engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   runner.set_render_subjects(false);  // subjects only go into the outbox payload, which a simulation never writes
 

@@ -19,17 +19,14 @@
 namespace crm::cli {
 
 std::vector<std::string> stdlib_dirs() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("CRM_STDLIB"); env && *env) dirs.emplace_back(env);
+  std::string beside_exe;
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) {
     std::filesystem::path exe(std::string(buf, static_cast<size_t>(n)));
-    dirs.push_back((exe.parent_path().parent_path() / "share" / "crm" / "stdlib").string());
+    beside_exe = (exe.parent_path().parent_path() / "share" / "crm" / "stdlib").string();
   }
-  dirs.emplace_back(CRM_STDLIB_INSTALL_DIR);
-  dirs.emplace_back(CRM_STDLIB_SOURCE_DIR);
-  return dirs;
+  return engine::stdlib_search_path(beside_exe);
 }
 
 std::string shown_location(const std::string& db) { return engine::pg::is_uri(db) ? engine::pg::scrub_uri(db) : db; }
@@ -52,9 +49,7 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
   } else if (db) {
     options.has_store = true;
   }
-  s.program = lang::load_and_check(paths, options, s.diags);
-  if (!s.diags.has_errors()) s.graph = engine::build_rule_graph(s.program, s.diags);
-  s.diags.sort();
+  static_cast<engine::CompiledScript&>(s) = engine::compile_script(paths, options, s.diags);
   return s;
 }
 

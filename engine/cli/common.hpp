@@ -6,26 +6,25 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "engine/graph/rule_graph.hpp"
+#include "engine/eval/compiled_script.hpp"
 #include "lang/date.hpp"
 #include "lang/checker.hpp"
 #include "lang/diagnostic.hpp"
 
 namespace crm::cli {
 
-struct LoadedScript {
-  lang::CheckedProgram program;
+// A compiled script (checked program, rule graph, program) with its diagnostics.
+struct LoadedScript : engine::CompiledScript {
   lang::Diagnostics diags;
-  engine::RuleGraph graph;
   bool ok() const { return !diags.has_errors(); }
 };
 
 // Where `import "std/NAME"` looks: $CRM_STDLIB, <exe>/../share/crm/stdlib, the install prefix,
-// then the source tree.
+// then the source tree (engine::stdlib_search_path).
 std::vector<std::string> stdlib_dirs();
 
-// Parses and checks `paths` (with the extra customer columns of `db` when given) and builds
-// the rule graph. Diagnostics are sorted.
+// Compiles `paths` (engine::compile_script: check with the extra customer columns of `db`
+// when given, rule graph, program). Diagnostics are sorted.
 LoadedScript load_script(const std::vector<std::string>& paths, const std::optional<std::string>& db,
                          std::vector<lang::CheckOptions::Extra> extra = {});
 

@@ -1,4 +1,4 @@
-// Shared set-up of run and explain: store, script, time zone, facts, compiled program.
+// Shared set-up of run and explain: store, compiled script, time zone, facts.
 #include "cli/run_setup.hpp"
 
 #include <fmt/core.h>
@@ -39,7 +39,7 @@ std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& s
   return s;
 }
 
-bool load_and_compile(RunSetup& s, int& exit_code) {
+void load_facts(RunSetup& s) {
   auto t0 = std::chrono::steady_clock::now();
   engine::LoadResult loaded = s.store->load_facts(s.tz);
   s.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -49,14 +49,6 @@ bool load_and_compile(RunSetup& s, int& exit_code) {
   if (loaded.warnings.size() > kMaxWarnings)
     fmt::print(stderr, "warning: ... and {} more data warnings\n", loaded.warnings.size() - kMaxWarnings);
   s.facts = std::make_unique<engine::Facts>(std::move(loaded.facts));
-  lang::Diagnostics diags;
-  s.program = std::make_unique<engine::Program>(engine::compile_program(s.script.program, diags));
-  if (diags.has_errors()) {
-    print_diagnostics(diags);
-    exit_code = kExitError;
-    return false;
-  }
-  return true;
 }
 
 }  // namespace crm::cli

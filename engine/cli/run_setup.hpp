@@ -1,5 +1,5 @@
-// What `crm run` and `crm explain` share: opening the store, checking the script against its
-// columns, choosing the time zone, loading the facts and compiling the program.
+// What `crm run` and `crm explain` share: opening the store, compiling the script against its
+// columns, choosing the time zone and loading the facts.
 #pragma once
 #include <memory>
 #include <optional>
@@ -7,7 +7,6 @@
 
 #include "cli/common.hpp"
 #include "engine/store/facts.hpp"
-#include "engine/eval/program.hpp"
 #include "engine/store/store.hpp"
 #include "engine/store/timezone.hpp"
 
@@ -15,18 +14,17 @@ namespace crm::cli {
 
 struct RunSetup {
   std::unique_ptr<engine::Store> store;
-  LoadedScript script;
+  LoadedScript script;  // compiled
   engine::TimeZone tz;
   std::unique_ptr<engine::Facts> facts;
-  std::unique_ptr<engine::Program> program;
   double load_ms = 0;
 };
 
-// Opens the store and checks the script. On failure prints what went wrong and returns the
-// exit code in `exit_code` (and nullopt). Facts are loaded only when `load_facts`.
+// Opens the store and compiles the script. On failure prints what went wrong and returns the
+// exit code in `exit_code` (and nullopt).
 std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& script_path, const std::string& db,
                                     int& exit_code);
-// Loads the facts (printing data warnings to stderr, at most a few of each kind) and compiles.
-bool load_and_compile(RunSetup& setup, int& exit_code);
+// Loads the facts, printing data warnings to stderr (at most a few).
+void load_facts(RunSetup& setup);
 
 }  // namespace crm::cli

@@ -83,7 +83,7 @@ std::string node_key(const Node& n) {
 
 }  // namespace
 
-struct ProgramBuilder::Impl {
+struct Compiler {
   lang::Diagnostics& diags;
   lang::SourcePtr file;
   Program prog;
@@ -93,7 +93,7 @@ struct ProgramBuilder::Impl {
   std::unordered_map<std::string, NodeId> definition_nodes;  // compiled definitions by name
   std::set<std::string> compiling;                          // definitions being compiled (cycle guard)
 
-  Impl(lang::Diagnostics& d, lang::SourcePtr f) : diags(d), file(std::move(f)) {}
+  Compiler(lang::Diagnostics& d, lang::SourcePtr f) : diags(d), file(std::move(f)) {}
 
   // ------------------------------------------------------------ node construction
   NodeId add(Node n) {
@@ -628,18 +628,18 @@ struct ProgramBuilder::Impl {
 };
 
 ProgramBuilder::ProgramBuilder(lang::Diagnostics& diags, lang::SourcePtr file)
-    : impl_(std::make_unique<Impl>(diags, std::move(file))) {}
+    : compiler_(std::make_unique<Compiler>(diags, std::move(file))) {}
 ProgramBuilder::~ProgramBuilder() = default;
 
-void ProgramBuilder::add_definition(const lang::Definition& d) { impl_->prog.definitions_[d.name] = &d; }
+void ProgramBuilder::add_definition(const lang::Definition& d) { compiler_->prog.definitions_[d.name] = &d; }
 
 NodeId ProgramBuilder::add_expression(const lang::Expr& e) {
-  TypeKind t = impl_->type_of(e);
-  return impl_->compile(e, t);
+  TypeKind t = compiler_->type_of(e);
+  return compiler_->compile(e, t);
 }
 
 size_t ProgramBuilder::add_rule(const lang::FlatRule& r) {
-  Impl& m = *impl_;
+  Compiler& m = *compiler_;
   lang::SourcePtr saved = m.file;
   if (r.file) m.file = r.file;
   CompiledRule cr;
@@ -660,20 +660,20 @@ size_t ProgramBuilder::add_rule(const lang::FlatRule& r) {
 size_t ProgramBuilder::add_rule(std::string name, const std::vector<const lang::Expr*>& conditions) {
   CompiledRule cr;
   cr.name = std::move(name);
-  cr.condition = impl_->conjunction(conditions);
-  impl_->prog.rules_.push_back(std::move(cr));
-  return impl_->prog.rules_.size() - 1;
+  cr.condition = compiler_->conjunction(conditions);
+  compiler_->prog.rules_.push_back(std::move(cr));
+  return compiler_->prog.rules_.size() - 1;
 }
 
 void ProgramBuilder::add_subject_definition(const lang::Definition& d) {
-  if (!d.expr || impl_->prog.subject_nodes_.count(d.name)) return;
+  if (!d.expr || compiler_->prog.subject_nodes_.count(d.name)) return;
   NodeId n = add_expression(*d.expr);
-  impl_->prog.subject_nodes_[d.name] = n;
+  compiler_->prog.subject_nodes_[d.name] = n;
 }
 
 Program ProgramBuilder::finish() {
-  impl_->close();
-  return std::move(impl_->prog);
+  compiler_->close();
+  return std::move(compiler_->prog);
 }
 
 Program compile_program(const lang::CheckedProgram& program, lang::Diagnostics& diags) {

@@ -165,6 +165,7 @@ class Program {
 
  private:
   friend class ProgramBuilder;
+  friend struct Compiler;
   friend class Evaluator;
   std::vector<Node> nodes_;
   std::vector<std::string> columns_;
@@ -176,6 +177,9 @@ class Program {
   std::vector<std::vector<NodeId>> closures_;  // per node: the non-constant nodes it needs, in order
   bool interns_strings_ = false;
 };
+
+// Compiles checked expressions into a Program's nodes (compiler.cpp; ProgramBuilder's engine).
+struct Compiler;
 
 // Builds a Program from checked expressions (typed by the checker: Expr::type must be set).
 // Constructs the checker cannot produce, or the evaluator does not support, are reported to
@@ -197,8 +201,7 @@ class ProgramBuilder {
   Program finish();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Compiler> compiler_;  // compiler.cpp
 };
 
 // Compiles every rule of a checked program (in declaration order; Program::rules()[i] is

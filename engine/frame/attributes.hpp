@@ -32,7 +32,7 @@ Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& 
 // were made.
 using TagOverlay = std::vector<std::vector<std::pair<int64_t, bool>>>;
 
-struct FramePlan;  // attributes.cpp: which columns, and where they are in the cursor's frame
+struct FramePlan;  // frame_internal.hpp: which columns, and where they are in the cursor's frame
 
 // The attributes of every customer as of a day that moves forward, kept up to date
 // incrementally: a simulation (or a run over a range of days) is one sweep over the facts in
@@ -104,7 +104,7 @@ class FrameCursor {
   // and days_until_birthday is recomputed only when the date reaches it.
   std::vector<Days> next_birthday_;
   std::vector<Ymd> sub_start_ymd_;  // per row: the latest subscription's start, as a civil date
-  // (day, row << 8 | what it changes), sorted; what: the kTouch* bits of attributes.cpp.
+  // (day, row << 8 | what it changes), sorted; what: the kTouch* bits of frame_cursor.cpp.
   std::vector<std::pair<Days, uint64_t>> side_facts_;
   bool side_indexed_ = false;
   std::unique_ptr<FramePlan> plan_;

@@ -1,5 +1,6 @@
 // A Frame: the attributes of many customers as of one date, stored column by column.
-// attributes.cpp fills it from the store's facts; the compiled program evaluates rules over it.
+// frame_builder.cpp and frame_cursor.cpp fill it from the store's facts; the compiled program
+// evaluates rules over it.
 #pragma once
 #include <cstdint>
 #include <deque>

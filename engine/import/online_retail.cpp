@@ -19,6 +19,7 @@
 #include "engine/store/store.hpp"
 #include "lang/date.hpp"
 #include "engine/import/empty_store.hpp"
+#include "engine/store/fact_writer.hpp"
 
 namespace crm::examples {
 namespace {
@@ -222,11 +223,6 @@ struct ProductAgg {
   std::optional<double> price;
 };
 
-void ensure_country_column(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info('customers') WHERE name = 'country'");
-  if (!q.executeStep()) db.exec("ALTER TABLE customers ADD COLUMN country TEXT");
-}
-
 }  // namespace
 
 OnlineRetailCounts import_online_retail(const std::string& db_path, const std::string& csv_path,
@@ -240,12 +236,12 @@ OnlineRetailCounts import_online_retail(const std::string& db_path, const std::s
     needed = std::max(needed, static_cast<size_t>(i + 1));
 
   SQLite::Database db = open_empty_store(db_path, "import into a new file");
-  ensure_country_column(db);
+  engine::FactWriter writer(db);
+  writer.add_customer_column("country", "TEXT");
   // The shop is in the UK and its invoice times are local, without an offset.
   db.exec("INSERT INTO meta (key, value) VALUES ('timezone', 'Europe/London')"
           " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   SQLite::Transaction tx(db);
-  SQLite::Statement item(db, "INSERT INTO order_items(order_id, product_id, quantity, price) VALUES (?,?,?,?)");
 
   OnlineRetailCounts counts;
   std::map<int64_t, OrderAgg> orders;
@@ -308,51 +304,35 @@ OnlineRetailCounts import_online_retail(const std::string& db_path, const std::s
     }
     o.total += *qty * *price;
 
-    item.bind(1, order_id);
-    item.bind(2, p.id);
-    item.bind(3, static_cast<int64_t>(*qty));
-    item.bind(4, *price);
-    item.exec();
-    item.reset();
+    writer.write(engine::OrderItemRow{order_id, p.id, static_cast<int64_t>(*qty), *price});
     ++counts.order_items;
   }
 
-  SQLite::Statement ins_customer(db,
-      "INSERT INTO customers(id, name, email, birthday, created_at, email_opt_in, line_opt_in, sms_opt_in,"
-      " push_opt_in, dm_opt_in, referred_by, country) VALUES (?, NULL, NULL, NULL, ?, ?, NULL, NULL, NULL, NULL, NULL, ?)");
   std::map<int64_t, const CustomerAgg*> sorted_customers;
   for (const auto& [id, c] : customers) sorted_customers.emplace(id, &c);
   for (const auto& [id, c] : sorted_customers) {
-    ins_customer.bind(1, id);
-    ins_customer.bind(2, c->first_at);
-    if (options.assume_email_opt_in) ins_customer.bind(3, 1); else ins_customer.bind(3);
-    if (c->country.empty()) ins_customer.bind(4); else ins_customer.bind(4, c->country);
-    ins_customer.exec();
-    ins_customer.reset();
+    engine::CustomerRow row;
+    row.set(engine::CustomerCol::id, id).set(engine::CustomerCol::created_at, c->first_at);
+    if (options.assume_email_opt_in) row.set(engine::CustomerCol::email_opt_in, int64_t{1});
+    row.extra.emplace_back("country", c->country.empty() ? engine::Cell() : engine::Cell(c->country));
+    writer.write(row);
     ++counts.customers;
   }
 
-  SQLite::Statement ins_product(db, "INSERT INTO products(id, sku, name, category, price) VALUES (?,?,?,NULL,?)");
   for (const std::string& sku : product_order) {
     const ProductAgg& p = products.at(sku);
-    ins_product.bind(1, p.id);
-    ins_product.bind(2, sku);
-    if (p.name.empty()) ins_product.bind(3); else ins_product.bind(3, p.name);
-    if (p.price) ins_product.bind(4, *p.price); else ins_product.bind(4);
-    ins_product.exec();
-    ins_product.reset();
+    engine::ProductRow row;
+    row.id = p.id;
+    row.sku = sku;
+    if (!p.name.empty()) row.name = p.name;
+    if (p.price) row.price = *p.price;
+    writer.write(row);
     ++counts.products;
   }
 
-  SQLite::Statement ins_order(db, "INSERT INTO orders(id, customer_id, ordered_at, total, status) VALUES (?,?,?,?,?)");
   for (const auto& [id, o] : orders) {
-    ins_order.bind(1, id);
-    ins_order.bind(2, o.customer);
-    ins_order.bind(3, o.at);
-    ins_order.bind(4, std::round(o.total * 100) / 100);  // pence: sums of prices drift in binary
-    ins_order.bind(5, o.refund ? "refunded" : "paid");
-    ins_order.exec();
-    ins_order.reset();
+    // Totals in pence: sums of prices drift in binary.
+    writer.write(engine::OrderRow{id, o.customer, o.at, std::round(o.total * 100) / 100, o.refund ? "refunded" : "paid"});
     ++(o.refund ? counts.refunds : counts.orders);
   }
   tx.commit();

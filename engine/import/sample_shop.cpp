@@ -18,6 +18,7 @@
 #include "engine/import/sample_shop_data.hpp"
 #include "engine/store/store.hpp"
 #include "engine/import/empty_store.hpp"
+#include "engine/store/fact_writer.hpp"
 
 namespace crm::examples {
 namespace {
@@ -121,34 +122,10 @@ struct Order {
   int64_t total = 0;
 };
 
-// ---------------------------------------------------------------- the statements
-struct Statements {
-  SQLite::Statement customer, product, order, item, subscription, survey, referral, event, tag;
-  explicit Statements(SQLite::Database& db)
-      : customer(db,
-                 "INSERT INTO customers(id, name, email, birthday, created_at, email_opt_in, line_opt_in,"
-                 " sms_opt_in, push_opt_in, dm_opt_in, referred_by) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-        product(db, "INSERT INTO products(id, sku, name, category, price) VALUES (?,?,?,?,?)"),
-        order(db, "INSERT INTO orders(id, customer_id, ordered_at, total, status) VALUES (?,?,?,?,?)"),
-        item(db, "INSERT INTO order_items(order_id, product_id, quantity, price) VALUES (?,?,?,?)"),
-        subscription(db,
-                     "INSERT INTO subscriptions(id, customer_id, product_id, started_at, status, cycles,"
-                     " cancelled_at, cancel_reason) VALUES (?,?,?,?,?,?,?,?)"),
-        survey(db, "INSERT INTO surveys(customer_id, answered_at, satisfaction) VALUES (?,?,?)"),
-        referral(db, "INSERT INTO referrals(referrer_id, referee_id, created_at) VALUES (?,?,?)"),
-        event(db, "INSERT INTO events(id, customer_id, type, at, payload) VALUES (?,?,?,?,?)"),
-        tag(db, "INSERT INTO tags(customer_id, tag, set_at) VALUES (?,?,?)") {}
-};
-
-void run(SQLite::Statement& st) {
-  st.exec();
-  st.reset();
-}
-
 // ---------------------------------------------------------------- the generator
 class Generator {
  public:
-  Generator(SQLite::Database& db, const ShopOptions& opt) : st_(db), opt_(opt), rng_(opt.seed) {
+  Generator(SQLite::Database& db, const ShopOptions& opt) : w_(db), opt_(opt), rng_(opt.seed) {
     intense_ = opt.orders_per_customer > 0;
     if (intense_) intense_gap_ = intense_gap(opt.orders_per_customer);
   }
@@ -156,12 +133,13 @@ class Generator {
   ShopCounts generate() {
     for (size_t p = 0; p < kProducts.size(); ++p) {
       const Product& pr = kProducts[p];
-      st_.product.bind(1, static_cast<int64_t>(p + 1));
-      st_.product.bind(2, pr.sku);
-      st_.product.bind(3, pr.name);
-      st_.product.bind(4, pr.category);
-      st_.product.bind(5, static_cast<int64_t>(pr.price));
-      run(st_.product);
+      engine::ProductRow row;
+      row.id = static_cast<int64_t>(p + 1);
+      row.sku = pr.sku;
+      row.name = std::string(pr.name);
+      row.category = std::string(pr.category);
+      row.price = static_cast<int64_t>(pr.price);
+      w_.write(row);
       ++counts_.products;
     }
     for (int64_t i = 0; i < opt_.customers; ++i) customer(i + 1, i);
@@ -221,20 +199,19 @@ class Generator {
       }
     }
 
-    st_.customer.bind(1, id);
-    st_.customer.bind(2, name);
-    st_.customer.bind(3, email);
-    if (birthday) st_.customer.bind(4, format_date(*birthday)); else st_.customer.bind(4);
-    st_.customer.bind(5, timestamp(signup));
-    for (int c = 0; c < 5; ++c) st_.customer.bind(6 + c, opt_in[c] ? 1 : 0);
-    if (referrer) st_.customer.bind(11, referrer); else st_.customer.bind(11);
-    run(st_.customer);
+    engine::CustomerRow row;
+    row.set(engine::CustomerCol::id, id).set(engine::CustomerCol::name, name).set(engine::CustomerCol::email, email);
+    if (birthday) row.set(engine::CustomerCol::birthday, format_date(*birthday));
+    row.set(engine::CustomerCol::created_at, timestamp(signup));
+    const engine::CustomerCol opt_in_cols[5] = {engine::CustomerCol::email_opt_in, engine::CustomerCol::line_opt_in,
+                                                engine::CustomerCol::sms_opt_in, engine::CustomerCol::push_opt_in,
+                                                engine::CustomerCol::dm_opt_in};
+    for (int c = 0; c < 5; ++c) row.set(opt_in_cols[c], int64_t{opt_in[c] ? 1 : 0});
+    if (referrer) row.set(engine::CustomerCol::referred_by, referrer);
+    w_.write(row);
     ++counts_.customers;
     if (referrer) {
-      st_.referral.bind(1, referrer);
-      st_.referral.bind(2, id);
-      st_.referral.bind(3, timestamp(signup));
-      run(st_.referral);
+      w_.write(engine::ReferralRow{referrer, id, timestamp(signup)});
       ++counts_.referrals;
     }
 
@@ -382,15 +359,16 @@ class Generator {
       }
       break;
     }
-    st_.subscription.bind(1, ++counts_.subscriptions);
-    st_.subscription.bind(2, id);
-    st_.subscription.bind(3, static_cast<int64_t>(product + 1));
-    st_.subscription.bind(4, timestamp(start));
-    st_.subscription.bind(5, status);
-    st_.subscription.bind(6, cycles);
-    if (cancelled_at) st_.subscription.bind(7, timestamp(*cancelled_at)); else st_.subscription.bind(7);
-    if (reason) st_.subscription.bind(8, reason); else st_.subscription.bind(8);
-    run(st_.subscription);
+    engine::SubscriptionRow sub;
+    sub.id = ++counts_.subscriptions;
+    sub.customer_id = id;
+    sub.product_id = static_cast<int64_t>(product + 1);
+    sub.started_at = timestamp(start);
+    sub.status = status;
+    sub.cycles = cycles;
+    if (cancelled_at) sub.cancelled_at = timestamp(*cancelled_at);
+    if (reason) sub.cancel_reason = std::string(reason);
+    w_.write(sub);
   }
 
   static std::string reason_payload(const char* why) { return std::string("{\"reason\": \"") + why + "\"}"; }
@@ -404,22 +382,14 @@ class Generator {
 
   void event(int64_t id, const char* type, Moment at, const std::string& payload) {
     if (at.day > opt_.as_of) return;
-    st_.event.bind(1, ++counts_.events);
-    st_.event.bind(2, id);
-    st_.event.bind(3, type);
-    st_.event.bind(4, timestamp(at));
-    st_.event.bind(5, payload);
-    run(st_.event);
+    w_.write(engine::EventRow{++counts_.events, id, type, timestamp(at), payload});
   }
 
   void add_tag(int64_t id, const char* tag, Days day) {
     if (day > opt_.as_of) return;
     for (const char* t : tags_set_) if (std::string_view(t) == tag) return;  // one row per (customer, tag)
     tags_set_.push_back(tag);
-    st_.tag.bind(1, id);
-    st_.tag.bind(2, tag);
-    st_.tag.bind(3, timestamp({day, 9 * 3600}));
-    run(st_.tag);
+    w_.write(engine::TagRow{id, tag, timestamp({day, 9 * 3600})});
     ++counts_.tags;
   }
 
@@ -428,10 +398,7 @@ class Generator {
     if (at.day > opt_.as_of) return 0;
     static constexpr std::array<int, 5> kSatisfaction = {5, 7, 16, 34, 38};  // 1..5
     int sat = static_cast<int>(rng_.weighted(kSatisfaction)) + 1;
-    st_.survey.bind(1, id);
-    st_.survey.bind(2, timestamp(at));
-    st_.survey.bind(3, sat);
-    run(st_.survey);
+    w_.write(engine::SurveyRow{id, timestamp(at), sat});
     ++counts_.surveys;
     if (sat >= 4) referrers_.emplace_back(id, at.day);
     if (sat <= 2 && rng_.chance(0.6)) add_tag(id, "complained", at.day);
@@ -444,22 +411,13 @@ class Generator {
     for (const Item& it : o.items) {
       int64_t price = kProducts[static_cast<size_t>(it.product)].price;
       o.total += price * it.quantity;
-      st_.item.bind(1, order_id);
-      st_.item.bind(2, static_cast<int64_t>(it.product + 1));
-      st_.item.bind(3, it.quantity);
-      st_.item.bind(4, price);
-      run(st_.item);
+      w_.write(engine::OrderItemRow{order_id, static_cast<int64_t>(it.product + 1), it.quantity, price});
       ++counts_.order_items;
     }
-    st_.order.bind(1, order_id);
-    st_.order.bind(2, customer);
-    st_.order.bind(3, timestamp(o.at));
-    st_.order.bind(4, o.total);
-    st_.order.bind(5, o.status);
-    run(st_.order);
+    w_.write(engine::OrderRow{order_id, customer, timestamp(o.at), o.total, o.status});
   }
 
-  Statements st_;
+  engine::FactWriter w_;
   const ShopOptions& opt_;
   bool intense_ = false;      // orders_per_customer was given
   double intense_gap_ = 50;   // the mean exponential part of a loyal buyer's wait, in days

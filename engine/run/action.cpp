@@ -1,4 +1,4 @@
-// JSON rendering of actions and their idempotency keys.
+// JSON rendering of actions (their outbox rows and keys: outbox.cpp).
 #include "engine/run/action.hpp"
 
 #include <fmt/format.h>
@@ -59,25 +59,6 @@ std::string action_label(const ActionOut& a, bool points_amount) {
   else if (points_amount) what += " (" + a.target + ")";
   if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
   return what;
-}
-
-std::string idem_key(const ActionOut& a) {
-  return fmt::format("{}|{}|{}|{}", a.rule_name, a.customer, a.dedupe, a.action_index);
-}
-
-std::string payload_json(const ActionOut& a) {
-  std::string out = "{\"dedupe\":";
-  append_json_string(out, a.dedupe);
-  if (a.kind == lang::ActionKind::Send) {
-    if (!a.subject.empty()) {
-      out += ",\"subject\":";
-      append_json_string(out, a.subject);
-    }
-    if (a.cost != 0) out += fmt::format(",\"cost\":{}", a.cost);
-    if (a.transactional) out += ",\"transactional\":true";
-  }
-  out += "}";
-  return out;
 }
 
 }  // namespace crm::engine

@@ -1,5 +1,5 @@
 // An action as a run produces it (SPEC §7): what, for whom, by which rule, and its status.
-// The JSON line of `--format jsonl` and the outbox's idempotency key are built here.
+// The JSON line of `--format jsonl` is built here (the outbox's rows: outbox.hpp).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -35,14 +35,6 @@ struct ActionOut {
 
 // {"date":"2026-11-23","customer":42,"rule":"check_in","action":"send","target":"any_concerns","channel":"line","status":"sent"}
 std::string to_json_line(const ActionOut& a);
-
-// The outbox's idem_key: rule|customer|dedupe|action index. Running the same date twice
-// produces the same keys, so INSERT OR IGNORE writes nothing new.
-std::string idem_key(const ActionOut& a);
-
-// The outbox payload: a JSON object with the dedupe value and, for sends, subject, cost and
-// "transactional": true for a transactional message (crm deliver re-checks consent of the others).
-std::string payload_json(const ActionOut& a);
 
 void append_json_string(std::string& out, std::string_view s);
 

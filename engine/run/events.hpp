@@ -1,6 +1,6 @@
-// Events and journeys (SPEC §3, docs/events.md): the occurrences of a day (paid orders, sign-ups,
-// rows of the events table, or one real-time call), the "event frame" that evaluates event rules
-// and journey steps with the same Evaluator as daily rules, and the journey instances.
+// Events (SPEC §3, docs/events.md): the occurrences of a day (paid orders, sign-ups, rows of the
+// events table, or one real-time call) and the "event frame" that evaluates event rules and
+// journey steps with the same Evaluator as daily rules (journey instances: journeys.hpp).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -64,13 +64,5 @@ bool parse_json_object(const std::string& text, std::vector<std::pair<std::strin
 // is the one its uses want (the compiled program's LoadAny nodes) when they agree, else the
 // first non-null value's JSON type; values of another type read as null.
 Frame build_event_frame(const Frame& day, const std::vector<const Occurrence*>& rows, const Program& program);
-
-// A journey instance: one entry into a journey, keyed by its entry occurrence.
-struct JourneyInstance {
-  const lang::Journey* journey = nullptr;
-  Occurrence entry;
-  Days last_day = 0;     // entry day + the last step's day: the instance ends after it
-  bool exited = false;
-};
 
 }  // namespace crm::engine

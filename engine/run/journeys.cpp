@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/run/journeys.hpp"
 #include "engine/run/run_internal.hpp"
 
 namespace crm::engine {

@@ -17,6 +17,8 @@
 
 #include "engine/frame/attributes.hpp"
 #include "engine/run/run_internal.hpp"
+#include "engine/run/outbox.hpp"
+#include "engine/run/stage_plan.hpp"
 #include "engine/store/store.hpp"
 
 namespace crm::engine {
@@ -109,6 +111,7 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
   }
   columns_.assign(cols.begin(), cols.end());
   cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
+  stage_plan_ = std::make_unique<StagePlan>(program, graph, compiled);
 
   // Names resolved once, so the per-customer path compares integers.
   const size_t n = program.rules.size();
@@ -142,25 +145,6 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
 }
 
 Runner::~Runner() = default;
-
-void Runner::load_history_from_outbox() {
-  // idem_key = rule|customer|dedupe|action index; the dedupe value sits between the second and
-  // the last '|'.
-  for (const auto& e : facts_.outbox) {
-    auto it = rule_index_.find(e.rule);
-    if (it == rule_index_.end()) continue;  // a rule no longer in the script
-    std::string dedupe;
-    size_t p1 = e.idem_key.find('|');
-    size_t p2 = p1 == std::string::npos ? p1 : e.idem_key.find('|', p1 + 1);
-    size_t p3 = e.idem_key.rfind('|');
-    if (p2 != std::string::npos && p3 > p2) dedupe = e.idem_key.substr(p2 + 1, p3 - p2 - 1);
-    history_.record_fire(it->second, e.customer_id, e.run_date, dedupe);
-    const lang::Message* msg = e.action == "send" ? program_.find_message(e.target) : nullptr;
-    if (e.action == "send" && !(msg && msg->transactional))
-      if (auto ch = lang::channel_from_name(e.channel))  // the channel the send went out on
-        history_.record_send(e.customer_id, e.run_date, *ch, campaign_of_rule_[it->second]);
-  }
-}
 
 void Runner::reset() {
   // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
@@ -403,31 +387,8 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         t.blocked = fr.from && d < *fr.from ? "not live yet: from " + format_date(*fr.from)
                                             : "no longer live: until " + format_date(*fr.until);
     }
-  // Stages: a rule that reads tags starts a new stage when an earlier rule of the current stage
-  // writes tags; between stages the written tags are folded into the frame. They depend on the
-  // script and the day only: kept while the day is the same (one-customer calls).
-  if (!stages_day_ || *stages_day_ != d) {
-    stages_day_ = d;
-    auto reads_tags = [&](size_t r) {
-      NodeId n = compiled_.rules()[r].condition;
-      return n != kNoNode && compiled_.nodes()[n].tags_dependent;
-    };
-    stages_.assign(1, {});
-    bool stage_writes = false;
-    for (size_t r : graph_.rule_order) {
-      const auto& fr = program_.rules[r];
-      bool daily = fr.event.empty() && !fr.journey;
-      bool live = (!fr.from || d >= *fr.from) && (!fr.until || d <= *fr.until);
-      if (!daily || !live) continue;
-      if (stage_writes && reads_tags(r)) {
-        stages_.emplace_back();
-        stage_writes = false;
-      }
-      stages_.back().push_back(r);
-      if (!program_.rules[r].writes_tags.empty()) stage_writes = true;
-    }
-  }
-  const std::vector<std::vector<size_t>>& stages = stages_;
+  // Stages (stage_plan.hpp): planned once per script, again only when the live rules change.
+  const std::vector<std::vector<size_t>>& stages = stage_plan_->for_day(d);
 
   if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
   cand_rows_.clear();
@@ -568,7 +529,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
 
-  if (any_event_rule_) {  // run_events.cpp
+  if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
     add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
     for (auto& [row, list] : event_cands) {
@@ -617,23 +578,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
   return out;
-}
-
-void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags) {
-  for (const auto& a : actions) {
-    if (a.status != Status::Sent) continue;
-    OutboxRow r;
-    r.customer_id = a.customer;
-    r.rule = a.rule_name;
-    r.action = lang::action_name(a.kind);
-    r.target = a.target;
-    if (a.channel) r.channel = lang::channel_name(*a.channel);
-    r.payload = payload_json(a);
-    r.idem_key = idem_key(a);
-    rows.push_back(std::move(r));
-    if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-      tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
-  }
 }
 
 void run_days(Runner& runner, Store* store, const RunOptions& options) {

@@ -16,6 +16,9 @@
 #include "engine/run/events.hpp"
 #include "engine/store/facts.hpp"
 #include "engine/run/history.hpp"
+#include "engine/run/journeys.hpp"
+#include "engine/run/outbox.hpp"
+#include "engine/eval/compiled_script.hpp"
 #include "engine/eval/program.hpp"
 #include "engine/graph/rule_graph.hpp"
 #include "lang/checker.hpp"
@@ -23,8 +26,7 @@
 namespace crm::engine {
 
 class Store;
-struct OutboxRow;
-struct TagChange;
+class StagePlan;
 
 // Why a rule did or did not fire for one customer on one day (for `crm explain`).
 struct RuleTrace {
@@ -45,6 +47,8 @@ struct RuleTrace {
 class Runner {
  public:
   Runner(const lang::CheckedProgram& program, const RuleGraph& graph, const Program& compiled, const Facts& facts);
+  Runner(const CompiledScript& script, const Facts& facts)
+      : Runner(script.program, script.graph, script.compiled, facts) {}
   ~Runner();
 
   // Whether sends get their rendered subject (ActionOut::subject, for the outbox payload). On by
@@ -55,7 +59,7 @@ class Runner {
   // call, a noticeable part of a call of a few microseconds).
   void set_timing(bool on) { timing_ = on; }
 
-  // Loads the history of earlier runs from the facts' outbox (real runs).
+  // Loads the history of earlier runs from the facts' outbox (real runs; outbox.cpp).
   void load_history_from_outbox();
   // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
   // the same facts, whose contents may have changed (the embedding API reuses one Runner across
@@ -69,7 +73,7 @@ class Runner {
   std::vector<ActionOut> evaluate_day(Days d, std::optional<int64_t> trace_customer = std::nullopt,
                                       std::vector<RuleTrace>* traces = nullptr);
 
-  // The real-time path (crm event, run_events.cpp): evaluates the event rules and the day-0
+  // The real-time path (crm event, journeys.cpp): evaluates the event rules and the day-0
   // journey steps for `occurrences` (of one customer) as of day `d`, with `frame` the customers'
   // attributes as of `d` (compute_frame(facts, d, columns())). Same gates and keys as the batch
   // replay of the same events, so the outbox keeps one of the two. Records passed actions.
@@ -111,7 +115,7 @@ class Runner {
   ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
   // Today's candidate list of a customer row (registers the row on first use).
   std::vector<Candidate>& candidates_of(uint32_t row);
-  // Event rules and journey steps of day `d` (run_events.cpp): adds their candidates by customer
+  // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
                             std::map<uint32_t, std::vector<Candidate>>& cands);
@@ -135,8 +139,7 @@ class Runner {
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
   std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
   uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
-  std::optional<Days> stages_day_;         // the day stages_ were made for
-  std::vector<std::vector<size_t>> stages_;  // that day's live daily rules in stages (evaluate_day)
+  std::unique_ptr<StagePlan> stage_plan_;  // the daily rules in stages (evaluate_day)
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
   std::vector<uint8_t> after_target_;  // per rule: some `after` waits for it
@@ -172,10 +175,6 @@ struct RunOptions {
 // Runs the days [from, to] with `runner`; a real run (dry_run false) writes each day's passed
 // actions, tag changes and completion to `store` in one transaction per day.
 void run_days(Runner& runner, Store* store, const RunOptions& options);
-
-// The outbox rows and tag changes of the passed actions among `actions` (what a real run, a
-// real-time event and the embedding API write with Store::write_actions).
-void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags);
 
 // CPU time of the whole process so far, in ms (user + system, every thread).
 double process_cpu_ms();

@@ -1,4 +1,4 @@
-// Internals shared by the day loop (run.cpp) and the event/journey path (run_events.cpp): the
+// Internals shared by the day loop (run.cpp) and the event/journey path (journeys.cpp): the
 // candidate action before caps, and small helpers. Not part of the engine's interface.
 #pragma once
 #include <fmt/format.h>

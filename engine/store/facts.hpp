@@ -1,10 +1,11 @@
 // The customer store's facts in memory: every table loaded once (Store::load_facts), columnar and
-// sorted so that attributes as of any date are plain loops (attributes.cpp). Owned by the caller.
+// sorted so that attributes as of any date are plain loops (engine/frame/). Owned by the caller.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -121,6 +122,37 @@ struct Facts {
   // The extra customer columns as the checker wants them (crm check --db, crm run).
   std::vector<lang::CheckOptions::Extra> extra_attributes() const;
 };
+
+// The Facts' vectors, grouped by the layout that indexes them: one list per layout, so code
+// that walks every fact (Facts::slice) is written over the lists and a new fact is added to its
+// list here, next to its declaration, once. (opt_in, extra, the CSR offsets, order_row,
+// item_* and orders_by_day are laid out by hand in slice.)
+inline constexpr auto kCustomerVectors =  // one value per customer row
+    std::make_tuple(&Facts::customer_id, &Facts::name, &Facts::email, &Facts::birthday, &Facts::created_at,
+                    &Facts::referred_by, &Facts::referred_by_valid);
+inline constexpr auto kOrderVectors =  // order_offsets
+    std::make_tuple(&Facts::order_id, &Facts::order_day, &Facts::order_local_seconds, &Facts::order_total,
+                    &Facts::order_status);
+inline constexpr auto kSubscriptionVectors =  // sub_offsets
+    std::make_tuple(&Facts::sub_id, &Facts::sub_start, &Facts::sub_status, &Facts::sub_cycles,
+                    &Facts::sub_cycles_valid, &Facts::sub_cancelled, &Facts::sub_cancel_reason);
+inline constexpr auto kSurveyVectors = std::make_tuple(&Facts::survey_day, &Facts::survey_satisfaction);
+inline constexpr auto kReferralVectors = std::make_tuple(&Facts::referral_day);
+inline constexpr auto kTagVectors = std::make_tuple(&Facts::tag, &Facts::tag_set_at);
+inline constexpr auto kEventVectors =  // all customers, in time order (event_row: the row)
+    std::make_tuple(&Facts::event_id, &Facts::event_type, &Facts::event_day, &Facts::event_local_seconds,
+                    &Facts::event_payload);
+
+// Per customer row, the indexes of its events and outbox entries (which are in time order, not
+// by row), for one-customer slices.
+struct FactsRowIndex {
+  Offsets event_offsets, event_index, outbox_offsets, outbox_index;
+  void build(const Facts& facts);
+};
+
+// `out` = the facts of row `r` of `facts` alone (as row 0), sharing the string pool. `out`'s
+// vectors keep their capacity (the embedding API reuses one slice per store).
+void slice_facts(const Facts& facts, const FactsRowIndex& index, size_t r, Facts& out);
 
 // What the loader found odd in the data: one line each, naming the table, row id and value.
 struct LoadResult {

@@ -3,7 +3,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <string>
+#include <string_view>
 
+#include "engine/store/columns.hpp"
+#include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 namespace crm::engine {
@@ -17,16 +20,16 @@ struct Migration {
 };
 
 // Every statement is idempotent (IF NOT EXISTS), so a store whose SPEC tables were made by hand
-// (version 0: no meta table) is adopted as it is. Columns follow SPEC §5 exactly; the loader
+// (version 0: no meta table) is adopted as it is. The customers columns are not written here:
+// {customers} is the list of columns.def (those of version 1; a later one is added by ADD
+// COLUMN in its version's migration, add_customer_columns). Columns follow SPEC §5 exactly; the loader
 // also accepts tables that lack some of them (read as null) and turns extra customer columns
 // into attributes.
 constexpr Migration kMigrations[] = {
     {1, "SPEC §5 tables and meta", R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS customers (
-  id INTEGER PRIMARY KEY, name TEXT, email TEXT, birthday DATE, created_at TEXT,
-  email_opt_in BOOLEAN, line_opt_in BOOLEAN, sms_opt_in BOOLEAN, push_opt_in BOOLEAN,
-  dm_opt_in BOOLEAN, referred_by INTEGER);
+{customers});
 CREATE TABLE IF NOT EXISTS products (
   id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, category TEXT, price NUMERIC);
 CREATE TABLE IF NOT EXISTS orders (
@@ -66,6 +69,19 @@ CREATE TABLE IF NOT EXISTS run_shards (
 )sql"},
 };
 
+// The customers columns of columns.def added by schema version `version` (> 1), unless present.
+void add_customer_columns(SQLite::Database& db, int version) {
+  if (version == 1) return;
+  for (const auto& c : kCustomerColumns) {
+    if (c.since != version) continue;
+    SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info('customers') WHERE name = ?");
+    q.bind(1, std::string(c.name));
+    if (!q.executeStep())
+      db.exec("ALTER TABLE customers ADD COLUMN " + quote_identifier(std::string(c.name)) + " " +
+              std::string(c.sql_type));
+  }
+}
+
 bool has_table(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   q.bind(1, name);
@@ -96,7 +112,11 @@ int ensure_schema(SQLite::Database& db) {
     // tables were partly made by hand gets the rest.
     if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
     try {
-      db.exec(m.sql);
+      std::string sql = m.sql;
+      if (size_t at = sql.find("{customers}"); at != std::string::npos)
+        sql.replace(at, std::string_view("{customers}").size(), customer_columns_sql_v1());
+      db.exec(sql);
+      add_customer_columns(db, m.version);
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
     }
