@@ -419,6 +419,7 @@ struct Store::Impl {
     std::vector<engine::OutboxRow> rows;
     std::vector<engine::TagChange> tags;
     engine::outbox_writes(actions, rows, tags);
+    engine::RunLock run_lock = sql->lock_runs();  // a real-time event must not race a run's caps
     size_t n = sql->write_actions(d, rows, tags);
     load();
     return n;

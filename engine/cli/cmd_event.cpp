@@ -76,6 +76,10 @@ int cmd_event(const std::vector<std::string>& argv) {
   int code = kExitOk;
   auto setup = prepare_run("event", args->positional[0], *db, code);
   if (!setup) return code;
+  // The run lock before the facts are read: an event during a run waits for it, so its caps
+  // (limit, once) see the run's outbox rows and the run never misses the event's.
+  engine::RunLock lock;
+  if (!dry) lock = setup->store->lock_runs();
   if (!load_and_compile(*setup, code)) return code;
   Days d = date ? *date : engine::today_in(setup->tz);
   std::vector<engine::Occurrence> occs;

@@ -4,6 +4,11 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <mutex>
 #include <unistd.h>
 
 #include <ctime>
@@ -115,20 +120,74 @@ void SqliteStore::set_meta_timezone(const std::string& tz_name) {
 }
 
 // --- the run lock
+//
+// The lock is a flock on the database file itself (its inode), so every path that reaches the
+// same file (a symlink, a hard link, a relative path) takes the same lock. Not on a descriptor
+// of our own that we close again: closing any descriptor of a file drops the POSIX locks SQLite
+// holds on it in this process. So each database inode gets one descriptor per process, kept open
+// until the process ends (as SQLite keeps its own), and a flag serialises runs inside the process.
+// The holder's pid is written to "<real path>.lock" for the error message only (best effort).
+
+namespace {
+
+struct InodeLock {
+  int fd = -1;
+  bool held = false;
+};
+
+std::mutex& inode_locks_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::pair<dev_t, ino_t>, InodeLock>& inode_locks() {
+  static auto* locks = new std::map<std::pair<dev_t, ino_t>, InodeLock>();  // never destroyed: fds stay open
+  return *locks;
+}
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+}  // namespace
 
 RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) {
   if (path_ == ":memory:" || path_.empty()) return RunLock();
-  std::string lock_path = path_ + ".lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw StoreError("cannot open the run lock file '" + lock_path + "'");
+  std::pair<dev_t, ino_t> key;
+  {
+    std::lock_guard<std::mutex> g(inode_locks_mutex());
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) throw StoreError("cannot take the run lock: the store '" + path_ + "' is gone");
+    key = {st.st_dev, st.st_ino};
+    if (!inode_locks().count(key)) {
+      int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw StoreError("cannot open the store '" + path_ + "' to take the run lock");
+      struct stat fst {};
+      if (::fstat(fd, &fst) != 0) throw StoreError("cannot take the run lock on '" + path_ + "'");
+      key = {fst.st_dev, fst.st_ino};  // the file replaced between stat and open: lock what was opened
+      if (!inode_locks().count(key)) inode_locks()[key].fd = fd;  // else fd is kept open, unused (see above)
+    }
+  }
+  std::string info_path = real_path(path_) + ".lock";
   auto deadline = std::chrono::steady_clock::now() + wait;
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(inode_locks_mutex());
+      InodeLock& l = inode_locks()[key];
+      if (!l.held && ::flock(l.fd, LOCK_EX | LOCK_NB) == 0) {
+        l.held = true;
+        break;
+      }
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
-      char buf[32] = {};
-      ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-      std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      std::string holder;
+      if (int fd = ::open(info_path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        char buf[64] = {};
+        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) holder.assign(buf, static_cast<size_t>(n));
+        ::close(fd);
+      }
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-      ::close(fd);
       throw StoreError("another crm run is using the store '" + path_ + "'" +
                        (holder.empty() ? "" : " (process " + holder + ")") + "; waited " +
                        std::to_string(wait.count() / 1000.0).substr(0, 4) +
@@ -136,12 +195,29 @@ RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) {
     }
     std::this_thread::sleep_for(kLockPoll);
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
-    (void)ignored;
+  // Another name of this file (a hard link) has its own -wal and -shm: what a run through it
+  // wrote reached the database file at its checkpoint, under this lock, but pages this
+  // connection cached before may be older. Drop them, so everything is read anew.
+  sqlite3* handle = impl_->db.getHandle();
+  sqlite3_db_release_memory(handle);
+  if (int fd = ::open(info_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); fd >= 0) {
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) == 0) {
+      ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+      (void)ignored;
+    }
+    ::close(fd);
   }
-  return RunLock([fd] { ::close(fd); });  // closing the descriptor releases the flock
+  // Released after a checkpoint: the next holder may reach the file through another name
+  // (another -wal), so this run's writes must be in the database file itself. The store must
+  // outlive the lock (callers take the lock after opening the store, in the same scope).
+  return RunLock([key, handle] {
+    sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    std::lock_guard<std::mutex> g(inode_locks_mutex());
+    InodeLock& l = inode_locks()[key];
+    ::flock(l.fd, LOCK_UN);
+    l.held = false;
+  });
 }
 
 // --- runs
