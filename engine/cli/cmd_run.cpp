@@ -2,10 +2,13 @@
 // evaluates the script for every customer and writes the outbox (or, dry, only reports).
 #include <fmt/core.h>
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -19,6 +22,28 @@ namespace crm::cli {
 // of step mails; the user picks the range with --from.
 constexpr int kMaxCatchUpDays = 366;
 
+namespace {
+
+// "process 123 on host h, started T, is gone" for a 'running' row found while holding the lock.
+std::string describe_unfinished(const engine::Store::UnfinishedRun& u, bool dry) {
+  std::string out = "interrupted";
+  auto at = u.process.find('@');
+  if (at != std::string::npos) {
+    std::string pid = u.process.substr(0, at), host = u.process.substr(at + 1);
+    char me[256] = {};
+    ::gethostname(me, sizeof me - 1);
+    out += ": process " + pid + " on " + host;
+    if (!u.started_at.empty()) out += ", started " + u.started_at;
+    bool alive = host == me && ::kill(static_cast<pid_t>(std::atoll(pid.c_str())), 0) == 0;
+    out += alive && dry ? ", may still be running" : ", is gone";
+  } else if (!u.started_at.empty()) {
+    out += ", started " + u.started_at;
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_run(const std::vector<std::string>& argv) {
   static const char* kHelp =
       "Usage: crm run FILE --db STORE [--date D | --from D --to D] [--dry-run] [--format text|jsonl]\n\n"
@@ -26,7 +51,8 @@ int cmd_run(const std::vector<std::string>& argv) {
       "actions that pass (consent, caps, holdout, once/every) to the store's outbox with an\n"
       "idempotency key: running a day twice writes nothing new.\n\n"
       "Without a date it catches up: every day after the last completed run up to today (in the\n"
-      "script's or store's time zone), so a missed day never skips a step.\n\n"
+      "script's or store's time zone), so a missed day never skips a step. A run that was killed\n"
+      "before its day completed is resumed from that day (it says so on stderr).\n\n"
       "Options:\n"
       "  --db STORE        the SQLite store (create one with 'crm init' or 'crm sample')\n"
       "  --date D          run one day (YYYY-MM-DD)\n"
@@ -67,7 +93,14 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (!from) {  // catch-up
     Days today = engine::today_in(setup->tz);
     auto last = setup->store->last_completed_run();
+    auto unfinished = setup->store->earliest_unfinished_run();
     from = last ? *last + 1 : today;
+    if (unfinished && unfinished->day < *from && unfinished->day <= today) {
+      // A run killed before it completed its day: start again there (SPEC §7: no missed day).
+      from = unfinished->day;
+      fmt::print(stderr, "crm run: resuming at {}: the run of that day did not complete ({})\n", format_date(*from),
+                 describe_unfinished(*unfinished, dry));
+    }
     to = today;
     if (*from > *to) {
       fmt::print(stderr, "crm run: nothing to do: the store has completed runs through {}\n", format_date(*last));
@@ -75,12 +108,15 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
     if (*to - *from + 1 > kMaxCatchUpDays) {
       fmt::print(stderr,
-                 "crm run: error: the last completed run was {} ({} days ago); catching up more than {} days "
-                 "is refused\nhelp: choose the range with --from D --to D (or --date D)\n",
-                 format_date(*last), *to - *last, kMaxCatchUpDays);
+                 "crm run: error: catching up from {} ({} days ago) is more than {} days and is refused\n"
+                 "help: choose the range with --from D --to D (or --date D)\n",
+                 format_date(*from), *to - *from, kMaxCatchUpDays);
       return kExitError;
     }
   }
+  // The first day is marked 'running' before anything is loaded, so a run killed at any point
+  // (even before its first day commits) is resumed by the next plain `crm run`.
+  if (!dry) setup->store->begin_run(*from);
   if (!load_and_compile(*setup, code)) return code;
 
   engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);

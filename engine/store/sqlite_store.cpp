@@ -230,13 +230,46 @@ std::optional<Days> SqliteStore::last_completed_run() {
   return d;
 }
 
+namespace {
+
+// "pid@host" of this process, for a 'running' row: a later run tells whether it is gone.
+std::string this_process() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return std::to_string(::getpid()) + "@" + host;
+}
+
+bool has_column(SQLite::Database& db, const char* table, const char* column) {
+  SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  q.bind(1, table);
+  q.bind(2, column);
+  return q.executeStep();
+}
+
+}  // namespace
+
 void SqliteStore::begin_run(Days day) {
-  SQLite::Statement q(db(), "INSERT INTO runs (run_date, started_at, completed_at, status) VALUES (?, ?, NULL, 'running') "
+  // runs.process (added here, not by a schema version: older stores get it on their next run;
+  // crm init adds it too) names the process, so a 'running' row of a dead one is recognisable.
+  if (!has_column(db(), "runs", "process")) db().exec("ALTER TABLE runs ADD COLUMN process TEXT");
+  SQLite::Statement q(db(), "INSERT INTO runs (run_date, started_at, completed_at, status, process) "
+                            "VALUES (?, ?, NULL, 'running', ?) "
                             "ON CONFLICT (run_date) DO UPDATE SET started_at = excluded.started_at, "
-                            "completed_at = NULL, status = 'running'");
+                            "completed_at = NULL, status = 'running', process = excluded.process");
   q.bind(1, format_date(day));
   q.bind(2, utc_now_iso());
+  q.bind(3, this_process());
   q.exec();
+}
+
+std::optional<Store::UnfinishedRun> SqliteStore::earliest_unfinished_run() {
+  bool process = has_column(db(), "runs", "process");
+  SQLite::Statement q(db(), std::string("SELECT run_date, started_at, ") + (process ? "process" : "NULL") +
+                                " FROM runs WHERE status = 'running' ORDER BY run_date LIMIT 1");
+  if (!q.executeStep()) return std::nullopt;
+  auto d = parse_date(q.getColumn(0).getString());
+  if (!d) throw StoreError("the runs table holds a bad run_date '" + q.getColumn(0).getString() + "'");
+  return UnfinishedRun{*d, q.getColumn(1).getString(), q.getColumn(2).getString()};
 }
 
 namespace {

@@ -54,6 +54,7 @@ class SqliteStore final : public Store {
   std::optional<Days> last_completed_run() override;
   void begin_run(Days day) override;
   void complete_run(Days day) override;
+  std::optional<UnfinishedRun> earliest_unfinished_run() override;
   size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
                        bool complete_day = false) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;

@@ -99,8 +99,19 @@ class Store {
 
   // Runs (table `runs`): the latest day whose run completed; nullopt when none has.
   virtual std::optional<Days> last_completed_run() = 0;
-  virtual void begin_run(Days day) = 0;     // records the day as started (status 'running')
+  // Records the day as started (status 'running'), with the process ("pid@host") and start time.
+  virtual void begin_run(Days day) = 0;
   virtual void complete_run(Days day) = 0;  // marks it completed
+
+  // The earliest day whose run started but never completed (a 'running' row): that run was
+  // killed or crashed, or is still going (callers hold the run lock, so it is not). Catch-up
+  // starts there. Backends that keep no such rows return nullopt.
+  struct UnfinishedRun {
+    Days day = 0;
+    std::string started_at;  // UTC ISO time, may be empty
+    std::string process;     // "pid@host" of the process that started it, may be empty
+  };
+  virtual std::optional<UnfinishedRun> earliest_unfinished_run() { return std::nullopt; }
 
   // Writes one day's actions in ONE transaction: insert-or-ignore on idem_key, and the tag
   // changes (tag: insert if absent with set_at = day; untag: delete). Returns how many outbox
