@@ -29,6 +29,10 @@ struct CheckOptions {
   bool has_store = false;
   // Where `import "std/NAME"` looks for NAME.crm, in order (installed path, source tree).
   std::vector<std::string> stdlib_dirs;
+  // An import must resolve (symlinks followed) inside the current folder or the folder of a
+  // file named by the user (or below them), or inside a stdlib folder; true allows any file
+  // (--allow-imports-outside).
+  bool allow_imports_outside = false;
 };
 
 // A rule after flattening: a top-level rule, a rule inside campaigns, or one journey step.

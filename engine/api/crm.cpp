@@ -433,6 +433,7 @@ namespace {
 lang::CheckOptions check_options(const CompileOptions& options) {
   lang::CheckOptions co;
   co.stdlib_dirs = stdlib_dirs(options);
+  co.allow_imports_outside = options.allow_imports_outside;
   if (options.store) {
     co.extra_attributes = options.store->impl().facts_extras();
     co.has_store = true;

@@ -35,6 +35,7 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
   LoadedScript s;
   lang::CheckOptions options;
   options.stdlib_dirs = stdlib_dirs();
+  options.allow_imports_outside = allow_imports_outside();
   options.extra_attributes = std::move(extra);
   if (db && options.extra_attributes.empty()) {
     // The store's extra customer columns are attributes; a store that cannot be opened is

@@ -324,3 +324,15 @@ TEST_CASE("JSON nested past the limit is refused with a clear error (C++ and C A
   CHECK(std::string(crm_last_error()).find("levels deep") != std::string::npos);
   CHECK_NOTHROW(crm::Store::from_json(R"({"customers":[{"id":1}]})"));
 }
+
+TEST_CASE("compile_file refuses devices and directories at once (issue 12.5)") {
+  auto zero = crm::Script::compile_file("/dev/zero");
+  CHECK_FALSE(zero.ok());
+  CHECK(zero.rendered().find("a device, not a script file") != std::string::npos);
+  auto dir = crm::Script::compile_file("/");
+  CHECK_FALSE(dir.ok());
+  CHECK(dir.rendered().find("a directory") != std::string::npos);
+  crm_script* s = nullptr;
+  CHECK(crm_script_compile_file("/dev/zero", nullptr, &s, nullptr) != CRM_OK);
+  CHECK(s == nullptr);
+}
