@@ -154,6 +154,9 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (dry) fmt::print("\ndry run: nothing was written to the store\n");
     else fmt::print("\n{} new outbox row(s) written\n", written);
   }
+  if (size_t n = runner.negative_points_skipped())
+    fmt::print(stderr, "crm run: warning: {} point grant(s) with a negative amount were skipped (a grant never takes "
+               "points away)\n", n);
   if (args->flag("--stats")) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);

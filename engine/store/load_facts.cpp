@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "lang/int_range.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "engine/store/sqlite_store_impl.hpp"
 #include "lang/builtins.hpp"
@@ -204,9 +205,7 @@ std::optional<bool> cell_bool(const Query& q, int i) {
 std::optional<int64_t> cell_int(const Query& q, int i) {
   if (q.type(i) == SQLITE_INTEGER) return q.i64(i);
   if (q.type(i) == SQLITE_FLOAT) {
-    double v = q.f64(i);
-    if (v == static_cast<double>(static_cast<int64_t>(v))) return static_cast<int64_t>(v);
-    return std::nullopt;
+    return lang::exact_int64(q.f64(i));  // out of int64's range: null, never a wrapped value
   }
   if (q.type(i) == SQLITE_TEXT) {
     std::string s(q.text(i));
