@@ -74,7 +74,7 @@ int cmd_event(const std::vector<std::string>& argv) {
   bool dry = args->flag("--dry-run");
 
   int code = kExitOk;
-  auto setup = prepare_run("event", args->positional[0], *db, code);
+  auto setup = prepare_run("event", args->positional[0], *db, code, /*read_only=*/dry);
   if (!setup) return code;
   // The run lock before the facts are read: an event during a run waits for it, so its caps
   // (limit, once) see the run's outbox rows and the run never misses the event's.

@@ -51,7 +51,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
   std::optional<Days> date;
   if (!date_option(*args, "--date", date, error)) return usage_error("explain", error);
   int code = kExitOk;
-  auto setup = prepare_run("explain", args->positional[0], *db, code);
+  auto setup = prepare_run("explain", args->positional[0], *db, code, /*read_only=*/true);
   if (!setup) return code;
   if (!load_and_compile(*setup, code)) return code;
   if (!setup->facts->row_of(customer)) {

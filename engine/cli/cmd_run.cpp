@@ -86,7 +86,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   bool dry = args->flag("--dry-run");
 
   int code = kExitOk;
-  auto setup = prepare_run("run", args->positional[0], *db, code);
+  auto setup = prepare_run("run", args->positional[0], *db, code, /*read_only=*/dry);
   if (!setup) return code;
   engine::RunLock lock;
   if (!dry) lock = setup->store->lock_runs();

@@ -41,7 +41,7 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
     // The store's extra customer columns are attributes; a store that cannot be opened is
     // reported like any other error of the check.
     try {
-      options.extra_attributes = engine::open_store(*db)->extra_attributes();
+      options.extra_attributes = engine::open_store_read_only(*db)->extra_attributes();
       options.has_store = true;
     } catch (const engine::StoreError& e) {
       s.diags.error(nullptr, {}, "E-store", e.what());

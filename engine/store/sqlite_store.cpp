@@ -58,7 +58,7 @@ SqliteStore::~SqliteStore() = default;
 SQLite::Database& SqliteStore::db() { return impl_->db; }
 int64_t SqliteStore::statement_count() const { return impl_->statements; }
 
-SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing) {
+SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing, bool read_only) {
   bool memory = path == ":memory:" || path.empty();
   bool exists = memory || std::filesystem::exists(path);
   if (!exists && !create_if_missing) throw StoreError("no store at '" + path + "' (" + init_hint(path) + ")");
@@ -67,16 +67,26 @@ SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing) {
     // NOMUTEX: a Store is used by one thread at a time, and the loader reads millions of cells.
     int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX | (exists ? 0 : SQLite::OPEN_CREATE);
     if (memory) flags |= SQLite::OPEN_CREATE;
+    if (read_only && !memory) flags = SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX;
     impl = std::make_unique<Impl>(memory ? ":memory:" : path, flags);
     impl->db.setBusyTimeout(kBusyTimeoutMs);
-    impl->db.exec("SELECT count(*) FROM sqlite_master");  // fails on a file that is not SQLite
+    try {
+      impl->db.exec("SELECT count(*) FROM sqlite_master");  // fails on a file that is not SQLite
+    } catch (const SQLite::Exception& e) {
+      // A WAL store in a folder we cannot write (no -shm can be made): read the file as it is.
+      if (!read_only || memory || e.getErrorCode() != SQLITE_CANTOPEN) throw;
+      impl.reset();
+      std::string uri = "file:" + std::filesystem::absolute(path).string() + "?immutable=1";
+      impl = std::make_unique<Impl>(uri, flags | SQLITE_OPEN_URI);
+      impl->db.exec("SELECT count(*) FROM sqlite_master");
+    }
   } catch (const SQLite::Exception& e) {
     throw StoreError("'" + path + "' is not a crm store (" + e.what() + "); a new store is made with: crm init --db FILE");
   }
-  impl->db.tryExec("PRAGMA journal_mode = WAL");
+  if (!read_only) impl->db.tryExec("PRAGMA journal_mode = WAL");
   SqliteStore store(std::move(impl), path);
   int version = read_schema_version(store.db());
-  if (version == 0 && (!exists || create_if_missing)) {
+  if (version == 0 && !read_only && (!exists || create_if_missing)) {
     ensure_schema(store.db());
     version = kSchemaVersion;
   }

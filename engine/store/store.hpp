@@ -136,6 +136,9 @@ std::string run_timezone_name(const std::optional<std::string>& script_timezone,
 // Opens the store at `location` (a SQLite file path or ":memory:"). With create_if_missing, a
 // missing store is given the schema as `crm init` would. Throws StoreError with a hint.
 std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing = false);
+// Opens an existing store for reading only (run --dry-run, simulate, explain, check --db), so a
+// store in a read-only folder or file works; writing through it fails.
+std::unique_ptr<Store> open_store_read_only(const std::string& location);
 // Creates or migrates the schema at `location` (crm init). Returns the version found before.
 int init_store(const std::string& location);
 
