@@ -11,6 +11,7 @@
 #include "engine/frame/attributes.hpp"
 #include "engine/run/events.hpp"
 #include "engine/run/run.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 namespace {
@@ -105,7 +106,7 @@ int cmd_event(const std::vector<std::string>& argv) {
       fmt::print("{}\n", engine::to_json_line(a));
     } else {
       fmt::print("{}  {:<28} {:<6} {:<28} {}{}\n", format_date(a.date), a.rule_name, lang::action_name(a.kind),
-                 a.target, engine::status_name(a.status), a.channel ? " via " + std::string(lang::channel_name(*a.channel)) : "");
+                 lang::terminal_safe(a.target), engine::status_name(a.status), a.channel ? " via " + std::string(lang::channel_name(*a.channel)) : "");
     }
   }
   if (format == "text") {

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "engine/run/run.hpp"
+#include "lang/terminal_safe.hpp"
 #include "engine/report/summary.hpp"
 
 namespace crm::cli {
@@ -150,7 +151,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::string range = *from == *to ? format_date(*from) : format_date(*from) + " to " + format_date(*to);
     fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], *db,
                range, runner.last_rows(), setup->script.program.rules.size());
-    fmt::print("{}", summary.to_text());
+    fmt::print("{}", lang::terminal_safe(summary.to_text()));
     if (dry) fmt::print("\ndry run: nothing was written to the store\n");
     else fmt::print("\n{} new outbox row(s) written\n", written);
   }
