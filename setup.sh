@@ -29,7 +29,7 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
-# --- 2. The fuzzer (test mode only): clang + libFuzzer over the parser and checker.
+# --- 2. The fuzzer (test mode only): clang + libFuzzer over the parser, checker, compiler and JSON store input.
 fuzz_args=()
 if [ "$mode" = test ]; then
   echo "== building the fuzzer (clang, libFuzzer)"

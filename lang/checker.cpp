@@ -490,10 +490,39 @@ class Checker {
     }
   }
 
+  // The height of `e` counting, for each name of a definition, that definition's own depth.
+  // Bounded by the parser's nesting limit; definitions come from def_depth_ (dependency order).
+  int reach_depth(const Expr& e, int depth, bool& via_too_deep) {
+    int h = 1;
+    if (depth > kMaxExprDepth) return h;
+    if (e.kind == Expr::Kind::Name) {
+      auto it = def_depth_.find(e.text);
+      if (it != def_depth_.end()) {
+        h = 1 + it->second;
+        if (it->second > kMaxDefinitionDepth) via_too_deep = true;
+      }
+    }
+    for (const auto& a : e.args)
+      if (a) h = std::max(h, 1 + reach_depth(*a, depth + 1, via_too_deep));
+    return h;
+  }
+
+  void check_definition_depth(const std::string& name, DefEntry& d) {
+    bool via = false;
+    int h = reach_depth(*d.def->expr, 0, via);
+    def_depth_[name] = h;
+    if (h > kMaxDefinitionDepth && !via)  // reported once, where the chain crosses the limit
+      diags_.error(d.file, d.def->name_span, code::too_deep,
+                   fmt::format("'{}' reaches {} levels deep through the definitions it uses (the limit is {})", name,
+                               h, kMaxDefinitionDepth),
+                   "split the chain of definitions: each `let` naming the previous one adds a level");
+  }
+
   void type_definitions() {
     for (const auto& name : topo_) {
       DefEntry& d = defs_.at(name);
       if (!d.def->expr) continue;
+      check_definition_depth(name, d);
       ExprUse use;
       Type t = typer_.type(*d.def->expr, d.file, Where::Customer, &use);
       if (d.def->segment && !(t.kind == TypeKind::Bool || t.kind == TypeKind::Any || t.kind == TypeKind::Error ||
@@ -706,6 +735,7 @@ class Checker {
   std::map<const Rule*, ExprUse> rule_use_;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::string> topo_;
+  std::map<std::string, int> def_depth_;  // check_definition_depth, in dependency order
   std::set<std::string> cyclic_;
   std::set<std::string> rule_names_;
 };

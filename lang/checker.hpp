@@ -11,6 +11,12 @@
 
 namespace crm::lang {
 
+// How deep an expression may reach through the definitions it names (`let a = b + 1`, `let b =
+// c * 2`, ...: each name adds the depth of its definition). The compiler and `crm explain` walk
+// definitions recursively, so the checker refuses what they could not walk (E-too-deep) instead
+// of letting them overflow the stack; no real script comes near it.
+constexpr int kMaxDefinitionDepth = 1000;
+
 struct CheckOptions {
   // Extra columns of the store's customers table ("plan", "prefecture", ...), usable as
   // attributes. Without a store, an unknown name is an error whose hint mentions --db.
@@ -23,6 +29,10 @@ struct CheckOptions {
   bool has_store = false;
   // Where `import "std/NAME"` looks for NAME.crm, in order (installed path, source tree).
   std::vector<std::string> stdlib_dirs;
+  // An import must resolve (symlinks followed) inside the current folder or the folder of a
+  // file named by the user (or below them), or inside a stdlib folder; true allows any file
+  // (--allow-imports-outside).
+  bool allow_imports_outside = false;
 };
 
 // A rule after flattening: a top-level rule, a rule inside campaigns, or one journey step.

@@ -39,12 +39,15 @@ bool is_file(const fs::path& p) {
 
 class Loader {
  public:
-  Loader(const CheckOptions& options, Diagnostics& diags) : options_(options), diags_(diags) {}
+  // The current folder's tree is allowed to imports too: a test in campaigns/nested/ may
+  // import ../welcome.crm when crm runs in the project's folder.
+  Loader(const CheckOptions& options, Diagnostics& diags) : options_(options), diags_(diags) { add_root_dir("./x"); }
 
   // A module known before loading (given as text): imports resolving to its path find it.
   void add_pending(Module m) {
     std::string key = m.file ? canonical_key(m.file->path()) : fmt::format("<module {}>", pending_.size());
     roots_.push_back(key);
+    if (m.file) add_root_dir(m.file->path());
     pending_.emplace(key, std::move(m));
   }
 
@@ -68,6 +71,7 @@ class Loader {
     }
     Module m = parse(src, diags_);
     m.file = src;
+    add_root_dir(path);
     roots_.push_back(key);
     pending_.emplace(key, std::move(m));
     return true;
@@ -115,6 +119,14 @@ class Loader {
     std::string path = resolve(from, imp);
     if (path.empty()) return;
     std::string key = canonical_key(path);
+    if (!inside_allowed(path, imp.path.rfind("std/", 0) == 0)) {
+      diags_.error(from.file, imp.path_span, code::import_outside,
+                   fmt::format("import '{}' reaches outside the script's folder ('{}')", imp.path, real_path(path)),
+                   "imports are confined to the current folder, the script's folder (and below) and the standard "
+                   "library; "
+                   "pass --allow-imports-outside to allow others");
+      return;
+    }
     edges_[stack_.back().key].push_back(key);
     auto on_stack = std::find_if(stack_.begin(), stack_.end(), [&](const Frame& f) { return f.key == key; });
     if (on_stack != stack_.end()) {
@@ -146,6 +158,42 @@ class Loader {
     Module m = parse(src, diags_);
     m.file = src;
     visit(key, std::move(m));
+  }
+
+  // The path with every symlink resolved (the file an import really reads).
+  static std::string real_path(const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::canonical(fs::path(path), ec);
+    return ec ? canonical_key(path) : p.string();
+  }
+
+  static bool under(const std::string& file, const std::string& dir) {
+    if (dir.empty()) return false;
+    std::string d = dir.back() == '/' ? dir : dir + "/";
+    return file.rfind(d, 0) == 0;
+  }
+
+  // Whether an import may read `path`: inside the current folder's tree or that of a file the
+  // user named, or a
+  // stdlib folder (std/ imports only), symlinks resolved; anything with allow_imports_outside.
+  bool inside_allowed(const std::string& path, bool std_import) {
+    if (options_.allow_imports_outside) return true;
+    std::string real = real_path(path);
+    if (std_import) {
+      for (const auto& dir : options_.stdlib_dirs)
+        if (under(real, real_path(dir))) return true;
+      return false;
+    }
+    for (const auto& dir : root_dirs_)
+      if (under(real, dir)) return true;
+    return false;
+  }
+
+  // The folder a named file is in, as named (a symlinked script imports beside the link).
+  void add_root_dir(const std::string& file) {
+    fs::path parent = fs::path(file).parent_path();
+    std::string dir = real_path(parent.empty() ? std::string(".") : parent.string());
+    if (std::find(root_dirs_.begin(), root_dirs_.end(), dir) == root_dirs_.end()) root_dirs_.push_back(dir);
   }
 
   // The file an import names, or "" after reporting that none exists.
@@ -187,6 +235,7 @@ class Loader {
   const CheckOptions& options_;
   Diagnostics& diags_;
   std::vector<std::string> roots_;
+  std::vector<std::string> root_dirs_;  // real folders of the files the user named
   std::map<std::string, Module> pending_;
   std::set<std::string> done_;
   std::set<std::string> given_;

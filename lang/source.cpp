@@ -1,9 +1,15 @@
 // SourceFile: the text of one .crm file, with its line table for printing positions.
 #include "lang/source.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstdint>
+
+#include "lang/parser.hpp"
 
 namespace crm::lang {
 
@@ -42,14 +48,51 @@ std::string_view SourceFile::line_text(uint32_t line) const {
 }
 
 SourcePtr read_source(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any file
+  // that is not regular (a directory, /dev/zero, a socket), which could never end or be a script.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     error = "cannot open '" + path + "'";
     return nullptr;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::make_shared<SourceFile>(path, ss.str());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char* what = S_ISDIR(st.st_mode)                         ? "a directory"
+                       : S_ISFIFO(st.st_mode)                      ? "a pipe (FIFO)"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                       : S_ISSOCK(st.st_mode)                      ? "a socket"
+                                                                   : "not a regular file";
+    ::close(fd);
+    error = "'" + path + "' is " + what + ", not a script file (a script must be a regular file)";
+    return nullptr;
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxSourceBytes) {
+    ::close(fd);
+    error = "'" + path + "' is " + std::to_string(st.st_size) + " bytes, larger than the limit for a script (" +
+            std::to_string(kMaxSourceBytes) + " bytes)";
+    return nullptr;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::string text;
+  char buf[65536];
+  for (;;) {  // bounded even if the file grows while it is read
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      error = "cannot read '" + path + "'";
+      return nullptr;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxSourceBytes) {
+      ::close(fd);
+      error = "'" + path + "' is larger than the limit for a script (" + std::to_string(kMaxSourceBytes) + " bytes)";
+      return nullptr;
+    }
+  }
+  ::close(fd);
+  return std::make_shared<SourceFile>(path, std::move(text));
 }
 
 }  // namespace crm::lang

@@ -41,7 +41,8 @@ class SourceFile {
 
 using SourcePtr = std::shared_ptr<const SourceFile>;
 
-// Reads a file; returns nullptr and sets `error` when it cannot be read.
+// Reads a script file; returns nullptr and sets `error` when it cannot be read, is not a regular
+// file (a directory, a device such as /dev/zero, a FIFO) or is larger than kMaxSourceBytes.
 SourcePtr read_source(const std::string& path, std::string& error);
 
 }  // namespace crm::lang

@@ -192,7 +192,7 @@ crm_status crm_evaluate_event(crm_store* store, const crm_script* script, const 
       return fail(CRM_ERROR_ARGUMENT, "store, script, event_json and actions_json must not be NULL");
     json j;
     try {
-      j = json::parse(event_json);
+      j = crm::detail::parse_json_limited(event_json);
     } catch (const json::exception& e) {
       return fail(CRM_ERROR_ARGUMENT, std::string("event JSON: ") + e.what());
     }

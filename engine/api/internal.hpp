@@ -1,6 +1,7 @@
 // Internals shared by the pieces of the C++ API (script.cpp, store.cpp, json_store.cpp) and the
 // C API over it (crm_c.cpp); not installed.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,5 +45,14 @@ std::vector<lang::CheckOptions::Extra> store_extras(const Store& store);
 // Fills an empty crm store from a JSON document (Store::from_json; json_store.cpp); `timezone`
 // gets its "timezone" key. Throws Error naming the table and row of a bad value.
 void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::optional<std::string>& timezone);
+
+// JSON given to the API (a store's customers, an event) nested deeper than this is refused:
+// nothing in either needs more than a few levels, and deeper documents would make the recursive
+// walks over them (dump, destruction) overflow the host's stack.
+constexpr int kMaxJsonDepth = 64;
+
+// nlohmann::json::parse with kMaxJsonDepth enforced while parsing. Throws a nlohmann::json
+// exception naming the limit.
+nlohmann::json parse_json_limited(std::string_view text);
 
 }  // namespace crm::detail

@@ -54,7 +54,8 @@ void fill_from_json(SQLite::Database& db, const nlohmann::json& doc, std::option
       timezone = rows.get<std::string>();
       continue;
     }
-    if (std::find_if(std::begin(kTables), std::end(kTables), [&](const char* t) { return table == t; }) ==
+    const std::string& name = table;  // clang before 16 cannot capture a structured binding
+    if (std::find_if(std::begin(kTables), std::end(kTables), [&](const char* t) { return name == t; }) ==
         std::end(kTables)) {
       std::string list;
       for (const char* t : kTables) list += std::string(list.empty() ? "" : ", ") + t;

@@ -65,6 +65,7 @@ CompileResult finish_compile(std::shared_ptr<Script::Impl> impl, const lang::Dia
 lang::CheckOptions check_options(const CompileOptions& options) {
   lang::CheckOptions co;
   co.stdlib_dirs = stdlib_dirs(options);
+  co.allow_imports_outside = options.allow_imports_outside;
   if (options.store) {
     co.extra_attributes = detail::store_extras(*options.store);
     co.has_store = true;

@@ -149,6 +149,7 @@ struct Store::Impl {
     std::vector<engine::OutboxRow> rows;
     std::vector<engine::TagChange> tags;
     engine::outbox_writes(actions, rows, tags);
+    engine::RunLock run_lock = sql->lock_runs();  // a real-time event must not race a run's caps
     size_t n = sql->write_actions(d, rows, tags);
     load();
     return n;
@@ -189,10 +190,34 @@ Store Store::open(const std::string& path, const StoreOptions& options) {
   return Store(std::move(impl));
 }
 
+nlohmann::json detail::parse_json_limited(std::string_view text) {
+  // A SAX handler over the DOM builder that counts open objects and arrays: the parser itself
+  // is iterative, so the limit is enforced before any deep value exists.
+  struct Limited : nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+    using Base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+    using Base::Base;
+    int depth = 0;
+    bool deeper() {
+      if (++depth > kMaxJsonDepth)
+        throw nlohmann::json::other_error::create(
+            599, fmt::format("nested more than {} levels deep (the limit for JSON input)", kMaxJsonDepth), nullptr);
+      return true;
+    }
+    bool start_object(std::size_t n) { return deeper() && Base::start_object(n); }
+    bool start_array(std::size_t n) { return deeper() && Base::start_array(n); }
+    bool end_object() { --depth; return Base::end_object(); }
+    bool end_array() { --depth; return Base::end_array(); }
+  };
+  nlohmann::json out;
+  Limited sax(out, /*allow_exceptions=*/true);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
+  return out;
+}
+
 Store Store::from_json(std::string_view json, const StoreOptions& options) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(json.begin(), json.end());
+    doc = detail::parse_json_limited(json);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("customers JSON: {}", e.what()));
   }

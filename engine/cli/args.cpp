@@ -5,8 +5,19 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace crm::cli {
+
+namespace {
+bool g_allow_imports_outside = false;
+}  // namespace
+
+void set_allow_imports_outside(bool allow) { g_allow_imports_outside = allow; }
+bool allow_imports_outside() {
+  const char* env = std::getenv("CRM_ALLOW_IMPORTS_OUTSIDE");
+  return g_allow_imports_outside || (env && std::string(env) == "1");
+}
 
 std::optional<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& spec, std::string& error) {
   Args out;
@@ -23,6 +34,10 @@ std::optional<Args> parse_args(const std::vector<std::string>& argv, const ArgSp
     }
     if (a == "--help" || a == "-h") {
       out.help = true;
+      continue;
+    }
+    if (a == "--allow-imports-outside") {  // every command that loads a script (docs/hardening.md)
+      set_allow_imports_outside(true);
       continue;
     }
     std::string name = a, value;

@@ -40,6 +40,11 @@ std::optional<Args> parse_args(const std::vector<std::string>& argv, const ArgSp
 // Prints "crm <cmd>: <message>" and "Try 'crm <cmd> --help'." to stderr; returns kExitUsage.
 int usage_error(const std::string& cmd, const std::string& message);
 
+// `--allow-imports-outside`, accepted by every command (parse_args sets it), or the environment
+// variable CRM_ALLOW_IMPORTS_OUTSIDE=1: imports may leave the script's folder tree.
+void set_allow_imports_outside(bool allow);
+bool allow_imports_outside();
+
 // True when stderr is a terminal (for colours and progress bars).
 bool stderr_is_tty();
 bool stdout_is_tty();

@@ -11,6 +11,7 @@
 #include "engine/frame/attributes.hpp"
 #include "engine/run/events.hpp"
 #include "engine/run/run.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 namespace {
@@ -74,8 +75,12 @@ int cmd_event(const std::vector<std::string>& argv) {
   bool dry = args->flag("--dry-run");
 
   int code = kExitOk;
-  auto setup = prepare_run("event", args->positional[0], *db, code);
+  auto setup = prepare_run("event", args->positional[0], *db, code, /*read_only=*/dry);
   if (!setup) return code;
+  // The run lock before the facts are read: an event during a run waits for it, so its caps
+  // (limit, once) see the run's outbox rows and the run never misses the event's.
+  engine::RunLock lock;
+  if (!dry) lock = setup->store->lock_runs();
   load_facts(*setup);
   Days d = date ? *date : engine::today_in(setup->tz);
   std::vector<engine::Occurrence> occs;
@@ -101,7 +106,7 @@ int cmd_event(const std::vector<std::string>& argv) {
       fmt::print("{}\n", engine::to_json_line(a));
     } else {
       fmt::print("{}  {:<28} {:<6} {:<28} {}{}\n", format_date(a.date), a.rule_name, lang::action_name(a.kind),
-                 a.target, engine::status_name(a.status), a.channel ? " via " + std::string(lang::channel_name(*a.channel)) : "");
+                 lang::terminal_safe(a.target), engine::status_name(a.status), a.channel ? " via " + std::string(lang::channel_name(*a.channel)) : "");
     }
   }
   if (format == "text") {

@@ -61,7 +61,7 @@ int cmd_explain(const std::vector<std::string>& argv) {
     else if (argv[k].rfind("--rule=", 0) == 0) only_rules.push_back(argv[k].substr(7));
   }
   int code = kExitOk;
-  auto setup = prepare_run("explain", args->positional[0], *db, code);
+  auto setup = prepare_run("explain", args->positional[0], *db, code, /*read_only=*/true);
   if (!setup) return code;
   load_facts(*setup);
   if (!setup->facts->row_of(customer)) {

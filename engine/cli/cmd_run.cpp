@@ -2,16 +2,20 @@
 // evaluates the script for every customer and writes the outbox (or, dry, only reports).
 #include <fmt/core.h>
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
 #include "engine/run/run.hpp"
+#include "lang/terminal_safe.hpp"
 #include "engine/report/summary.hpp"
 
 namespace crm::cli {
@@ -20,6 +24,28 @@ namespace crm::cli {
 // of step mails; the user picks the range with --from.
 constexpr int kMaxCatchUpDays = 366;
 
+namespace {
+
+// "process 123 on host h, started T, is gone" for a 'running' row found while holding the lock.
+std::string describe_unfinished(const engine::Store::UnfinishedRun& u, bool dry) {
+  std::string out = "interrupted";
+  auto at = u.process.find('@');
+  if (at != std::string::npos) {
+    std::string pid = u.process.substr(0, at), host = u.process.substr(at + 1);
+    char me[256] = {};
+    ::gethostname(me, sizeof me - 1);
+    out += ": process " + pid + " on " + host;
+    if (!u.started_at.empty()) out += ", started " + u.started_at;
+    bool alive = host == me && ::kill(static_cast<pid_t>(std::atoll(pid.c_str())), 0) == 0;
+    out += alive && dry ? ", may still be running" : ", is gone";
+  } else if (!u.started_at.empty()) {
+    out += ", started " + u.started_at;
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_run(const std::vector<std::string>& argv) {
   static const char* kHelp =
       "Usage: crm run FILE --db STORE [--date D | --from D --to D] [--shard K/N] [--dry-run] [--format text|jsonl]\n\n"
@@ -27,7 +53,8 @@ int cmd_run(const std::vector<std::string>& argv) {
       "actions that pass (consent, caps, holdout, once/every) to the store's outbox with an\n"
       "idempotency key: running a day twice writes nothing new.\n\n"
       "Without a date it catches up: every day after the last completed run up to today (in the\n"
-      "script's or store's time zone), so a missed day never skips a step.\n\n"
+      "script's or store's time zone), so a missed day never skips a step. A run that was killed\n"
+      "before its day completed is resumed from that day (it says so on stderr).\n\n"
       "Options:\n"
       "  --db STORE        the store: a SQLite file, or postgresql://user@host:port/db (create one with\n"
       "                    'crm init' or 'crm sample'; see docs/store.md)\n"
@@ -73,14 +100,22 @@ int cmd_run(const std::vector<std::string>& argv) {
   }
 
   int code = kExitOk;
-  auto setup = prepare_run("run", args->positional[0], *db, code);
+  auto setup = prepare_run("run", args->positional[0], *db, code, /*read_only=*/dry);
   if (!setup) return code;
   engine::RunLock lock;
   if (!dry) lock = setup->store->lock_runs(engine::kDefaultRunLockWait, shard);
   if (!from) {  // catch-up
     Days today = engine::today_in(setup->tz);
     auto last = setup->store->last_completed_run(shard);
+    std::optional<engine::Store::UnfinishedRun> unfinished;
+    if (!shard) unfinished = setup->store->earliest_unfinished_run();  // shards complete days together
     from = last ? *last + 1 : today;
+    if (unfinished && unfinished->day < *from && unfinished->day <= today) {
+      // A run killed before it completed its day: start again there (SPEC §7: no missed day).
+      from = unfinished->day;
+      fmt::print(stderr, "crm run: resuming at {}: the run of that day did not complete ({})\n", format_date(*from),
+                 describe_unfinished(*unfinished, dry));
+    }
     to = today;
     if (*from > *to) {
       fmt::print(stderr, "crm run: nothing to do: the store has completed runs through {}\n", format_date(*last));
@@ -88,9 +123,9 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
     if (*to - *from + 1 > kMaxCatchUpDays) {
       fmt::print(stderr,
-                 "crm run: error: the last completed run was {} ({} days ago); catching up more than {} days "
-                 "is refused\nhelp: choose the range with --from D --to D (or --date D)\n",
-                 format_date(*last), *to - *last, kMaxCatchUpDays);
+                 "crm run: error: catching up from {} ({} days ago) is more than {} days and is refused\n"
+                 "help: choose the range with --from D --to D (or --date D)\n",
+                 format_date(*from), *to - *from, kMaxCatchUpDays);
       return kExitError;
     }
   }
@@ -103,6 +138,9 @@ int cmd_run(const std::vector<std::string>& argv) {
           fmt::print(stderr, "crm run: day {}: {} of {} shards completed; this run evaluates the whole day and completes it\n",
                      format_date(d), st.completed.size(), st.count);
   }
+  // The first day is marked 'running' before anything is loaded, so a run killed at any point
+  // (even before its first day commits) is resumed by the next plain `crm run`.
+  if (!dry && !shard) setup->store->begin_run(*from);
   setup->store->load_shard = shard;
   load_facts(*setup);
 
@@ -138,7 +176,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::string range = *from == *to ? format_date(*from) : format_date(*from) + " to " + format_date(*to);
     fmt::print("{} of {} on {}, {} ({} customers, {} rules)\n\n", dry ? "Dry run" : "Run", args->positional[0], shown_location(*db),
                range, runner.last_rows(), setup->script.program.rules.size());
-    fmt::print("{}", summary.to_text());
+    fmt::print("{}", lang::terminal_safe(summary.to_text()));
     if (dry) fmt::print("\ndry run: nothing was written to the store\n");
     else fmt::print("\n{} new outbox row(s) written\n", written);
   }
@@ -154,6 +192,9 @@ int cmd_run(const std::vector<std::string>& argv) {
       else fmt::print(stderr, "crm run: shard {} done; {} still missing shard(s) {}\n", shard->name(), format_date(*to), missing);
     }
   }
+  if (size_t n = runner.negative_points_skipped())
+    fmt::print(stderr, "crm run: warning: {} point grant(s) with a negative amount were skipped (a grant never takes "
+               "points away)\n", n);
   if (args->flag("--stats")) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);

@@ -110,7 +110,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (day_stats_path && day_stats_path->empty()) return usage_error("simulate", "--day-stats needs a file name");
 
   int code = kExitOk;
-  auto setup = prepare_run("simulate", args->positional[0], *db, code);
+  auto setup = prepare_run("simulate", args->positional[0], *db, code, /*read_only=*/true);
   if (!setup) return code;
   if (report_path && !can_write_beside(*report_path, error)) {  // fail before a long simulation, not after
     fmt::print(stderr, "crm simulate: error: cannot write the report '{}': {}\n", *report_path, error);

@@ -36,12 +36,13 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
   LoadedScript s;
   lang::CheckOptions options;
   options.stdlib_dirs = stdlib_dirs();
+  options.allow_imports_outside = allow_imports_outside();
   options.extra_attributes = std::move(extra);
   if (db && options.extra_attributes.empty()) {
     // The store's extra customer columns are attributes; a store that cannot be opened is
     // reported like any other error of the check.
     try {
-      options.extra_attributes = engine::open_store(*db)->extra_attributes();
+      options.extra_attributes = engine::open_store_read_only(*db)->extra_attributes();
       options.has_store = true;
     } catch (const engine::StoreError& e) {
       s.diags.error(nullptr, {}, lang::code::store, e.what());

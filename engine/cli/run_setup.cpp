@@ -11,10 +11,10 @@
 namespace crm::cli {
 
 std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& script_path, const std::string& db,
-                                    int& exit_code) {
+                                    int& exit_code, bool read_only) {
   RunSetup s;
   try {
-    s.store = engine::open_store(db);
+    s.store = read_only ? engine::open_store_read_only(db) : engine::open_store(db);
   } catch (const engine::StoreError& e) {
     fmt::print(stderr, "crm {}: error: {}\n", cmd, e.what());
     exit_code = kExitError;

@@ -21,9 +21,10 @@ struct RunSetup {
 };
 
 // Opens the store and compiles the script. On failure prints what went wrong and returns the
-// exit code in `exit_code` (and nullopt).
+// exit code in `exit_code` (and nullopt). With read_only (dry runs, simulate, explain) the store
+// is opened read-only: a read-only folder works.
 std::optional<RunSetup> prepare_run(const std::string& cmd, const std::string& script_path, const std::string& db,
-                                    int& exit_code);
+                                    int& exit_code, bool read_only = false);
 // Loads the facts, printing data warnings to stderr (at most a few).
 void load_facts(RunSetup& setup);
 

@@ -230,8 +230,20 @@ struct Compiler {
   }
 
   // `hint`: the type the context expects, for `null` literals and run-time typed payload fields.
+  // Recursion depth of compile (through expressions and the definitions they name). The checker
+  // refuses scripts past lang::kMaxDefinitionDepth (E-too-deep); this guard keeps an unchecked
+  // or hand-built program from overflowing the stack all the same.
+  static constexpr int kMaxCompileDepth = 2 * lang::kMaxDefinitionDepth + 1000;
+  int depth = 0;
+
   NodeId compile(const Expr& e, TypeKind hint = TypeKind::Int) {
+    if (depth >= kMaxCompileDepth) {
+      error(&e, "expression nested too deeply to compile (through definitions)");
+      return null_const(Rep::I64, TypeKind::Int);
+    }
+    ++depth;
     NodeId id = compile_uncached(e, hint);
+    --depth;
     prog.expr_nodes_[&e] = id;
     return id;
   }

@@ -10,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include "lang/int_range.hpp"
 #include "engine/eval/eval_ops.hpp"
 #include "engine/eval/program.hpp"
 
@@ -468,7 +469,7 @@ void Evaluator::exec(NodeId id) {
         const uint8_t* cv = col_valid(col);
         for (size_t i = 0; i < n_rows; ++i) {
           double d = col->f64[b + i];
-          bool ok = d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18;
+          bool ok = d == std::trunc(d) && lang::fits_int64(d);
           oi[i] = ok ? static_cast<int64_t>(d) : 0;
           ov[i] = cv[i] & static_cast<uint8_t>(ok);
         }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "lang/formatter.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::engine {
 namespace {
@@ -97,7 +98,7 @@ std::string explain_text(const lang::CheckedProgram& program, const std::vector<
     }
     out += explain_tree(t, 1);
   }
-  return out;
+  return lang::terminal_safe(out);  // values come from customer data
 }
 
 std::string explain_jsonl(const lang::CheckedProgram& program, const std::vector<RuleTrace>& traces, int64_t customer,

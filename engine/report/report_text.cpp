@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/report/report.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::engine {
 namespace {
@@ -44,9 +45,11 @@ struct Table {
     std::vector<std::vector<std::string>> clean;
     for (const auto& r : rows) {
       clean.push_back(r);
-      for (auto& cell : clean.back())  // store data must not drive the terminal (escape sequences)
+      for (auto& cell : clean.back()) {  // store data must not drive the terminal (escape sequences)
+        cell = lang::terminal_safe(cell);
         for (char& ch : cell)
-          if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
+          if (ch == '\n') ch = '?';
+      }
     }
     widen(head);
     for (const auto& r : clean) widen(r);

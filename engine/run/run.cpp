@@ -1,6 +1,7 @@
 // The day loop of a run: compiled conditions per batch of customers in rule-graph order, then
 // per customer the gates of SPEC §6 (dedupe, after, holdout, consent, caps by priority), then
 // the outbox (real run) or memory (dry run).
+#include "lang/int_range.hpp"
 #include "engine/run/run.hpp"
 
 #include <fmt/format.h>
@@ -238,7 +239,17 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
     if (act.kind == lang::ActionKind::Points) {
       Value v = ev.value_at(cr.points[k], i);
       if (v.is_null()) continue;  // a null amount grants nothing
-      points = v.kind == Value::Kind::Decimal ? std::llround(v.d) : v.i;
+      if (v.kind == Value::Kind::Decimal) {
+        auto p = lang::rounded_int64(v.d);
+        if (!p) continue;  // out of int64's range: null (SPEC §4), which grants nothing
+        points = *p;
+      } else {
+        points = v.i;
+      }
+      if (points < 0) {  // a negative grant would take points away: skipped, counted for a warning
+        negative_points_skipped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
     }
     Candidate& c = list.emplace_back();
     c.rule = r;

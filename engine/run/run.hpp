@@ -2,6 +2,7 @@
 // once/every/after, holdout, consent and caps, and produces actions; a real run writes them to
 // the store's outbox day by day, a dry run keeps history and tags in memory.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,6 +87,8 @@ class Runner {
   const History& history() const { return history_; }
   // Evaluation statistics of the last day.
   size_t last_rows() const { return last_rows_; }
+  // Point grants skipped because their amount was negative (docs/hardening.md): callers warn.
+  size_t negative_points_skipped() const { return negative_points_skipped_.load(); }
   // Customer rows whose attributes were recomputed for the last day (all rows when the frame
   // was computed from scratch; else those with facts dated since the previous day).
   size_t last_touched_rows() const { return last_touched_rows_; }
@@ -160,6 +163,7 @@ class Runner {
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   size_t last_touched_rows_ = 0;
   size_t last_rows_ = 0;
+  mutable std::atomic<size_t> negative_points_skipped_{0};
   double last_frame_ms_ = 0, last_eval_ms_ = 0, last_frame_cpu_ms_ = 0, last_eval_cpu_ms_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "lang/int_range.hpp"
 #include "engine/store/facts.hpp"
 #include "engine/store/timezone.hpp"
 
@@ -56,9 +57,7 @@ template <class Q>
 std::optional<int64_t> cell_int(const Q& q, int i) {
   if (q.type(i) == SQLITE_INTEGER) return q.i64(i);
   if (q.type(i) == SQLITE_FLOAT) {
-    double v = q.f64(i);
-    if (v == static_cast<double>(static_cast<int64_t>(v))) return static_cast<int64_t>(v);
-    return std::nullopt;
+    return lang::exact_int64(q.f64(i));  // out of int64's range: null, never a wrapped value
   }
   if (q.type(i) == SQLITE_TEXT) {
     std::string s(q.text(i));

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "engine/store/load_loader.hpp"
 #include "engine/store/load_sqlite_query.hpp"
@@ -84,6 +86,18 @@ LoadResult SqliteStore::load_facts(const TimeZone& tz) {
   // import writes (WAL readers do not block writers). Big stores read orders and items on a
   // second connection and thread, on the same snapshot (start_same_snapshot; docs/store.md).
   sqlite3* db = impl_->db.getHandle();
+  // A SPEC §5 table that is missing (dropped) must not read as empty: win-back would fire for
+  // every customer of a store without orders. Every table is required (crm init recreates them).
+  {
+    std::set<std::string> have;
+    Query q(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')");  // one statement
+    while (q.step()) have.insert(std::string(q.text(0)));
+    for (const char* table : {"customers", "products", "orders", "order_items", "subscriptions", "surveys",
+                              "referrals", "events", "tags", "outbox"})
+      if (!have.count(table))
+        throw StoreError("the store '" + path_ + "' has no table '" + table + "' (SPEC §5); it was dropped or never "
+                         "made. Restore it from a backup, or recreate it empty with: crm init --db " + path_);
+  }
   bool own_tx = sqlite3_get_autocommit(db) != 0;
   DbHandle second;
   std::optional<size_t> orders_hint;

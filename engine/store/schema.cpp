@@ -110,7 +110,9 @@ int ensure_schema(SQLite::Database& db) {
   for (const Migration& m : kMigrations) {
     // Migration 1 only creates missing tables: it runs on every upgrade, so a store whose
     // tables were partly made by hand gets the rest.
-    if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
+    // Every migration so far is idempotent (IF NOT EXISTS), so all run on every `crm init`:
+    // a store whose table (runs, orders, ...) was dropped gets it back, empty.
+    (void)found;
     try {
       std::string sql = m.sql;
       if (size_t at = sql.find("{customers}"); at != std::string::npos)
@@ -120,6 +122,11 @@ int ensure_schema(SQLite::Database& db) {
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
     }
+  }
+  // runs.process ("pid@host" of a run, SqliteStore::begin_run) on stores made before it.
+  {
+    SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = 'process'");
+    if (!q.executeStep()) db.exec("ALTER TABLE runs ADD COLUMN process TEXT");
   }
   SQLite::Statement set(db, "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");

@@ -4,6 +4,11 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <mutex>
 #include <unistd.h>
 
 #include <ctime>
@@ -53,7 +58,7 @@ SqliteStore::~SqliteStore() = default;
 SQLite::Database& SqliteStore::db() { return impl_->db; }
 int64_t SqliteStore::statement_count() const { return impl_->statements; }
 
-SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing) {
+SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing, bool read_only) {
   bool memory = path == ":memory:" || path.empty();
   bool exists = memory || std::filesystem::exists(path);
   if (!exists && !create_if_missing) throw StoreError("no store at '" + path + "' (" + init_hint(path) + ")");
@@ -62,16 +67,26 @@ SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing) {
     // NOMUTEX: a Store is used by one thread at a time, and the loader reads millions of cells.
     int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX | (exists ? 0 : SQLite::OPEN_CREATE);
     if (memory) flags |= SQLite::OPEN_CREATE;
+    if (read_only && !memory) flags = SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX;
     impl = std::make_unique<Impl>(memory ? ":memory:" : path, flags);
     impl->db.setBusyTimeout(kBusyTimeoutMs);
-    impl->db.exec("SELECT count(*) FROM sqlite_master");  // fails on a file that is not SQLite
+    try {
+      impl->db.exec("SELECT count(*) FROM sqlite_master");  // fails on a file that is not SQLite
+    } catch (const SQLite::Exception& e) {
+      // A WAL store in a folder we cannot write (no -shm can be made): read the file as it is.
+      if (!read_only || memory || e.getErrorCode() != SQLITE_CANTOPEN) throw;
+      impl.reset();
+      std::string uri = "file:" + std::filesystem::absolute(path).string() + "?immutable=1";
+      impl = std::make_unique<Impl>(uri, flags | SQLITE_OPEN_URI);
+      impl->db.exec("SELECT count(*) FROM sqlite_master");
+    }
   } catch (const SQLite::Exception& e) {
     throw StoreError("'" + path + "' is not a crm store (" + e.what() + "); a new store is made with: crm init --db FILE");
   }
-  impl->db.tryExec("PRAGMA journal_mode = WAL");
+  if (!read_only) impl->db.tryExec("PRAGMA journal_mode = WAL");
   SqliteStore store(std::move(impl), path);
   int version = read_schema_version(store.db());
-  if (version == 0 && (!exists || create_if_missing)) {
+  if (version == 0 && !read_only && (!exists || create_if_missing)) {
     ensure_schema(store.db());
     version = kSchemaVersion;
   }
@@ -129,6 +144,36 @@ void SqliteStore::set_meta_timezone(const std::string& tz_name) {
 }
 
 // --- the run lock
+//
+// The lock is a flock on the database file itself (its inode), so every path that reaches the
+// same file (a symlink, a hard link, a relative path) takes the same lock. Not on a descriptor
+// of our own that we close again: closing any descriptor of a file drops the POSIX locks SQLite
+// holds on it in this process. So each database inode gets one descriptor per process, kept open
+// until the process ends (as SQLite keeps its own), and a flag serialises runs inside the process.
+// The holder's pid is written to "<real path>.lock" for the error message only (best effort).
+
+namespace {
+
+struct InodeLock {
+  int fd = -1;
+  bool held = false;
+};
+
+std::mutex& inode_locks_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::pair<dev_t, ino_t>, InodeLock>& inode_locks() {
+  static auto* locks = new std::map<std::pair<dev_t, ino_t>, InodeLock>();  // never destroyed: fds stay open
+  return *locks;
+}
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+}  // namespace
 
 namespace {
 
@@ -163,29 +208,94 @@ int flock_wait(const std::string& lock_path, int op, std::chrono::milliseconds w
 
 RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) { return lock_runs(wait, std::nullopt); }
 
+// The run lock is a flock on the database file itself (one descriptor per file per process,
+// found by device and inode, so a symlink or a hard link takes the same lock): exclusive for a
+// whole run, shared for a shard run, which also holds its shard's own lock file exclusively
+// (REALPATH.lock-shard-K-of-N), so the N shards of a day run together but never beside a
+// whole run.
 RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) {
   if (path_ == ":memory:" || path_.empty()) return RunLock();
-  // An unsharded run holds FILE.lock exclusively; a shard run holds it shared and its shard's
-  // own FILE.lock-shard-K-of-N exclusively.
-  std::string holder;
-  auto busy = [&](const std::string& what) {
-    return StoreError("another crm run" + what + " is using the store '" + path_ + "'" +
-                      (holder.empty() ? "" : " (process " + holder + ")") + "; waited " +
-                      std::to_string(wait.count() / 1000.0).substr(0, 4) +
-                      " s for it to finish. Nothing was written; try again when it is done.");
-  };
-  int fd = flock_wait(path_ + ".lock", shard ? LOCK_SH : LOCK_EX, wait, holder);
-  if (fd < 0) throw busy("");
-  if (!shard) return RunLock([fd] { ::close(fd); });  // closing the descriptor releases the flock
-  int fd2 = flock_wait(path_ + ".lock-shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count),
-                       LOCK_EX, wait, holder);
-  if (fd2 < 0) {
-    ::close(fd);
-    throw busy(" of shard " + shard->name());
+  std::pair<dev_t, ino_t> key;
+  {
+    std::lock_guard<std::mutex> g(inode_locks_mutex());
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) throw StoreError("cannot take the run lock: the store '" + path_ + "' is gone");
+    key = {st.st_dev, st.st_ino};
+    if (!inode_locks().count(key)) {
+      int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw StoreError("cannot open the store '" + path_ + "' to take the run lock");
+      struct stat fst {};
+      if (::fstat(fd, &fst) != 0) throw StoreError("cannot take the run lock on '" + path_ + "'");
+      key = {fst.st_dev, fst.st_ino};  // the file replaced between stat and open: lock what was opened
+      if (!inode_locks().count(key)) inode_locks()[key].fd = fd;  // else fd is kept open, unused (see above)
+    }
   }
-  return RunLock([fd, fd2] {
-    ::close(fd2);
+  std::string info_path = real_path(path_) + ".lock";
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(inode_locks_mutex());
+      InodeLock& l = inode_locks()[key];
+      if (!l.held && ::flock(l.fd, (shard ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+        l.held = true;
+        break;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string holder;
+      if (int fd = ::open(info_path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        char buf[64] = {};
+        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) holder.assign(buf, static_cast<size_t>(n));
+        ::close(fd);
+      }
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      throw StoreError("another crm run is using the store '" + path_ + "'" +
+                       (holder.empty() ? "" : " (process " + holder + ")") + "; waited " +
+                       std::to_string(wait.count() / 1000.0).substr(0, 4) +
+                       " s for it to finish. Nothing was written; try again when it is done.");
+    }
+    std::this_thread::sleep_for(kLockPoll);
+  }
+  int shard_fd = -1;
+  if (shard) {
+    std::string holder;
+    shard_fd = flock_wait(real_path(path_) + ".lock-shard-" + std::to_string(shard->index) + "-of-" +
+                              std::to_string(shard->count),
+                          LOCK_EX, wait, holder);
+    if (shard_fd < 0) {
+      std::lock_guard<std::mutex> g(inode_locks_mutex());
+      InodeLock& l = inode_locks()[key];
+      ::flock(l.fd, LOCK_UN);
+      l.held = false;
+      throw StoreError("another crm run of shard " + shard->name() + " is using the store '" + path_ + "'" +
+                       (holder.empty() ? "" : " (process " + holder + ")") +
+                       ". Nothing was written; try again when it is done.");
+    }
+  }
+  // Another name of this file (a hard link) has its own -wal and -shm: what a run through it
+  // wrote reached the database file at its checkpoint, under this lock, but pages this
+  // connection cached before may be older. Drop them, so everything is read anew.
+  sqlite3* handle = impl_->db.getHandle();
+  sqlite3_db_release_memory(handle);
+  if (int fd = shard ? -1 : ::open(info_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644); fd >= 0) {
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) == 0) {
+      ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+      (void)ignored;
+    }
     ::close(fd);
+  }
+  // Released after a checkpoint: the next holder may reach the file through another name
+  // (another -wal), so this run's writes must be in the database file itself. The store must
+  // outlive the lock (callers take the lock after opening the store, in the same scope).
+  return RunLock([key, handle, shard_fd] {
+    if (shard_fd < 0) sqlite3_wal_checkpoint_v2(handle, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    else ::close(shard_fd);
+    std::lock_guard<std::mutex> g(inode_locks_mutex());
+    InodeLock& l = inode_locks()[key];
+    ::flock(l.fd, LOCK_UN);
+    l.held = false;
   });
 }
 
@@ -223,13 +333,46 @@ std::vector<ShardState> SqliteStore::shard_states(Days day) {
   return out;
 }
 
+namespace {
+
+// "pid@host" of this process, for a 'running' row: a later run tells whether it is gone.
+std::string this_process() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return std::to_string(::getpid()) + "@" + host;
+}
+
+bool has_column(SQLite::Database& db, const char* table, const char* column) {
+  SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  q.bind(1, table);
+  q.bind(2, column);
+  return q.executeStep();
+}
+
+}  // namespace
+
 void SqliteStore::begin_run(Days day) {
-  SQLite::Statement q(db(), "INSERT INTO runs (run_date, started_at, completed_at, status) VALUES (?, ?, NULL, 'running') "
+  // runs.process (added here, not by a schema version: older stores get it on their next run;
+  // crm init adds it too) names the process, so a 'running' row of a dead one is recognisable.
+  if (!has_column(db(), "runs", "process")) db().exec("ALTER TABLE runs ADD COLUMN process TEXT");
+  SQLite::Statement q(db(), "INSERT INTO runs (run_date, started_at, completed_at, status, process) "
+                            "VALUES (?, ?, NULL, 'running', ?) "
                             "ON CONFLICT (run_date) DO UPDATE SET started_at = excluded.started_at, "
-                            "completed_at = NULL, status = 'running'");
+                            "completed_at = NULL, status = 'running', process = excluded.process");
   q.bind(1, format_date(day));
   q.bind(2, utc_now_iso());
+  q.bind(3, this_process());
   q.exec();
+}
+
+std::optional<Store::UnfinishedRun> SqliteStore::earliest_unfinished_run() {
+  bool process = has_column(db(), "runs", "process");
+  SQLite::Statement q(db(), std::string("SELECT run_date, started_at, ") + (process ? "process" : "NULL") +
+                                " FROM runs WHERE status = 'running' ORDER BY run_date LIMIT 1");
+  if (!q.executeStep()) return std::nullopt;
+  auto d = parse_date(q.getColumn(0).getString());
+  if (!d) throw StoreError("the runs table holds a bad run_date '" + q.getColumn(0).getString() + "'");
+  return UnfinishedRun{*d, q.getColumn(1).getString(), q.getColumn(2).getString()};
 }
 
 namespace {

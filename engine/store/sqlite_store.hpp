@@ -31,7 +31,9 @@ class SqliteStore final : public Store {
   // file without a meta table) is given the schema as `crm init` would; an older schema
   // version is still an error. Throws StoreError with a hint naming `crm init --db FILE`
   // when the file is missing, not SQLite, has no crm schema, or has an older schema version.
-  static SqliteStore open(const std::string& path, bool create_if_missing = false);
+  // With read_only, the file is opened with SQLITE_OPEN_READONLY (nothing is created or
+  // migrated); a WAL store whose folder is read-only is then read as immutable.
+  static SqliteStore open(const std::string& path, bool create_if_missing = false, bool read_only = false);
   // Creates or migrates the schema of `path` (crm init). Returns the version found before.
   static int init(const std::string& path);
 
@@ -60,6 +62,7 @@ class SqliteStore final : public Store {
   std::vector<ShardState> shard_states(Days day) override;
   void begin_run(Days day) override;
   void complete_run(Days day) override;
+  std::optional<UnfinishedRun> earliest_unfinished_run() override;
   size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
                        bool complete_day = false) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;

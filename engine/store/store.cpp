@@ -48,6 +48,11 @@ std::unique_ptr<Store> open_store(const std::string& location, bool create_if_mi
   return std::make_unique<SqliteStore>(SqliteStore::open(location, create_if_missing));
 }
 
+std::unique_ptr<Store> open_store_read_only(const std::string& location) {
+  if (pg::is_uri(location)) return PgStore::open(location, /*create_if_missing=*/false);
+  return std::make_unique<SqliteStore>(SqliteStore::open(location, /*create_if_missing=*/false, /*read_only=*/true));
+}
+
 int init_store(const std::string& location) {
   if (pg::is_uri(location)) return PgStore::init(location);
   return SqliteStore::init(location);

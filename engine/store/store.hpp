@@ -133,8 +133,19 @@ class Store {
   virtual std::optional<Days> last_completed_run() = 0;
   // For a shard: the latest day completed as a whole or by that shard (run_shards).
   virtual std::optional<Days> last_completed_run(const std::optional<Shard>& shard) = 0;
-  virtual void begin_run(Days day) = 0;     // records the day as started (status 'running')
+  // Records the day as started (status 'running'), with the process ("pid@host") and start time.
+  virtual void begin_run(Days day) = 0;
   virtual void complete_run(Days day) = 0;  // marks it completed
+
+  // The earliest day whose run started but never completed (a 'running' row): that run was
+  // killed or crashed, or is still going (callers hold the run lock, so it is not). Catch-up
+  // starts there. Backends that keep no such rows return nullopt.
+  struct UnfinishedRun {
+    Days day = 0;
+    std::string started_at;  // UTC ISO time, may be empty
+    std::string process;     // "pid@host" of the process that started it, may be empty
+  };
+  virtual std::optional<UnfinishedRun> earliest_unfinished_run() { return std::nullopt; }
 
   // Writes one day's actions in ONE transaction: insert-or-ignore on idem_key, and the tag
   // changes (tag: insert if absent with set_at = day; untag: delete). Returns how many outbox
@@ -166,6 +177,9 @@ std::string run_timezone_name(const std::optional<std::string>& script_timezone,
 // Opens the store at `location` (a SQLite file path, ":memory:", or a postgresql:// URI). With create_if_missing, a
 // missing store is given the schema as `crm init` would. Throws StoreError with a hint.
 std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing = false);
+// Opens an existing store for reading only (run --dry-run, simulate, explain, check --db), so a
+// store in a read-only folder or file works; writing through it fails.
+std::unique_ptr<Store> open_store_read_only(const std::string& location);
 // Creates or migrates the schema at `location` (crm init). Returns the version found before.
 int init_store(const std::string& location);
 

@@ -288,3 +288,51 @@ TEST_CASE("real runs and written events on an in-memory store are seen by later 
   CHECK_THROWS_AS(crm::Store::open("/nonexistent/dir/shop.db"), crm::StoreError);
   CHECK_THROWS_AS(store.run(s, "2026-11-25", "2026-11-24", true), crm::Error);
 }
+
+// Issue 12.3: depth limits instead of stack overflows in the host process.
+namespace {
+std::string chained_lets(int n) {
+  std::string s = "message hi via email\nlet d0 = purchase_count\n";
+  for (int i = 1; i < n; ++i) s += "let d" + std::to_string(i) + " = d" + std::to_string(i - 1) + " + 1\n";
+  s += "rule r: when d" + std::to_string(n - 1) + " > 0 then send hi\n";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a chain of definitions too deep to compile is a diagnostic, not a crash; a long one compiles") {
+  crm::Store store = crm::Store::from_json(R"({"customers":[{"id":7,"email_opt_in":true}]})");
+  crm::CompileOptions options;
+  options.store = &store;
+  auto deep = crm::Script::compile_string(chained_lets(20000), "deep.crm", options);
+  CHECK_FALSE(deep.ok());
+  CHECK(deep.rendered().find("levels deep through the definitions") != std::string::npos);
+  CHECK(deep.rendered().find("the limit is") != std::string::npos);
+  auto fine = crm::Script::compile_string(chained_lets(300), "fine.crm", options);
+  REQUIRE_MESSAGE(fine.ok(), fine.rendered());
+  CHECK(store.evaluate(*fine.script, 7, "2026-11-24").size() == 1);
+}
+
+TEST_CASE("JSON nested past the limit is refused with a clear error (C++ and C API)") {
+  std::string deep = R"({"customers":[{"id":1,"x":)";
+  for (int i = 0; i < 80000; ++i) deep += "[";
+  for (int i = 0; i < 80000; ++i) deep += "]";
+  deep += "}]}";
+  CHECK_THROWS_WITH_AS(crm::Store::from_json(deep), doctest::Contains("levels deep"), crm::Error);
+  crm_store* s = nullptr;
+  CHECK(crm_store_from_json(deep.c_str(), nullptr, &s) != CRM_OK);
+  CHECK(s == nullptr);
+  CHECK(std::string(crm_last_error()).find("levels deep") != std::string::npos);
+  CHECK_NOTHROW(crm::Store::from_json(R"({"customers":[{"id":1}]})"));
+}
+
+TEST_CASE("compile_file refuses devices and directories at once (issue 12.5)") {
+  auto zero = crm::Script::compile_file("/dev/zero");
+  CHECK_FALSE(zero.ok());
+  CHECK(zero.rendered().find("a device, not a script file") != std::string::npos);
+  auto dir = crm::Script::compile_file("/");
+  CHECK_FALSE(dir.ok());
+  CHECK(dir.rendered().find("a directory") != std::string::npos);
+  crm_script* s = nullptr;
+  CHECK(crm_script_compile_file("/dev/zero", nullptr, &s, nullptr) != CRM_OK);
+  CHECK(s == nullptr);
+}

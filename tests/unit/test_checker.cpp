@@ -438,11 +438,18 @@ TEST_CASE("checker: imports: relative, std, loaded once, order") {
   r.project.write("campaigns/a.crm", "import \"../shared/segs\"\nimport \"std/lifecycle\"\n"
                                      "rule a: when loyal and dormant then tag t\n");
   r.project.write("campaigns/b.crm", "import \"../shared/segs.crm\"\nrule b: when loyal then tag u\n");
-  r.prog = r.project.check({"campaigns/a.crm", "campaigns/b.crm"}, r.diags);
+  // A sibling folder (../shared) is outside campaigns/: allowed with the option (from the
+  // project's folder, crm allows it as the current folder's tree).
+  CheckOptions outside;
+  outside.allow_imports_outside = true;
+  r.prog = r.project.check({"campaigns/a.crm", "campaigns/b.crm"}, r.diags, outside);
   CHECK_MESSAGE(!r.diags.has_errors(), all(r.diags));
   std::vector<std::string> stems;
   for (const auto& m : r.prog.modules) stems.push_back(m.file->stem());
   CHECK(stems == std::vector<std::string>{"lifecycle", "segs", "a", "b"});
+  Diagnostics confined;
+  r.project.check({"campaigns/a.crm"}, confined);
+  CHECK(find(confined, "E-import-outside", "reaches outside the script's folder"));
 }
 
 TEST_CASE("checker: imports: missing files and cycles") {

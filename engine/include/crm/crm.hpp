@@ -87,6 +87,9 @@ struct CompileOptions {
   // Where `import "std/NAME"` looks first; then $CRM_STDLIB, <libdir>/../share/crm/stdlib,
   // the install prefix and the source tree.
   std::vector<std::string> stdlib_dirs;
+  // Imports are confined to the script's folder tree and the standard library (docs/hardening.md);
+  // true lets them reach any file, as `crm --allow-imports-outside` does.
+  bool allow_imports_outside = false;
 };
 
 class CompileResult;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Security (issue 12.7): control bytes (ESC ...) in customer data never reach a terminal through
+# any text output: explain, run, simulate, event.  usage: control_bytes.sh CRM PROJECT_DIR
+set -euo pipefail
+crm="$1"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$crm" init --db s.db >/dev/null
+sqlite3 s.db "alter table customers add column plan TEXT;
+insert into customers (id, email_opt_in, created_at, plan) values (1, 1, '2026-01-01', 'gold' || char(27) || ']0;pwned' || char(7) || char(27) || '[31mRED');
+insert into tags (customer_id, tag, set_at) values (1, 'x' || char(27) || '[2J', '2026-01-01');"
+cat > p.crm <<'CRM'
+message hi via email
+rule r: when plan is not null and not ("y" in tags) then send hi
+CRM
+fail=0
+for cmd in "explain p.crm --db s.db --customer 1 --date 2026-03-01" \
+           "run p.crm --db s.db --date 2026-03-01 --dry-run" \
+           "simulate p.crm --db s.db --from 2026-03-01 --to 2026-03-02" \
+           "event p.crm --db s.db --customer 1 --type cancel_request --date 2026-03-01 --dry-run"; do
+  "$crm" $cmd >out.txt 2>err.txt || { echo "FAIL: crm $cmd failed"; cat err.txt; fail=1; continue; }
+  if grep -q $'\x1b' out.txt err.txt || grep -q $'\x07' out.txt err.txt; then
+    echo "FAIL: crm ${cmd%% *} printed a control byte from customer data:"; cat -v out.txt | head -20; fail=1
+  else echo "ok: crm ${cmd%% *}"; fi
+done
+grep -q "gold?" <("$crm" explain p.crm --db s.db --customer 1 --date 2026-03-01) || { echo "FAIL: explain no longer shows the value"; fail=1; }
+exit $fail

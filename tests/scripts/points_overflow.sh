@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Robustness (issue 12.4): a point amount outside int64's range is null (SPEC §4) and grants
+# nothing; a negative amount is skipped with a warning. Never a wrapped -9223372036854775808.
+# usage: points_overflow.sh CRM PROJECT_DIR
+set -euo pipefail
+crm="$1"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$crm" init --db s.db >/dev/null
+sqlite3 s.db "insert into customers (id, email_opt_in, created_at) values (1, 1, '2026-01-01'), (2, 1, '2026-01-01'), (3, 1, '2026-01-01');
+insert into orders (id, customer_id, ordered_at, total, status) values
+  (1, 1, '2026-02-01', 9223372036854775807, 'paid'), (2, 2, '2026-02-01', -500, 'paid'), (3, 3, '2026-02-01', 120, 'paid');"
+cat > p.crm <<'CRM'
+rule spent: when purchase_count > 0 then grant points total_spent
+rule big: when purchase_count > 0 and total_spent > 1000000 then grant points 9223372036854775807 * 1.0
+CRM
+"$crm" run p.crm --db s.db --date 2026-03-01 >out.txt 2>err.txt
+cat err.txt
+rows=$(sqlite3 s.db "select customer_id || ' ' || rule || ' ' || target from outbox where action = 'points' order by 1")
+echo "points rows: $rows"
+[ "$rows" = "3 spent 120" ] || { echo "FAIL: expected only customer 3's 120 points, got: $rows"; exit 1; }
+grep -q "negative amount were skipped" err.txt || { echo "FAIL: no warning for the negative grant"; exit 1; }
+echo "out-of-range amounts grant nothing; negative ones are skipped with a warning"

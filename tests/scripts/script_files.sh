@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Robustness (issue 12.5): a script must be a regular file under the size limit (devices,
+# directories and FIFOs are refused at once with a clear error), and imports stay inside the
+# script's folder tree and the stdlib unless --allow-imports-outside.
+# usage: script_files.sh CRM PROJECT_DIR
+set -uo pipefail
+crm="$1"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/cwd"; cd "$work"
+fail=0
+expect() {  # expect WHAT EXIT PATTERN -- command...
+  local what="$1" want="$2" pat="$3"; shift 4
+  timeout 20 "$@" >out.txt 2>err.txt </dev/null; local got=$?
+  if [ "$got" != "$want" ] || ! grep -q -- "$pat" err.txt; then
+    echo "FAIL: $what: exit $got (want $want), stderr:"; head -c 600 err.txt; echo; fail=1
+  else echo "ok: $what"; fi
+}
+mkdir -p proj/lib dir.crm outside
+printf 'message hi via email\nrule r: when purchase_count > 0 then send hi\n' > outside/evil.crm
+printf 'let shared = 1\n' > proj/lib/util.crm
+mkfifo fifo.crm
+truncate -s 17M big.crm
+expect "check /dev/zero" 1 "is a device, not a script file" -- "$crm" check /dev/zero
+timeout 20 "$crm" check /dev/stdin </dev/zero >out.txt 2>err.txt; got=$?
+if [ $got != 1 ] || ! grep -q "not a script file" err.txt; then echo "FAIL: check /dev/stdin < /dev/zero: exit $got"; cat err.txt; fail=1; else echo "ok: check /dev/stdin < /dev/zero"; fi
+expect "check a directory" 1 "is a directory, not a script file" -- "$crm" check dir.crm
+expect "check a FIFO" 1 "is a pipe (FIFO)" -- "$crm" check fifo.crm
+expect "fmt a FIFO" 1 "is a pipe (FIFO)" -- "$crm" fmt fifo.crm
+expect "check a 17 MiB file" 1 "larger than the limit for a script" -- "$crm" check big.crm
+"$crm" init --db s.db >/dev/null 2>&1
+expect "run /dev/zero" 1 "not a script file" -- "$crm" run /dev/zero --db s.db --dry-run
+# Imports: inside the tree is fine, outside is refused, a symlink out is refused too. Run from
+# another folder (the current folder's tree is allowed too).
+printf 'import "lib/util"\nmessage hi via email\nrule r: when shared > 0 then send hi\n' > proj/inside.crm
+printf 'import "../outside/evil"\n' > proj/up.crm
+ln -s /etc/passwd proj/lib/passwd.crm
+printf 'import "lib/passwd"\n' > proj/link.crm
+printf 'import "std/../../../../../../../etc/passwd"\n' > proj/stdesc.crm
+cd cwd
+expect "import below the script's folder" 0 "no errors" -- "$crm" check ../proj/inside.crm
+expect "import through .." 1 "reaches outside the script's folder" -- "$crm" check ../proj/up.crm
+expect "import through .. with --allow-imports-outside" 0 "no errors" -- "$crm" check --allow-imports-outside ../proj/up.crm
+expect "import of a symlink to /etc/passwd" 1 "reaches outside the script's folder" -- "$crm" check ../proj/link.crm
+if grep -q "root:" err.txt; then echo "FAIL: a line of /etc/passwd was printed"; fail=1; fi
+"$crm" check ../proj/stdesc.crm >out.txt 2>err.txt
+if grep -q "root:" err.txt || ! grep -q "error" err.txt; then echo "FAIL: std/../ import escaped:"; cat err.txt; fail=1; else echo "ok: std/.. import"; fi
+exit $fail
