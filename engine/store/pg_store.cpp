@@ -212,7 +212,9 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
     }
     conn_.exec("CREATE TEMP TABLE IF NOT EXISTS crm_tags_in (customer_id bigint, tag text, op text) ON COMMIT DELETE ROWS");
     std::string data;
-    for (const auto& [key, st] : last) {
+    for (const auto& entry : last) {
+      const auto& key = entry.first;  // clang before 16 cannot capture a structured binding
+      const auto& st = entry.second;
       auto line = [&](const char* op) {
         data += std::to_string(key.first);
         data += '\t';
