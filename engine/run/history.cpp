@@ -27,7 +27,9 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   if (rule >= dense_.size()) dense_.resize(rule + 1);
   auto& entries = dense_[rule];
   auto id = static_cast<size_t>(customer);
-  if (id >= entries.size()) entries.resize(std::max(id + 1, entries.size() * 2));
+  // Sized for the whole store at once (ids of a store of n customers are mostly below n + 1):
+  // no copies while a big first day fills it.
+  if (id >= entries.size()) entries.resize(std::max({id + 1, entries.size() * 2, size_hint()}));
   Entry& e = entries[id];
   if (e.chain == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
@@ -66,7 +68,7 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   uint32_t* head;
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
-    if (id >= dense_sends_.size()) dense_sends_.resize(std::max(id + 1, dense_sends_.size() * 2));
+    if (id >= dense_sends_.size()) dense_sends_.resize(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
     head = &dense_sends_[id];
     if (*head == 0) {
       if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);

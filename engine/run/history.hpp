@@ -30,7 +30,10 @@ class History {
 
   History() = default;
   // Only ids below `dense_limit` (at most kDenseIdLimit) are indexed directly.
-  explicit History(int64_t dense_limit) : dense_limit_(dense_limit < kDenseIdLimit ? dense_limit : kDenseIdLimit) {}
+  // The dense arrays start at dense_limit / 16 entries (the customers of dense_limit_for).
+  explicit History(int64_t dense_limit)
+      : dense_limit_(dense_limit < kDenseIdLimit ? dense_limit : kDenseIdLimit),
+        size_hint_(static_cast<size_t>(dense_limit_ > 0 ? dense_limit_ / 16 + 1 : 0)) {}
   // The dense limit for `rows` customers: ids up to 16 per customer (at least 1024) are indexed
   // directly, larger ones (a sparse numbering, or the one-customer slice of a big store that the
   // embedding API evaluates) go through the hash map, so memory stays proportional to the store.
@@ -100,6 +103,8 @@ class History {
     uint32_t next;  // node + 1 (0: end of chain); chains run newest first
   };
   bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
+  // The first size of a dense array: the customers of the store dense_limit_for was given.
+  size_t size_hint() const { return size_hint_; }
   const Entry* entry(uint32_t rule, int64_t customer) const;
   Entry& get(uint32_t rule, int64_t customer);
   uint32_t sends_head(int64_t customer) const;
@@ -118,6 +123,7 @@ class History {
   bool made_overflow_ = false;
   size_t fire_count_ = 0;
   int64_t dense_limit_ = kDenseIdLimit;
+  size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order
   std::vector<std::string> key_texts_;
   std::unordered_map<std::string, uint32_t> key_ids_;

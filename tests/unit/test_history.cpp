@@ -77,7 +77,7 @@ TEST_CASE("History answers as a plain list of records (fires in and out of day o
   std::vector<SendRec> sends;
   History h(64);  // ids below 64 dense, others sparse
   std::vector<uint32_t> keys;
-  for (int k = 0; k < 5; ++k) keys.push_back(h.intern_key("k" + std::to_string(k)));
+  for (const char* k : {"k0", "k1", "k2", "k3", "k4"}) keys.push_back(h.intern_key(k));
   const std::vector<int64_t> ids = {0, 3, 63, 64, 1000, -7};
   uint64_t seed = 12345;
   auto next = [&](uint64_t n) {
