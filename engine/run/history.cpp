@@ -1,4 +1,5 @@
-// History: per (rule, customer) firing days and dedupe keys; per customer passed sends.
+// History: per (rule, customer) firing days and dedupe keys; per customer passed sends. Flat:
+// entries in arrays indexed by customer id, records beyond one fire in a shared pool of chains.
 #include "engine/run/history.hpp"
 
 #include <algorithm>
@@ -10,38 +11,31 @@ uint64_t sparse_key(uint32_t rule, int64_t customer) {
 }
 }  // namespace
 
-const History::Fires* History::find(uint32_t rule, int64_t customer) const {
+const History::Entry* History::entry(uint32_t rule, int64_t customer) const {
   if (dense(customer)) {
-    if (rule >= dense_slot_.size()) return nullptr;
-    const auto& slots = dense_slot_[rule];
+    if (rule >= dense_.size()) return nullptr;
+    const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    if (id >= slots.size() || slots[id].slot == 0) return nullptr;
-    return &fires_[slots[id].slot - 1];
+    return id < entries.size() && entries[id].chain != 0 ? &entries[id] : nullptr;
   }
-  auto it = sparse_slot_.find(sparse_key(rule, customer));
-  return it == sparse_slot_.end() ? nullptr : &fires_[it->second - 1];
+  auto it = sparse_.find(sparse_key(rule, customer));
+  return it == sparse_.end() ? nullptr : &it->second;
 }
 
-History::Fires& History::get(uint32_t rule, int64_t customer) {
-  uint32_t* slot;
-  if (dense(customer)) {
-    if (rule >= dense_slot_.size()) dense_slot_.resize(rule + 1);
-    auto& slots = dense_slot_[rule];
-    auto id = static_cast<size_t>(customer);
-    if (id >= slots.size()) slots.resize(std::max(id + 1, slots.size() * 2));
-    slot = &slots[id].slot;
-    if (*slot == 0) {
-      if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
-      else made_overflow_ = true;
-    }
-  } else {
-    slot = &sparse_slot_[sparse_key(rule, customer)];
+History::Entry& History::get(uint32_t rule, int64_t customer) {
+  if (!dense(customer)) return sparse_[sparse_key(rule, customer)];
+  if (rule >= dense_.size()) dense_.resize(rule + 1);
+  auto& entries = dense_[rule];
+  auto id = static_cast<size_t>(customer);
+  // Sized for the whole store at once (ids of a store of n customers are mostly below n + 1):
+  // no copies while a big first day fills it.
+  if (id >= entries.size()) entries.resize(std::max({id + 1, entries.size() * 2, size_hint()}));
+  Entry& e = entries[id];
+  if (e.chain == 0) {
+    if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
+    else made_overflow_ = true;
   }
-  if (*slot == 0) {
-    fires_.emplace_back();
-    *slot = static_cast<uint32_t>(fires_.size());
-  }
-  return fires_[*slot - 1];
+  return e;
 }
 
 uint32_t History::intern_key(std::string_view text) {
@@ -54,49 +48,55 @@ uint32_t History::intern_key(std::string_view text) {
 }
 
 void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
-  Fires& f = get(rule, customer);
-  f.days.insert(std::upper_bound(f.days.begin(), f.days.end(), day), day);
-  if (std::find(f.keys.begin(), f.keys.end(), key) == f.keys.end()) f.keys.push_back(key);
-  if (dense(customer)) {
-    Dense& e = dense_slot_[rule][static_cast<size_t>(customer)];
+  Entry& e = get(rule, customer);
+  if (e.chain == 0) {
+    e = {day, key, 1};
+  } else {
+    if (e.chain == 1) {  // a second fire: the inline record starts the chain
+      fires_.push_back({e.max_day, e.last_key, 0});
+      e.chain = static_cast<uint32_t>(fires_.size()) + 1;
+    }
+    fires_.push_back({day, key, e.chain - 1});
+    e.chain = static_cast<uint32_t>(fires_.size()) + 1;
     e.last_key = key;
-    e.max_day = f.days.back();
+    e.max_day = std::max(e.max_day, day);
   }
   ++fire_count_;
 }
 
 void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign) {
+  uint32_t* head;
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
-    if (id >= dense_sends_.size()) dense_sends_.resize(std::max(id + 1, dense_sends_.size() * 2));
-    auto& v = dense_sends_[id];
-    if (v.empty()) {
+    if (id >= dense_sends_.size()) dense_sends_.resize(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
+    head = &dense_sends_[id];
+    if (*head == 0) {
       if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);
       else made_overflow_ = true;
     }
-    if (!v.empty() && v.back().day > day) sends_sorted_ = false;
-    v.push_back({day, channel, campaign});
   } else {
-    auto& v = sparse_sends_[customer];
-    if (!v.empty() && v.back().day > day) sends_sorted_ = false;
-    v.push_back({day, channel, campaign});
+    head = &sparse_sends_[customer];
   }
+  if (*head != 0 && sends_[*head - 1].day > day) sends_sorted_ = false;
+  sends_.push_back({day, channel, campaign, *head});
+  *head = static_cast<uint32_t>(sends_.size());
 }
 
 void History::clear_records() {
   if (made_overflow_) {
-    for (auto& slots : dense_slot_) std::fill(slots.begin(), slots.end(), Dense{});
-    for (auto& v : dense_sends_) v.clear();
+    for (auto& entries : dense_) std::fill(entries.begin(), entries.end(), Entry{});
+    std::fill(dense_sends_.begin(), dense_sends_.end(), 0);
   } else {
-    for (auto [rule, id] : dense_made_) dense_slot_[rule][id] = Dense{};
-    for (size_t id : dense_sends_made_) dense_sends_[id].clear();
+    for (auto [rule, id] : dense_made_) dense_[rule][id] = Entry{};
+    for (size_t id : dense_sends_made_) dense_sends_[id] = 0;
   }
   made_overflow_ = false;
   dense_made_.clear();
   dense_sends_made_.clear();
-  sparse_slot_.clear();
+  sparse_.clear();
   sparse_sends_.clear();
   fires_.clear();
+  sends_.clear();
   fire_count_ = 0;
   sends_sorted_ = true;
 }
@@ -106,54 +106,48 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string&
   return it != key_ids_.end() && fired_with_key(rule, customer, it->second);
 }
 
-const History::Dense* History::dense_entry(uint32_t rule, int64_t customer) const {
-  if (!dense(customer) || rule >= dense_slot_.size()) return nullptr;
-  const auto& slots = dense_slot_[rule];
-  auto id = static_cast<size_t>(customer);
-  return id < slots.size() && slots[id].slot != 0 ? &slots[id] : nullptr;
-}
-
 bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const {
-  if (dense(customer)) {
-    const Dense* e = dense_entry(rule, customer);
-    if (!e) return false;
-    if (e->last_key == key) return true;
+  const Entry* e = entry(rule, customer);
+  if (!e) return false;
+  if (e->last_key == key) return true;
+  for (uint32_t n = e->chain - 1; n != 0 && e->chain != 1;) {  // chain != 1: the one record is (max_day, last_key)
+    const FireNode& f = fires_[n - 1];
+    if (f.key == key) return true;
+    n = f.next;
   }
-  const Fires* f = find(rule, customer);
-  return f && std::find(f->keys.begin(), f->keys.end(), key) != f->keys.end();
+  return false;
 }
 
 std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days day) const {
-  if (dense(customer)) {
-    const Dense* e = dense_entry(rule, customer);
-    if (!e) return std::nullopt;
-    if (e->max_day <= day) return e->max_day;
+  const Entry* e = entry(rule, customer);
+  if (!e) return std::nullopt;
+  if (e->max_day <= day) return e->max_day;
+  std::optional<Days> best;
+  for (uint32_t n = e->chain == 1 ? 0 : e->chain - 1; n != 0;) {
+    const FireNode& f = fires_[n - 1];
+    if (f.day <= day && (!best || f.day > *best)) best = f.day;
+    n = f.next;
   }
-  const Fires* f = find(rule, customer);
-  if (!f) return std::nullopt;
-  auto pos = std::upper_bound(f->days.begin(), f->days.end(), day);
-  if (pos == f->days.begin()) return std::nullopt;
-  return *(pos - 1);
+  return best;
 }
 
-const std::vector<History::Send>* History::sends_of(int64_t customer) const {
+uint32_t History::sends_head(int64_t customer) const {
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
-    return id < dense_sends_.size() ? &dense_sends_[id] : nullptr;
+    return id < dense_sends_.size() ? dense_sends_[id] : 0;
   }
   auto it = sparse_sends_.find(customer);
-  return it == sparse_sends_.end() ? nullptr : &it->second;
+  return it == sparse_sends_.end() ? 0 : it->second;
 }
 
 int History::sends_in_window(int64_t customer, Days day, int64_t days, std::optional<lang::Channel> channel,
                              std::optional<uint32_t> campaign) const {
-  const std::vector<Send>* sends = sends_of(customer);
-  if (!sends) return 0;
   int n = 0;
   // Newest first; while the sends are in day order (always, unless an outbox was loaded out of
   // order), the first one before the window ends the scan.
-  for (auto it = sends->rbegin(); it != sends->rend(); ++it) {
-    const Send& s = *it;
+  for (uint32_t k = sends_head(customer); k != 0;) {
+    const SendNode& s = sends_[k - 1];
+    k = s.next;
     if (s.day > day) continue;
     if (s.day <= day - days) {
       if (sends_sorted_) break;

@@ -17,6 +17,11 @@ namespace crm::engine {
 // Lookups happen for every customer whose condition is TRUE, in customer-id order, so entries
 // are found through arrays indexed by customer id (one cache-friendly load) rather than a hash
 // of millions of entries; ids beyond the dense limit (or negative) use a hash map.
+//
+// Storage is flat: an entry per (rule, customer) holds the common case, one fire, inline (its
+// day and key); a second fire moves the records into chains in one shared pool. Sends are
+// chains in another pool, one head index per customer. Recording allocates nothing but the
+// amortised growth of these few arrays.
 class History {
  public:
   // Ids below this are indexed directly: 12 bytes per id per rule that ever fired, so a store
@@ -25,7 +30,10 @@ class History {
 
   History() = default;
   // Only ids below `dense_limit` (at most kDenseIdLimit) are indexed directly.
-  explicit History(int64_t dense_limit) : dense_limit_(dense_limit < kDenseIdLimit ? dense_limit : kDenseIdLimit) {}
+  // The dense arrays start at dense_limit / 16 entries (the customers of dense_limit_for).
+  explicit History(int64_t dense_limit)
+      : dense_limit_(dense_limit < kDenseIdLimit ? dense_limit : kDenseIdLimit),
+        size_hint_(static_cast<size_t>(dense_limit_ > 0 ? dense_limit_ / 16 + 1 : 0)) {}
   // The dense limit for `rows` customers: ids up to 16 per customer (at least 1024) are indexed
   // directly, larger ones (a sparse numbering, or the one-customer slice of a big store that the
   // embedding API evaluates) go through the hash map, so memory stays proportional to the store.
@@ -47,9 +55,7 @@ class History {
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
-  bool fired_ever(uint32_t rule, int64_t customer) const {
-    return dense(customer) ? dense_entry(rule, customer) != nullptr : find(rule, customer) != nullptr;
-  }
+  bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != nullptr; }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
   bool fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const;
   // The latest day on or before `day` the rule fired, if any.
@@ -69,48 +75,55 @@ class History {
 
   // A hint that (rule, customer) is about to be looked up: starts loading its dense entry.
   void prefetch(uint32_t rule, int64_t customer) const {
-    if (!dense(customer) || rule >= dense_slot_.size()) return;
-    const auto& slots = dense_slot_[rule];
+    if (!dense(customer) || rule >= dense_.size()) return;
+    const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    if (id < slots.size()) __builtin_prefetch(&slots[id]);
+    if (id < entries.size()) __builtin_prefetch(&entries[id]);
   }
 
  private:
-  // A dense entry answers the common questions in one load of an array walked in customer
-  // order: fired ever (slot), with the latest key recorded, and the latest day recorded.
-  struct Dense {
-    uint32_t slot = 0;       // slot + 1 (0: never fired)
-    uint32_t last_key = 0;   // the key of the latest record_fire
-    Days max_day = 0;        // the latest day recorded
+  // One (rule, customer): answers the common questions in one load of an array walked in
+  // customer order: fired ever, with the latest key recorded, and the latest day recorded.
+  struct Entry {
+    Days max_day = 0;       // the latest day recorded
+    uint32_t last_key = 0;  // the key of the latest record_fire
+    // 0: never fired; 1: fired once, (max_day, last_key) is that one record; n + 2: every
+    // record is in the chain of fires_ starting at node n.
+    uint32_t chain = 0;
   };
-  struct Fires {
-    std::vector<Days> days;          // sorted ascending
-    std::vector<uint32_t> keys;      // distinct dedupe keys (interned)
+  struct FireNode {
+    Days day;
+    uint32_t key;
+    uint32_t next;  // node + 1 (0: end of chain)
   };
-  struct Send {
+  struct SendNode {
     Days day;
     lang::Channel channel;
     uint32_t campaign;
+    uint32_t next;  // node + 1 (0: end of chain); chains run newest first
   };
   bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
-  const Fires* find(uint32_t rule, int64_t customer) const;
-  const Dense* dense_entry(uint32_t rule, int64_t customer) const;
-  Fires& get(uint32_t rule, int64_t customer);
-  const std::vector<Send>* sends_of(int64_t customer) const;
+  // The first size of a dense array: the customers of the store dense_limit_for was given.
+  size_t size_hint() const { return size_hint_; }
+  const Entry* entry(uint32_t rule, int64_t customer) const;
+  Entry& get(uint32_t rule, int64_t customer);
+  uint32_t sends_head(int64_t customer) const;
 
-  std::vector<std::vector<Dense>> dense_slot_;               // [rule][customer id]
-  std::unordered_map<uint64_t, uint32_t> sparse_slot_;       // (rule, customer) -> slot + 1
-  std::vector<Fires> fires_;                                 // the slots
-  std::vector<std::vector<Send>> dense_sends_;               // [customer id]
-  // The dense entries and send lists made since the last clear_records (what it resets), up to
+  std::vector<std::vector<Entry>> dense_;              // [rule][customer id]
+  std::unordered_map<uint64_t, Entry> sparse_;         // (rule, customer) -> entry
+  std::vector<FireNode> fires_;                        // chains of (rule, customer)s fired twice or more
+  std::vector<uint32_t> dense_sends_;                  // [customer id] -> send node + 1 (0: none)
+  std::unordered_map<int64_t, uint32_t> sparse_sends_;  // customer -> send node + 1
+  std::vector<SendNode> sends_;
+  // The dense entries and send heads made since the last clear_records (what it resets), up to
   // kMaxMade each; past that (a big run) clear_records resets the whole arrays.
   static constexpr size_t kMaxMade = 4096;
-  std::vector<std::pair<uint32_t, size_t>> dense_made_;      // (rule, customer id)
-  std::vector<size_t> dense_sends_made_;                     // customer ids
+  std::vector<std::pair<uint32_t, size_t>> dense_made_;  // (rule, customer id)
+  std::vector<size_t> dense_sends_made_;                 // customer ids
   bool made_overflow_ = false;
-  std::unordered_map<int64_t, std::vector<Send>> sparse_sends_;
   size_t fire_count_ = 0;
   int64_t dense_limit_ = kDenseIdLimit;
+  size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order
   std::vector<std::string> key_texts_;
   std::unordered_map<std::string, uint32_t> key_ids_;

@@ -266,19 +266,21 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       if (m) {
         c.transactional = m->transactional;
         c.cost = m->cost.value_or(0);
-        if (m->subject && render_subjects_) {
-          const auto& defs = compiled_.subject_nodes();
-          c.subject = render_subject(*m->subject, frame, row, [&](const std::string& name) -> std::optional<Value> {
-            auto it = defs.find(name);
-            if (it == defs.end()) return std::nullopt;
-            return ev.value_at(it->second, i);
-          });
-        }
       }
       if (!hold && !(m && m->transactional)) {
         const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
         bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
         if (!consent) st = Status::BlockedConsent;
+      }
+      // The subject goes only into the outbox payload of a passed send: not rendered for a send
+      // already held out or blocked (caps never turn a blocked one into a passed one).
+      if (m && m->subject && render_subjects_ && st == Status::Sent) {
+        const auto& defs = compiled_.subject_nodes();
+        c.subject = render_subject(*m->subject, frame, row, [&](const std::string& name) -> std::optional<Value> {
+          auto it = defs.find(name);
+          if (it == defs.end()) return std::nullopt;
+          return ev.value_at(it->second, i);
+        });
       }
     }
     c.status = st;
@@ -359,10 +361,16 @@ uint32_t Runner::once_per_key(uint32_t r, NodeId node, const Evaluator::Values& 
   return it->second;
 }
 
-std::vector<Runner::Candidate>& Runner::candidates_of(uint32_t row) {
-  std::vector<Candidate>& list = by_row_[row];
-  if (list.empty()) cand_rows_.push_back(row);
-  return list;
+void Runner::add_candidate(uint32_t row, Candidate&& c) {
+  auto at = static_cast<uint32_t>(day_cands_.size());
+  day_cands_.push_back({std::move(c), 0});
+  if (row_head_[row] == 0) {
+    row_head_[row] = at + 1;
+    cand_rows_.push_back(row);
+  } else {
+    day_cands_[row_tail_[row]].next = at + 1;
+  }
+  row_tail_[row] = at;
 }
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
@@ -401,11 +409,22 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   // Stages (stage_plan.hpp): planned once per script, again only when the live rules change.
   const std::vector<std::vector<size_t>>& stages = stage_plan_->for_day(d);
 
-  if (by_row_.size() != frame.rows) by_row_.resize(frame.rows);
+  if (row_head_.size() != frame.rows) {
+    row_head_.assign(frame.rows, 0);
+    row_tail_.assign(frame.rows, 0);
+  }
   cand_rows_.clear();
-  // (rule, row) that passed an action today (provisional), for rules some `after` waits for.
-  std::unordered_set<uint64_t> fired_today;
-  auto fired_key = [](uint32_t rule, size_t row) { return (static_cast<uint64_t>(rule) << 32) | row; };
+  day_cands_.clear();
+  // (rule, row) that passed an action today (provisional), for rules some `after` waits for:
+  // fired_today_[rule][row] == this evaluation's stamp.
+  if (++fired_stamp_ == 0) {  // wrapped: forget every mark
+    for (auto& marks : fired_today_) std::fill(marks.begin(), marks.end(), 0);
+    fired_stamp_ = 1;
+  }
+  if (fired_today_.size() != program_.rules.size()) fired_today_.resize(program_.rules.size());
+  for (size_t r = 0; r < program_.rules.size(); ++r)
+    if (after_target_[r] && fired_today_[r].size() != frame.rows) fired_today_[r].assign(frame.rows, 0);
+  auto fired_today = [&](uint32_t rule, size_t row) { return fired_today_[rule][row] == fired_stamp_; };
   const Column* optin[lang::kChannelCount];
   for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = frame.column(kOptInColumn[c]);
   const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
@@ -442,7 +461,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (const void* hit = std::memchr(t8, 1, nb); hit;) {
           size_t i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
           history_.prefetch(ru, frame.customer_id[b + i]);
-          if (!by_row_[b + i].empty()) __builtin_prefetch(by_row_[b + i].data(), 1);
           hit = i + 1 < nb ? std::memchr(t8 + i + 1, 1, nb - i - 1) : nullptr;
         }
         for (size_t i = 0;; ++i) {
@@ -491,7 +509,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
             if (target == UINT32_MAX) continue;
             const std::string& name = fr.after[k].rule;
             auto last = history_.last_fired(target, customer, d);
-            bool today = fired_today.count(fired_key(target, row)) > 0;
+            bool today = fired_today(target, row);
             if (days < 0) {
               if (last) continue;
               if (today) {
@@ -517,17 +535,16 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
             continue;
           }
           bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, customer, fr.holdout_pct);
-          auto& list = candidates_of(static_cast<uint32_t>(row));
-          size_t first = list.size();
+          std::vector<Candidate>& list = rule_scratch_;
+          list.clear();
           bool any_passed = add_rule_candidates(ru, frame, row, ev, i, d, key, hold, optin, needs_today, list);
           if (!fr.writes_tags.empty())
-            for (size_t k = first; k < list.size(); ++k) {
-              const Candidate& c = list[k];
+            for (const Candidate& c : list)
               if (c.status == Status::Sent && (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag))
                 stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
                                         c.kind == lang::ActionKind::Tag);
-            }
-          if (any_passed && after_target_[r]) fired_today.insert(fired_key(ru, row));
+          for (Candidate& c : list) add_candidate(static_cast<uint32_t>(row), std::move(c));
+          if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
         }
       }
     }
@@ -543,27 +560,22 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
     add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
-    for (auto& [row, list] : event_cands) {
-      auto& into = candidates_of(row);
-      for (auto& c : list) into.push_back(std::move(c));
-    }
+    for (auto& [row, list] : event_cands)
+      for (auto& c : list) add_candidate(row, std::move(c));
   }
 
   // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
   std::sort(cand_rows_.begin(), cand_rows_.end());
   std::vector<ActionOut> out;
-  size_t total = 0;
-  for (uint32_t row : cand_rows_) total += by_row_[row].size();
-  out.reserve(total);
-  constexpr size_t kAhead = 8;  // candidate lists are scattered on the heap: load a few rows ahead
+  out.reserve(day_cands_.size());
+  constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
   for (size_t k = 0; k < cand_rows_.size(); ++k) {
     const uint32_t row = cand_rows_[k];
-    if (k + kAhead < cand_rows_.size()) {
-      const auto& next = by_row_[cand_rows_[k + kAhead]];
-      const char* p = reinterpret_cast<const char*>(next.data());
-      for (size_t off = 0; off < next.size() * sizeof(Candidate) && off < 4 * 64; off += 64) __builtin_prefetch(p + off);
-    }
-    std::vector<Candidate>& list = by_row_[row];
+    if (k + kAhead < cand_rows_.size()) __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
+    std::vector<Candidate>& list = row_scratch_;
+    list.clear();
+    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(std::move(day_cands_[n - 1].c));
+    row_head_[row] = 0;
     settle(row, frame.customer_id[row], d, list);
     for (auto& c : list) {
       out.push_back(make_action(c, d, frame.customer_id[row]));
@@ -573,9 +585,9 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         if (c.status == Status::Sent) t.fired = true;
       }
     }
-    list.clear();
   }
   cand_rows_.clear();
+  day_cands_.clear();
   last_eval_ms_ = timing ? ms_since(t1) : 0;
   last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
 

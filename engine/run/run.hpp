@@ -116,8 +116,8 @@ class Runner {
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
   // The output action of a settled candidate (moves its subject out).
   ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
-  // Today's candidate list of a customer row (registers the row on first use).
-  std::vector<Candidate>& candidates_of(uint32_t row);
+  // Appends a candidate to today's list of a customer row (registers the row on first use).
+  void add_candidate(uint32_t row, Candidate&& c);
   // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
@@ -156,8 +156,19 @@ class Runner {
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
   bool timing_ = true;
-  std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
-  std::vector<uint32_t> cand_rows_;             // rows with candidates today
+  // A day's candidates in one pool (capacity kept), chained per customer row in insertion order:
+  // no allocation per candidate or per row.
+  struct PooledCandidate;
+  std::vector<PooledCandidate> day_cands_;
+  std::vector<uint32_t> row_head_;   // per row: its first candidate in day_cands_ + 1 (0: none)
+  std::vector<uint32_t> row_tail_;   // per row: its last candidate in day_cands_
+  std::vector<uint32_t> cand_rows_;  // rows with candidates today
+  std::vector<Candidate> rule_scratch_;  // one rule's candidates for one row
+  std::vector<Candidate> row_scratch_;   // one row's candidates while they are settled
+  // Per rule some `after` waits for, per row: the stamp of the evaluation in which it passed an
+  // action (provisional, for `after` within the day).
+  std::vector<std::vector<uint32_t>> fired_today_;
+  uint32_t fired_stamp_ = 0;
   std::vector<Candidate*> sends_scratch_;
   std::vector<const Candidate*> allocated_scratch_;
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;

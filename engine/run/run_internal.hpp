@@ -84,5 +84,10 @@ struct Runner::Candidate {
   std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
 };
 
+struct Runner::PooledCandidate {
+  Candidate c;
+  uint32_t next = 0;  // the row's next candidate in the pool + 1 (0: last)
+};
+
 
 }  // namespace crm::engine

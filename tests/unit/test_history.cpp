@@ -58,3 +58,79 @@ TEST_CASE("History::clear_records past the tracked limit resets every dense entr
   CHECK_FALSE(h.fired_ever(0, 8));
   CHECK(h.last_fired(0, 7, 20) == 11);
 }
+
+TEST_CASE("History answers as a plain list of records (fires in and out of day order, dense and sparse)") {
+  // A reference: every record kept; the questions answered by scanning them.
+  struct Fire {
+    uint32_t rule;
+    int64_t customer;
+    Days day;
+    uint32_t key;
+  };
+  struct SendRec {
+    int64_t customer;
+    Days day;
+    lang::Channel channel;
+    uint32_t campaign;
+  };
+  std::vector<Fire> fires;
+  std::vector<SendRec> sends;
+  History h(64);  // ids below 64 dense, others sparse
+  std::vector<uint32_t> keys;
+  for (const char* k : {"k0", "k1", "k2", "k3", "k4"}) keys.push_back(h.intern_key(k));
+  const std::vector<int64_t> ids = {0, 3, 63, 64, 1000, -7};
+  uint64_t seed = 12345;
+  auto next = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (int step = 0; step < 3000; ++step) {
+    auto rule = static_cast<uint32_t>(next(3));
+    int64_t customer = ids[next(ids.size())];
+    // Mostly ascending days, sometimes an earlier one (an outbox loaded out of order).
+    Days day = static_cast<Days>(step / 10 + (next(10) == 0 ? -static_cast<Days>(next(50)) : 0));
+    uint32_t key = keys[next(keys.size())];
+    if (next(2)) {
+      h.record_fire(rule, customer, day, key);
+      fires.push_back({rule, customer, day, key});
+    } else {
+      auto ch = static_cast<lang::Channel>(next(2));
+      auto campaign = static_cast<uint32_t>(next(2));
+      h.record_send(customer, day, ch, campaign);
+      sends.push_back({customer, day, ch, campaign});
+    }
+    if (step % 97 != 0) continue;
+    for (uint32_t r = 0; r < 3; ++r)
+      for (int64_t c : ids) {
+        bool ever = false;
+        for (const auto& f : fires) ever = ever || (f.rule == r && f.customer == c);
+        CHECK(h.fired_ever(r, c) == ever);
+        for (uint32_t k : keys) {
+          bool with = false;
+          for (const auto& f : fires) with = with || (f.rule == r && f.customer == c && f.key == k);
+          CHECK(h.fired_with_key(r, c, k) == with);
+        }
+        for (Days q : {Days(step / 10 - 30), Days(step / 10), Days(step / 10 + 5)}) {
+          std::optional<Days> last;
+          for (const auto& f : fires)
+            if (f.rule == r && f.customer == c && f.day <= q && (!last || f.day > *last)) last = f.day;
+          CHECK(h.last_fired(r, c, q) == last);
+        }
+      }
+    for (int64_t c : ids)
+      for (int64_t window : {1, 7, 400}) {
+        Days q = static_cast<Days>(step / 10);
+        int all = 0, email = 0, camp1 = 0;
+        for (const auto& s : sends)
+          if (s.customer == c && s.day <= q && s.day > q - window) {
+            ++all;
+            email += s.channel == static_cast<lang::Channel>(0);
+            camp1 += s.campaign == 1;
+          }
+        CHECK(h.sends_in_window(c, q, window, std::nullopt, std::nullopt) == all);
+        CHECK(h.sends_in_window(c, q, window, static_cast<lang::Channel>(0), std::nullopt) == email);
+        CHECK(h.sends_in_window(c, q, window, std::nullopt, 1u) == camp1);
+      }
+  }
+  CHECK(h.fire_count() == fires.size());
+}
