@@ -544,7 +544,7 @@ class Checker {
       if (close == std::string::npos) break;
       std::string name = s.substr(pos + 1, close - pos - 1);
       pos = close + 1;
-      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) continue;
+      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name) || name == "recommended") continue;
       Span span = m.msg->subject_span;
       if (m.file && span.end <= m.file->text().size()) {
         std::string_view raw(m.file->text().data() + span.begin, span.end - span.begin);

@@ -123,6 +123,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   // A backtest must not see the future: outbox rows of real runs count only before --from.
   auto& outbox = setup->facts->outbox;
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
+  // Nor a lifetime model fitted on the simulated day's (or later) facts: day D uses as_of < D.
+  setup->facts->models_strictly_before = true;
   engine::Runner runner(setup->script.program, setup->script.graph, *setup->program, *setup->facts);
   runner.load_history_from_outbox();
   runner.set_render_subjects(false);  // subjects only go into the outbox payload, which a simulation never writes

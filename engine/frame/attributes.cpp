@@ -1,6 +1,7 @@
 // compute_frame: the builtin customer attributes as of one date, as plain loops over the sorted
 // columnar facts (no per-customer maps), split over a couple of threads for large stores.
 #include "engine/frame/attributes.hpp"
+#include "engine/frame/model_attributes.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -301,6 +302,8 @@ class FrameBuilder {
     subscription();
     surveys_referrals_tags();
     extras();
+    if (fill_model_columns(f_, d_, plan_.needed_set, plan_.all, frame_, &plan_.produced))  // model_attributes.cpp
+      plan_.layout_changed = true;
     if (frame_.columns.size() != plan_.produced.size()) {  // columns of an earlier build no longer made
       for (auto it = frame_.columns.begin(); it != frame_.columns.end();) {
         if (std::find(plan_.produced.begin(), plan_.produced.end(), &it->second) == plan_.produced.end())
@@ -610,6 +613,7 @@ Column* FrameCursor::col(const char* name) {
 Frame& FrameCursor::advance(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
   if (has_day_ && d > day_) {
     step(d, overlay, overlay_rows);
+    if (fill_model_columns(f_, d, plan_->needed_set, plan_->all, frame_, nullptr)) ++layout_;  // model_attributes.cpp
     last_incremental_ = true;
   } else {
     full(d, overlay);

@@ -108,6 +108,8 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
     }
   }
   columns_.assign(cols.begin(), cols.end());
+  for (const auto& c : columns_)  // "recommended" (the subject placeholder) sorts before "recommended(N)"
+    if (c.rfind("recommended", 0) == 0 && recommended_column_.empty()) recommended_column_ = c;
   cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
 
   // Names resolved once, so the per-customer path compares integers.
@@ -272,6 +274,10 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
         c.transactional = m->transactional;
         c.cost = m->cost.value_or(0);
         if (m->subject && render_subjects_) c.subject = render_subject(*m->subject, frame, row);
+        if (!recommended_column_.empty() && render_subjects_)
+          if (const Column* rc = frame.column(recommended_column_))
+            for (uint32_t j = rc->list_offsets[row]; j < rc->list_offsets[row + 1]; ++j)
+              c.recommended.emplace_back(frame.strings->get(rc->list_values[j]));
       }
       if (!hold && !(m && m->transactional)) {
         const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
@@ -302,6 +308,7 @@ ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
   o.priority = c.priority;
   o.cost = c.cost;
   o.subject = std::move(c.subject);
+  o.recommended = std::move(c.recommended);
   o.transactional = c.transactional;
   return o;
 }

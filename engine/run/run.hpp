@@ -148,6 +148,8 @@ class Runner {
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
+  // The recommended(N) column whose SKUs go into send payloads ("" when the script has none).
+  std::string recommended_column_;
   bool timing_ = true;
   std::vector<std::vector<Candidate>> by_row_;  // a day's candidates per customer row (capacity kept)
   std::vector<uint32_t> cand_rows_;             // rows with candidates today

@@ -25,7 +25,11 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
         std::string name = subject.substr(i + 1, close - i - 1);
         if (const Column* c = frame.column(name)) {
           Value v = column_value(frame, *c, row);
-          out += v.is_null() ? "" : key_text(v);
+          if (v.kind == Value::Kind::List) {  // {recommended}: "A, B, C"
+            for (size_t k = 0; k < v.list.size(); ++k) out += (k ? ", " : "") + key_text(v.list[k]);
+          } else {
+            out += v.is_null() ? "" : key_text(v);
+          }
           i = close;
           continue;
         }
@@ -51,6 +55,7 @@ struct Runner::Candidate {
   int64_t points = 0;                  // the amount of `grant points`
   double cost = 0;                     // message cost of a send
   std::string subject;                 // rendered subject of a send (when rendering is on)
+  std::vector<std::string> recommended;  // recommended(N) SKUs of a send, for its payload
   std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
 };
 

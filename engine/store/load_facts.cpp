@@ -1120,6 +1120,7 @@ LoadResult SqliteStore::load_facts(const TimeZone& tz) {
   try {
     Loader loader(db, tz, second.get(), orders_hint);
     LoadResult res = loader.run();
+    load_model_rows(db, res.facts);  // load_models.cpp
     if (second) exec(second.get(), "COMMIT");
     if (own_tx) impl_->db.exec("COMMIT");
     return res;
