@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <cmath>
 #include <map>
@@ -64,7 +65,7 @@ std::optional<ModelColumn> parse_column(const std::string& name) {
   return std::nullopt;
 }
 
-Column& take(Frame& frame, const std::string& name, const lang::Type& type, bool& inserted, std::vector<Column*>* produced) {
+Column& take(Frame& frame, const std::string& name, const lang::Type& type, bool& inserted, std::vector<const Column*>* produced) {
   auto [it, fresh] = frame.columns.try_emplace(name);
   inserted = inserted || fresh;
   Column& c = it->second;
@@ -223,7 +224,7 @@ std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n
 }
 
 bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& needed, bool all, Frame& frame,
-                        std::vector<Column*>* produced) {
+                        std::vector<const Column*>* produced) {
   std::vector<std::pair<std::string, ModelColumn>> cols;
   for (const auto& name : needed)
     if (auto c = parse_column(name)) cols.emplace_back(name, *c);

@@ -25,7 +25,7 @@ bool is_model_column(const std::string& name);
 // when `all`) as of day `d`. New columns are inserted; every column filled is appended to
 // `produced` when given. Returns whether a column was inserted.
 bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& needed, bool all, Frame& frame,
-                        std::vector<Column*>* produced);
+                        std::vector<const Column*>* produced);
 
 // The per-customer inputs of the models as of `d`: paid purchase days (orders of one day are
 // one purchase) on or before d. x = days - 1; t_x = last - first; T = d - first (days);

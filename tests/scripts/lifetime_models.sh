@@ -25,8 +25,8 @@ EOF2
 
 # No model: the check warns, and p_alive is null (the rule never fires).
 out=$("$crm" check gone.crm --db s.db 2>&1) || fail "check failed: $out"
-grep -q "W-no-model" <<<"$out" || fail "no W-no-model warning: $out"
-"$crm" check gone.crm 2>&1 | grep -q "W-no-model" && fail "W-no-model without --db"
+grep -q "no fitted lifetime model" <<<"$out" || fail "no W-no-model warning: $out"
+"$crm" check gone.crm 2>&1 | grep -q "no fitted lifetime model" && fail "W-no-model without --db"
 
 # Model A (as_of 03-01) keeps the customer alive; model B (as_of 03-05) and C (2030) give up on them.
 sqlite3 -bail s.db <<'SQL'
@@ -37,7 +37,7 @@ INSERT INTO models VALUES
   ('bgnbd', '2030-01-01', '{"r":1,"alpha":10,"a":100,"b":1,"unit":"days"}', 0, '2030-01-01T00:00:00Z');
 SQL
 out=$("$crm" check gone.crm --db s.db 2>&1) || fail "check failed: $out"
-grep -q "W-no-model" <<<"$out" && fail "W-no-model with a model: $out"
+grep -q "no fitted lifetime model" <<<"$out" && fail "W-no-model with a model: $out"
 
 # crm run on 03-05 may use model B (fitted on facts up to 03-05): the rule fires.
 run=$("$crm" run gone.crm --db s.db --date 2024-03-05 --dry-run --format jsonl)
