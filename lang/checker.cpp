@@ -588,7 +588,7 @@ class Checker {
                      fmt::format("write {{{}|'text'}}", name));
         continue;
       }
-      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) continue;
+      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name) || name == "recommended") continue;
       std::vector<std::string> cands;
       for (const auto& a : stdlib::attributes()) cands.emplace_back(a.name);
       for (const auto& [n, d] : defs_) cands.push_back(n);

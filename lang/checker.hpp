@@ -27,6 +27,9 @@ struct CheckOptions {
   std::vector<Extra> extra_attributes;
   // True when a store was given (--db): an unknown name's hint then no longer suggests --db.
   bool has_store = false;
+  // With a store: whether it has a fitted lifetime model (table `models`, `crm fit`); without
+  // one, p_alive, expected_purchases(..) and the like warn W-no-model.
+  bool store_has_models = true;
   // Where `import "std/NAME"` looks for NAME.crm, in order (installed path, source tree).
   std::vector<std::string> stdlib_dirs;
   // An import must resolve (symlinks followed) inside the current folder or the folder of a

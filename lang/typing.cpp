@@ -177,6 +177,11 @@ Type Typer::name(Expr& e, Ctx& c) {
                    c.where == Where::Order ? "in purchase rules, use order.id, order.total and order.skus" : "");
       return Type::error();
     }
+    if ((a->id == stdlib::AttrId::PAlive || a->id == stdlib::AttrId::ExpectedOrderValue) && options_.has_store &&
+        !options_.store_has_models)
+      diags_.warning(c.file, e.span, code::no_model,
+                     fmt::format("'{}' is null for every customer: the store has no fitted lifetime model", n),
+                     "run `crm fit --db STORE` first");
     return a->type;
   }
   if (n.size() > 6 && n.compare(0, 6, "event.") == 0) {
@@ -303,6 +308,28 @@ Type Typer::call(Expr& e, Ctx& c) {
     case FuncId::Upper:
       if (arity(1, 1)) arg(0, is(0, TypeKind::String), "a string");
       return Type::string();
+    case FuncId::ExpectedPurchases:
+    case FuncId::PredictedClv:
+    case FuncId::Recommended: {
+      // The arguments name a frame column ("expected_purchases(30)"): literals only.
+      const bool clv = f->id == FuncId::PredictedClv;
+      if (!arity(1, clv ? 2 : 1)) return Type::error();
+      const Expr& n = *e.args[0];
+      if (n.kind != Expr::Kind::Int || n.ival < 1 || n.ival > 36500)
+        type_error(c, n.span, fmt::format("'{}' needs a positive int literal, got {}", e.text, type_name(at[0])),
+                   fmt::format("{}{}", e.text, f->signature));
+      if (clv && at.size() == 2) {
+        const Expr& rate = *e.args[1];
+        if ((rate.kind != Expr::Kind::Decimal && rate.kind != Expr::Kind::Int) || (rate.kind == Expr::Kind::Decimal ? rate.dval : rate.ival) < 0)
+          type_error(c, rate.span, fmt::format("'predicted_clv' needs a yearly discount rate literal >= 0 (0.1 = 10%), got {}", type_name(at[1])),
+                     fmt::format("{}{}", e.text, f->signature));
+      }
+      if (options_.has_store && !options_.store_has_models && f->id != FuncId::Recommended)
+        diags_.warning(c.file, e.span, code::no_model,
+                       fmt::format("'{}' is null for every customer: the store has no fitted lifetime model", e.text),
+                       "run `crm fit --db STORE` first");
+      return f->id == FuncId::Recommended ? Type::list(TypeKind::String) : Type::decimal();
+    }
     case FuncId::Count_: break;
   }
   return Type::error();

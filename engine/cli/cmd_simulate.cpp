@@ -138,6 +138,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     for (const auto& e : outbox) outcomes->add_outbox(e);
   }
   std::erase_if(outbox, [&](const engine::Facts::OutboxEntry& e) { return e.run_date >= *from; });
+  // Nor a lifetime model fitted on the simulated day's (or later) facts: day D uses as_of < D.
+  setup->facts->models_strictly_before = true;
   engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   runner.set_render_subjects(false);  // subjects only go into the outbox payload, which a simulation never writes

@@ -42,7 +42,9 @@ LoadedScript load_script(const std::vector<std::string>& paths, const std::optio
     // The store's extra customer columns are attributes; a store that cannot be opened is
     // reported like any other error of the check.
     try {
-      options.extra_attributes = engine::open_store_read_only(*db)->extra_attributes();
+      auto store = engine::open_store_read_only(*db);
+      options.extra_attributes = store->extra_attributes();
+      options.store_has_models = store->has_lifetime_models();
       options.has_store = true;
     } catch (const engine::StoreError& e) {
       s.diags.error(nullptr, {}, lang::code::store, e.what());

@@ -10,6 +10,7 @@
 
 #include "lang/subject.hpp"
 #include "engine/eval/program.hpp"
+#include "engine/frame/model_attributes.hpp"
 #include "lang/diagnostic_codes.hpp"
 #include "lang/builtins.hpp"
 
@@ -214,6 +215,14 @@ struct Compiler {
     return x;
   }
 
+  // A list read from a frame column: a list attribute, or recommended(N) (model_attributes.hpp).
+  static bool is_recommended(const Expr& e) {
+    const stdlib::FuncInfo* f = e.kind == Expr::Kind::Call ? stdlib::find_function(e.text) : nullptr;
+    return f && f->id == stdlib::FuncId::Recommended && !model_column_name(e).empty();
+  }
+  static bool is_list_column(const Expr& e) { return e.kind == Expr::Kind::Name || is_recommended(e); }
+  static std::string list_column(const Expr& e) { return e.kind == Expr::Kind::Name ? e.text : model_column_name(e); }
+
   // The static type of an expression, seeing through definitions when the checker left none.
   TypeKind type_of(const Expr& e) const {
     if (e.type.kind != TypeKind::Error) return e.type.kind;
@@ -302,11 +311,11 @@ struct Compiler {
         const Expr& x = *e.args[0];
         NodeId a;
         const Expr* src = type_of(x) == TypeKind::List ? list_source(x) : nullptr;
-        if (src && src->kind == Expr::Kind::Name) {
+        if (src && is_list_column(*src)) {
           Node n;
           n.op = Op::LoadI64;
           n.kind = TypeKind::List;
-          n.column = column(src->text);
+          n.column = column(list_column(*src));
           a = add(std::move(n));
           prog.expr_nodes_[&x] = a;
         } else if (src) {
@@ -488,7 +497,7 @@ struct Compiler {
       n.list_strings.assign(strs.begin(), strs.end());
       return add(std::move(n));
     }
-    if (src->kind == Expr::Kind::Name && type_of(*src) == TypeKind::List) {
+    if (is_list_column(*src) && type_of(*src) == TypeKind::List) {
       TypeKind t = unify(type_of(x), src->type.elem);
       Node n;
       n.op = Op::InColumn;
@@ -496,7 +505,7 @@ struct Compiler {
       n.kind = TypeKind::Bool;
       n.operand_rep = rep_of(t);
       n.a = compile(x, t);
-      n.column = column(src->text);
+      n.column = column(list_column(*src));
       return add(std::move(n));
     }
     error(&list, "`in` needs a list literal or a list attribute on its right");
@@ -572,11 +581,11 @@ struct Compiler {
             n.i64 = static_cast<int64_t>(src->args.size());
             return add(std::move(n));
           }
-          if (src->kind == Expr::Kind::Name) {
+          if (is_list_column(*src)) {
             Node n;
             n.op = Op::LenColumn;
             n.kind = TypeKind::Int;
-            n.column = column(src->text);
+            n.column = column(list_column(*src));
             return add(std::move(n));
           }
           error(&x, "len() needs a list literal, a list attribute or a string");
@@ -600,6 +609,21 @@ struct Compiler {
         return unary(f->id == FuncId::Lower ? Op::Lower : Op::Upper, Rep::I64, TypeKind::String,
                      compile(*e.args[0], TypeKind::String), Rep::I64);
       }
+      case FuncId::ExpectedPurchases:
+      case FuncId::PredictedClv: {
+        // A decimal column of the frame, named by the call (model_attributes.cpp fills it).
+        std::string name = model_column_name(e);
+        if (name.empty()) break;
+        Node n;
+        n.op = Op::LoadF64;
+        n.rep = Rep::F64;
+        n.kind = TypeKind::Decimal;
+        n.column = column(name);
+        return add(std::move(n));
+      }
+      case FuncId::Recommended:
+        error(&e, "recommended(N) is a list: use it with `in`, len() or in a subject as {recommended}");
+        break;
       case FuncId::Count_: break;
     }
     TypeKind t = type_of(e);

@@ -3,6 +3,7 @@
 // large stores (compute_frame; FrameCursor::full). The incremental cursor: frame_cursor.cpp.
 #include "engine/frame/attributes.hpp"
 #include "engine/frame/frame_internal.hpp"
+#include "engine/frame/model_attributes.hpp"
 
 namespace crm::engine {
 
@@ -29,6 +30,8 @@ class FrameBuilder {
     subscription();
     surveys_referrals_tags();
     extras();
+    if (fill_model_columns(f_, d_, plan_.needed_set, plan_.all, frame_, &plan_.produced))  // model_attributes.cpp
+      plan_.layout_changed = true;
     if (frame_.columns.size() != plan_.produced.size()) {  // columns of an earlier build no longer made
       for (auto it = frame_.columns.begin(); it != frame_.columns.end();) {
         if (std::find(plan_.produced.begin(), plan_.produced.end(), &it->second) == plan_.produced.end())

@@ -2,6 +2,7 @@
 // whose facts are dated in the days it moves over (the from-scratch build: frame_builder.cpp).
 #include "engine/frame/attributes.hpp"
 #include "engine/frame/frame_internal.hpp"
+#include "engine/frame/model_attributes.hpp"
 
 namespace crm::engine {
 
@@ -76,6 +77,7 @@ Column* FrameCursor::col(const char* name) {
 Frame& FrameCursor::advance(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
   if (has_day_ && d > day_) {
     step(d, overlay, overlay_rows);
+    if (fill_model_columns(f_, d, plan_->needed_set, plan_->all, frame_, nullptr)) ++layout_;  // model_attributes.cpp
     last_incremental_ = true;
   } else {
     full(d, overlay);

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/model/special.hpp"
+#include "engine/lifetime/special.hpp"
 
 namespace crm::model {
 namespace {
@@ -68,34 +68,6 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
     grad[3] = g_b * b;
   }
   return ll;
-}
-
-double bgnbd_p_alive(const BgNbdParams& p, double x, double t_x, double T) {
-  if (x <= 0) return 1.0;
-  // 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), through the log to avoid overflow.
-  double l = std::log(p.a / (p.b + x - 1)) + (p.r + x) * (std::log(p.alpha + T) - std::log(p.alpha + t_x));
-  return l > 0 ? std::exp(-l) / (1 + std::exp(-l)) : 1 / (1 + std::exp(l));
-}
-
-double bgnbd_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T) {
-  if (!(t > 0)) return 0;
-  const double r = p.r, al = p.alpha, a = p.a, b = p.b;
-  double a_eff = std::abs(a - 1) < 1e-9 ? 1 + 1e-9 : a;  // the formula has a removable pole at a = 1
-  double z = t / (al + T + t);
-  double lf = log_hyp2f1(r + x, b + x, a_eff + b + x - 1, z);
-  double bracket = -std::expm1((r + x) * std::log((al + T) / (al + T + t)) + lf);  // 1 - (..)^(r+x) 2F1
-  double lead = (a_eff + b + x - 1) / (a_eff - 1);
-  double v = lead * bracket * bgnbd_p_alive(p, x, t_x, T);
-  return std::isfinite(v) && v > 0 ? v : 0;
-}
-
-double bgnbd_expected_repeat(const BgNbdParams& p, double t) {
-  if (!(t > 0)) return 0;
-  double a_eff = std::abs(p.a - 1) < 1e-9 ? 1 + 1e-9 : p.a;
-  double lf = log_hyp2f1(p.r, p.b, a_eff + p.b - 1, t / (p.alpha + t));
-  double bracket = -std::expm1(p.r * std::log(p.alpha / (p.alpha + t)) + lf);
-  double v = (a_eff + p.b - 1) / (a_eff - 1) * bracket;
-  return std::isfinite(v) && v > 0 ? v : 0;
 }
 
 }  // namespace crm::model

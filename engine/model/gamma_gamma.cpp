@@ -41,10 +41,4 @@ double gamma_gamma_log_likelihood(const GammaGammaParams& g, const SpendData& d,
   return ll;
 }
 
-double gamma_gamma_expected_value(const GammaGammaParams& g, double x, double mean) {
-  if (x <= 0) return g.q > 1 ? g.p * g.gamma / (g.q - 1) : std::numeric_limits<double>::quiet_NaN();
-  double den = g.p * x + g.q - 1;
-  return den > 0 ? g.p * (g.gamma + x * mean) / den : std::numeric_limits<double>::quiet_NaN();
-}
-
 }  // namespace crm::model

@@ -6,16 +6,10 @@
 
 namespace crm::model {
 
-struct GammaGammaParams {
-  double p = 1, q = 1, gamma = 1;
-};
+// GammaGammaParams and the expected value are in engine/lifetime/lifetime_math.hpp.
 
 // Log-likelihood of the mean spends (the density of the mean of x transactions); `grad`
 // receives d LL / d log(theta) for theta = (p, q, gamma).
 double gamma_gamma_log_likelihood(const GammaGammaParams& g, const SpendData& d, double* grad = nullptr);
-
-// E[value of a transaction | x transactions with mean m]; the population mean p*gamma/(q-1)
-// when x = 0. NaN when q <= 1 (the population mean does not exist).
-double gamma_gamma_expected_value(const GammaGammaParams& g, double x, double mean);
 
 }  // namespace crm::model

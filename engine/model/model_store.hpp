@@ -4,7 +4,9 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "engine/lifetime/lifetime_models.hpp"
 #include "engine/model/bgnbd.hpp"
 #include "engine/model/gamma_gamma.hpp"
 #include "engine/model/pareto_nbd.hpp"
@@ -23,30 +25,13 @@ void ensure_models_table(SQLite::Database& db);
 void insert_model(SQLite::Database& db, const std::string& name, Days as_of, const std::string& params_json,
                   double log_likelihood);
 
-// The models a run on `date` may use: for each model name, the one with the latest as_of on or
-// before `date` (the last fitted when several share it), so a run never sees a model fitted on
-// later facts. Times in the arguments below are in DAYS; the models' own unit is converted.
-struct LifetimeModels {
-  TimeUnit unit = TimeUnit::weeks;      // of the purchase model's parameters
-  Days as_of = 0;                       // of the purchase model
-  std::optional<BgNbdParams> bgnbd;
-  std::optional<ParetoNbdParams> pareto;
-  std::optional<GammaGammaParams> gamma_gamma;
-  std::optional<Days> gamma_gamma_as_of;
-
-  bool has_purchase_model() const { return bgnbd || pareto; }
-  // x = repeat purchase days, t_x = days from the first to the last purchase, T = days from the
-  // first purchase to the evaluation day. BG/NBD when fitted, else Pareto/NBD; NaN without either.
-  double p_alive(double x, double t_x_days, double T_days) const;
-  // Expected purchase days in the next t days.
-  double expected_purchases(double t_days, double x, double t_x_days, double T_days) const;
-  // Expected value of one future order given x repeat purchases of mean value `mean`
-  // (Gamma-Gamma); NaN without a spend model.
-  double expected_order_value(double x, double mean) const;
-};
+// LifetimeModels (the predictions in days) and pick_models are in engine/lifetime/lifetime_models.hpp.
 
 // Reads the latest models with as_of <= date; nullopt when the store has no `models` table or
 // no model fitted on or before `date`. Throws std::runtime_error for a malformed params row.
 std::optional<LifetimeModels> latest_models(SQLite::Database& db, Days date);
+
+// Every row of table `models` (none without the table).
+std::vector<ModelRow> read_model_rows(SQLite::Database& db);
 
 }  // namespace crm::model

@@ -20,12 +20,6 @@ std::string bucket_name(int b) {
   return std::to_string(first) + "-" + std::to_string(kBucketLast[static_cast<size_t>(b)]);
 }
 
-int bucket_of(int days) {
-  for (int b = 0; b < kBucketCount; ++b)
-    if (days <= kBucketLast[static_cast<size_t>(b)]) return days < 0 ? -1 : b;
-  return -1;
-}
-
 const ProductNext* NextPurchaseTable::find(const std::string& product) const {
   for (const auto& p : products)
     if (p.product == product) return &p;

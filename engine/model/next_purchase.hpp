@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/lifetime/next_buckets.hpp"
 #include "lang/date.hpp"
 
 namespace SQLite {
@@ -16,15 +17,9 @@ class Database;
 
 namespace crm::model {
 
-// Days from a purchase to the customer's next purchase day: 0-3, 4-7, 8-14, 15-30, 31-60,
-// 61-180. A next purchase more than kMaxGapDays later is not counted. (0 days: a second order
-// on the same day is part of the same purchase; it enters the 0-3 bucket only through orders
-// on the following days.)
-constexpr int kBucketCount = 6;
-constexpr std::array<int, kBucketCount> kBucketLast = {3, 7, 14, 30, 60, 180};
-constexpr int kMaxGapDays = 180;
+// The buckets (kBucketCount, kBucketLast, kMaxGapDays, bucket_of) are in
+// engine/lifetime/next_buckets.hpp.
 std::string bucket_name(int bucket);  // "0-3"
-int bucket_of(int days);              // -1 beyond kMaxGapDays
 
 enum class ProductKey { sku, category };
 

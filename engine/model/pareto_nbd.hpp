@@ -6,15 +6,9 @@
 
 namespace crm::model {
 
-struct ParetoNbdParams {
-  double r = 1, alpha = 1, s = 1, beta = 1;
-};
+// ParetoNbdParams and the predictions are in engine/lifetime/lifetime_math.hpp.
 
 // The log-likelihood of the data (weighted sum over rows); no analytic gradient.
 double pareto_log_likelihood(const ParetoNbdParams& p, const RfmData& d);
-
-double pareto_p_alive(const ParetoNbdParams& p, double x, double t_x, double T);
-double pareto_expected_purchases(const ParetoNbdParams& p, double t, double x, double t_x, double T);
-double pareto_expected_repeat(const ParetoNbdParams& p, double t);
 
 }  // namespace crm::model

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/lifetime/lifetime_math.hpp"
 #include "engine/store/timezone.hpp"
 #include "lang/date.hpp"
 
@@ -15,10 +16,7 @@ class Database;
 
 namespace crm::model {
 
-// The unit of t_x, T and of the models' rate parameters (alpha, beta, gamma is money).
-enum class TimeUnit { days, weeks };
-inline double unit_days(TimeUnit u) { return u == TimeUnit::weeks ? 7.0 : 1.0; }
-inline const char* unit_name(TimeUnit u) { return u == TimeUnit::weeks ? "weeks" : "days"; }
+// TimeUnit (days or weeks) is in engine/lifetime/lifetime_math.hpp.
 std::optional<TimeUnit> parse_unit(const std::string& s);
 
 // The zone in which the store's timestamps become days: meta `timezone`, else UTC.

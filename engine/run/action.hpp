@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "lang/ast.hpp"
@@ -30,6 +31,7 @@ struct ActionOut {
   int64_t priority = 0;
   double cost = 0;            // message cost (for simulations)
   std::string subject;        // rendered subject of a send, if any
+  std::vector<std::string> recommended;  // a send's recommended SKUs (when the script uses recommended)
   bool transactional = false; // a send of a `transactional` message (needs no opt-in)
 };
 

@@ -20,6 +20,14 @@ std::string payload_json(const ActionOut& a) {
       out += ",\"subject\":";
       append_json_string(out, a.subject);
     }
+    if (!a.recommended.empty()) {
+      out += ",\"recommended\":[";
+      for (size_t i = 0; i < a.recommended.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, a.recommended[i]);
+      }
+      out += ']';
+    }
     if (a.cost != 0) out += fmt::format(",\"cost\":{}", a.cost);
     if (a.transactional) out += ",\"transactional\":true";
   }

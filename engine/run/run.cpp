@@ -111,6 +111,8 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
     }
   }
   columns_.assign(cols.begin(), cols.end());
+  for (const auto& c : columns_)  // "recommended" (the subject placeholder) sorts before "recommended(N)"
+    if (c.rfind("recommended", 0) == 0 && recommended_column_.empty()) recommended_column_ = c;
   cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
   stage_plan_ = std::make_unique<StagePlan>(program, graph, compiled);
 
@@ -282,6 +284,11 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
           return ev.value_at(it->second, i);
         });
       }
+      // Likewise the recommended(N) SKUs, for the delivery tool (docs/lifetime.md).
+      if (!recommended_column_.empty() && render_subjects_ && st == Status::Sent)
+        if (const Column* rc = frame.column(recommended_column_))
+          for (uint32_t j = rc->list_offsets[row]; j < rc->list_offsets[row + 1]; ++j)
+            c.recommended.emplace_back(frame.strings->get(rc->list_values[j]));
     }
     c.status = st;
     c.pre_status = st;
@@ -306,6 +313,7 @@ ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
   o.priority = c.priority;
   o.cost = c.cost;
   o.subject = std::move(c.subject);
+  o.recommended = std::move(c.recommended);
   o.transactional = c.transactional;
   return o;
 }

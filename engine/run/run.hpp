@@ -155,6 +155,8 @@ class Runner {
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
+  // The recommended(N) column whose SKUs go into send payloads ("" when the script has none).
+  std::string recommended_column_;
   bool timing_ = true;
   // A day's candidates in one pool (capacity kept), chained per customer row in insertion order:
   // no allocation per candidate or per row.

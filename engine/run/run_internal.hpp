@@ -54,6 +54,8 @@ std::string render_subject(const std::string& subject, const Frame& frame, size_
       continue;
     }
     if (v->is_null()) out += p.fallback;
+    else if (v->kind == Value::Kind::List)  // {recommended}: "A, B, C"
+      for (size_t k = 0; k < v->list.size(); ++k) out += (k ? ", " : "") + key_text(v->list[k]);
     else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, kMoneyDigits);
     else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
     else out += key_text(*v);
@@ -81,6 +83,7 @@ struct Runner::Candidate {
   int64_t points = 0;                  // the amount of `grant points`
   double cost = 0;                     // message cost of a send
   std::string subject;                 // rendered subject of a send (when rendering is on)
+  std::vector<std::string> recommended;  // recommended(N) SKUs of a passed send, for its payload
   std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/lifetime/lifetime_models.hpp"
 #include "engine/store/string_pool.hpp"
 #include "engine/store/timezone.hpp"
 #include "lang/checker.hpp"
@@ -106,6 +107,12 @@ struct Facts {
     std::string channel;  // of a send ("" otherwise)
   };
   std::vector<OutboxEntry> outbox;
+
+  // --- the fitted lifetime models (table `models`, written by `crm fit`), in table order. A day
+  // uses those with as_of on or before it, or strictly before it when `models_strictly_before`
+  // (crm simulate sets it: a model fitted on day D has seen all of D). engine/frame/model_attributes.cpp.
+  std::vector<model::ModelRow> models;
+  bool models_strictly_before = false;
 
   size_t rows() const { return customer_id.size(); }
 

@@ -119,6 +119,7 @@ LoadResult SqliteStore::load_facts(const TimeZone& tz) {
     SqliteSource main_source{db}, second_source{second.get()};
     Loader<SqliteSource> loader(main_source, tz, second ? &second_source : nullptr, orders_hint, load_shard);
     LoadResult res = loader.run();
+    load_model_rows(db, res.facts);  // load_models.cpp
     if (second) exec(second.get(), "COMMIT");
     if (own_tx) impl_->db.exec("COMMIT");
     return res;

@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
   // Orders from which load_facts reads in parallel (kParallelLoadMinOrders; tests lower it).
   void set_parallel_load_min_orders(size_t orders);
   std::vector<lang::CheckOptions::Extra> extra_attributes() override;
+  bool has_lifetime_models() override;
   std::optional<std::string> meta_timezone() override;
   std::vector<std::pair<int64_t, std::string>> order_coupons() override;
   void set_meta_timezone(const std::string& tz_name) override;

@@ -17,4 +17,7 @@ struct SqliteStore::Impl {
   SQLite::Database db;
 };
 
+// Reads table `models` (when present) into facts.models (load_models.cpp).
+void load_model_rows(sqlite3* db, Facts& facts);
+
 }  // namespace crm::engine

@@ -110,6 +110,9 @@ class Store {
   // The extra columns of the customers table as attributes, without loading anything else
   // (for `crm check --db`). Same as load_facts(...).facts.extra_attributes().
   virtual std::vector<lang::CheckOptions::Extra> extra_attributes() = 0;
+  // Whether the store holds a fitted lifetime model (`crm fit`, table `models`): crm check warns
+  // on p_alive and friends without one (load_models.cpp).
+  virtual bool has_lifetime_models() { return false; }
 
   // The zone a run takes dates in: the script's `timezone` if given, else the store's meta
   // timezone, else UTC (run_timezone_name). Throws StoreError for an unknown zone name.

@@ -46,6 +46,9 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v n="$CUSTOMERS" 'BEGIN { printf "crm fit --models bgnbd,gamma_gamma on the %d-customer sample store (process wall time): %.3f s\n", n, b - a }'
 "$FIT_BENCH" "$STORE" days bgnbd,gamma_gamma
+# What the p_alive attribute adds to a day's run (frame from scratch and a FrameCursor step).
+MODEL_COLUMN_BENCH="${MODEL_COLUMN_BENCH:-$ROOT/build/tests/bench/crm-model-column-bench}"
+[[ -x "$MODEL_COLUMN_BENCH" ]] && "$MODEL_COLUMN_BENCH" "$STORE" "$DATE"
 t0=$(date +%s.%N)
 if timeout "${PARETO_TIMEOUT:-120}" "$CRM" fit --db "$STORE" --no-save --unit days --models pareto_nbd --format json >/dev/null; then
   t1=$(date +%s.%N)

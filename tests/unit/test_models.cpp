@@ -13,7 +13,7 @@
 #include "engine/model/fit.hpp"
 #include "engine/model/model_store.hpp"
 #include "engine/model/next_purchase.hpp"
-#include "engine/model/special.hpp"
+#include "engine/lifetime/special.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 using namespace crm;

@@ -1,5 +1,5 @@
 // Series for 2F1 on [0, 1) with positive terms; see special.hpp for the forms used.
-#include "engine/model/special.hpp"
+#include "engine/lifetime/special.hpp"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_hyperg.h>

@@ -1,0 +1,310 @@
+// The lifetime-model columns of a frame (see model_attributes.hpp). Every column here depends on
+// the day for every customer (T grows daily), so a FrameCursor refills them each day: about one
+// pass over the paid orders plus one prediction per buyer (tests/bench/fit_bench.sh times it).
+#include "engine/frame/model_attributes.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <array>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+
+#include "engine/lifetime/next_buckets.hpp"
+
+namespace crm::engine {
+namespace {
+
+constexpr double kDaysPerMonth = 365.25 / 12;
+constexpr size_t kDefaultRecommended = 3;  // the subject placeholder {recommended}
+
+// "name(arg1,arg2)" -> name and the argument texts; nullopt when `s` has no parentheses.
+std::optional<std::pair<std::string, std::vector<std::string>>> split_call(const std::string& s) {
+  size_t open = s.find('(');
+  if (open == std::string::npos || s.back() != ')') return std::nullopt;
+  std::vector<std::string> args;
+  std::string inner = s.substr(open + 1, s.size() - open - 2);
+  size_t start = 0;
+  for (size_t i = 0; i <= inner.size(); ++i)
+    if (i == inner.size() || inner[i] == ',') {
+      args.push_back(inner.substr(start, i - start));
+      start = i + 1;
+    }
+  return std::make_pair(s.substr(0, open), args);
+}
+
+struct ModelColumn {
+  enum Kind { PAlive, OrderValue, Purchases, Clv, Recommended } kind;
+  double n = 0;     // days, months or list length
+  double rate = 0;  // yearly discount rate of predicted_clv
+};
+
+std::optional<ModelColumn> parse_column(const std::string& name) {
+  if (name == "p_alive") return ModelColumn{ModelColumn::PAlive};
+  if (name == "expected_order_value") return ModelColumn{ModelColumn::OrderValue};
+  if (name == "recommended") return ModelColumn{ModelColumn::Recommended, kDefaultRecommended};
+  auto call = split_call(name);
+  if (!call || call->second.empty()) return std::nullopt;
+  char* end = nullptr;
+  double n = std::strtod(call->second[0].c_str(), &end);
+  if (!(n >= 1)) return std::nullopt;
+  const auto& fn = call->first;
+  const size_t args = call->second.size();
+  if (fn == "expected_purchases" && args == 1) return ModelColumn{ModelColumn::Purchases, n};
+  if (fn == "recommended" && args == 1) return ModelColumn{ModelColumn::Recommended, n};
+  if (fn == "predicted_clv" && args <= 2) {
+    double rate = args == 2 ? std::strtod(call->second[1].c_str(), &end) : 0;
+    if (!(rate >= 0)) return std::nullopt;
+    return ModelColumn{ModelColumn::Clv, n, rate};
+  }
+  return std::nullopt;
+}
+
+Column& take(Frame& frame, const std::string& name, const lang::Type& type, bool& inserted, std::vector<const Column*>* produced) {
+  auto [it, fresh] = frame.columns.try_emplace(name);
+  inserted = inserted || fresh;
+  Column& c = it->second;
+  c.type = type;
+  if (produced) produced->push_back(&c);
+  return c;
+}
+
+void scalar_nulls(Column& c, size_t n) {
+  c.i64.clear();
+  c.f64.assign(n, 0.0);
+  c.valid.assign(n, 0);
+  c.list_offsets.clear();
+  c.list_values.clear();
+}
+
+}  // namespace
+
+std::string model_column_name(const lang::Expr& call) {
+  if (call.kind != lang::Expr::Kind::Call || call.args.empty() || !call.args[0] ||
+      call.args[0]->kind != lang::Expr::Kind::Int)
+    return "";
+  std::string out = call.text + "(" + std::to_string(call.args[0]->ival);
+  if (call.args.size() > 1 && call.args[1]) {
+    const lang::Expr& r = *call.args[1];
+    double rate = r.kind == lang::Expr::Kind::Decimal ? r.dval : static_cast<double>(r.ival);
+    if (rate != 0) out += fmt::format(",{}", rate);
+  }
+  return out + ")";
+}
+
+bool is_model_column(const std::string& name) { return parse_column(name).has_value(); }
+
+RfmRow rfm_of(const Facts& f, size_t r, Days d) {
+  RfmRow o;
+  int days = 0;
+  double cur_total = 0, repeat_sum = 0;
+  for (uint32_t k = f.order_offsets[r]; k < f.order_offsets[r + 1]; ++k) {
+    const Days day = f.order_day[k];
+    if (day > d) break;
+    if (f.order_status[k] != OrderStatus::Paid) continue;
+    if (day != o.last) {
+      if (days > 1) repeat_sum += cur_total;  // the day before was a repeat purchase
+      if (days == 0) o.first = day;
+      o.last = day;
+      cur_total = 0;
+      ++days;
+    }
+    cur_total += f.order_total[k];
+  }
+  if (days > 1) repeat_sum += cur_total;
+  o.x = days > 0 ? days - 1 : 0;
+  o.mean = o.x > 0 ? repeat_sum / o.x : 0;
+  return o;
+}
+
+std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n) {
+  using model::kBucketCount;
+  const size_t rows = f.rows();
+  // The next-purchase table of the paid orders dated before d, keyed by SKU string id.
+  std::unordered_map<int64_t, std::array<int64_t, kBucketCount>> followed, holding;
+  std::array<int64_t, kBucketCount> all_followed{};
+  std::unordered_map<uint64_t, std::unordered_map<int64_t, int64_t>> pairs;  // from << 3 | bucket -> to -> count
+  std::vector<int64_t> prev, cur;
+  // The customer's purchase days as sorted SKU sets: calls `on(day, skus)` for each paid day <= last.
+  auto purchases = [&](size_t r, Days last, auto&& on) {
+    Days day = kNoDay;
+    cur.clear();
+    for (uint32_t k = f.order_offsets[r]; k < f.order_offsets[r + 1]; ++k) {
+      if (f.order_day[k] > last) break;
+      if (f.order_status[k] != OrderStatus::Paid) continue;
+      if (f.order_day[k] != day && day != kNoDay) {
+        std::sort(cur.begin(), cur.end());
+        cur.erase(std::unique(cur.begin(), cur.end()), cur.end());
+        on(day, cur);
+        cur.clear();
+      }
+      day = f.order_day[k];
+      cur.insert(cur.end(), f.item_sku.begin() + f.item_offsets[k], f.item_sku.begin() + f.item_offsets[k + 1]);
+    }
+    if (day != kNoDay) {
+      std::sort(cur.begin(), cur.end());
+      cur.erase(std::unique(cur.begin(), cur.end()), cur.end());
+      on(day, cur);
+    }
+  };
+  for (size_t r = 0; r < rows; ++r) {
+    Days prev_day = kNoDay;
+    purchases(r, d - 1, [&](Days day, const std::vector<int64_t>& skus) {
+      if (prev_day != kNoDay) {
+        int b = model::bucket_of(day - prev_day);
+        if (b >= 0) {
+          ++all_followed[static_cast<size_t>(b)];
+          for (int64_t to : skus) ++holding[to][static_cast<size_t>(b)];
+          for (int64_t from : prev) {
+            ++followed[from][static_cast<size_t>(b)];
+            auto& m = pairs[static_cast<uint64_t>(from) << 3 | static_cast<uint64_t>(b)];
+            for (int64_t to : skus) ++m[to];
+          }
+        }
+      }
+      prev = skus;
+      prev_day = day;
+    });
+  }
+  std::vector<std::vector<int64_t>> out(rows);
+  if (pairs.empty()) return out;
+  const StringPool& pool = *f.strings;
+  std::map<int64_t, std::pair<double, double>> score;
+  for (size_t r = 0; r < rows; ++r) {
+    Days last_day = kNoDay;
+    std::vector<int64_t> last;
+    purchases(r, d, [&](Days day, const std::vector<int64_t>& skus) {
+      last_day = day;
+      last = skus;
+    });
+    if (last_day == kNoDay) continue;
+    int b = model::bucket_of(std::max(d - last_day, 0));
+    if (b < 0) b = kBucketCount - 1;
+    score.clear();
+    for (int64_t from : last) {  // the bucket of the days elapsed
+      auto it = pairs.find(static_cast<uint64_t>(from) << 3 | static_cast<uint64_t>(b));
+      if (it == pairs.end()) continue;
+      const double fol = static_cast<double>(followed[from][static_cast<size_t>(b)]);
+      for (const auto& [to, c] : it->second) {
+        double conf = static_cast<double>(c) / fol;
+        double base = static_cast<double>(holding[to][static_cast<size_t>(b)]) / static_cast<double>(all_followed[static_cast<size_t>(b)]);
+        score[to].first += conf;
+        score[to].second += conf / base;
+      }
+    }
+    if (score.empty())  // nothing in that bucket: every bucket pooled
+      for (int64_t from : last) {
+        auto fit = followed.find(from);
+        if (fit == followed.end()) continue;
+        int64_t total = 0;
+        for (auto x : fit->second) total += x;
+        if (total == 0) continue;
+        std::unordered_map<int64_t, int64_t> counts;
+        for (int bb = 0; bb < kBucketCount; ++bb) {
+          auto it = pairs.find(static_cast<uint64_t>(from) << 3 | static_cast<uint64_t>(bb));
+          if (it != pairs.end())
+            for (const auto& [to, c] : it->second) counts[to] += c;
+        }
+        for (const auto& [to, c] : counts) score[to].first += static_cast<double>(c) / static_cast<double>(total);
+      }
+    std::vector<std::pair<int64_t, std::pair<double, double>>> ranked(score.begin(), score.end());
+    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+      if (a.second.first != b.second.first) return a.second.first > b.second.first;
+      if (a.second.second != b.second.second) return a.second.second > b.second.second;
+      return pool.get(a.first) < pool.get(b.first);
+    });
+    for (size_t i = 0; i < ranked.size() && i < n; ++i) out[r].push_back(ranked[i].first);
+  }
+  return out;
+}
+
+bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& needed, bool all, Frame& frame,
+                        std::vector<const Column*>* produced) {
+  std::vector<std::pair<std::string, ModelColumn>> cols;
+  for (const auto& name : needed)
+    if (auto c = parse_column(name)) cols.emplace_back(name, *c);
+  if (all) {
+    for (const char* name : {"p_alive", "expected_order_value"})
+      if (!needed.count(name)) cols.emplace_back(name, *parse_column(name));
+  }
+  if (cols.empty()) return false;
+  const size_t n = f.rows();
+  bool inserted = false;
+  bool need_rfm = false;
+  for (const auto& [name, c] : cols) need_rfm = need_rfm || c.kind != ModelColumn::Recommended;
+  std::optional<model::LifetimeModels> m;
+  if (need_rfm) m = model::pick_models(f.models, d, f.models_strictly_before);
+  std::vector<RfmRow> rfm;
+  if (m) {
+    rfm.resize(n);
+    for (size_t r = 0; r < n; ++r) rfm[r] = rfm_of(f, r, d);
+  }
+  for (const auto& [name, c] : cols) {
+    if (c.kind == ModelColumn::Recommended) {
+      Column& col = take(frame, name, lang::Type::list(lang::TypeKind::String), inserted, produced);
+      auto lists = recommend_all(f, d, static_cast<size_t>(c.n));
+      col.i64.clear();
+      col.f64.clear();
+      col.valid.assign(n, 1);
+      col.list_offsets.assign(1, 0);
+      col.list_values.clear();
+      for (size_t r = 0; r < n; ++r) {
+        col.list_values.insert(col.list_values.end(), lists[r].begin(), lists[r].end());
+        col.list_offsets.push_back(static_cast<uint32_t>(col.list_values.size()));
+      }
+      continue;
+    }
+    Column& col = take(frame, name, lang::Type::decimal(), inserted, produced);
+    scalar_nulls(col, n);
+    if (!m) continue;
+    const bool purchase = m->has_purchase_model(), spend = m->gamma_gamma.has_value();
+    for (size_t r = 0; r < n; ++r) {
+      const RfmRow& p = rfm[r];
+      if (p.first == kNoDay) continue;
+      const double x = p.x, t_x = p.last - p.first, T = d - p.first;
+      double v = NAN;
+      switch (c.kind) {
+        case ModelColumn::PAlive:
+          if (purchase) v = m->p_alive(x, t_x, T);
+          break;
+        case ModelColumn::OrderValue:
+          if (spend) v = m->expected_order_value(x, p.mean);
+          break;
+        case ModelColumn::Purchases:
+          if (purchase) v = m->expected_purchases(c.n, x, t_x, T);
+          break;
+        case ModelColumn::Clv: {
+          if (!purchase || !spend) break;
+          const double value = m->expected_order_value(x, p.mean);
+          if (c.rate == 0) {
+            v = m->expected_purchases(c.n * kDaysPerMonth, x, t_x, T) * value;
+            break;
+          }
+          // Month by month: the purchases expected in month k, discounted k months.
+          const double monthly = std::pow(1 + c.rate, 1.0 / 12) - 1;
+          double prev = 0, sum = 0;
+          for (int k = 1; k <= static_cast<int>(c.n); ++k) {
+            double cum = m->expected_purchases(k * kDaysPerMonth, x, t_x, T);
+            sum += (cum - prev) / std::pow(1 + monthly, k);
+            prev = cum;
+          }
+          v = sum * value;
+          break;
+        }
+        case ModelColumn::Recommended: break;
+      }
+      if (std::isfinite(v)) {
+        col.f64[r] = v;
+        col.valid[r] = 1;
+      }
+    }
+  }
+  return inserted;
+}
+
+}  // namespace crm::engine
