@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "cli/atomic_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_setup.hpp"
+#include "cli/simulate_forecast.hpp"
 #include "engine/report/kpis.hpp"
 #include "engine/report/outcomes.hpp"
 #include "engine/report/report.hpp"
@@ -43,21 +45,12 @@ void print_progress(Days d, Days from, Days to) {
   std::fflush(stderr);
 }
 
-// The last day with an order or an event in the store (engine::kNoDay: none): past it, a backtest has no
-// facts, so the simulation assumes nobody buys or does anything again.
-Days last_fact_day(const engine::Facts& f) {
-  Days last = engine::kNoDay;
-  if (!f.orders_by_day.empty()) last = f.order_day[f.orders_by_day.back()];
-  if (!f.event_day.empty() && (last == engine::kNoDay || f.event_day.back() > last)) last = f.event_day.back();
-  return last;
-}
-
 }  // namespace
 
 int cmd_simulate(const std::vector<std::string>& argv) {
   static const char* kHelp =
       "Usage: crm simulate FILE --db STORE --from D --to D [--report out.html] [--format text|jsonl|csv]\n"
-      "                    [--stats] [--day-stats FILE]\n\n"
+      "                    [--stats] [--day-stats FILE] [--forecast [--runs N] [--seed S]]\n\n"
       "Evaluates every rule of FILE for every customer of STORE on each day of the range, exactly\n"
       "as 'crm run --dry-run' does, and writes nothing to the store: fired history and tags are\n"
       "kept in memory across the days. Over past dates it is a backtest: each day sees only the\n"
@@ -79,12 +72,20 @@ int cmd_simulate(const std::vector<std::string>& argv) {
       "  --day-stats FILE  write one tab-separated line per day: date, facts dated that day,\n"
       "                    customers whose attributes were recomputed, actions, CPU ms of the\n"
       "                    attributes and of the rules (to see a day's cost follow its facts)\n"
+      "  --forecast        over days after the store's last fact, draw each customer's future\n"
+      "                    purchases from the fitted BG/NBD (and Gamma-Gamma) models and print,\n"
+      "                    over N runs, the mean and 5%-95% spread of the drawn purchases and\n"
+      "                    revenue, passed actions, customers reached, message cost and each\n"
+      "                    rule's passed actions (text, or jsonl: one line per total)\n"
+      "  --runs N          forecast runs (default 20, at most 1000)\n"
+      "  --seed S          forecast seed (default 1): the same seed, store and script give the\n"
+      "                    same forecast\n"
       "  --help            show this help\n\n"
       "Example:\n  crm simulate examples/campaigns/playbook.crm --db shop.db --from 2026-10-01 --to 2026-11-24 "
       "--report report.html\n\n"
       "Exit codes: 0 ok, 1 script or data error, 2 usage error.\n";
   std::string error;
-  auto args = parse_args(argv, {{"--stats"}, {"--db", "--from", "--to", "--format", "--report", "--day-stats"}}, error);
+  auto args = parse_args(argv, {{"--stats", "--forecast"}, {"--db", "--from", "--to", "--format", "--report", "--day-stats", "--runs", "--seed"}}, error);
   if (!args) return usage_error("simulate", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -109,6 +110,29 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   auto day_stats_path = args->option("--day-stats");
   if (day_stats_path && day_stats_path->empty()) return usage_error("simulate", "--day-stats needs a file name");
 
+  const bool forecast = args->flag("--forecast");
+  ForecastOptions fo;
+  if (!forecast && (args->option("--runs") || args->option("--seed")))
+    return usage_error("simulate", "--runs and --seed go with --forecast");
+  if (forecast) {
+    if (format == "csv") return usage_error("simulate", "--forecast prints text or jsonl");
+    if (report_path || day_stats_path) return usage_error("simulate", "--forecast has no --report or --day-stats");
+    for (const char* name : {"--runs", "--seed"}) {
+      auto v = args->option(name);
+      if (!v) continue;
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+      if (v->empty() || *end || errno || (*v)[0] == '-' || (name[2] == 'r' && (n < 1 || n > 1000)))
+        return usage_error("simulate", fmt::format("{} must be {}", name, name[2] == 'r' ? "a count from 1 to 1000" : "a whole number"));
+      if (name[2] == 'r') fo.runs = static_cast<int>(n);
+      else fo.seed = n;
+    }
+    fo.from = *from;
+    fo.to = *to;
+    fo.format = format;
+  }
+
   int code = kExitOk;
   auto setup = prepare_run("simulate", args->positional[0], *db, code, /*read_only=*/true);
   if (!setup) return code;
@@ -128,6 +152,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   const double cpu_start = engine::process_cpu_ms();
   load_facts(*setup);
   const double load_cpu_ms = engine::process_cpu_ms() - cpu_start;
+  if (forecast) return simulate_forecast(*setup, fo);
 
   // A backtest must not see the future: outbox rows of real runs count only before --from.
   auto& outbox = setup->facts->outbox;
@@ -208,7 +233,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (Days last = last_fact_day(*setup->facts); last == engine::kNoDay || *to > last)
     past_note = last == engine::kNoDay ? "note: the store has no orders or events: nobody buys in this simulation\n"
                                : fmt::format("note: the store's facts end on {}; the days after it assume nobody buys or "
-                                             "does anything again (there is no forecast)\n",
+                                             "does anything again (--forecast draws their purchases from the fitted models)\n",
                                              format_date(last));
   // The report first: a reader that stops early (`| head`) must not cost the report.
   double report_ms = 0;
