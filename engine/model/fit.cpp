@@ -2,6 +2,8 @@
 // maximum-likelihood fits, the holdout comparison and the weekly tracking curves.
 #include "engine/model/fit.hpp"
 
+#include <fmt/format.h>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <chrono>
@@ -116,7 +118,10 @@ FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
     };
     // From BG/NBD's purchase-rate estimates when there are some: the two models agree roughly.
     std::vector<double> start = {0, std::log(alpha0), 0, std::log(mean_T)};
-    if (res.bgnbd) start[0] = std::log(res.bgnbd->r), start[1] = std::log(res.bgnbd->alpha);
+    // From BG/NBD's r and alpha, to 4 significant digits: a start that does not move with the
+    // last bits of the BG/NBD optimum (Pareto/NBD's beta lies along a flat valley).
+    auto round4 = [](double v) { return std::stod(fmt::format("{:.4g}", v)); };
+    if (res.bgnbd) start[0] = std::log(round4(res.bgnbd->r)), start[1] = std::log(round4(res.bgnbd->alpha));
     MleResult m = maximize_likelihood(ll, start, false, {"r", "alpha", "s", "beta"});
     check(m, "Pareto/NBD");
     res.pareto = ParetoNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};

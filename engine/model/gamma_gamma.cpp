@@ -24,7 +24,7 @@ double gamma_gamma_log_likelihood(const GammaGammaParams& g, const SpendData& d,
       lg_x = std::lgamma(px + q) - std::lgamma(px) - lgq + q * lga + px * log_x;
       if (grad) ps_pxq = gsl_sf_psi(px + q), ps_px = gsl_sf_psi(px);
     }
-    const double lden = std::log(ga + m * x), lm = std::log(m);
+    const double lden = std::log(ga + m * x), lm = d.log_mean.empty() ? std::log(m) : d.log_mean[i];
     // f(m | p, q, gamma, x) = G(px+q)/(G(px) G(q)) gamma^q m^(px-1) x^px / (gamma + m x)^(px+q)
     ll += w * (lg_x + (px - 1) * lm - (px + q) * lden);
     if (grad) {

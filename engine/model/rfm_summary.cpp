@@ -125,6 +125,17 @@ RfmData frequency_data(const RfmSummary& s) {
     d.customers += static_cast<double>(j - i);
     i = j;
   }
+  d.values = d.t_x;
+  d.values.insert(d.values.end(), d.T.begin(), d.T.end());
+  std::sort(d.values.begin(), d.values.end());
+  d.values.erase(std::unique(d.values.begin(), d.values.end()), d.values.end());
+  auto at = [&](double v) { return static_cast<uint32_t>(std::lower_bound(d.values.begin(), d.values.end(), v) - d.values.begin()); };
+  d.tx_at.reserve(d.size());
+  d.T_at.reserve(d.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    d.tx_at.push_back(at(d.t_x[i]));
+    d.T_at.push_back(at(d.T[i]));
+  }
   return d;
 }
 
@@ -142,6 +153,7 @@ SpendData spend_data(const RfmSummary& s) {
     while (j < keys.size() && keys[j] == keys[i]) ++j;
     d.x.push_back(keys[i].first);
     d.mean.push_back(keys[i].second);
+    d.log_mean.push_back(std::log(keys[i].second));
     d.w.push_back(static_cast<double>(j - i));
     d.customers += static_cast<double>(j - i);
     i = j;

@@ -67,6 +67,11 @@ RfmSummary summarize(const PurchaseDays& p, Days calibration_end, TimeUnit unit,
 struct RfmData {
   std::vector<double> x, t_x, T, w;
   double customers = 0;  // sum of w
+  // The distinct values of t_x and T together (a few thousand: whole days), and each row's
+  // index into them, so a likelihood takes log(alpha + v) once per value rather than twice per
+  // row (frequency_data fills them; when empty, the likelihoods compute per row).
+  std::vector<double> values;
+  std::vector<uint32_t> tx_at, T_at;
   size_t size() const { return x.size(); }
 };
 RfmData frequency_data(const RfmSummary& s);
@@ -74,6 +79,7 @@ RfmData frequency_data(const RfmSummary& s);
 // The Gamma-Gamma inputs: repeat buyers (x > 0) with a positive mean spend, merged likewise.
 struct SpendData {
   std::vector<double> x, mean, w;
+  std::vector<double> log_mean;  // log(mean), computed once (spend_data; empty: per evaluation)
   double customers = 0;
   int64_t left_out = 0;  // repeat buyers whose mean spend is zero or negative
   size_t size() const { return x.size(); }
