@@ -13,7 +13,10 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <thread>
 #include <unordered_map>
+
+#include "engine/frame/attributes.hpp"
 
 #include "engine/lifetime/next_buckets.hpp"
 
@@ -63,6 +66,22 @@ std::optional<ModelColumn> parse_column(const std::string& name) {
     return ModelColumn{ModelColumn::Clv, n, rate};
   }
   return std::nullopt;
+}
+
+// fn(begin, end) over [0, n), split over kAttributeThreads threads for large stores (rows are
+// independent: each writes its own row).
+template <typename Fn>
+void for_rows(size_t n, Fn&& fn) {
+  const size_t chunks = n >= kParallelRows ? std::max(1u, std::min(kAttributeThreads, std::thread::hardware_concurrency())) : 1;
+  if (chunks <= 1) {
+    fn(size_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> threads;
+  const size_t per = (n + chunks - 1) / chunks;
+  for (size_t k = 1; k < chunks; ++k) threads.emplace_back([&fn, k, per, n] { fn(std::min(n, k * per), std::min(n, (k + 1) * per)); });
+  fn(size_t{0}, std::min(n, per));
+  for (auto& t : threads) t.join();
 }
 
 Column& take(Frame& frame, const std::string& name, const lang::Type& type, bool& inserted, std::vector<const Column*>* produced) {
@@ -242,7 +261,9 @@ bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& nee
   std::vector<RfmRow> rfm;
   if (m) {
     rfm.resize(n);
-    for (size_t r = 0; r < n; ++r) rfm[r] = rfm_of(f, r, d);
+    for_rows(n, [&](size_t b, size_t e) {
+      for (size_t r = b; r < e; ++r) rfm[r] = rfm_of(f, r, d);
+    });
   }
   for (const auto& [name, c] : cols) {
     if (c.kind == ModelColumn::Recommended) {
@@ -263,46 +284,48 @@ bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& nee
     scalar_nulls(col, n);
     if (!m) continue;
     const bool purchase = m->has_purchase_model(), spend = m->gamma_gamma.has_value();
-    for (size_t r = 0; r < n; ++r) {
-      const RfmRow& p = rfm[r];
-      if (p.first == kNoDay) continue;
-      const double x = p.x, t_x = p.last - p.first, T = d - p.first;
-      double v = NAN;
-      switch (c.kind) {
-        case ModelColumn::PAlive:
-          if (purchase) v = m->p_alive(x, t_x, T);
-          break;
-        case ModelColumn::OrderValue:
-          if (spend) v = m->expected_order_value(x, p.mean);
-          break;
-        case ModelColumn::Purchases:
-          if (purchase) v = m->expected_purchases(c.n, x, t_x, T);
-          break;
-        case ModelColumn::Clv: {
-          if (!purchase || !spend) break;
-          const double value = m->expected_order_value(x, p.mean);
-          if (c.rate == 0) {
-            v = m->expected_purchases(c.n * kDaysPerMonth, x, t_x, T) * value;
+    for_rows(n, [&, &c = c](size_t b, size_t e) {
+      for (size_t r = b; r < e; ++r) {
+        const RfmRow& p = rfm[r];
+        if (p.first == kNoDay) continue;
+        const double x = p.x, t_x = p.last - p.first, T = d - p.first;
+        double v = NAN;
+        switch (c.kind) {
+          case ModelColumn::PAlive:
+            if (purchase) v = m->p_alive(x, t_x, T);
+            break;
+          case ModelColumn::OrderValue:
+            if (spend) v = m->expected_order_value(x, p.mean);
+            break;
+          case ModelColumn::Purchases:
+            if (purchase) v = m->expected_purchases(c.n, x, t_x, T);
+            break;
+          case ModelColumn::Clv: {
+            if (!purchase || !spend) break;
+            const double value = m->expected_order_value(x, p.mean);
+            if (c.rate == 0) {
+              v = m->expected_purchases(c.n * kDaysPerMonth, x, t_x, T) * value;
+              break;
+            }
+            // Month by month: the purchases expected in month k, discounted k months.
+            const double monthly = std::pow(1 + c.rate, 1.0 / 12) - 1;
+            double prev = 0, sum = 0;
+            for (int k = 1; k <= static_cast<int>(c.n); ++k) {
+              double cum = m->expected_purchases(k * kDaysPerMonth, x, t_x, T);
+              sum += (cum - prev) / std::pow(1 + monthly, k);
+              prev = cum;
+            }
+            v = sum * value;
             break;
           }
-          // Month by month: the purchases expected in month k, discounted k months.
-          const double monthly = std::pow(1 + c.rate, 1.0 / 12) - 1;
-          double prev = 0, sum = 0;
-          for (int k = 1; k <= static_cast<int>(c.n); ++k) {
-            double cum = m->expected_purchases(k * kDaysPerMonth, x, t_x, T);
-            sum += (cum - prev) / std::pow(1 + monthly, k);
-            prev = cum;
-          }
-          v = sum * value;
-          break;
+          case ModelColumn::Recommended: break;
         }
-        case ModelColumn::Recommended: break;
+        if (std::isfinite(v)) {
+          col.f64[r] = v;
+          col.valid[r] = 1;
+        }
       }
-      if (std::isfinite(v)) {
-        col.f64[r] = v;
-        col.valid[r] = 1;
-      }
-    }
+    });
   }
   return inserted;
 }

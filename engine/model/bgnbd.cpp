@@ -14,7 +14,6 @@ namespace {
 // Terms of one customer row that depend on x only, computed once per distinct x.
 struct XTerms {
   double lg, dr, da, db;  // lgamma part, and its derivatives by r, a, b
-  double lab;             // log(a / (b + x - 1)) (x > 0)
 };
 
 }  // namespace
@@ -27,10 +26,6 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
   // Frequencies are whole numbers: the x-only terms in a vector indexed by x, filled on first use.
   std::vector<XTerms> cache;
   std::vector<char> have;
-  // log(alpha + v) once per distinct t_x or T value (RfmData::values), when the data have them.
-  const bool indexed = !d.values.empty();
-  std::vector<double> log_al_plus(indexed ? d.values.size() : 0);
-  for (size_t k = 0; k < log_al_plus.size(); ++k) log_al_plus[k] = std::log(al + d.values[k]);
   double ll = 0, g_r = 0, g_al = 0, g_a = 0, g_b = 0;
   for (size_t i = 0; i < d.size(); ++i) {
     const double x = d.x[i], w = d.w[i];
@@ -40,7 +35,6 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
       have[xi] = 1;
       XTerms& t = cache[xi];
       t.lg = std::lgamma(r + x) + std::lgamma(b + x) - std::lgamma(a + b + x);
-      t.lab = x > 0 ? std::log(a / (b + x - 1)) : 0;
       if (grad) {
         t.dr = gsl_sf_psi(r + x);
         t.da = -gsl_sf_psi(a + b + x);
@@ -48,18 +42,15 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
       }
     }
     const XTerms& t = cache[xi];
-    const double lT = indexed ? log_al_plus[d.T_at[i]] : std::log(al + d.T[i]);
-    // log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x)]: with the terms' logs e1, e2,
-    // s = max + log1p(exp(-|e2 - e1|)), and w2 = exp(e2 - s) the second term's share.
+    const double lT = std::log(al + d.T[i]);
+    // log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x)]
     const double e1 = -(r + x) * lT;
     double s = e1, w2 = 0, lt = 0;
     if (x > 0) {
-      lt = indexed ? log_al_plus[d.tx_at[i]] : std::log(al + d.t_x[i]);
-      const double e2 = t.lab - (r + x) * lt;
-      const double diff = e2 - e1;
-      const double q = std::exp(-std::abs(diff));  // in (0, 1]
-      s = (diff > 0 ? e2 : e1) + std::log1p(q);
-      w2 = diff > 0 ? 1 / (1 + q) : q / (1 + q);
+      lt = std::log(al + d.t_x[i]);
+      const double e2 = std::log(a / (b + x - 1)) - (r + x) * lt;
+      s = log_add(e1, e2);
+      w2 = std::exp(e2 - s);
     }
     ll += w * (base + t.lg + s);
     if (grad) {

@@ -125,17 +125,6 @@ RfmData frequency_data(const RfmSummary& s) {
     d.customers += static_cast<double>(j - i);
     i = j;
   }
-  d.values = d.t_x;
-  d.values.insert(d.values.end(), d.T.begin(), d.T.end());
-  std::sort(d.values.begin(), d.values.end());
-  d.values.erase(std::unique(d.values.begin(), d.values.end()), d.values.end());
-  auto at = [&](double v) { return static_cast<uint32_t>(std::lower_bound(d.values.begin(), d.values.end(), v) - d.values.begin()); };
-  d.tx_at.reserve(d.size());
-  d.T_at.reserve(d.size());
-  for (size_t i = 0; i < d.size(); ++i) {
-    d.tx_at.push_back(at(d.t_x[i]));
-    d.T_at.push_back(at(d.T[i]));
-  }
   return d;
 }
 

@@ -67,11 +67,6 @@ RfmSummary summarize(const PurchaseDays& p, Days calibration_end, TimeUnit unit,
 struct RfmData {
   std::vector<double> x, t_x, T, w;
   double customers = 0;  // sum of w
-  // The distinct values of t_x and T together (a few thousand: whole days), and each row's
-  // index into them, so a likelihood takes log(alpha + v) once per value rather than twice per
-  // row (frequency_data fills them; when empty, the likelihoods compute per row).
-  std::vector<double> values;
-  std::vector<uint32_t> tx_at, T_at;
   size_t size() const { return x.size(); }
 };
 RfmData frequency_data(const RfmSummary& s);
