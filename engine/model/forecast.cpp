@@ -60,7 +60,10 @@ std::vector<DrawnOrder> draw_future_orders(const engine::Facts& f, const Lifetim
     double nu = 0, fallback = 0;
     if (m.gamma_gamma) {
       const GammaGammaParams& g = *m.gamma_gamma;
-      nu = gamma_draw(rng, g.p * x + g.q, g.gamma + x * h.mean);
+      // A zero or negative mean spend is no evidence for Gamma-Gamma (the fit leaves such
+      // customers out): the population's prior then.
+      const double xs = h.mean > 0 ? x : 0;
+      nu = gamma_draw(rng, g.p * xs + g.q, g.gamma + xs * h.mean);
     }
     if (!(nu > 0)) fallback = std::max(0.0, mean_paid_value(f, r, last));
     std::exponential_distribution<double> gap(lambda);
