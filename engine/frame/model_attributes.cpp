@@ -193,7 +193,51 @@ std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n
   std::vector<std::vector<int64_t>> out(rows);
   if (pairs.empty()) return out;
   const StringPool& pool = *f.strings;
-  std::map<int64_t, std::pair<double, double>> score;
+  // Scores per SKU in dense arrays indexed by string id (a map per customer was most of a day's
+  // cost on Online Retail), with the SKUs touched for this customer; the same sums in the same
+  // order as before, so the same ranking.
+  const size_t ids = pool.size();
+  std::vector<std::array<int64_t, kBucketCount>> hold(ids, std::array<int64_t, kBucketCount>{});
+  for (const auto& [to, counts] : holding)
+    if (to >= 0 && static_cast<size_t>(to) < ids) hold[static_cast<size_t>(to)] = counts;
+  std::vector<std::pair<double, double>> score(ids, {0.0, 0.0});
+  std::vector<uint8_t> in_score(ids, 0);
+  std::vector<int64_t> touched;
+  auto add = [&](int64_t to, double conf, double lift) {
+    const auto k = static_cast<size_t>(to);
+    if (!in_score[k]) {
+      in_score[k] = 1;
+      touched.push_back(to);
+    }
+    score[k].first += conf;
+    score[k].second += lift;
+  };
+  // A (from, bucket)'s next SKUs with their confidence and lift, the same for every customer:
+  // computed on first use, then read as an array.
+  struct Edge {
+    int64_t to;
+    double conf, lift;
+  };
+  std::unordered_map<uint64_t, std::vector<Edge>> edges;
+  auto edges_of = [&](int64_t from, int b) -> const std::vector<Edge>* {
+    const uint64_t key = static_cast<uint64_t>(from) << 3 | static_cast<uint64_t>(b);
+    auto [e, fresh] = edges.try_emplace(key);
+    if (fresh) {
+      auto it = pairs.find(key);
+      if (it != pairs.end()) {
+        const double fol = static_cast<double>(followed[from][static_cast<size_t>(b)]);
+        const double all_b = static_cast<double>(all_followed[static_cast<size_t>(b)]);
+        e->second.reserve(it->second.size());
+        for (const auto& [to, c] : it->second) {
+          double conf = static_cast<double>(c) / fol;
+          double base = static_cast<double>(hold[static_cast<size_t>(to)][static_cast<size_t>(b)]) / all_b;
+          e->second.push_back({to, conf, conf / base});
+        }
+      }
+    }
+    return e->second.empty() ? nullptr : &e->second;
+  };
+  std::vector<std::pair<int64_t, std::pair<double, double>>> ranked;
   for (size_t r = 0; r < rows; ++r) {
     Days last_day = kNoDay;
     std::vector<int64_t> last;
@@ -204,19 +248,17 @@ std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n
     if (last_day == kNoDay) continue;
     int b = model::bucket_of(std::max(d - last_day, 0));
     if (b < 0) b = kBucketCount - 1;
-    score.clear();
-    for (int64_t from : last) {  // the bucket of the days elapsed
-      auto it = pairs.find(static_cast<uint64_t>(from) << 3 | static_cast<uint64_t>(b));
-      if (it == pairs.end()) continue;
-      const double fol = static_cast<double>(followed[from][static_cast<size_t>(b)]);
-      for (const auto& [to, c] : it->second) {
-        double conf = static_cast<double>(c) / fol;
-        double base = static_cast<double>(holding[to][static_cast<size_t>(b)]) / static_cast<double>(all_followed[static_cast<size_t>(b)]);
-        score[to].first += conf;
-        score[to].second += conf / base;
-      }
+    for (int64_t to : touched) {
+      in_score[static_cast<size_t>(to)] = 0;
+      score[static_cast<size_t>(to)] = {0.0, 0.0};
     }
-    if (score.empty())  // nothing in that bucket: every bucket pooled
+    touched.clear();
+    for (int64_t from : last) {  // the bucket of the days elapsed
+      const std::vector<Edge>* e = edges_of(from, b);
+      if (!e) continue;
+      for (const Edge& x : *e) add(x.to, x.conf, x.lift);
+    }
+    if (touched.empty())  // nothing in that bucket: every bucket pooled
       for (int64_t from : last) {
         auto fit = followed.find(from);
         if (fit == followed.end()) continue;
@@ -229,10 +271,12 @@ std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n
           if (it != pairs.end())
             for (const auto& [to, c] : it->second) counts[to] += c;
         }
-        for (const auto& [to, c] : counts) score[to].first += static_cast<double>(c) / static_cast<double>(total);
+        for (const auto& [to, c] : counts) add(to, static_cast<double>(c) / static_cast<double>(total), 0.0);
       }
-    std::vector<std::pair<int64_t, std::pair<double, double>>> ranked(score.begin(), score.end());
-    std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+    ranked.clear();
+    for (int64_t to : touched) ranked.emplace_back(to, score[static_cast<size_t>(to)]);
+    const size_t top = std::min(n, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top), ranked.end(), [&](const auto& a, const auto& b) {
       if (a.second.first != b.second.first) return a.second.first > b.second.first;
       if (a.second.second != b.second.second) return a.second.second > b.second.second;
       return pool.get(a.first) < pool.get(b.first);
