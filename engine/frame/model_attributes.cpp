@@ -309,10 +309,15 @@ bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& nee
       for (size_t r = b; r < e; ++r) rfm[r] = rfm_of(f, r, d);
     });
   }
+  std::map<size_t, std::vector<std::vector<int64_t>>> recommended_by_n;
   for (const auto& [name, c] : cols) {
     if (c.kind == ModelColumn::Recommended) {
       Column& col = take(frame, name, lang::Type::list(lang::TypeKind::String), inserted, produced);
-      auto lists = recommend_all(f, d, static_cast<size_t>(c.n));
+      // {recommended} is recommended(3): one table and ranking per N a day.
+      auto memo = recommended_by_n.find(static_cast<size_t>(c.n));
+      if (memo == recommended_by_n.end())
+        memo = recommended_by_n.emplace(static_cast<size_t>(c.n), recommend_all(f, d, static_cast<size_t>(c.n))).first;
+      const auto& lists = memo->second;
       col.i64.clear();
       col.f64.clear();
       col.valid.assign(n, 1);
