@@ -156,3 +156,39 @@ TEST_CASE("recommended(N) agrees with recommend_next on the next-purchase table 
   const Column& c = col(fr, "recommended(3)");
   CHECK(c.list_offsets[1] - c.list_offsets[0] == lists[0].size());
 }
+
+TEST_CASE("lifetime attributes on a store large enough for two threads equal the formula row by row") {
+  TempDir t;
+  {
+    SqliteStore s = SqliteStore::open(t.path, true);
+    // 60,000 customers (above kParallelRows), 1 to 3 paid purchase days each.
+    s.db().exec(R"sql(
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+      INSERT INTO customers (id, name) SELECT i, 'c' || i FROM n;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT id, id, date('2024-01-01', '+' || (id % 40) || ' days') || 'T10:00:00', 100 + id % 7, 'paid' FROM customers;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT 100000 + id, id, date('2024-01-01', '+' || (40 + id % 30) || ' days') || 'T10:00:00', 200, 'paid'
+        FROM customers WHERE id % 3 <> 0;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT 200000 + id, id, date('2024-01-01', '+' || (70 + id % 11) || ' days') || 'T10:00:00', 300, 'paid'
+        FROM customers WHERE id % 5 = 0;
+    )sql");
+    s.db().exec(kModels);
+  }
+  Facts f = SqliteStore::open(t.path, true).load_facts("UTC").facts;
+  REQUIRE(f.rows() >= kParallelRows);
+  const Days d = day("2024-04-01");
+  Frame fr = compute_frame(f, d, {"p_alive", "expected_purchases(30)"});
+  auto m = model::pick_models(f.models, d);
+  REQUIRE(m);
+  size_t mismatches = 0;
+  for (size_t r = 0; r < f.rows(); ++r) {
+    RfmRow h = rfm_of(f, r, d);
+    const double pa = m->p_alive(h.x, h.last - h.first, d - h.first);
+    const double ep = m->expected_purchases(30, h.x, h.last - h.first, d - h.first);
+    if (col(fr, "p_alive").valid[r] != 1 || col(fr, "p_alive").f64[r] != pa) ++mismatches;
+    if (col(fr, "expected_purchases(30)").valid[r] != 1 || col(fr, "expected_purchases(30)").f64[r] != ep) ++mismatches;
+  }
+  CHECK(mismatches == 0);
+}
