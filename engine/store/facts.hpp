@@ -62,6 +62,7 @@ struct Facts {
   std::vector<uint32_t> order_row;           // the customer row of each order
   Offsets item_offsets;                      // orders + 1
   std::vector<int64_t> item_sku;             // SKU string ids, distinct within an order
+  std::vector<int64_t> item_category;        // per item: products.category string id, -1 null
   std::vector<uint32_t> orders_by_day;       // order indexes sorted by (day, local time, id)
 
   // --- subscriptions of each customer, sorted by (start day, id).
