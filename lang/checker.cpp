@@ -1,5 +1,6 @@
 // The checker's stages (SPEC §3-4) over loaded modules: collect declarations, order and type
 // definitions, check messages, flatten campaigns and journeys into FlatRules with merged options.
+#include "lang/nullability.hpp"
 #include "lang/subject.hpp"
 #include "lang/checker.hpp"
 #include "lang/parser_support.hpp"
@@ -588,7 +589,10 @@ class Checker {
                      fmt::format("write {{{}|'text'}}", name));
         continue;
       }
-      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) continue;
+      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) {
+        if (!p.has_fallback) warn_nullable_placeholder(m, name, span_of());
+        continue;
+      }
       std::vector<std::string> cands;
       for (const auto& a : stdlib::attributes()) cands.emplace_back(a.name);
       for (const auto& [n, d] : defs_) cands.push_back(n);
@@ -598,6 +602,22 @@ class Checker {
                    best.empty() ? "placeholders {NAME} name an attribute or a let/segment definition"
                                 : fmt::format("did you mean '{}'?", best));
     }
+  }
+
+  // A placeholder without a fallback whose value may be null renders as nothing: W-subject-null.
+  void warn_nullable_placeholder(MsgEntry& m, const std::string& name, Span span) {
+    auto definition = [&](const std::string& n) -> const Expr* {
+      auto it = defs_.find(n);
+      return it == defs_.end() || !it->second.def ? nullptr : it->second.def->expr.get();
+    };
+    Expr ref;
+    ref.kind = Expr::Kind::Name;
+    ref.text = name;
+    if (!can_be_null(ref, definition)) return;
+    diags_.warning(m.file, span, code::subject_null,
+                   fmt::format("placeholder '{}' in the subject of '{}' may be null and would render as nothing",
+                               name, m.msg->name),
+                   fmt::format("give a fallback: {{{}|\"text\"}}, or coalesce() it in a let", name));
   }
 
   // ------------------------------------------------------------ stage 3: rules
