@@ -542,7 +542,11 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
+    trace_row_ = trace_row;
+    trace_rules_ = trace_row ? &trace_by_rule : nullptr;
     add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
+    trace_row_.reset();
+    trace_rules_ = nullptr;
     for (auto& [row, list] : event_cands) {
       auto& into = candidates_of(row);
       for (auto& c : list) into.push_back(std::move(c));
