@@ -268,7 +268,7 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
         c.cost = m->cost.value_or(0);
         if (m->subject && render_subjects_) {
           const auto& defs = compiled_.subject_nodes();
-          c.subject = render_subject(*m->subject, frame, row, [&](const std::string& name) -> std::optional<Value> {
+          c.subject = render_subject(*m->subject, frame, row, facts_.money_digits, [&](const std::string& name) -> std::optional<Value> {
             auto it = defs.find(name);
             if (it == defs.end()) return std::nullopt;
             return ev.value_at(it->second, i);

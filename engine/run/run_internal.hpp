@@ -37,10 +37,11 @@ inline std::string grouped_number(double v, int digits) {
 // columns, a let/segment definition through `definition` (its value for the row, nullopt when
 // the name is not one); unknown names stay as written (the checker rejects them). A null value
 // renders the fallback of `{name|"text"}`, else nothing. Integers are grouped ("12,345"),
-// decimals grouped with two decimals ("2,790.86").
+// decimals grouped with `money_digits` decimals, the store's currency's minor unit
+// (engine/store/currency.hpp: "2,790.86", or "2,791" in yen).
 template <typename DefinitionValue>
-std::string render_subject(const std::string& subject, const Frame& frame, size_t row, DefinitionValue&& definition) {
-  constexpr int kMoneyDigits = 2;
+std::string render_subject(const std::string& subject, const Frame& frame, size_t row, int money_digits,
+                           DefinitionValue&& definition) {
   std::string out;
   size_t at = 0;
   for (const auto& p : lang::subject_placeholders(subject)) {
@@ -54,7 +55,7 @@ std::string render_subject(const std::string& subject, const Frame& frame, size_
       continue;
     }
     if (v->is_null()) out += p.fallback;
-    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, kMoneyDigits);
+    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, money_digits);
     else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
     else out += key_text(*v);
   }
@@ -62,8 +63,8 @@ std::string render_subject(const std::string& subject, const Frame& frame, size_
   return out;
 }
 
-inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
-  return render_subject(subject, frame, row, [](const std::string&) { return std::optional<Value>(); });
+inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row, int money_digits = 2) {
+  return render_subject(subject, frame, row, money_digits, [](const std::string&) { return std::optional<Value>(); });
 }
 
 // An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,

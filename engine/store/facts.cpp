@@ -80,6 +80,8 @@ void FactsRowIndex::build(const Facts& facts) {
 void slice_facts(const Facts& f, const FactsRowIndex& index, size_t r, Facts& s) {
   s.strings = f.strings;
   s.timezone = f.timezone;
+  s.currency = f.currency;
+  s.money_digits = f.money_digits;
   copy_ranges(kCustomerVectors, s, f, r, r + 1);
   for (size_t k = 0; k < kOptInCount; ++k) s.opt_in[k].assign(1, f.opt_in[k][r]);
   s.extra.resize(f.extra.size());

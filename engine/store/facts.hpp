@@ -42,6 +42,8 @@ struct Facts {
   // "cancelled" (subscription statuses) so compute_frame never has to.
   std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
   std::string timezone = "UTC";  // the zone the days below were taken in
+  std::string currency;          // meta `currency` ("" when unset), and its minor unit (currency.hpp)
+  int money_digits = 2;
 
   // --- customers: one row each, sorted by id. String ids are into `strings`, -1 = null.
   std::vector<int64_t> customer_id;

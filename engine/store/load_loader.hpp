@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "engine/store/currency.hpp"
 #include "engine/store/load_scans.hpp"
 #include "engine/store/load_warnings.hpp"
 #include "engine/store/store.hpp"
@@ -74,7 +75,26 @@ class Loader {
     load_events(index);
     load_tags(index);
     load_outbox(index);
+    load_currency();
     return {std::move(facts_), warnings_.finish()};
+  }
+
+  // meta `currency`: the digits money is shown with (currency.hpp); a value that is not an ISO
+  // code warns and keeps the default.
+  void load_currency() {
+    auto have = db_.columns("meta");
+    if (have.empty()) return;
+    auto q = db_.query(have, "meta", {"key", "value"});
+    while (q.step()) {
+      if (q.null(0) || q.null(1) || cell_text(q, 0) != "currency") continue;
+      std::string code = cell_text(q, 1);
+      if (!is_currency_code(code)) {
+        warnings_.add("bad meta.currency", "meta: currency '" + code + "' is not an ISO 4217 code (money keeps 2 decimals)");
+        continue;
+      }
+      facts_.currency = code;
+      facts_.money_digits = currency_digits(code);
+    }
   }
 
  private:
