@@ -103,12 +103,7 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
   cols.insert("tags");
   for (const auto* m : program.messages) {
     if (!m->subject) continue;
-    const std::string& s = *m->subject;
-    for (size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1)) {
-      size_t close = s.find('}', i);
-      if (close == std::string::npos) break;
-      cols.insert(s.substr(i + 1, close - i - 1));
-    }
+    for (const auto& p : lang::subject_placeholders(*m->subject)) cols.insert(p.name);  // {name|'text'}: "name"
   }
   columns_.assign(cols.begin(), cols.end());
   cursor_ = std::make_unique<FrameCursor>(facts_, columns_);
