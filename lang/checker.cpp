@@ -582,6 +582,13 @@ class Checker {
         }
         return span;
       };
+      if (p.has_format && !valid_format(p.format)) {
+        diags_.error(m.file, span_of(), code::subject_format,
+                     fmt::format("unknown number format '{}' of placeholder '{}' in the subject of '{}'", p.format, name,
+                                 m.msg->name),
+                     fmt::format("write {{{}:2}} for 2 decimals (0 to 6), or {{{}:plain}} without separators", name, name));
+        continue;
+      }
       if (p.has_fallback && !p.fallback_quoted) {
         diags_.error(m.file, span_of(), code::subject_fallback,
                      fmt::format("the fallback of placeholder '{}' in the subject of '{}' must be a quoted string", name,

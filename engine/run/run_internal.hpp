@@ -3,6 +3,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +22,10 @@ inline std::string key_text(const Value& v) {
 
 // A number for people: thousands separated by ",", decimals rounded to `digits` places (the
 // currency's minor unit; 2 by default), so 2790.8599999999997 renders as "2,790.86".
+// Halves round away from zero (1080.5 yen renders "1,081"), not to even.
 inline std::string grouped_number(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  if (std::abs(v) * scale < 1e15) v = std::round(v * scale) / scale;
   std::string s = fmt::format("{:.{}f}", v, digits);
   if (s == "-0" || s.rfind("-0.", 0) == 0) {
     bool zero = s.find_first_not_of("-0.") == std::string::npos;
@@ -38,7 +42,8 @@ inline std::string grouped_number(double v, int digits) {
 // the name is not one); unknown names stay as written (the checker rejects them). A null value
 // renders the fallback of `{name|"text"}`, else nothing. Integers are grouped ("12,345"),
 // decimals grouped with `money_digits` decimals, the store's currency's minor unit
-// (engine/store/currency.hpp: "2,790.86", or "2,791" in yen).
+// (engine/store/currency.hpp: "2,790.86", or "2,791" in yen). A format `{x:N}` gives N decimals
+// (ints too), `{x:plain}` drops the separators ("2790.86", an id "12345").
 template <typename DefinitionValue>
 std::string render_subject(const std::string& subject, const Frame& frame, size_t row, int money_digits,
                            DefinitionValue&& definition) {
@@ -54,10 +59,15 @@ std::string render_subject(const std::string& subject, const Frame& frame, size_
       out.append(subject, p.begin, p.end - p.begin);
       continue;
     }
-    if (v->is_null()) out += p.fallback;
-    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, money_digits);
-    else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
-    else out += key_text(*v);
+    const int asked = lang::format_digits(p.format);
+    std::string text;
+    if (v->is_null()) text = p.fallback;
+    else if (v->kind == Value::Kind::Decimal) text = grouped_number(v->d, asked >= 0 ? asked : money_digits);
+    else if (v->kind == Value::Kind::Int) text = grouped_number(static_cast<double>(v->i), asked >= 0 ? asked : 0);
+    else text = key_text(*v);
+    if (p.format == "plain" && !v->is_null() && (v->kind == Value::Kind::Decimal || v->kind == Value::Kind::Int))
+      std::erase(text, ',');
+    out += text;
   }
   out.append(subject, at, std::string::npos);
   return out;

@@ -99,3 +99,10 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
     CHECK(actions[0].subject == want);
   }
 }
+
+TEST_CASE("subjects: halves round away from zero") {
+  CHECK(grouped_number(1080.5, 0) == "1,081");
+  CHECK(grouped_number(-1080.5, 0) == "-1,081");
+  CHECK(grouped_number(0.125, 2) == "0.13");
+  CHECK(grouped_number(2.5, 0) == "3");
+}
