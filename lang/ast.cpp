@@ -203,7 +203,7 @@ struct SameVisitor {
            same_list(x.expects, y->expects, [](const TestExpect& a, const TestExpect& b) {
              return a.absent == b.absent && a.no_actions == b.no_actions && a.action == b.action &&
                     a.target == b.target && a.points == b.points && a.to == b.to && a.via == b.via && a.on == b.on &&
-                    a.rule == b.rule && a.status == b.status && a.times == b.times;
+                    a.rule == b.rule && a.status == b.status && a.times == b.times && a.subject == b.subject;
            });
   }
   static bool same_fact(const TestFact& a, const TestFact& b) {

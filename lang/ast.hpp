@@ -245,6 +245,7 @@ struct TestExpect {
   std::string status;  // "" = written without one (matches "sent")
   std::optional<int64_t> times;
   Span times_span;
+  std::optional<std::string> subject;  // a send's rendered subject, exactly
 };
 
 struct Test {  // test "NAME" { customers, dates, expectations in any order }

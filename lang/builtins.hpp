@@ -1,6 +1,7 @@
 // The builtin registry as enums and tables generated from builtins.def: lang/ uses names and
 // types for checking, engine/ joins its implementations to the same ids.
 #pragma once
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,13 @@ enum class FuncId : int {
 #include "lang/builtins.def"
   Count_
 };
+
+// purchases_in(DAYS) / spent_in(DAYS): DAYS is an integer literal in 1..kMaxWindowDays.
+constexpr int64_t kMaxWindowDays = 3650;
+// The frame column of a windowed function: "purchases_in(30)", "spent_in(7)".
+inline std::string window_column(std::string_view function, int64_t days) {
+  return std::string(function) + "(" + std::to_string(days) + ")";
+}
 
 struct AttrInfo {
   AttrId id;

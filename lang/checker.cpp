@@ -1,5 +1,6 @@
 // The checker's stages (SPEC §3-4) over loaded modules: collect declarations, order and type
 // definitions, check messages, flatten campaigns and journeys into FlatRules with merged options.
+#include "lang/nullability.hpp"
 #include "lang/subject.hpp"
 #include "lang/checker.hpp"
 #include "lang/parser_support.hpp"
@@ -581,6 +582,13 @@ class Checker {
         }
         return span;
       };
+      if (p.has_format && !valid_format(p.format)) {
+        diags_.error(m.file, span_of(), code::subject_format,
+                     fmt::format("unknown number format '{}' of placeholder '{}' in the subject of '{}'", p.format, name,
+                                 m.msg->name),
+                     fmt::format("write {{{}:2}} for 2 decimals (0 to 6), or {{{}:plain}} without separators", name, name));
+        continue;
+      }
       if (p.has_fallback && !p.fallback_quoted) {
         diags_.error(m.file, span_of(), code::subject_fallback,
                      fmt::format("the fallback of placeholder '{}' in the subject of '{}' must be a quoted string", name,
@@ -588,7 +596,11 @@ class Checker {
                      fmt::format("write {{{}|'text'}}", name));
         continue;
       }
-      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name) || name == "recommended") continue;
+      if (name == "recommended") continue;  // a list, never null (empty when nothing to recommend)
+      if (typer_.lookup(name, nullptr) || stdlib::find_attribute(name)) {
+        if (!p.has_fallback) warn_nullable_placeholder(m, name, span_of());
+        continue;
+      }
       std::vector<std::string> cands;
       for (const auto& a : stdlib::attributes()) cands.emplace_back(a.name);
       for (const auto& [n, d] : defs_) cands.push_back(n);
@@ -598,6 +610,22 @@ class Checker {
                    best.empty() ? "placeholders {NAME} name an attribute or a let/segment definition"
                                 : fmt::format("did you mean '{}'?", best));
     }
+  }
+
+  // A placeholder without a fallback whose value may be null renders as nothing: W-subject-null.
+  void warn_nullable_placeholder(MsgEntry& m, const std::string& name, Span span) {
+    auto definition = [&](const std::string& n) -> const Expr* {
+      auto it = defs_.find(n);
+      return it == defs_.end() || !it->second.def ? nullptr : it->second.def->expr.get();
+    };
+    Expr ref;
+    ref.kind = Expr::Kind::Name;
+    ref.text = name;
+    if (!can_be_null(ref, definition)) return;
+    diags_.warning(m.file, span, code::subject_null,
+                   fmt::format("placeholder '{}' in the subject of '{}' may be null and would render as nothing",
+                               name, m.msg->name),
+                   fmt::format("give a fallback: {{{}|\"text\"}}, or coalesce() it in a let", name));
   }
 
   // ------------------------------------------------------------ stage 3: rules

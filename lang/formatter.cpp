@@ -335,6 +335,7 @@ std::string test_expect_text(const TestExpect& e, bool with_keyword) {
   if (!e.rule.empty()) s += " rule " + e.rule;
   if (!e.status.empty()) s += " " + e.status;
   if (e.times) s += fmt::format(" times {}", *e.times);
+  if (e.subject) s += " subject " + quote_string(*e.subject);
   return s;
 }
 

@@ -501,7 +501,8 @@ struct expect_offer : p::seq<kw_offer, p::must<offer_name>> {};
 struct expect_tag : p::seq<kw_tag, p::must<tag_name>> {};
 struct expect_untag : p::seq<kw_untag, p::must<untag_name>> {};
 struct expect_action : p::sor<expect_send, expect_coupon, expect_points, expect_offer, expect_tag, expect_untag> {};
-// qualifier = 'to' int | 'via' channel | 'on' date | 'rule' name { '.' field } | status | 'times' int ;
+// qualifier = 'to' int | 'via' channel | 'on' date | 'rule' name { '.' field } | status | 'times' int
+//           | 'subject' string ;
 // status = 'sent' | 'held_out' | 'blocked_consent' | 'blocked_cap' ;
 struct q_to : p::seq<w_to, p::must<customer_id>> {};
 struct q_via : p::seq<kw_via, p::must<channel_tok>> {};
@@ -512,7 +513,8 @@ struct q_status : p::seq<p::sor<TAO_PEGTL_KEYWORD("sent"), TAO_PEGTL_KEYWORD("he
                                 TAO_PEGTL_KEYWORD("blocked_cap")>, sp> {};
 struct times_count : p::seq<int_lit, sp> {};
 struct q_times : p::seq<w_times, p::must<times_count>> {};
-struct qualifier : p::sor<q_to, q_via, q_on, q_rule, q_status, q_times> {};
+struct q_subject : p::seq<subject_word, sp, p::must<fact_string>> {};
+struct qualifier : p::sor<q_to, q_via, q_on, q_rule, q_status, q_times, q_subject> {};
 // no_actions = 'no' 'actions' ;   expect_no = 'no' ;
 struct no_actions : p::seq<w_no, w_actions> {};
 struct expect_no : w_no {};

@@ -95,7 +95,7 @@ using selector = pt::selector<
                           g::column_fact, g::column_name, g::status_value, g::test_on, g::test_range, g::expect_decl,
                           g::expect_no, g::no_actions, g::expect_send, g::expect_coupon, g::expect_points,
                           g::expect_offer, g::expect_tag, g::expect_untag, g::q_to, g::q_via, g::q_on, g::q_rule,
-                          g::q_status, g::q_times, g::order_items>,
+                          g::q_status, g::q_times, g::q_subject, g::order_items>,
     pt::fold_one::on<g::or_expr, g::and_expr, g::cmp_expr, g::add_expr, g::mul_expr>>;
 
 // ---------------------------------------------------------------- the parser

@@ -1,5 +1,7 @@
 // The placeholders of a message subject ("Hello {display_name|'customer'}"): each `{NAME}` or
-// `{NAME|"fallback"}` / `{NAME|'fallback'}`, read by the checker (names must exist) and the run engine (rendering).
+// `{NAME|"fallback"}` / `{NAME|'fallback'}`, with an optional number format after the name
+// (`{total_spent:0}` decimals 0..6, `{id:plain}` no thousands separators), read by the checker
+// (names must exist) and the run engine (rendering).
 #pragma once
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@ struct Placeholder {
   std::string fallback;         // rendered when the value is null (unquoted)
   bool has_fallback = false;
   bool fallback_quoted = true;  // false: text after '|' that is not a "string" (a check error)
+  std::string format;           // after ':' ("" when none): "0".."6" decimals, or "plain"
+  bool has_format = false;
   size_t begin = 0, end = 0;    // the placeholder's bytes in the subject, braces included
 };
 
@@ -27,6 +31,13 @@ inline std::vector<Placeholder> subject_placeholders(const std::string& subject)
     std::string inner = subject.substr(pos + 1, close - pos - 1);
     size_t bar = inner.find('|');
     p.name = inner.substr(0, bar);
+    if (size_t colon = p.name.find(':'); colon != std::string::npos) {
+      p.format = p.name.substr(colon + 1);
+      p.name.erase(colon);
+      p.has_format = true;
+      while (!p.format.empty() && p.format.back() == ' ') p.format.pop_back();
+      while (!p.format.empty() && p.format.front() == ' ') p.format.erase(0, 1);
+    }
     while (!p.name.empty() && p.name.back() == ' ') p.name.pop_back();
     while (!p.name.empty() && p.name.front() == ' ') p.name.erase(0, 1);
     if (bar != std::string::npos) {
@@ -43,5 +54,11 @@ inline std::vector<Placeholder> subject_placeholders(const std::string& subject)
   }
   return out;
 }
+
+// The decimals a format asks for: 0..6, -1 for none or "plain" (the value's default).
+inline int format_digits(const std::string& format) {
+  return format.size() == 1 && format[0] >= '0' && format[0] <= '6' ? format[0] - '0' : -1;
+}
+inline bool valid_format(const std::string& format) { return format == "plain" || format_digits(format) >= 0; }
 
 }  // namespace crm::lang

@@ -192,7 +192,7 @@ TestExpect Parser::test_expect(const Node& n, Span sp) {
     std::string q = c.is_type<g::q_status>() ? "status" : word(c);
     if (!seen.insert(q).second) {
       diags_.error(file_, word_span(c), code::duplicate_clause, fmt::format("'{}' is given twice in the expectation", q == "status" ? word(c) : q),
-                   "each qualifier (to, via, on, rule, status, times) is written at most once");
+                   "each qualifier (to, via, on, rule, status, times, subject) is written at most once");
       continue;
     }
     const Node* v = first_child(c);
@@ -215,6 +215,11 @@ TestExpect Parser::test_expect(const Node& n, Span sp) {
     } else if (c.is_type<g::q_rule>()) {
       e.rule = std::string(v->string_view());
       e.rule_span = span(*v);
+    } else if (c.is_type<g::q_subject>()) {
+      e.subject = decode_string(*v);
+      if (e.action != ActionKind::Send || e.absent)
+        diags_.error(file_, word_span(c), code::syntax, "'subject' qualifies an expected send only",
+                     "write expect send MESSAGE subject \"the rendered text\"");
     } else if (c.is_type<g::q_times>()) {
       e.times = int_value(*v);
       e.times_span = span(*v);

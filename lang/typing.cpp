@@ -304,6 +304,23 @@ Type Typer::call(Expr& e, Ctx& c) {
           c.use)
         c.use->tags.insert(e.args[0]->text);
       return Type::boolean();
+    case FuncId::PurchasesIn:
+    case FuncId::SpentIn: {
+      Type r = f->id == FuncId::PurchasesIn ? Type::integer() : Type::decimal();
+      if (!arity(1, 1)) return r;
+      const Expr& x = *e.args[0];
+      std::optional<int64_t> days;
+      if (x.kind == Expr::Kind::Int) days = x.ival;
+      if (!days || *days < 1 || *days > stdlib::kMaxWindowDays)
+        diags_.error(c.file, x.span, code::window,
+                     fmt::format("'{}' needs a whole number of days from 1 to {} written in the call, got {}", e.text,
+                                 stdlib::kMaxWindowDays, days ? std::to_string(*days) : std::string("an expression")),
+                     fmt::format("e.g. {}(30): the 30 days up to and including today", e.text));
+      return r;
+    }
+    case FuncId::BoughtCategory:
+      if (arity(1, 1)) arg(0, is(0, TypeKind::String), "a string");
+      return Type::boolean();
     case FuncId::Lower:
     case FuncId::Upper:
       if (arity(1, 1)) arg(0, is(0, TypeKind::String), "a string");

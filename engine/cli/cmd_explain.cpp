@@ -16,22 +16,26 @@ namespace crm::cli {
 
 int cmd_explain(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm explain FILE --db STORE --customer ID [--date D] [--rule NAME]... [--format text|jsonl]\n\n"
+      "Usage: crm explain FILE --db STORE --customer ID [--date D] [--rule NAME]... [--full]\n"
+      "                   [--format text|jsonl]\n\n"
       "Shows, for one customer on one day (default: today), each rule in evaluation order: whether\n"
-      "it fired, and why — the value of every sub-condition (true, false, or unknown because an\n"
-      "attribute is null), or what blocked it: once/every/after, holdout, consent, a cap.\n"
-      "Nothing is written to the store.\n\n"
+      "it fired, and why. By default one line per rule: fired (with its actions), what blocked it\n"
+      "(once/every/after, holdout, consent, a cap), or the first sub-condition that is not true\n"
+      "with the attributes under it; a journey step lists the customer's live instances (entry\n"
+      "event and day, the step's due day, the unless and exit values). --full prints the value of\n"
+      "every sub-condition. Nothing is written to the store.\n\n"
       "Options:\n"
       "  --db STORE       the SQLite store\n"
       "  --customer ID    the customer's id\n"
       "  --date D         the evaluation date (YYYY-MM-DD), default today in the run's time zone\n"
       "  --rule NAME      only this rule (its qualified name, e.g. winback.dormant_90); may be\n"
       "                   given several times\n"
+      "  --full           every sub-condition's value, as a tree under each rule\n"
       "  --format F       text (default) or jsonl (one object per rule)\n"
       "  --help           show this help\n\n"
       "Example:\n  crm explain examples/campaigns/playbook.crm --db shop.db --customer 42 --date 2026-11-24\n";
   std::string error;
-  auto args = parse_args(argv, {{}, {"--db", "--customer", "--date", "--format", "--rule"}}, error);
+  auto args = parse_args(argv, {{"--full"}, {"--db", "--customer", "--date", "--format", "--rule"}}, error);
   if (!args) return usage_error("explain", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -90,7 +94,8 @@ int cmd_explain(const std::vector<std::string>& argv) {
   }
 
   std::string out = format == "jsonl" ? engine::explain_jsonl(setup->script.program, traces, customer, d)
-                                       : engine::explain_text(setup->script.program, traces, customer, d);
+                    : args->flag("--full") ? engine::explain_text(setup->script.program, traces, customer, d)
+                                           : engine::explain_summary(setup->script.program, traces, customer, d);
   fmt::print("{}", out);
   return kExitOk;
 }

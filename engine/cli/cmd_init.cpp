@@ -1,5 +1,6 @@
-// crm init --db FILE [--timezone ZONE]: creates a store, or migrates an older one to this crm's
-// schema version; idempotent. Optionally records the store's time zone in its meta table.
+// crm init --db FILE [--timezone ZONE] [--currency CODE]: creates a store, or migrates an older one
+// to this crm's schema version; idempotent. Optionally records the store's time zone and currency
+// in its meta table.
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "engine/store/currency.hpp"
 #include "engine/store/store.hpp"
 #include "engine/store/timezone.hpp"
 
@@ -14,7 +16,7 @@ namespace crm::cli {
 
 int cmd_init(const std::vector<std::string>& argv) {
   static const char* kHelp =
-      "Usage: crm init --db FILE [--timezone ZONE]\n\n"
+      "Usage: crm init --db FILE [--timezone ZONE] [--currency CODE]\n\n"
       "Creates the customer store FILE (SQLite) with the tables of the crm schema, or migrates\n"
       "an existing store (or tables made by hand) to this version's schema. Running it again\n"
       "changes nothing.\n\n"
@@ -22,10 +24,12 @@ int cmd_init(const std::vector<std::string>& argv) {
       "  --db FILE         the store to create or migrate\n"
       "  --timezone ZONE   the store's time zone (tz database name, e.g. Asia/Tokyo): the calendar\n"
       "                    in which timestamps become dates, unless a script sets `timezone`\n"
+      "  --currency CODE   the shop's currency (ISO 4217, e.g. JPY, GBP, USD): money in subjects\n"
+      "                    is shown with its decimals (0 for JPY, 2 for GBP and USD)\n"
       "  --help            show this help\n\n"
       "Exit codes: 0 ok, 1 the file cannot be made a store, 2 usage error.\n";
   std::string error;
-  auto args = parse_args(argv, {{}, {"--db", "--timezone"}}, error);
+  auto args = parse_args(argv, {{}, {"--db", "--timezone", "--currency"}}, error);
   if (!args) return usage_error("init", error);
   if (args->help) {
     fmt::print("{}", kHelp);
@@ -38,8 +42,12 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (tz_name) {
     if (!engine::TimeZone::load(*tz_name, error)) return usage_error("init", error);
   }
+  auto currency = args->option("--currency");
+  if (currency && !engine::is_currency_code(*currency))
+    return usage_error("init", "--currency '" + *currency + "' is not an ISO 4217 code (three capital letters, e.g. JPY, GBP, USD)");
   int before = engine::init_store(*path);
   if (tz_name) engine::open_store(*path)->set_meta_timezone(*tz_name);
+  if (currency) engine::open_store(*path)->set_meta_value("currency", *currency);
   if (before == 0)
     fmt::print("initialised {} (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   else if (before < engine::kSchemaVersion)
@@ -47,6 +55,7 @@ int cmd_init(const std::vector<std::string>& argv) {
   else
     fmt::print("{} is up to date (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   if (tz_name) fmt::print("time zone: {}\n", *tz_name);
+  if (currency) fmt::print("currency: {} ({} decimals)\n", *currency, engine::currency_digits(*currency));
   return kExitOk;
 }
 

@@ -603,6 +603,28 @@ struct Compiler {
         n.column = column("tags");
         return add(std::move(n));
       }
+      case FuncId::PurchasesIn:
+      case FuncId::SpentIn: {
+        // A column of the frame per window ("purchases_in(30)"); the checker made DAYS a literal.
+        if (!arity(1, 1) || e.args[0]->kind != Expr::Kind::Int) break;
+        bool count = f->id == FuncId::PurchasesIn;
+        Node n;
+        n.op = count ? Op::LoadI64 : Op::LoadF64;
+        n.rep = count ? Rep::I64 : Rep::F64;
+        n.kind = count ? TypeKind::Int : TypeKind::Decimal;
+        n.column = column(stdlib::window_column(f->name, e.args[0]->ival));
+        return add(std::move(n));
+      }
+      case FuncId::BoughtCategory: {
+        if (!arity(1, 1)) break;
+        Node n;
+        n.op = Op::InColumn;
+        n.rep = Rep::B8;
+        n.kind = TypeKind::Bool;
+        n.a = compile(*e.args[0], TypeKind::String);
+        n.column = column("categories");
+        return add(std::move(n));
+      }
       case FuncId::Lower:
       case FuncId::Upper: {
         if (!arity(1, 1)) break;

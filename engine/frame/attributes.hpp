@@ -84,6 +84,8 @@ class FrameCursor {
  private:
   void full(Days d, const TagOverlay& overlay);
   void step(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows);
+  // purchases_in / spent_in: the rows `rows` (touched by step) and those an order left the window of.
+  void step_windows(Days d, const std::vector<std::pair<uint32_t, uint8_t>>& rows);
   Column* col(const char* name);
   // The days of subscription starts and cancellations, surveys, referrals, tags and sign-ups, by
   // customer row, sorted (orders come from orders_by_day); built at the first step.

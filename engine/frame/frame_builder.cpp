@@ -168,6 +168,20 @@ class FrameBuilder {
       list(slot(kPurchased), TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
         purchased_row(f_, r, d_, out, scratch);
       });
+    if (want(kCategories))
+      list(slot(kCategories), TypeKind::String, [&](size_t r, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+        categories_row(f_, r, d_, out, scratch);
+      });
+    for (const Window& w : plan_.windows) {
+      auto [it, inserted] = frame_.columns.try_emplace(w.name);
+      plan_.layout_changed = plan_.layout_changed || inserted;
+      Column& c = it->second;
+      plan_.produced.push_back(&c);
+      reset_scalar(c, w.spent ? Type::decimal() : Type::integer(), n_);
+      for_chunks(n_, chunks_, [&](size_t b, size_t e, size_t) {
+        for (size_t r = b; r < e; ++r) window_row(f_, r, d_, w, c);
+      });
+    }
   }
 
   void profile() {

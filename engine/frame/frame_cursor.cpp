@@ -235,9 +235,10 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   Column* satisfaction = col("satisfaction");
   Column* referral_count = col("referral_count");
   Column* signup = col("days_since_signup");
-  ListPatch last_purchased, purchased, tags;
+  ListPatch last_purchased, purchased, categories, tags;
   last_purchased.col = col("last_purchased");
   purchased.col = col("purchased");
+  categories.col = col("categories");
   tags.col = col("tags");
   std::vector<int64_t> scratch;
   for (auto [r, what] : rows) {
@@ -253,6 +254,10 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
       if (purchased.col) {
         purchased_row(f_, r, d, purchased.vals, scratch);
         purchased.end_row(r);
+      }
+      if (categories.col) {
+        categories_row(f_, r, d, categories.vals, scratch);
+        categories.end_row(r);
       }
     }
     if (what & kTouchSubscription) {
@@ -279,7 +284,31 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   }
   last_purchased.apply();
   purchased.apply();
+  categories.apply();
   tags.apply();
+  step_windows(d, rows);
+}
+
+void FrameCursor::step_windows(Days d, const std::vector<std::pair<uint32_t, uint8_t>>& rows) {
+  // A window moves with the date: recompute the rows with an order that entered it (a touched
+  // purchase row) or left it (dated in (day_ - days, d - days]).
+  std::vector<uint32_t> moved;
+  for (const Window& w : plan_->windows) {
+    Column* c = col(w.name.c_str());
+    if (!c) continue;
+    moved.clear();
+    for (auto [r, what] : rows)
+      if (what & kTouchPurchases) moved.push_back(r);
+    const Days days = static_cast<Days>(w.days);
+    const size_t l_begin = f_.orders_on(day_ - days + 1).first, l_end = f_.orders_on(d - days).second;
+    for (size_t k = l_begin; k < l_end; ++k) moved.push_back(f_.order_row[f_.orders_by_day[k]]);
+    std::sort(moved.begin(), moved.end());
+    moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+    for (uint32_t r : moved) {
+      clear(*c, r);
+      window_row(f_, r, d, w, *c);
+    }
+  }
 }
 
 }  // namespace crm::engine

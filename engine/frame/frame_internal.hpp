@@ -123,6 +123,60 @@ inline void purchased_row(const Facts& f, size_t r, Days d, std::vector<int64_t>
   out.insert(out.end(), scratch.begin(), scratch.end());
 }
 
+// The distinct categories (string ids, sorted) of the products in row r's paid orders dated on
+// or before d; items whose product has no category add nothing.
+inline void categories_row(const Facts& f, size_t r, Days d, std::vector<int64_t>& out, std::vector<int64_t>& scratch) {
+  scratch.clear();
+  for (uint32_t o = f.order_offsets[r], end = f.order_offsets[r + 1]; o < end && f.order_day[o] <= d; ++o) {
+    if (f.order_status[o] != OrderStatus::Paid) continue;
+    for (uint32_t k = f.item_offsets[o]; k < f.item_offsets[o + 1] && k < f.item_category.size(); ++k)
+      if (f.item_category[k] >= 0) scratch.push_back(f.item_category[k]);
+  }
+  std::sort(scratch.begin(), scratch.end());
+  scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+  out.insert(out.end(), scratch.begin(), scratch.end());
+}
+
+// A time-windowed column, purchases_in(DAYS) or spent_in(DAYS) (lang/builtins.hpp), parsed
+// from its column name: the orders dated in [d - days + 1, d].
+struct Window {
+  std::string name;
+  bool spent = false;  // spent_in (decimal) rather than purchases_in (int)
+  int64_t days = 0;
+};
+
+inline bool parse_window(const std::string& name, Window& w) {
+  for (bool spent : {false, true}) {
+    std::string prefix = spent ? "spent_in(" : "purchases_in(";
+    if (name.rfind(prefix, 0) != 0 || name.size() < prefix.size() + 2 || name.back() != ')') continue;
+    std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - 1);
+    if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+    w = {name, spent, std::stoll(digits)};
+    return w.days >= 1;
+  }
+  return false;
+}
+
+// Row r's value of window w as of d: the paid orders dated in the window (as purchase_count
+// counts them), or their totals plus the negative totals of refunds dated in it (as net_spent).
+inline void window_row(const Facts& f, size_t r, Days d, const Window& w, Column& c) {
+  const Days from = d - static_cast<Days>(w.days) + 1;
+  auto b = f.order_day.begin() + f.order_offsets[r], e = f.order_day.begin() + f.order_offsets[r + 1];
+  int64_t count = 0;
+  double sum = 0;
+  for (auto it = std::lower_bound(b, e, from); it != e && *it <= d; ++it) {
+    size_t o = static_cast<size_t>(it - f.order_day.begin());
+    if (f.order_status[o] == OrderStatus::Refunded) {
+      if (f.order_total[o] < 0) sum += f.order_total[o];
+    } else if (f.order_status[o] == OrderStatus::Paid) {
+      ++count;
+      sum += f.order_total[o];
+    }
+  }
+  if (w.spent) set_f(c, r, sum);
+  else set(c, r, count);
+}
+
 // The latest subscription of row r started on or before d (-1: none).
 inline int64_t latest_subscription(const Facts& f, size_t r, Days d) {
   int64_t s = -1;
@@ -211,7 +265,7 @@ inline void reset_scalar(Column& c, Type t, size_t n) {
 enum Attr : uint8_t {
   kId, kName, kEmail, kBirthday, kCreatedAt, kOptIn0, kOptInLast = kOptIn0 + kOptInCount - 1, kReferredBy,
   kPurchaseCount, kTotalSpent, kFirstPurchaseDate, kLastPurchaseDate, kDaysSinceFirstPurchase,
-  kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue, kNetSpent, kRefundCount, kLastPurchased, kPurchased, kDaysSinceSignup, kAge,
+  kDaysSinceLastPurchase, kDaysSince, kAvgOrderValue, kNetSpent, kRefundCount, kLastPurchased, kPurchased, kCategories, kDaysSinceSignup, kAge,
   kDaysUntilBirthday, kSubActive, kSubStatus, kSubMonths, kSubCycles, kSubCancelReason, kSatisfaction,
   kReferralCount, kTags, kAttrCount
 };
@@ -221,7 +275,7 @@ inline const char* attr_name(size_t a) {
       "id", "name", "email", "birthday", "created_at", kOptInColumns[0], kOptInColumns[1], kOptInColumns[2],
       kOptInColumns[3], kOptInColumns[4], "referred_by", "purchase_count", "total_spent", "first_purchase_date",
       "last_purchase_date", "days_since_first_purchase", "days_since_last_purchase", "days_since",
-      "avg_order_value", "net_spent", "refund_count", "last_purchased", "purchased", "days_since_signup", "age", "days_until_birthday",
+      "avg_order_value", "net_spent", "refund_count", "last_purchased", "purchased", "categories", "days_since_signup", "age", "days_until_birthday",
       "subscription.active", "subscription.status", "subscription.months", "subscription.cycles",
       "subscription.cancel_reason", "satisfaction", "referral_count", "tags"};
   static_assert(kOptInCount == 5);
@@ -236,6 +290,10 @@ inline const char* attr_name(size_t a) {
 struct FramePlan {
   explicit FramePlan(const std::vector<std::string>& needed) : all(needed.empty()), needed_set(needed.begin(), needed.end()) {
     for (size_t a = 0; a < frame_detail::kAttrCount; ++a) want[a] = all || needed_set.count(frame_detail::attr_name(a)) > 0;
+    for (const std::string& name : needed_set) {
+      frame_detail::Window w;
+      if (frame_detail::parse_window(name, w)) windows.push_back(w);
+    }
   }
   bool wants(const std::string& name) const { return all || needed_set.count(name) > 0; }
   // Forgets where the columns are (a different frame, or columns erased).
@@ -254,6 +312,7 @@ struct FramePlan {
     Column* slot = nullptr;
   };
   std::vector<Extra> extras;  // per Facts::extra, as of the last build
+  std::vector<frame_detail::Window> windows;  // purchases_in(N) / spent_in(N) columns wanted
   // Scratch: purchase columns computed but not wanted, per-row last orders, list building.
   Column unwanted[8];
   std::vector<int64_t> last_order, scratch;

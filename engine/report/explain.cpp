@@ -52,11 +52,70 @@ void print_tree(std::string& out, const Explanation& e, int depth) {
   for (const auto* c : items) print_tree(out, *c, depth + 1);
 }
 
+// The truth of a bool sub-condition: 1 true, 0 false, -1 unknown (null).
+int truth_of(const Explanation& e) {
+  if (e.value.is_null()) return -1;
+  return e.value.kind == Value::Kind::Bool && e.value.i != 0 ? 1 : 0;
+}
+
+// The first sub-condition that is not true, descending into `and` chains and definitions; a
+// comparison, `or`, `not` or call is reported whole.
+const Explanation* first_not_true(const Explanation& e) {
+  if (e.definition && e.children.size() == 1 && e.type == lang::TypeKind::Bool) return first_not_true(e.children[0]);
+  if (e.expr && e.expr->kind == lang::Expr::Kind::Binary && e.expr->bop == lang::BinOp::And)
+    for (const auto& c : e.children)
+      if (truth_of(c) != 1) return first_not_true(c);
+  return &e;
+}
+
+// "satisfaction = null, tags = []": the attributes under a sub-condition, once each.
+void leaf_values(const Explanation& e, std::vector<std::string>& out) {
+  // A call on literals only (purchases_in(30), today) shows its value; others show their arguments.
+  bool value_call = e.expr && e.expr->kind == lang::Expr::Kind::Call && e.type != lang::TypeKind::Bool &&
+                    std::all_of(e.expr->args.begin(), e.expr->args.end(), [](const lang::ExprPtr& a) {
+                      return a && a->kind != lang::Expr::Kind::Name && a->kind != lang::Expr::Kind::Call &&
+                             a->kind != lang::Expr::Kind::Unary && a->kind != lang::Expr::Kind::Binary;
+                    });
+  if (value_call) {
+    std::string s = lang::format_expr(*e.expr) + " = " + e.value.to_string();
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    return;
+  }
+  if (e.expr && e.expr->kind == lang::Expr::Kind::Name && !e.definition) {
+    std::string s = e.expr->text + " = " + e.value.to_string();
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    return;
+  }
+  for (const auto& c : e.children) leaf_values(c, out);
+}
+
+std::string actions_text(const RuleTrace& t) {
+  std::string out;
+  for (const auto& a : t.actions) {
+    std::string what = std::string(lang::action_name(a.kind)) + " " + a.target;
+    if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
+    out += (out.empty() ? "" : ", ") + what + " -> " + status_name(a.status);
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* truth_name(Truth t) { return t == Truth::True ? "true" : t == Truth::False ? "false" : "unknown"; }
 
 std::string explain_reason(const RuleTrace& t, const lang::FlatRule& r) {
+  std::string base = explain_base_reason(t, r);
+  for (size_t i = 0; i < t.instances.size(); ++i) base += (i ? "; " : ": ") + t.instances[i];
+  return base;
+}
+
+std::string explain_base_reason(const RuleTrace& t, const lang::FlatRule& r) {
+  if (r.journey && t.skipped) {  // the instances say the rest (RuleTrace::instances)
+    if (t.fired) return "FIRED (a journey step due today)";
+    if (!t.actions.empty()) return "not fired: every action was blocked or held out";
+    return t.instances.empty() ? "not fired: no live instance of journey '" + r.journey->name + "' for this customer"
+                               : "not fired";
+  }
   if (t.skipped && t.fired)  // its actions came from the day's events (docs/events.md)
     return r.journey ? "FIRED (a journey step due today)" : "FIRED on event '" + r.event + "'";
   if (t.skipped && !t.actions.empty()) return "not fired: every action was blocked or held out";
@@ -90,7 +149,8 @@ std::string explain_text(const lang::CheckedProgram& program, const std::vector<
       fmt::format("customer {} on {}: {} rule(s), in evaluation order\n", customer, format_date(d), traces.size());
   for (const auto& t : traces) {
     const lang::FlatRule& r = program.rules[t.rule];
-    out += fmt::format("\n{}: {}\n", r.name, explain_reason(t, r));
+    out += fmt::format("\n{}: {}\n", r.name, explain_base_reason(t, r));
+    for (const auto& in : t.instances) out += "  " + in + "\n";
     for (const auto& a : t.actions) {
       std::string what = std::string(lang::action_name(a.kind)) + " " + a.target;
       if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
@@ -99,6 +159,41 @@ std::string explain_text(const lang::CheckedProgram& program, const std::vector<
     out += explain_tree(t, 1);
   }
   return lang::terminal_safe(out);  // values come from customer data
+}
+
+std::string explain_summary(const lang::CheckedProgram& program, const std::vector<RuleTrace>& traces, int64_t customer,
+                            Days d) {
+  size_t fired = 0, width = 0;
+  for (const auto& t : traces) {
+    fired += t.fired;
+    width = std::max(width, program.rules[t.rule].name.size());
+  }
+  std::string out = fmt::format("customer {} on {}: {} rule(s), {} fired (--full shows every sub-condition)\n\n",
+                                customer, format_date(d), traces.size(), fired);
+  for (const auto& t : traces) {
+    const lang::FlatRule& r = program.rules[t.rule];
+    std::string line = explain_base_reason(t, r);
+    if (!t.fired && t.blocked.empty() && !t.skipped && t.evaluated && t.condition != Truth::True && !t.explanation.empty()) {
+      // "the condition is false: satisfaction >= 4 (satisfaction = 2)"
+      const Explanation* root = &t.explanation.front();
+      for (const auto& e : t.explanation)
+        if (truth_of(e) != 1) {
+          root = &e;
+          break;
+        }
+      const Explanation* x = first_not_true(*root);
+      std::vector<std::string> leaves;
+      leaf_values(*x, leaves);
+      std::string list;
+      for (size_t i = 0; i < leaves.size(); ++i) list += (i ? ", " : "") + leaves[i];
+      line = fmt::format("not fired: {} is {}", x->expr ? lang::format_expr(*x->expr) : "?", truth_of(*x) < 0 ? "unknown" : "false");
+      if (!list.empty() && !(x->expr && x->expr->kind == lang::Expr::Kind::Name && !x->definition)) line += " (" + list + ")";
+    }
+    if (!t.actions.empty()) line += " [" + actions_text(t) + "]";
+    out += fmt::format("{:<{}}  {}\n", r.name, width, line);
+    for (const auto& in : t.instances) out += fmt::format("{:<{}}    {}\n", "", width, in);
+  }
+  return lang::terminal_safe(out);
 }
 
 std::string explain_jsonl(const lang::CheckedProgram& program, const std::vector<RuleTrace>& traces, int64_t customer,

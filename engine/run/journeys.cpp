@@ -16,6 +16,14 @@ namespace {
 
 const char* kOptIn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in", "dm_opt_in"};
 
+const char* truth_word(Truth t) { return t == Truth::True ? "true" : t == Truth::False ? "false" : "unknown"; }
+
+// "instance purchase on 2026-03-01 (order:41): day 14 due 2026-03-15"
+std::string instance_text(const JourneyInstance& in, const lang::FlatRule& fr) {
+  return fmt::format("instance {} on {} ({}): day {} due {}", in.entry.type, format_date(in.entry.day), in.entry.key,
+                     fr.journey_day, format_date(in.entry.day + static_cast<Days>(fr.journey_day)));
+}
+
 int64_t last_step_day(const lang::Journey& j) {
   int64_t m = 0;
   for (const auto& s : j.steps) m = std::max(m, s.day);
@@ -74,7 +82,33 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
     instance_of.push_back(k);
     rows.push_back(&in.entry);
   }
-  if (rows.empty()) return;
+  // Tracing (crm explain): each live instance of the traced customer, per step of its journey;
+  // the steps due today get their values below. exit_truth: per instance_of entry.
+  const bool tracing = trace_rules_ && trace_row_;
+  std::vector<Truth> exit_truth(instance_of.size(), Truth::False);
+  std::vector<uint8_t> exit_evaluated(instance_of.size(), 0);
+  // The steps not due today of the traced customer's instances (after the exits were evaluated).
+  auto trace_not_due = [&] {
+    for (size_t k = 0; k < instances.size(); ++k) {
+      const JourneyInstance& in = instances[k];
+      if (in.entry.row != *trace_row_ || in.entry.day > d) continue;
+      auto pos = std::find(instance_of.begin(), instance_of.end(), k);
+      bool exit_known = pos != instance_of.end() && exit_evaluated[static_cast<size_t>(pos - instance_of.begin())];
+      for (size_t r = 0; r < program_.rules.size(); ++r) {
+        const lang::FlatRule& fr = program_.rules[r];
+        if (fr.journey != in.journey || in.entry.day + static_cast<Days>(fr.journey_day) == d) continue;
+        bool past = in.entry.day + static_cast<Days>(fr.journey_day) < d;
+        std::string t = instance_text(in, fr);
+        if (exit_known) t += std::string(", exit when ") + truth_word(exit_truth[static_cast<size_t>(pos - instance_of.begin())]);
+        t += in.exited ? ": the instance exited" : past ? ": already past" : ": not today";
+        (*trace_rules_)[r].instances.push_back(std::move(t));
+      }
+    }
+  };
+  if (rows.empty()) {
+    if (tracing) trace_not_due();
+    return;
+  }
   Frame ef = build_event_frame(frame, rows, compiled_);
   const Column* optin[lang::kChannelCount];
   for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = ef.column(kOptIn[c]);
@@ -91,6 +125,10 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
       JourneyInstance& in = instances[instance_of[row - first_instance]];
       if (in.exited || d <= in.entry.day) continue;
       NodeId x = compiled_.rules()[first_step[in.journey]].exit_when;
+      if (x != kNoNode && tracing) {
+        exit_truth[row - first_instance] = ev.truth(x)[i];
+        exit_evaluated[row - first_instance] = 1;
+      }
       if (x != kNoNode && ev.truth(x)[i] == Truth::True) in.exited = true;
     }
     for (size_t r : graph_.rule_order) {
@@ -107,6 +145,21 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
       for (size_t i = 0; i < ev.batch_size(); ++i) {
         size_t row = b + i;
         const Occurrence& o = *rows[row];
+        if (tracing && fr.journey && row >= first_instance && o.row == *trace_row_) {
+          const size_t k = row - first_instance;
+          const JourneyInstance& in = instances[instance_of[k]];
+          if (in.journey == fr.journey && d == o.day + static_cast<Days>(fr.journey_day)) {
+            std::string t = instance_text(in, fr) + ", condition " + truth_word(truth[i]);
+            if (!unless.empty()) t += std::string(", unless ") + truth_word(unless[i]);
+            if (exit_evaluated[k]) t += std::string(", exit when ") + truth_word(exit_truth[k]);
+            if (in.exited) t += ": the instance exited";
+            else if (truth[i] != Truth::True) t += ": the condition is not true";
+            else if (!unless.empty() && unless[i] == Truth::True) t += ": skipped by unless";
+            else if (history_.fired_with_key(static_cast<uint32_t>(r), o.customer, o.key)) t += ": already done for this instance";
+            else t += ": due";
+            (*trace_rules_)[r].instances.push_back(std::move(t));
+          }
+        }
         if (truth[i] != Truth::True) continue;
         std::string dedupe, blocked;
         uint32_t ru = static_cast<uint32_t>(r);
@@ -152,6 +205,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
       }
     }
   }
+  if (tracing) trace_not_due();
 }
 
 std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences) {

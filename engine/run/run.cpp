@@ -103,12 +103,7 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
   cols.insert("tags");
   for (const auto* m : program.messages) {
     if (!m->subject) continue;
-    const std::string& s = *m->subject;
-    for (size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1)) {
-      size_t close = s.find('}', i);
-      if (close == std::string::npos) break;
-      cols.insert(s.substr(i + 1, close - i - 1));
-    }
+    for (const auto& p : lang::subject_placeholders(*m->subject)) cols.insert(p.name);  // {name|'text'}: "name"
   }
   columns_.assign(cols.begin(), cols.end());
   for (const auto& c : columns_)  // "recommended" (the subject placeholder) sorts before "recommended(N)"
@@ -278,7 +273,7 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       // already held out or blocked (caps never turn a blocked one into a passed one).
       if (m && m->subject && render_subjects_ && st == Status::Sent) {
         const auto& defs = compiled_.subject_nodes();
-        c.subject = render_subject(*m->subject, frame, row, [&](const std::string& name) -> std::optional<Value> {
+        c.subject = render_subject(*m->subject, frame, row, facts_.money_digits, [&](const std::string& name) -> std::optional<Value> {
           auto it = defs.find(name);
           if (it == defs.end()) return std::nullopt;
           return ev.value_at(it->second, i);
@@ -567,7 +562,11 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
+    trace_row_ = trace_row;
+    trace_rules_ = trace_row ? &trace_by_rule : nullptr;
     add_event_candidates(d, frame, occurrences_on(facts_, d), true, event_cands);
+    trace_row_.reset();
+    trace_rules_ = nullptr;
     for (auto& [row, list] : event_cands)
       for (auto& c : list) add_candidate(row, std::move(c));
   }

@@ -41,6 +41,10 @@ struct RuleTrace {
   std::vector<ActionOut> actions;  // with their final statuses
   bool fired = false;
   bool skipped = false;  // an event rule or journey step: no daily condition; `actions` come from the day's events
+  // A journey step: one line per live instance of its journey for this customer, e.g. "instance
+  // purchase on 2026-03-01 (order:41): day 14 due 2026-03-15, condition true, unless true, exit
+  // when false: skipped by unless" (journeys.cpp).
+  std::vector<std::string> instances;
 };
 
 // Evaluates days one after the other, keeping the history and tag changes between them.
@@ -140,6 +144,9 @@ class Runner {
   std::vector<JourneyInstance> journeys_;  // live instances (batch path)
   bool journeys_loaded_ = false;           // instances entered before the first day were rebuilt
   std::unique_ptr<Evaluator> event_ev_;    // reused across event frames (real-time latency)
+  // While evaluate_day traces a customer: its row and the day's traces (journey steps' instances).
+  std::optional<size_t> trace_row_;
+  std::map<size_t, RuleTrace>* trace_rules_ = nullptr;
   std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
   uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
   std::unique_ptr<StagePlan> stage_plan_;  // the daily rules in stages (evaluate_day)

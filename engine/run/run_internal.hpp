@@ -3,6 +3,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +22,10 @@ inline std::string key_text(const Value& v) {
 
 // A number for people: thousands separated by ",", decimals rounded to `digits` places (the
 // currency's minor unit; 2 by default), so 2790.8599999999997 renders as "2,790.86".
+// Halves round away from zero (1080.5 yen renders "1,081"), not to even.
 inline std::string grouped_number(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  if (std::abs(v) * scale < 1e15) v = std::round(v * scale) / scale;
   std::string s = fmt::format("{:.{}f}", v, digits);
   if (s == "-0" || s.rfind("-0.", 0) == 0) {
     bool zero = s.find_first_not_of("-0.") == std::string::npos;
@@ -37,10 +41,12 @@ inline std::string grouped_number(double v, int digits) {
 // columns, a let/segment definition through `definition` (its value for the row, nullopt when
 // the name is not one); unknown names stay as written (the checker rejects them). A null value
 // renders the fallback of `{name|"text"}`, else nothing. Integers are grouped ("12,345"),
-// decimals grouped with two decimals ("2,790.86").
+// decimals grouped with `money_digits` decimals, the store's currency's minor unit
+// (engine/store/currency.hpp: "2,790.86", or "2,791" in yen). A format `{x:N}` gives N decimals
+// (ints too), `{x:plain}` drops the separators ("2790.86", an id "12345").
 template <typename DefinitionValue>
-std::string render_subject(const std::string& subject, const Frame& frame, size_t row, DefinitionValue&& definition) {
-  constexpr int kMoneyDigits = 2;
+std::string render_subject(const std::string& subject, const Frame& frame, size_t row, int money_digits,
+                           DefinitionValue&& definition) {
   std::string out;
   size_t at = 0;
   for (const auto& p : lang::subject_placeholders(subject)) {
@@ -53,19 +59,24 @@ std::string render_subject(const std::string& subject, const Frame& frame, size_
       out.append(subject, p.begin, p.end - p.begin);
       continue;
     }
-    if (v->is_null()) out += p.fallback;
+    const int asked = lang::format_digits(p.format);
+    std::string text;
+    if (v->is_null()) text = p.fallback;
     else if (v->kind == Value::Kind::List)  // {recommended}: "A, B, C"
-      for (size_t k = 0; k < v->list.size(); ++k) out += (k ? ", " : "") + key_text(v->list[k]);
-    else if (v->kind == Value::Kind::Decimal) out += grouped_number(v->d, kMoneyDigits);
-    else if (v->kind == Value::Kind::Int) out += grouped_number(static_cast<double>(v->i), 0);
-    else out += key_text(*v);
+      for (size_t k = 0; k < v->list.size(); ++k) text += (k ? ", " : "") + key_text(v->list[k]);
+    else if (v->kind == Value::Kind::Decimal) text = grouped_number(v->d, asked >= 0 ? asked : money_digits);
+    else if (v->kind == Value::Kind::Int) text = grouped_number(static_cast<double>(v->i), asked >= 0 ? asked : 0);
+    else text = key_text(*v);
+    if (p.format == "plain" && !v->is_null() && (v->kind == Value::Kind::Decimal || v->kind == Value::Kind::Int))
+      std::erase(text, ',');
+    out += text;
   }
   out.append(subject, at, std::string::npos);
   return out;
 }
 
-inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row) {
-  return render_subject(subject, frame, row, [](const std::string&) { return std::optional<Value>(); });
+inline std::string render_subject(const std::string& subject, const Frame& frame, size_t row, int money_digits = 2) {
+  return render_subject(subject, frame, row, money_digits, [](const std::string&) { return std::optional<Value>(); });
 }
 
 // An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,

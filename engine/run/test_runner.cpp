@@ -93,12 +93,16 @@ void fill_store(SQLite::Database& db, const Test& t, const std::vector<std::pair
   for (const auto& [name, type] : extra) w.add_customer_column(name, type);
 
   std::map<std::string, int64_t> products;
-  auto product = [&](const std::string& sku) {
+  // An item "CATEGORY:SKU" is the product SKU of that category (categories, bought_category).
+  auto product = [&](const std::string& written) {
+    size_t colon = written.find(':');
+    std::string sku = colon == std::string::npos ? written : written.substr(colon + 1);
     auto it = products.find(sku);
     if (it != products.end()) return it->second;
     ProductRow p;
     p.sku = sku;
     p.name = sku;
+    if (colon != std::string::npos) p.category = written.substr(0, colon);
     return products[sku] = w.write(p);
   };
   // Order ids: the ones written, then the next free numbers in declaration order.
@@ -218,6 +222,7 @@ bool matches(const TestExpect& e, const ActionOut& a) {
   }
   if (e.via && a.channel != e.via) return false;
   if (!e.rule.empty() && a.rule_name != e.rule) return false;
+  if (e.subject && a.subject != *e.subject) return false;
   return status_name(a.status) == (e.status.empty() ? std::string("sent") : e.status);
 }
 
@@ -274,7 +279,9 @@ void run_test_days(const CompiledScript& script, const TimeZone& tz, const lang:
   if (r.passed) return;
   r.lines.insert(r.lines.end(), unmet.begin(), unmet.end());
   r.lines.push_back(actual.empty() ? "actual actions: none" : "actual actions:");
-  for (const auto& a : actual) r.lines.push_back("  " + actual_line(a));
+  bool subjects = std::any_of(t.expects.begin(), t.expects.end(), [](const TestExpect& e) { return e.subject.has_value(); });
+  for (const auto& a : actual)
+    r.lines.push_back("  " + actual_line(a) + (subjects && !a.subject.empty() ? "  subject " + lang::quote_string(a.subject) : ""));
 }
 
 }  // namespace

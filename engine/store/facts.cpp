@@ -80,6 +80,8 @@ void FactsRowIndex::build(const Facts& facts) {
 void slice_facts(const Facts& f, const FactsRowIndex& index, size_t r, Facts& s) {
   s.strings = f.strings;
   s.timezone = f.timezone;
+  s.currency = f.currency;
+  s.money_digits = f.money_digits;
   copy_ranges(kCustomerVectors, s, f, r, r + 1);
   for (size_t k = 0; k < kOptInCount; ++k) s.opt_in[k].assign(1, f.opt_in[k][r]);
   s.extra.resize(f.extra.size());
@@ -101,6 +103,7 @@ void slice_facts(const Facts& f, const FactsRowIndex& index, size_t r, Facts& s)
   s.item_offsets.resize(o1 - o0 + 1);
   for (size_t o = o0; o <= o1; ++o) s.item_offsets[o - o0] = static_cast<uint32_t>(f.item_offsets[o] - i0);
   copy_range(s.item_sku, f.item_sku, i0, i1);
+  copy_range(s.item_category, f.item_category, i0, i1);
   s.orders_by_day.resize(o1 - o0);
   for (size_t k = 0; k < o1 - o0; ++k) s.orders_by_day[k] = static_cast<uint32_t>(k);
   std::sort(s.orders_by_day.begin(), s.orders_by_day.end(), [&](uint32_t a, uint32_t b) {

@@ -43,6 +43,8 @@ struct Facts {
   // "cancelled" (subscription statuses) so compute_frame never has to.
   std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
   std::string timezone = "UTC";  // the zone the days below were taken in
+  std::string currency;          // meta `currency` ("" when unset), and its minor unit (currency.hpp)
+  int money_digits = 2;
 
   // --- customers: one row each, sorted by id. String ids are into `strings`, -1 = null.
   std::vector<int64_t> customer_id;
@@ -63,6 +65,7 @@ struct Facts {
   std::vector<uint32_t> order_row;           // the customer row of each order
   Offsets item_offsets;                      // orders + 1
   std::vector<int64_t> item_sku;             // SKU string ids, distinct within an order
+  std::vector<int64_t> item_category;        // per item: products.category string id, -1 null
   std::vector<uint32_t> orders_by_day;       // order indexes sorted by (day, local time, id)
 
   // --- subscriptions of each customer, sorted by (start day, id).

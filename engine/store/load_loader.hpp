@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "engine/store/currency.hpp"
 #include "engine/store/load_scans.hpp"
 #include "engine/store/load_warnings.hpp"
 #include "engine/store/store.hpp"
@@ -74,7 +75,26 @@ class Loader {
     load_events(index);
     load_tags(index);
     load_outbox(index);
+    load_currency();
     return {std::move(facts_), warnings_.finish()};
+  }
+
+  // meta `currency`: the digits money is shown with (currency.hpp); a value that is not an ISO
+  // code warns and keeps the default.
+  void load_currency() {
+    auto have = db_.columns("meta");
+    if (have.empty()) return;
+    auto q = db_.query(have, "meta", {"key", "value"});
+    while (q.step()) {
+      if (q.null(0) || q.null(1) || cell_text(q, 0) != "currency") continue;
+      std::string code = cell_text(q, 1);
+      if (!is_currency_code(code)) {
+        warnings_.add("bad meta.currency", "meta: currency '" + code + "' is not an ISO 4217 code (money keeps 2 decimals)");
+        continue;
+      }
+      facts_.currency = code;
+      facts_.money_digits = currency_digits(code);
+    }
   }
 
  private:
@@ -306,11 +326,16 @@ class Loader {
     std::vector<int64_t> product_sku;
     product_sku.reserve(s.sku.size());
     for (const std::string& k : s.sku) product_sku.push_back(facts_.strings->intern(k));
+    // Categories after every SKU, in products order (-1: the product has none).
+    std::vector<int64_t> product_category(s.sku.size(), -1);
+    for (size_t k = 0; k < s.category.size(); ++k)
+      if (s.category[k]) product_category[k] = facts_.strings->intern(*s.category[k]);
     IdIndex order_index(facts_.order_id);
     std::vector<uint32_t> order_of;
-    std::vector<int64_t> sku;
+    std::vector<int64_t> sku, category;
     order_of.reserve(s.order_id.size());
     sku.reserve(s.order_id.size());
+    category.reserve(s.order_id.size());
     size_t unknown_products = 0;
     for (size_t i = 0; i < s.order_id.size(); ++i) {
       int64_t o = order_index.find(s.order_id[i]);
@@ -321,6 +346,7 @@ class Loader {
       }
       order_of.push_back(static_cast<uint32_t>(o));
       sku.push_back(product_sku[s.product[i]]);
+      category.push_back(product_category[s.product[i]]);
     }
     std::vector<int64_t>().swap(s.order_id);
     std::vector<uint32_t>().swap(s.product);
@@ -332,12 +358,17 @@ class Loader {
     // Keep each order's distinct SKUs.
     auto& out_off = facts_.item_offsets;
     auto& out = facts_.item_sku;
+    auto& out_category = facts_.item_category;
     out.reserve(perm.size());
+    out_category.reserve(perm.size());
     for (size_t o = 0; o < n_orders; ++o) {
       out_off[o] = static_cast<uint32_t>(out.size());
       for (uint32_t k = offsets[o]; k < offsets[o + 1]; ++k) {
         int64_t s = sku[perm[k]];
-        if (out.size() == out_off[o] || out.back() != s) out.push_back(s);
+        if (out.size() == out_off[o] || out.back() != s) {
+          out.push_back(s);
+          out_category.push_back(category[perm[k]]);
+        }
       }
     }
     out_off[n_orders] = static_cast<uint32_t>(out.size());

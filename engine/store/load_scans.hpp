@@ -173,6 +173,7 @@ struct ItemScan {
   static constexpr uint32_t kNoProduct = UINT32_MAX;
   bool have_tables = false;
   std::vector<std::string> sku;  // products with an id and a sku, in table order
+  std::vector<std::optional<std::string>> category;  // their categories (nullopt: null or no column)
   std::vector<int64_t> order_id;
   std::vector<uint32_t> product;
 };
@@ -187,12 +188,14 @@ ItemScan scan_items(Src& src) {
   std::vector<int64_t> product_ids;
   {
     // In sku order (bytewise), as SQLite reads it through the sku index: the order SKUs are interned in.
-    auto p = src.query(products, "products", {"id", "sku"}, src.bytewise_order_by(products, "sku"));
+    auto p = src.query(products, "products", {"id", "sku", "category"}, src.bytewise_order_by(products, "sku"));
     while (p.step()) {
       auto pid = cell_int(p, 0);
       if (!pid || p.null(1)) continue;
       product_ids.push_back(*pid);
       s.sku.emplace_back(p.text(1));
+      if (p.null(2)) s.category.emplace_back();
+      else s.category.emplace_back(std::string(p.text(2)));
     }
   }
   IdIndex product_index(product_ids);

@@ -53,6 +53,11 @@ std::optional<std::string> PgStore::meta_timezone() {
   return r.text(0, 0);
 }
 
+void PgStore::set_meta_value(const std::string& key, const std::string& value) {
+  conn_.exec("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+             {key, value});
+}
+
 void PgStore::set_meta_timezone(const std::string& tz_name) {
   conn_.exec("INSERT INTO meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
              {tz_name});

@@ -31,6 +31,7 @@ class PgStore final : public Store {
   std::vector<lang::CheckOptions::Extra> extra_attributes() override;
   std::optional<std::string> meta_timezone() override;
   void set_meta_timezone(const std::string& tz_name) override;
+  void set_meta_value(const std::string& key, const std::string& value) override;
   RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
   RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) override;
   std::optional<Days> last_completed_run() override;

@@ -137,6 +137,14 @@ std::vector<std::pair<int64_t, std::string>> SqliteStore::order_coupons() {
   return out;
 }
 
+void SqliteStore::set_meta_value(const std::string& key, const std::string& value) {
+  SQLite::Statement q(db(), "INSERT INTO meta (key, value) VALUES (?, ?) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  q.bind(1, key);
+  q.bind(2, value);
+  q.exec();
+}
+
 void SqliteStore::set_meta_timezone(const std::string& tz_name) {
   SQLite::Statement q(db(), "INSERT INTO meta (key, value) VALUES ('timezone', ?) "
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");

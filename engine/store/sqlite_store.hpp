@@ -54,6 +54,7 @@ class SqliteStore final : public Store {
   std::optional<std::string> meta_timezone() override;
   std::vector<std::pair<int64_t, std::string>> order_coupons() override;
   void set_meta_timezone(const std::string& tz_name) override;
+  void set_meta_value(const std::string& key, const std::string& value) override;
   RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
   RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) override;
   std::optional<Days> last_completed_run() override;

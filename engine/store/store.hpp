@@ -124,6 +124,8 @@ class Store {
   // The `timezone` setting of the store's meta table, if any.
   virtual std::optional<std::string> meta_timezone() = 0;
   virtual void set_meta_timezone(const std::string& tz_name) = 0;
+  // Sets another setting of the meta table (`currency`: crm init --currency).
+  virtual void set_meta_value(const std::string& key, const std::string& value) = 0;
 
   // The run lock (see RunLock). Waits up to `wait`, then throws StoreError naming the store and
   // the process holding it. In-memory stores return a lock that holds nothing.

@@ -255,6 +255,22 @@ TEST_CASE("events, simulation and explain through the C++ API") {
         0);
 }
 
+TEST_CASE("time windows and categories through the API, as of the evaluation day") {
+  crm::Store store = crm::Store::from_json(
+      R"({"customers":[{"id":1}],
+          "products":[{"id":1,"sku":"RUN-42","category":"shoes"}],
+          "orders":[{"id":1,"customer_id":1,"ordered_at":"2026-11-01T10:00:00","total":120,"status":"paid"}],
+          "order_items":[{"order_id":1,"product_id":1,"quantity":1,"price":120}]})");
+  auto r = crm::Script::compile_string(
+      "rule w: when purchases_in(7) == 1 and spent_in(7) == 120 and bought_category(\"shoes\") then tag recent\n");
+  REQUIRE_MESSAGE(r.ok(), r.rendered());
+  // 2026-11-01 .. 2026-11-07 is the 7 days up to and including 11-07; not 11-08; never before the order.
+  CHECK(store.evaluate(*r.script, 1, "2026-10-31").empty());
+  CHECK(store.evaluate(*r.script, 1, "2026-11-01").size() == 1);
+  CHECK(store.evaluate(*r.script, 1, "2026-11-07").size() == 1);
+  CHECK(store.evaluate(*r.script, 1, "2026-11-08").empty());
+}
+
 TEST_CASE("version") {
   CHECK(std::string(crm::version()) == CRM_VERSION_STRING);
   CHECK(std::string(crm_version()) == CRM_VERSION_STRING);

@@ -15,6 +15,7 @@ rule r: when plan is not null and not ("y" in tags) then send hi
 CRM
 fail=0
 for cmd in "explain p.crm --db s.db --customer 1 --date 2026-03-01" \
+           "explain p.crm --db s.db --customer 1 --date 2026-03-01 --full" \
            "run p.crm --db s.db --date 2026-03-01 --dry-run" \
            "simulate p.crm --db s.db --from 2026-03-01 --to 2026-03-02" \
            "event p.crm --db s.db --customer 1 --type cancel_request --date 2026-03-01 --dry-run"; do
@@ -23,5 +24,5 @@ for cmd in "explain p.crm --db s.db --customer 1 --date 2026-03-01" \
     echo "FAIL: crm ${cmd%% *} printed a control byte from customer data:"; cat -v out.txt | head -20; fail=1
   else echo "ok: crm ${cmd%% *}"; fi
 done
-grep -q "gold?" <("$crm" explain p.crm --db s.db --customer 1 --date 2026-03-01) || { echo "FAIL: explain no longer shows the value"; fail=1; }
+grep -q "gold?" <("$crm" explain p.crm --db s.db --customer 1 --date 2026-03-01 --full) || { echo "FAIL: explain no longer shows the value"; fail=1; }
 exit $fail

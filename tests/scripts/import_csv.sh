@@ -79,7 +79,7 @@ O\"Brien|plain|x\", y"
 
 # --- the imported store runs: a campaign over the cart customers.
 cat > "$tmp/thanks.crm" <<'CRM'
-message thanks via email subject "{name}様、ありがとうございます"
+message thanks via email subject "{name|'お客'}様、ありがとうございます"
 rule thanks:
   when purchase_count >= 1 and prefecture == "東京都"
   then send thanks

@@ -94,7 +94,7 @@ TEST_CASE("checker: a clean script") {
   auto r = run(R"crm(
 let aov = total_spent / purchase_count
 segment vip = total_spent >= 100_000 or purchase_count >= 10
-message thank_you via email subject "ご購入ありがとうございます、{name}様 ({aov})"
+message thank_you via email subject "ご購入ありがとうございます、{name|'お客'}様 ({aov|'-'})"
 message birthday_card via dm cost 120
 
 rule check_in:

@@ -90,8 +90,11 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   // Every attribute of lang/builtins.def the store provides (compute_frame with no names).
   std::vector<std::string> cols;
   for (const auto& [name, c] : compute_frame(facts, opt.as_of, {}).columns) cols.push_back(name);
+  // And time windows, which move with the date (an order leaves them DAYS days later).
+  for (const char* w : {"purchases_in(1)", "purchases_in(30)", "spent_in(7)", "spent_in(90)"}) cols.push_back(w);
   std::sort(cols.begin(), cols.end());
   REQUIRE(std::count(cols.begin(), cols.end(), "tags") == 1);
+  REQUIRE(std::count(cols.begin(), cols.end(), "categories") == 1);
 
   FrameCursor cursor(facts, cols);
   TagOverlay overlay(facts.rows());

@@ -347,12 +347,14 @@ TEST_CASE("store: load_facts runs a constant number of statements") {
     auto res = s.load_facts("UTC");
     CHECK(res.facts.rows() == static_cast<size_t>(customers));
     CHECK(res.facts.item_sku.size() == static_cast<size_t>(customers));
+    REQUIRE(res.facts.item_category.size() == res.facts.item_sku.size());
+    CHECK(res.facts.strings->get(res.facts.item_category[0]) == "y");
     return s.statement_count() - before;
   };
   int64_t small = count_for(10), large = count_for(2000);
   CHECK(small == large);
   CHECK(small > 0);
-  CHECK(small <= 28);  // 25 + the check that every SPEC §5 table exists + the models table lookup and its rows (load_models.cpp)
+  CHECK(small <= 30);  // 25 + the check that every SPEC §5 table exists + the models table lookup and its rows (load_models.cpp) + meta's columns and currency
 }
 
 TEST_CASE("store: write_actions is idempotent and applies tag changes in the same transaction") {

@@ -11,6 +11,7 @@
 #include "engine/graph/rule_graph.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/run_internal.hpp"
+#include "engine/store/currency.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
@@ -57,4 +58,51 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
   REQUIRE(actions.size() == 2);
   CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
   CHECK(actions[1].subject == "customer: 5.00 in 1, /valued customer, 5.00");
+}
+
+TEST_CASE("subjects: money keeps the store currency's digits") {
+  CHECK(currency_digits("JPY") == 0);
+  CHECK(currency_digits("GBP") == 2);
+  CHECK(currency_digits("USD") == 2);
+  CHECK(currency_digits("KWD") == 3);
+  CHECK(is_currency_code("JPY"));
+  CHECK_FALSE(is_currency_code("yen"));
+  for (auto [code, want] : {std::pair<const char*, const char*>{"JPY", "2,791 / 1,395"}, {"GBP", "2,790.86 / 1,395.43"},
+                            {"KWD", "2,790.860 / 1,395.430"}, {"", "2,790.86 / 1,395.43"}}) {
+    char tmpl[] = "/tmp/crm_subject_money_XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    Facts facts;
+    {
+      SqliteStore s = SqliteStore::open(dir + "/shop.db", true);
+      if (*code) s.set_meta_value("currency", code);
+      s.db().exec(R"(
+INSERT INTO customers (id, name, email, created_at, email_opt_in) VALUES (1, 'Aiko', 'a@x', '2025-01-01', 1);
+INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
+ (1, 1, '2026-01-01T10:00:00Z', 1000.43, 'paid'), (2, 1, '2026-01-02T10:00:00Z', 1790.43, 'paid');)");
+      facts = std::move(s.load_facts(TimeZone()).facts);
+    }
+    CHECK(facts.currency == code);
+    std::ofstream(dir + "/s.crm") << "let aov = total_spent / purchase_count\n"
+                                     "message hi via email subject \"{total_spent} / {aov|'-'}\"\n"
+                                     "rule r: when purchase_count >= 1 then send hi\n";
+    lang::CheckOptions options;
+    options.has_store = true;
+    lang::Diagnostics diags;
+    lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
+    REQUIRE(!diags.has_errors());
+    RuleGraph graph = build_rule_graph(program, diags);
+    Program compiled = compile_program(program, diags);
+    Runner runner(program, graph, compiled, facts);
+    auto actions = runner.evaluate_day(*parse_date("2026-01-03"));
+    std::filesystem::remove_all(dir);
+    REQUIRE(actions.size() == 1);
+    CHECK(actions[0].subject == want);
+  }
+}
+
+TEST_CASE("subjects: halves round away from zero") {
+  CHECK(grouped_number(1080.5, 0) == "1,081");
+  CHECK(grouped_number(-1080.5, 0) == "-1,081");
+  CHECK(grouped_number(0.125, 2) == "0.13");
+  CHECK(grouped_number(2.5, 0) == "3");
 }
