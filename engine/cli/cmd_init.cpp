@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "engine/store/store.hpp"
 #include "engine/store/timezone.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 
@@ -38,12 +39,19 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (tz_name) {
     if (!engine::TimeZone::load(*tz_name, error)) return usage_error("init", error);
   }
-  int before = engine::init_store(*path);
+  std::vector<std::string> added;
+  int before = engine::init_store(*path, &added);
   if (tz_name) engine::open_store(*path)->set_meta_timezone(*tz_name);
+  std::string what;
+  for (const auto& a : added) what += (what.empty() ? "" : ", ") + a;
   if (before == 0)
     fmt::print("initialised {} (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   else if (before < engine::kSchemaVersion)
     fmt::print("migrated {} from schema version {} to {}\n", shown_location(*path), before, engine::kSchemaVersion);
+  else if (!added.empty())  // schema version current, but something was missing (a dropped table)
+    fmt::print("repaired {} (schema version {}): added the missing {}{}\n", shown_location(*path), engine::kSchemaVersion,
+               lang::terminal_safe(what),
+               what.find("table ") != std::string::npos ? "; a recreated table is empty (its rows come back only from a backup)" : "");
   else
     fmt::print("{} is up to date (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   if (tz_name) fmt::print("time zone: {}\n", *tz_name);

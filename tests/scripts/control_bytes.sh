@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Security (issue 12.7): control bytes (ESC ...) in customer data never reach a terminal through
-# any text output: explain, run, simulate, event.  usage: control_bytes.sh CRM PROJECT_DIR
+# any text output: explain, run, simulate, event, and the load warnings (which quote bad cells).  usage: control_bytes.sh CRM PROJECT_DIR
 set -euo pipefail
 crm="$1"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -8,7 +8,8 @@ cd "$work"
 "$crm" init --db s.db >/dev/null
 sqlite3 s.db "alter table customers add column plan TEXT;
 insert into customers (id, email_opt_in, created_at, plan) values (1, 1, '2026-01-01', 'gold' || char(27) || ']0;pwned' || char(7) || char(27) || '[31mRED');
-insert into tags (customer_id, tag, set_at) values (1, 'x' || char(27) || '[2J', '2026-01-01');"
+insert into tags (customer_id, tag, set_at) values (1, 'x' || char(27) || '[2J', '2026-01-01');
+insert into orders (id, customer_id, ordered_at, total, status) values (7, 1, '2026-01-0' || char(27) || '[2J', 5, 'paid');"
 cat > p.crm <<'CRM'
 message hi via email
 rule r: when plan is not null and not ("y" in tags) then send hi
@@ -23,5 +24,6 @@ for cmd in "explain p.crm --db s.db --customer 1 --date 2026-03-01" \
     echo "FAIL: crm ${cmd%% *} printed a control byte from customer data:"; cat -v out.txt | head -20; fail=1
   else echo "ok: crm ${cmd%% *}"; fi
 done
+grep -q "malformed ordered_at '2026-01-0?\[2J'" err.txt || { echo "FAIL: the load warning no longer quotes the bad cell:"; cat -v err.txt; fail=1; }
 grep -q "gold?" <("$crm" explain p.crm --db s.db --customer 1 --date 2026-03-01) || { echo "FAIL: explain no longer shows the value"; fail=1; }
 exit $fail
