@@ -227,6 +227,15 @@ RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) { return lock_run
 // (REALPATH.lock-shard-K-of-N), so the N shards of a day run together but never beside a
 // whole run.
 RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) {
+  // Every caller is about to record a run (runs, run_shards): a dropped one is named with the
+  // fix, not left to a bare "no such table" halfway through the run.
+  for (const char* table : {"runs", "run_shards"}) {
+    SQLite::Statement q(db(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    q.bind(1, table);
+    if (!q.executeStep())
+      throw StoreError("the store '" + path_ + "' has no table '" + table + "' (where crm records its runs); it was "
+                       "dropped. Recreate it with: crm init --db " + path_);
+  }
   if (path_ == ":memory:" || path_.empty()) return RunLock();
   std::pair<dev_t, ino_t> key;
   {
