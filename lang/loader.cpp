@@ -10,6 +10,7 @@
 #include "lang/check_context.hpp"
 #include "lang/diagnostic_codes.hpp"
 #include "lang/parser.hpp"
+#include "lang/script_path.hpp"
 
 namespace crm::lang::detail {
 
@@ -66,19 +67,13 @@ class Loader {
     // A script named on the command line that is itself a symbolic link must point inside its
     // own folder, the current folder or the stdlib (as an import must): a `x.crm -> /etc/passwd`
     // planted in a campaigns folder would otherwise show that file's text in a diagnostic.
-    std::error_code ec;
-    if (!options_.allow_imports_outside && fs::is_symlink(fs::path(path), ec)) {
-      fs::path parent = fs::path(path).parent_path();
-      std::string real = real_path(path);
-      bool ok = under(real, real_path(parent.empty() ? std::string(".") : parent.string())) || under(real, real_path("."));
-      for (const auto& dir : options_.stdlib_dirs) ok = ok || under(real, real_path(dir));
-      if (!ok) {
-        diags_.error(nullptr, {}, code::import_outside,
-                     fmt::format("'{}' is a symbolic link to a file outside its folder and the current folder ('{}')",
-                                 path, real),
-                     "name the file itself, or pass --allow-imports-outside to allow such a link");
-        return false;
-      }
+    if (std::string real = options_.allow_imports_outside ? "" : symlink_outside(path, options_.stdlib_dirs);
+        !real.empty()) {
+      diags_.error(nullptr, {}, code::import_outside,
+                   fmt::format("'{}' is a symbolic link to a file outside its folder and the current folder ('{}')",
+                               path, real),
+                   "name the file itself, or pass --allow-imports-outside to allow such a link");
+      return false;
     }
     std::string error;
     SourcePtr src = read_source(path, error);

@@ -48,6 +48,11 @@ expect "check of a symlinked script -> /etc/passwd" 1 "symbolic link to a file o
 if grep -q "root:" err.txt; then echo "FAIL: check printed a line of /etc/passwd"; fail=1; fi
 expect "run of a symlinked script -> /etc/passwd" 1 "symbolic link to a file outside" -- "$crm" run ../proj/lib/passwd.crm --db ../s.db --dry-run
 if grep -q "root:" err.txt; then echo "FAIL: run printed a line of /etc/passwd"; fail=1; fi
+expect "fmt of a symlinked script -> /etc/passwd" 1 "symbolic link to a file outside" -- "$crm" fmt --stdout ../proj/lib/passwd.crm
+if grep -q "root:" err.txt out.txt; then echo "FAIL: fmt printed a line of /etc/passwd"; fail=1; fi
+printf 'message   hi via email\n' > ../outside/fmtme.crm; ln -s ../outside/fmtme.crm ../proj/fmtlink.crm
+expect "fmt of a symlink out of the folder writes nothing" 1 "symbolic link to a file outside" -- "$crm" fmt ../proj/fmtlink.crm
+grep -q "message   hi" ../outside/fmtme.crm || { echo "FAIL: fmt rewrote a file outside the folder through a symlink"; fail=1; }
 ln -s inside.crm ../proj/current.crm
 expect "a symlinked script inside its folder" 0 "no errors" -- "$crm" check ../proj/current.crm
 "$crm" check ../proj/stdesc.crm >out.txt 2>err.txt
