@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "lang/terminal_safe.hpp"
+
 namespace crm::lang {
 
 Diagnostic& Diagnostics::error(SourcePtr file, Span span, std::string code, std::string message, std::string hint) {
@@ -53,9 +55,23 @@ const char* severity_name(Severity s) {
   return "error";
 }
 
+// A script's text as a terminal may show it: control bytes (an ESC in a string literal of a
+// script from elsewhere) become '?', one column each, so the caret still lines up; tabs stay.
+std::string shown(std::string_view text) {
+  std::string out;
+  for (size_t at = 0;;) {
+    size_t tab = text.find('\t', at);
+    out += terminal_safe(text.substr(at, tab == std::string_view::npos ? std::string_view::npos : tab - at));
+    if (tab == std::string_view::npos) return out;
+    out += '\t';
+    at = tab + 1;
+  }
+}
+
 // Appends "file:line:col: <sev>: message", then the source line and a caret line.
-void render_located(std::string& out, const SourcePtr& file, Span span, Severity sev, const std::string& message,
+void render_located(std::string& out, const SourcePtr& file, Span span, Severity sev, const std::string& raw_message,
                     bool color) {
+  std::string message = shown(raw_message);
   const char* bold = color ? "\033[1m" : "";
   const char* reset = color ? "\033[0m" : "";
   const char* sevcol = !color ? "" : sev == Severity::Error ? "\033[1;31m" : sev == Severity::Warning ? "\033[1;35m" : "\033[1;36m";
@@ -64,11 +80,11 @@ void render_located(std::string& out, const SourcePtr& file, Span span, Severity
     return;
   }
   LineCol lc = file->line_col(span.begin);
-  out += fmt::format("{}{}:{}:{}: {}{}:{}{} {}{}\n", bold, file->path(), lc.line, lc.column, sevcol, severity_name(sev),
+  out += fmt::format("{}{}:{}:{}: {}{}:{}{} {}{}\n", bold, shown(file->path()), lc.line, lc.column, sevcol, severity_name(sev),
                      reset, bold, message, reset);
   std::string_view line = file->line_text(lc.line);
   std::string gutter = fmt::format("{:>5}", lc.line);
-  out += fmt::format("{} | {}\n", gutter, line);
+  out += fmt::format("{} | {}\n", gutter, shown(line));
   // Caret: spaces (tabs kept) up to the column, then ^ and ~ for the rest of the span on that line.
   std::string pad;
   uint32_t col = 1;
@@ -112,7 +128,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::string render(const Diagnostic& d, bool color) {
   std::string out;
   render_located(out, d.file, d.span, d.severity, d.message, color);
-  if (!d.hint.empty()) out += fmt::format("{}help:{} {}\n", color ? "\033[1;32m" : "", color ? "\033[0m" : "", d.hint);
+  if (!d.hint.empty()) out += fmt::format("{}help:{} {}\n", color ? "\033[1;32m" : "", color ? "\033[0m" : "", shown(d.hint));
   for (const auto& n : d.notes) render_located(out, n.file, n.span, Severity::Note, n.message, color);
   return out;
 }

@@ -10,6 +10,7 @@
 #include "lang/check_context.hpp"
 #include "lang/diagnostic_codes.hpp"
 #include "lang/parser.hpp"
+#include "lang/script_path.hpp"
 
 namespace crm::lang::detail {
 
@@ -63,6 +64,17 @@ class Loader {
   bool add_path(const std::string& path) {
     std::string key = canonical_key(path);
     if (pending_.count(key) || done_.count(key)) return true;
+    // A script named on the command line that is itself a symbolic link must point inside its
+    // own folder, the current folder or the stdlib (as an import must): a `x.crm -> /etc/passwd`
+    // planted in a campaigns folder would otherwise show that file's text in a diagnostic.
+    if (std::string real = options_.allow_imports_outside ? "" : symlink_outside(path, options_.stdlib_dirs);
+        !real.empty()) {
+      diags_.error(nullptr, {}, code::import_outside,
+                   fmt::format("'{}' is a symbolic link to a file outside its folder and the current folder ('{}')",
+                               path, real),
+                   "name the file itself, or pass --allow-imports-outside to allow such a link");
+      return false;
+    }
     std::string error;
     SourcePtr src = read_source(path, error);
     if (!src) {

@@ -10,6 +10,7 @@
 #include "cli/common.hpp"
 #include "engine/model/next_purchase.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 
@@ -61,7 +62,7 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   auto table = model::next_purchase_table(store.db(), by == "sku" ? model::ProductKey::sku : model::ProductKey::category, as_of, top);
   if (format == "jsonl") fmt::print("{}", model::next_purchase_jsonl(table, top));
   else if (format == "csv") fmt::print("{}", model::next_purchase_csv(table, top));
-  else fmt::print("{}", model::next_purchase_text(table, top));
+  else fmt::print("{}", lang::terminal_safe(model::next_purchase_text(table, top)));  // SKUs and names are shop data
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include "engine/deliver/deliverer.hpp"
 #include "engine/deliver/delivery_state.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 
@@ -87,7 +88,9 @@ int print_status(deliver::DeliveryState& state, const std::string& db) {
     fmt::print("\nfailed rows (outbox id, channel, attempts, idem_key, last error):\n");
     for (size_t i = 0; i < failed.size() && i < kStatusFailedRows; ++i) {
       const auto& f = failed[i];
-      fmt::print("  {:>8}  {:<5}  {:>2}  {}  {}\n", f.outbox_id, f.channel, f.attempts, f.idem_key, f.last_error);
+      // The error may quote the webhook's response body: another system's text (issue 12.7).
+      fmt::print("  {:>8}  {:<5}  {:>2}  {}  {}\n", f.outbox_id, lang::terminal_safe(f.channel), f.attempts,
+                 lang::terminal_safe(f.idem_key), lang::terminal_safe(f.last_error));
     }
     if (failed.size() > kStatusFailedRows) fmt::print("  ... and more (see the deliveries table)\n");
     fmt::print("\nrequeue them with: crm deliver --db {} --retry-failed\n", db);
@@ -198,7 +201,7 @@ int cmd_deliver(const std::vector<std::string>& argv) {
   fmt::print("delivered {} row(s) in {} post(s) ({} retries) in {:.1f} s; {} blocked by consent; {} failed; {} pending\n",
              r.delivered, r.posts, r.retries, r.seconds, r.blocked, r.failed, pending);
   if (r.ok()) return kExitOk;
-  for (const auto& e : r.errors) fmt::print(stderr, "crm deliver: error: {}\n", e);
+  for (const auto& e : r.errors) fmt::print(stderr, "crm deliver: error: {}\n", lang::terminal_safe(e));
   if (r.errors.empty()) fmt::print(stderr, "crm deliver: error: {} row(s) failed (the webhook refused them)\n", r.failed);
   fmt::print(stderr, "help: 'crm deliver --db {} --status' lists failed rows with their error; --retry-failed requeues them\n",
              *db);

@@ -114,6 +114,9 @@ int cmd_event(const std::vector<std::string>& argv) {
     if (dry) fmt::print("dry run: nothing was written to the store\n");
     else fmt::print("{} new outbox row(s) written\n", written);
   }
+  if (size_t n = runner.negative_points_skipped())  // as crm run says it (issue 12.4)
+    fmt::print(stderr, "crm event: warning: {} point grant(s) with a negative amount were skipped (a grant never takes "
+               "points away)\n", n);
   return kExitOk;
 }
 

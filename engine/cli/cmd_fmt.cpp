@@ -18,6 +18,7 @@
 #include "lang/diagnostic.hpp"
 #include "lang/formatter.hpp"
 #include "lang/parser.hpp"
+#include "lang/script_path.hpp"
 
 namespace crm::cli {
 
@@ -116,6 +117,15 @@ int cmd_fmt(const std::vector<std::string>& argv) {
 
   int status = kExitOk;
   for (const std::string& path : args->positional) {
+    // A symlink out of its folder is neither shown nor rewritten (as check refuses it).
+    if (std::string real = allow_imports_outside() ? "" : lang::symlink_outside(path, {}); !real.empty()) {
+      fmt::print(stderr,
+                 "crm fmt: error: '{}' is a symbolic link to a file outside its folder and the current folder ('{}')\n"
+                 "help: name the file itself, or pass --allow-imports-outside to allow such a link\n",
+                 path, real);
+      status = kExitError;
+      continue;
+    }
     lang::SourcePtr src = lang::read_source(path, error);
     if (!src) {
       fmt::print(stderr, "crm fmt: error: {}\n", error);

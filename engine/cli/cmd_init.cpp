@@ -11,6 +11,7 @@
 #include "engine/store/currency.hpp"
 #include "engine/store/store.hpp"
 #include "engine/store/timezone.hpp"
+#include "lang/terminal_safe.hpp"
 
 namespace crm::cli {
 
@@ -45,13 +46,20 @@ int cmd_init(const std::vector<std::string>& argv) {
   auto currency = args->option("--currency");
   if (currency && !engine::is_currency_code(*currency))
     return usage_error("init", "--currency '" + *currency + "' is not an ISO 4217 code (three capital letters, e.g. JPY, GBP, USD)");
-  int before = engine::init_store(*path);
+  std::vector<std::string> added;
+  int before = engine::init_store(*path, &added);
   if (tz_name) engine::open_store(*path)->set_meta_timezone(*tz_name);
   if (currency) engine::open_store(*path)->set_meta_value("currency", *currency);
+  std::string what;
+  for (const auto& a : added) what += (what.empty() ? "" : ", ") + a;
   if (before == 0)
     fmt::print("initialised {} (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   else if (before < engine::kSchemaVersion)
     fmt::print("migrated {} from schema version {} to {}\n", shown_location(*path), before, engine::kSchemaVersion);
+  else if (!added.empty())  // schema version current, but something was missing (a dropped table)
+    fmt::print("repaired {} (schema version {}): added the missing {}{}\n", shown_location(*path), engine::kSchemaVersion,
+               lang::terminal_safe(what),
+               what.find("table ") != std::string::npos ? "; a recreated table is empty (its rows come back only from a backup)" : "");
   else
     fmt::print("{} is up to date (schema version {})\n", shown_location(*path), engine::kSchemaVersion);
   if (tz_name) fmt::print("time zone: {}\n", *tz_name);

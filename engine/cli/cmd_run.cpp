@@ -128,6 +128,15 @@ int cmd_run(const std::vector<std::string>& argv) {
                  format_date(*from), *to - *from, kMaxCatchUpDays);
       return kExitError;
     }
+  } else if (!dry && !shard) {
+    // An explicit range after an interrupted day: the days run out of order (caps see a later
+    // day before the missing one), so say so and how to finish it.
+    auto unfinished = setup->store->earliest_unfinished_run();
+    if (unfinished && unfinished->day < *from)
+      fmt::print(stderr,
+                 "crm run: warning: the run of {} did not complete ({}); the days from it to {} are still to run: "
+                 "a plain `crm run` (catch-up) resumes there\n",
+                 format_date(unfinished->day), describe_unfinished(*unfinished, dry), format_date(*from - 1));
   }
   if (!dry && !shard) {
     // Days that sharded runs left incomplete are evaluated whole here (the outbox's idempotency

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -26,7 +27,13 @@ DeliverLock::~DeliverLock() {
 
 DeliverLock DeliverLock::acquire(const std::string& store_path, std::chrono::milliseconds wait) {
   if (store_path.empty() || store_path == ":memory:") return DeliverLock();
-  std::string path = store_path + ".deliver.lock";
+  // The lock file is named after the store's real path (symlinks and relative paths resolved),
+  // so every path that reaches one store takes one lock: two deliveries through a symlink would
+  // otherwise send the same pending rows twice (issue 12.1). Hard-linked stores are refused
+  // before this (SqliteStore::open for writing).
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::canonical(store_path, ec);
+  std::string path = (ec ? store_path : real.string()) + ".deliver.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot open the delivery lock file '" + path + "'");
   auto deadline = std::chrono::steady_clock::now() + wait;

@@ -18,6 +18,7 @@ constexpr int kMaxJsonDepth = 32;
 struct JsonReader {
   const std::string& s;
   size_t i = 0;
+  bool too_deep = false;  // a value nested past kMaxJsonDepth was met
   void ws() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
   }
@@ -93,7 +94,10 @@ struct JsonReader {
   }
   // Any value; fills `f` for scalars and lists of strings, skips the rest.
   bool value(JsonField& f, int depth) {
-    if (depth > kMaxJsonDepth) return false;
+    if (depth > kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
     ws();
     if (i >= s.size()) return false;
     char c = s[i];
@@ -183,8 +187,15 @@ bool first_paid(const Facts& f, size_t o) {
 
 }  // namespace
 
-bool parse_json_object(const std::string& text, std::vector<std::pair<std::string, JsonField>>& out) {
+bool parse_json_object(const std::string& text, std::vector<std::pair<std::string, JsonField>>& out, bool* too_deep) {
   JsonReader r{text};
+  struct Report {  // tells the caller, whichever return is taken
+    JsonReader& r;
+    bool* flag;
+    ~Report() {
+      if (flag) *flag = r.too_deep;
+    }
+  } report{r, too_deep};
   r.ws();
   if (!r.lit("{")) return false;
   r.ws();
@@ -257,8 +268,10 @@ bool realtime_occurrences(const Facts& f, int64_t customer, Days d, const std::s
   }
   std::vector<std::pair<std::string, JsonField>> fields;
   std::string text = payload.empty() ? "{}" : payload;
-  if (!parse_json_object(text, fields)) {
-    error = "the payload is not a JSON object, e.g. '{\"reason\": \"too_expensive\"}'";
+  bool too_deep = false;
+  if (!parse_json_object(text, fields, &too_deep)) {
+    error = too_deep ? "the payload nests values more than " + std::to_string(kMaxJsonDepth) + " levels deep (the limit for a payload)"
+                     : "the payload is not a JSON object, e.g. '{\"reason\": \"too_expensive\"}'";
     return false;
   }
   auto field = [&](const char* name) -> const JsonField* {

@@ -55,8 +55,10 @@ struct JsonField {
   std::string text;
   std::vector<std::string> list;
 };
-// Parses a JSON object's top-level fields; false when `text` is not a JSON object.
-bool parse_json_object(const std::string& text, std::vector<std::pair<std::string, JsonField>>& out);
+// Parses a JSON object's top-level fields; false when `text` is not a JSON object, or nests
+// values past the reader's depth limit (then *too_deep, when given, is set).
+bool parse_json_object(const std::string& text, std::vector<std::pair<std::string, JsonField>>& out,
+                       bool* too_deep = nullptr);
 
 // Builds the event frame: row i is the customer of `rows[i]` (its attribute columns gathered
 // from `day`, whose rows are Facts rows) with the occurrence's order.id, order.total,

@@ -2,6 +2,8 @@
 // `crm init` applies those newer than the store's schema_version, in one transaction.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -101,9 +103,29 @@ int read_schema_version(SQLite::Database& db) {
   }
 }
 
+namespace {
+
+// Every table of the store (but SQLite's own) with its columns.
+std::map<std::string, std::set<std::string>> table_columns(SQLite::Database& db) {
+  std::map<std::string, std::set<std::string>> out;
+  SQLite::Statement q(db, "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+                          "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+  while (q.executeStep()) out[q.getColumn(0).getString()].insert(q.getColumn(1).getString());
+  return out;
+}
+
+}  // namespace
+
 int ensure_schema(SQLite::Database& db) {
+  SchemaRepairs ignored;
+  return ensure_schema(db, ignored);
+}
+
+int ensure_schema(SQLite::Database& db, SchemaRepairs& repairs) {
+  refuse_hard_linked_store(db.getFilename());
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
   int found = read_schema_version(db);
+  auto before = found > 0 ? table_columns(db) : std::map<std::string, std::set<std::string>>{};
   if (found > kSchemaVersion)
     throw StoreError("the store has schema version " + std::to_string(found) + ", newer than this crm supports (" +
                      std::to_string(kSchemaVersion) + "); upgrade crm");
@@ -132,6 +154,17 @@ int ensure_schema(SQLite::Database& db) {
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   set.bind(1, std::to_string(kSchemaVersion));
   set.exec();
+  if (found > 0) {
+    for (const auto& [table, columns] : table_columns(db)) {
+      auto was = before.find(table);
+      if (was == before.end()) {
+        repairs.tables.push_back(table);
+        continue;
+      }
+      for (const auto& c : columns)
+        if (!was->second.count(c)) repairs.columns.push_back(table + "." + c);
+    }
+  }
   tx.commit();
   return found;
 }

@@ -63,6 +63,7 @@ SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing, b
   bool memory = path == ":memory:" || path.empty();
   bool exists = memory || std::filesystem::exists(path);
   if (!exists && !create_if_missing) throw StoreError("no store at '" + path + "' (" + init_hint(path) + ")");
+  if (!read_only && !memory && exists) refuse_hard_linked_store(path);
   std::unique_ptr<Impl> impl;
   try {
     // NOMUTEX: a Store is used by one thread at a time, and the loader reads millions of cells.
@@ -102,14 +103,26 @@ SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing, b
   return store;
 }
 
-int SqliteStore::init(const std::string& path) {
+void refuse_hard_linked_store(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || path == ":memory:" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (st.st_nlink <= 1) return;
+  throw StoreError("the store '" + path + "' has " + std::to_string(st.st_nlink) +
+                   " hard links (names for one file), and SQLite keeps its journal per name: writing through one name "
+                   "while another is read can corrupt it; remove the other names (find them with: find / -xdev -samefile " +
+                   path + "), or use a symbolic link instead");
+}
+
+int SqliteStore::init(const std::string& path, SchemaRepairs* repairs) {
   bool memory = path == ":memory:";
+  refuse_hard_linked_store(path);  // before anything is written (the journal mode)
   try {
     SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db.setBusyTimeout(kBusyTimeoutMs);
     db.exec("SELECT count(*) FROM sqlite_master");
     if (!memory) db.tryExec("PRAGMA journal_mode = WAL");
-    return ensure_schema(db);
+    SchemaRepairs ignored;
+    return ensure_schema(db, repairs ? *repairs : ignored);
   } catch (const SQLite::Exception& e) {
     throw StoreError("cannot initialise '" + path + "' as a crm store: " + e.what());
   }
@@ -223,6 +236,15 @@ RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait) { return lock_run
 // (REALPATH.lock-shard-K-of-N), so the N shards of a day run together but never beside a
 // whole run.
 RunLock SqliteStore::lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) {
+  // Every caller is about to record a run (runs, run_shards): a dropped one is named with the
+  // fix, not left to a bare "no such table" halfway through the run.
+  for (const char* table : {"runs", "run_shards"}) {
+    SQLite::Statement q(db(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    q.bind(1, table);
+    if (!q.executeStep())
+      throw StoreError("the store '" + path_ + "' has no table '" + table + "' (where crm records its runs); it was "
+                       "dropped. Recreate it with: crm init --db " + path_);
+  }
   if (path_ == ":memory:" || path_.empty()) return RunLock();
   std::pair<dev_t, ino_t> key;
   {

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/store/store.hpp"
 
@@ -19,6 +20,21 @@ namespace crm::engine {
 int ensure_schema(SQLite::Database& db);
 // The schema version recorded in `meta`, 0 when there is no meta table.
 int read_schema_version(SQLite::Database& db);
+// What a `crm init` changed in a store that already had a schema: "table runs", "column
+// runs.process", ... (tables and columns that ensure_schema added). Empty when nothing changed.
+struct SchemaRepairs {
+  std::vector<std::string> tables;
+  std::vector<std::string> columns;  // "table.column"
+  bool empty() const { return tables.empty() && columns.empty(); }
+};
+// ensure_schema, also telling what it added to a store that had a schema version already.
+int ensure_schema(SQLite::Database& db, SchemaRepairs& repairs);
+
+// Throws StoreError when the file at `path` has more than one hard link (several names for one
+// file). SQLite keeps its journal (-wal, -shm) per name, so a write through one name while
+// another name is read can tear the other reader's image or corrupt the file; every command that
+// writes a store refuses such a file (docs/hardening.md). Symlinks resolve to one name: fine.
+void refuse_hard_linked_store(const std::string& path);
 
 // load_facts reads orders and order items on a second connection and thread when the store
 // has at least this many orders: below it the second connection's setup (and the idle core
@@ -34,8 +50,9 @@ class SqliteStore final : public Store {
   // With read_only, the file is opened with SQLITE_OPEN_READONLY (nothing is created or
   // migrated); a WAL store whose folder is read-only is then read as immutable.
   static SqliteStore open(const std::string& path, bool create_if_missing = false, bool read_only = false);
-  // Creates or migrates the schema of `path` (crm init). Returns the version found before.
-  static int init(const std::string& path);
+  // Creates or migrates the schema of `path` (crm init). Returns the version found before;
+  // `repairs` (optional) gets the tables and columns it added to a store that had a schema.
+  static int init(const std::string& path, SchemaRepairs* repairs = nullptr);
 
   SqliteStore(SqliteStore&&) noexcept;
   SqliteStore& operator=(SqliteStore&&) noexcept;

@@ -53,9 +53,15 @@ std::unique_ptr<Store> open_store_read_only(const std::string& location) {
   return std::make_unique<SqliteStore>(SqliteStore::open(location, /*create_if_missing=*/false, /*read_only=*/true));
 }
 
-int init_store(const std::string& location) {
+int init_store(const std::string& location, std::vector<std::string>* added) {
   if (pg::is_uri(location)) return PgStore::init(location);
-  return SqliteStore::init(location);
+  SchemaRepairs repairs;
+  int before = SqliteStore::init(location, &repairs);
+  if (added) {
+    for (const auto& t : repairs.tables) added->push_back("table " + t);
+    for (const auto& c : repairs.columns) added->push_back("column " + c);
+  }
+  return before;
 }
 
 }  // namespace crm::engine

@@ -185,7 +185,9 @@ std::unique_ptr<Store> open_store(const std::string& location, bool create_if_mi
 // Opens an existing store for reading only (run --dry-run, simulate, explain, check --db), so a
 // store in a read-only folder or file works; writing through it fails.
 std::unique_ptr<Store> open_store_read_only(const std::string& location);
-// Creates or migrates the schema at `location` (crm init). Returns the version found before.
-int init_store(const std::string& location);
+// Creates or migrates the schema at `location` (crm init). Returns the version found before;
+// `added` (optional) gets what was added to a store that had a schema ("table runs", "column
+// runs.process"; SQLite stores: PostgreSQL's init recreates nothing in an up-to-date store).
+int init_store(const std::string& location, std::vector<std::string>* added = nullptr);
 
 }  // namespace crm::engine

@@ -38,8 +38,14 @@ line_keys = {k for (k,) in sqlite3.connect(sys.argv[2]).execute("select idem_key
 posts = sorted({r["t"] for r in map(json.loads, open(sys.argv[1])) if r["idem_key"] in line_keys})
 assert len(posts) >= 3, f"only {len(posts)} line posts"
 gaps = [b - a for a, b in zip(posts, posts[1:])]
-print(f"{len(line_keys)} line rows in {len(posts)} posts; smallest gap {min(gaps):.3f} s (limit: 5 rows / 40 per s = 0.125 s)")
-assert min(gaps) >= 0.10, "the line rate limit was not kept"
+mean = (posts[-1] - posts[0]) / len(gaps)
+print(f"{len(line_keys)} line rows in {len(posts)} posts; mean gap {mean:.3f} s, smallest {min(gaps):.3f} s "
+      "(limit: 5 rows / 40 per s = 0.125 s)")
+# The sender spaces its posts by 0.125 s; the receiver sees them with its own delays (a loaded
+# machine, the sanitizer build: one gap of 0.083 s was seen), so the mean is held to the limit
+# and a single gap only to "not a burst" (an unlimited sender posts milliseconds apart).
+assert mean >= 0.10, "the line rate limit was not kept"
+assert min(gaps) >= 0.04, "two line posts came in a burst"
 PY
 # The token is required: without MAIL_TOKEN nothing is posted.
 rc=0; "$crm" deliver --db "$work/s.db" --config "$work/deliver.toml" >/dev/null 2>"$work/err" || rc=$?

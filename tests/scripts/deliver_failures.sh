@@ -3,7 +3,7 @@
 # (a refused batch is split), --status lists them with the error, --retry-failed requeues them;
 # an unreachable webhook fails after the attempts with a one-line error; single-row posts carry
 # an Idempotency-Key header; tokens and URL passwords are never printed or stored; --dry-run
-# writes nothing; a second crm deliver on the same store is refused while the first runs.
+# writes nothing; a second crm deliver on the same store (through a symlink) is refused while the first runs.
 # usage: deliver_failures.sh CRM PROJECT_DIR
 set -euo pipefail
 crm="$1"; root="$2"
@@ -87,7 +87,9 @@ start_receiver slow --delay 0.3
 "$crm" deliver --db "$work/l.db" --webhook "$url" --batch 1 >/dev/null 2>&1 &
 first=$!
 sleep 0.5
-rc=0; "$crm" deliver --db "$work/l.db" --webhook "$url" >/dev/null 2>"$work/lerr" || rc=$?
+# (through a symlink: the lock is the store's real path, not the path string; issue 12.1)
+mkdir "$work/elsewhere"; ln -s "$work/l.db" "$work/elsewhere/link.db"
+rc=0; "$crm" deliver --db "$work/elsewhere/link.db" --webhook "$url" >/dev/null 2>"$work/lerr" || rc=$?
 kill "$first" 2>/dev/null || true; wait "$first" 2>/dev/null || true
 [ "$rc" = 1 ] && grep -q "another crm deliver is delivering" "$work/lerr" || fail "a second crm deliver was not refused (exit $rc)"
 echo "deliver failures: 400s fail alone, status and retry-failed work, secrets stay hidden, one deliver at a time"

@@ -29,6 +29,16 @@ if nm -D --defined-only -C "$lib" | grep -E ' (crm::engine|crm::lang|SQLite::|fm
   echo "FAIL: internal symbols are exported from libcrm.so"; exit 1
 fi
 
+# Under tests/sanitize.sh the library is built with ASan/UBSan and the examples are not: their
+# runtime must then come first, so the examples run with it preloaded (python without leak
+# checks: the interpreter's own allocations at exit are not ours).
+san=(); san_py=()
+if ldd "$lib" | grep -q libasan; then
+  preload="$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)"
+  san=(env LD_PRELOAD="$preload")
+  san_py=(env LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0")
+fi
+
 check_output() {  # name, file
   if ! diff -u "$ex/expected.txt" "$2"; then echo "FAIL: $1 printed something else"; exit 1; fi
 }
@@ -36,9 +46,9 @@ check_output() {  # name, file
 # find_package(Crm CONFIG): the C and C++ examples.
 cmake -S "$ex" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/build" >/dev/null
-(cd "$work" && env -u CRM_STDLIB "$work/build/embed_c" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/c.out"
+(cd "$work" && "${san[@]}" env -u CRM_STDLIB "$work/build/embed_c" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/c.out"
 check_output "the C example (find_package)" "$work/c.out"
-(cd "$work" && env -u CRM_STDLIB "$work/build/embed_cpp" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/cpp.out"
+(cd "$work" && "${san[@]}" env -u CRM_STDLIB "$work/build/embed_cpp" "$ex/campaign.crm" "$ex/customers.json" $date) > "$work/cpp.out"
 check_output "the C++ example (find_package)" "$work/cpp.out"
 
 # pkg-config: the C example again, and the ABI test (C11, every warning an error).
@@ -47,18 +57,18 @@ test "$(pkg-config --modversion crm)" = "$(grep -o '"[0-9.]*"' "$prefix/include/
   { echo "FAIL: crm.pc and version.h disagree"; exit 1; }
 cc_flags=(-std=c11 -Wall -Wextra -Werror -pedantic)
 cc "${cc_flags[@]}" "$ex/embed.c" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/embed_c_pc"
-"$work/embed_c_pc" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/c_pc.out"
+"${san[@]}" "$work/embed_c_pc" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/c_pc.out"
 check_output "the C example (pkg-config)" "$work/c_pc.out"
 
 # Python with ctypes, on the installed library.
-python3 "$ex/embed.py" "$lib" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/py.out"
+"${san_py[@]}" python3 "$ex/embed.py" "$lib" "$ex/campaign.crm" "$ex/customers.json" $date > "$work/py.out"
 check_output "the Python example" "$work/py.out"
 
 # The ABI test, with a SQLite store for its real run.
 "$prefix/bin/crm" init --db "$work/shop.db" >/dev/null
 sqlite3 "$work/shop.db" "INSERT INTO customers (id, name, email_opt_in, created_at) VALUES (1, 'Aiko', 1, '2026-01-01')"
 cc "${cc_flags[@]}" "$root/tests/embed/abi_test.c" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/abi_test"
-"$work/abi_test" "$ex/campaign.crm" "$ex/customers.json" "$work"
+"${san[@]}" "$work/abi_test" "$ex/campaign.crm" "$ex/customers.json" "$work"
 
 # The same data in a SQLite store: `crm run --dry-run` gives the same actions as the examples.
 "$prefix/bin/crm" init --db "$work/same.db" >/dev/null
@@ -87,7 +97,7 @@ grep -q 'store.evaluate' "$work/doc_block.cpp" || { echo "FAIL: the C++ block of
 } > "$work/doc_example.cpp"
 c++ -std=c++17 "$work/doc_example.cpp" $(pkg-config --cflags --libs crm) -Wl,-rpath,"$libdir" -o "$work/doc_example"
 mkdir -p "$work/doc_run" && cp "$ex/campaign.crm" "$ex/customers.json" "$work/doc_run/"
-(cd "$work/doc_run" && "$work/doc_example") > "$work/doc.out"
+(cd "$work/doc_run" && "${san[@]}" "$work/doc_example") > "$work/doc.out"
 grep '"customer":1,' "$ex/expected.txt" | sed 's/^customer 1: //' > "$work/doc.expected"
 test -s "$work/doc.expected" || { echo "FAIL: expected.txt has no action for customer 1"; exit 1; }
 diff -u "$work/doc.expected" "$work/doc.out" || { echo "FAIL: the C++ example of docs/embedding.md printed something else"; exit 1; }

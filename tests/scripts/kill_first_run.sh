@@ -30,6 +30,11 @@ for attempt in 1 2 3 4 5; do
   echo "attempt $attempt: killed too late or too early (completed=$done_days running=$running), again"
 done
 [ $killed = 1 ] || { echo "FAIL: never caught the run before its first day committed"; exit 1; }
+# An explicit later day (on a copy) warns that the interrupted day is still to run.
+cp "$work/a.db" "$work/b.db"
+"$crm" run "$script" --db "$work/b.db" --date 2026-11-24 >/dev/null 2>"$work/late.err"
+grep -q "warning: the run of 2026-11-01 did not complete.*plain .crm run" "$work/late.err" \
+  || { echo "FAIL: a run of a later day did not warn of the interrupted one:"; cat "$work/late.err"; exit 1; }
 "$crm" run "$script" --db "$work/a.db" >"$work/resume.out" 2>"$work/resume.err"
 cat "$work/resume.err"
 grep -q "resuming at 2026-11-01" "$work/resume.err" || { echo "FAIL: catch-up did not say it resumes at the interrupted day"; exit 1; }

@@ -20,4 +20,14 @@ rows=$(sqlite3 s.db "select customer_id || ' ' || rule || ' ' || target from out
 echo "points rows: $rows"
 [ "$rows" = "3 spent 120" ] || { echo "FAIL: expected only customer 3's 120 points, got: $rows"; exit 1; }
 grep -q "negative amount were skipped" err.txt || { echo "FAIL: no warning for the negative grant"; exit 1; }
-echo "out-of-range amounts grant nothing; negative ones are skipped with a warning"
+# crm event: the same rules (a real-time grant), and the same warning.
+cat > e.crm <<'CRM'
+rule huge: on cancel_request when true then grant points 9223372036854775807 * 2.0
+rule neg: on cancel_request when true then grant points -5
+rule ok: on cancel_request when true then grant points 7
+CRM
+"$crm" event e.crm --db s.db --customer 3 --type cancel_request --date 2026-03-02 >out.txt 2>err.txt
+rows=$(sqlite3 s.db "select rule || ' ' || target from outbox where action = 'points' and customer_id = 3 and rule in ('huge', 'neg', 'ok')")
+[ "$rows" = "ok 7" ] || { echo "FAIL: crm event: expected only 'ok 7', got: $rows"; exit 1; }
+grep -q "crm event: warning: 1 point grant(s) with a negative amount were skipped" err.txt || { echo "FAIL: crm event did not warn of the negative grant:"; cat err.txt; exit 1; }
+echo "out-of-range amounts grant nothing; negative ones are skipped with a warning (run and event)"

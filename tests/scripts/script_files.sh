@@ -42,6 +42,19 @@ expect "import through .." 1 "reaches outside the script's folder" -- "$crm" che
 expect "import through .. with --allow-imports-outside" 0 "no errors" -- "$crm" check --allow-imports-outside ../proj/up.crm
 expect "import of a symlink to /etc/passwd" 1 "reaches outside the script's folder" -- "$crm" check ../proj/link.crm
 if grep -q "root:" err.txt; then echo "FAIL: a line of /etc/passwd was printed"; fail=1; fi
+# A script named on the command line that is itself a symlink out of its folder (and of the
+# current folder) is refused the same way, before it is read; a link inside its folder is fine.
+expect "check of a symlinked script -> /etc/passwd" 1 "symbolic link to a file outside" -- "$crm" check ../proj/lib/passwd.crm
+if grep -q "root:" err.txt; then echo "FAIL: check printed a line of /etc/passwd"; fail=1; fi
+expect "run of a symlinked script -> /etc/passwd" 1 "symbolic link to a file outside" -- "$crm" run ../proj/lib/passwd.crm --db ../s.db --dry-run
+if grep -q "root:" err.txt; then echo "FAIL: run printed a line of /etc/passwd"; fail=1; fi
+expect "fmt of a symlinked script -> /etc/passwd" 1 "symbolic link to a file outside" -- "$crm" fmt --stdout ../proj/lib/passwd.crm
+if grep -q "root:" err.txt out.txt; then echo "FAIL: fmt printed a line of /etc/passwd"; fail=1; fi
+printf 'message   hi via email\n' > ../outside/fmtme.crm; ln -s ../outside/fmtme.crm ../proj/fmtlink.crm
+expect "fmt of a symlink out of the folder writes nothing" 1 "symbolic link to a file outside" -- "$crm" fmt ../proj/fmtlink.crm
+grep -q "message   hi" ../outside/fmtme.crm || { echo "FAIL: fmt rewrote a file outside the folder through a symlink"; fail=1; }
+ln -s inside.crm ../proj/current.crm
+expect "a symlinked script inside its folder" 0 "no errors" -- "$crm" check ../proj/current.crm
 "$crm" check ../proj/stdesc.crm >out.txt 2>err.txt
 if grep -q "root:" err.txt || ! grep -q "error" err.txt; then echo "FAIL: std/../ import escaped:"; cat err.txt; fail=1; else echo "ok: std/.. import"; fi
 exit $fail

@@ -18,7 +18,17 @@ for t in orders subscriptions surveys events products order_items referrals; do
 done
 # crm init repairs a store whose runs table was dropped.
 cp shop.db r.db; sqlite3 r.db "drop table runs"
-"$crm" init --db r.db >/dev/null 2>&1
+# ... and before that, run and event name the missing table and the fix (not "no such table").
+for cmd in "run $script --db r.db --date 2026-11-24" "event $script --db r.db --customer 1 --type cancel_request --date 2026-11-24"; do
+  "$crm" $cmd >/dev/null 2>err.txt && st=0 || st=$?
+  if [ $st = 1 ] && grep -q "has no table 'runs'.*crm init --db r.db" err.txt; then echo "ok: ${cmd%% *} without runs names the fix"
+  else echo "FAIL: ${cmd%% *} without runs: exit $st:"; cat err.txt; fail=1; fi
+done
+"$crm" init --db r.db >init.txt 2>&1
+if grep -q "repaired r.db" init.txt && grep -q "table runs" init.txt && ! grep -q "up to date" init.txt; then echo "ok: crm init says it recreated runs"
+else echo "FAIL: crm init on a store without runs did not say it repaired it:"; cat init.txt; fail=1; fi
+"$crm" init --db r.db >init.txt 2>&1
+grep -q "is up to date" init.txt && echo "ok: a second crm init is up to date" || { echo "FAIL: second init:"; cat init.txt; fail=1; }
 if "$crm" run "$script" --db r.db --date 2026-11-24 >/dev/null 2>err.txt; then echo "ok: crm init recreated runs"
 else echo "FAIL: run after crm init on a store without runs:"; cat err.txt; fail=1; fi
 cp shop.db o.db; sqlite3 o.db "drop table orders"

@@ -67,7 +67,11 @@ TEST_CASE("events: the payload JSON reader takes flat objects and rejects the re
     CHECK_MESSAGE(!parse_json_object(bad, f), bad);
   }
   std::string deep(100000, '[');
-  CHECK(!parse_json_object("{\"a\": " + deep + "}", f));  // bounded depth, no crash
+  bool too_deep = false;
+  CHECK(!parse_json_object("{\"a\": " + deep + "}", f, &too_deep));  // bounded depth, no crash
+  CHECK(too_deep);  // and told apart from a malformed payload (crm event's message)
+  CHECK(!parse_json_object("{\"a\": [1}", f, &too_deep));
+  CHECK_FALSE(too_deep);
 }
 
 TEST_CASE("events: a day's occurrences are paid orders, first purchases, sign-ups and events rows") {

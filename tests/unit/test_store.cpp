@@ -396,27 +396,56 @@ TEST_CASE("store: runs record completed days") {
   CHECK(s.last_completed_run() == std::optional<Days>(day("2026-11-21")));
 }
 
-TEST_CASE("store: the run lock is the database file, whatever path reaches it (symlink, hard link)") {
+TEST_CASE("store: the run lock is the database file, whatever path reaches it (symlink, relative path)") {
   TempDir dir;
   std::string path = dir.file("lock.db");
   { SqliteStore init = SqliteStore::open(path, true); }
   std::filesystem::create_directory(dir.file("other"));
   std::filesystem::create_symlink(path, dir.file("other/sym.db"));
-  std::filesystem::create_hard_link(path, dir.file("other/hard.db"));
   SqliteStore a = SqliteStore::open(path);
   SqliteStore sym = SqliteStore::open(dir.file("other/sym.db"));
-  SqliteStore hard = SqliteStore::open(dir.file("other/hard.db"));
+  SqliteStore rel = SqliteStore::open(dir.file("other/../lock.db"));
   RunLock first = a.lock_runs(std::chrono::milliseconds(0));
   CHECK_THROWS_WITH_AS(sym.lock_runs(std::chrono::milliseconds(100)), doctest::Contains("another crm run"), StoreError);
-  CHECK_THROWS_WITH_AS(hard.lock_runs(std::chrono::milliseconds(100)), doctest::Contains("another crm run"), StoreError);
+  CHECK_THROWS_WITH_AS(rel.lock_runs(std::chrono::milliseconds(100)), doctest::Contains("another crm run"), StoreError);
   first = RunLock();
-  RunLock second = hard.lock_runs(std::chrono::milliseconds(100));
+  RunLock second = rel.lock_runs(std::chrono::milliseconds(100));
   CHECK(second.held());
   CHECK_THROWS_AS(sym.lock_runs(std::chrono::milliseconds(50)), StoreError);
   second = RunLock();
   CHECK(sym.lock_runs(std::chrono::milliseconds(100)).held());
   // Taking and releasing the lock never drops SQLite's own locks: the store still works.
   CHECK_NOTHROW(a.write_actions(20000, {}, {}, true));
+}
+
+TEST_CASE("store: a store with a second hard link is refused for writing, read-only opening works") {
+  TempDir dir;
+  std::string path = dir.file("linked.db");
+  { SqliteStore init = SqliteStore::open(path, true); }
+  std::filesystem::create_hard_link(path, dir.file("hard.db"));
+  for (const std::string& name : {path, dir.file("hard.db")}) {
+    CHECK_THROWS_WITH_AS(SqliteStore::open(name), doctest::Contains("2 hard links"), StoreError);
+    CHECK_THROWS_WITH_AS(SqliteStore::init(name), doctest::Contains("symbolic link"), StoreError);
+    CHECK_NOTHROW(SqliteStore::open(name, false, /*read_only=*/true));
+  }
+  std::filesystem::remove(dir.file("hard.db"));
+  CHECK_NOTHROW(SqliteStore::open(path));
+}
+
+TEST_CASE("store: init says what it added to a store with a current schema") {
+  TempDir dir;
+  std::string path = dir.file("repair.db");
+  SqliteStore::init(path);
+  std::vector<std::string> added;
+  CHECK(init_store(path, &added) == kSchemaVersion);
+  CHECK(added.empty());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE runs");
+    db.exec("DROP TABLE referrals");
+  }
+  CHECK(init_store(path, &added) == kSchemaVersion);
+  CHECK(added == std::vector<std::string>{"table referrals", "table runs"});
 }
 
 TEST_CASE("store: a second run waits for the lock, then fails clearly") {
