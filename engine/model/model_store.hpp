@@ -10,17 +10,17 @@
 #include "engine/model/pareto_nbd.hpp"
 #include "engine/model/rfm_summary.hpp"
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::model {
 
 // CREATE TABLE IF NOT EXISTS models (...): `crm fit` calls it before saving.
-void ensure_models_table(SQLite::Database& db);
+void ensure_models_table(engine::SqlSession& db);
 
 // Appends one row; params is a JSON object text.
-void insert_model(SQLite::Database& db, const std::string& name, Days as_of, const std::string& params_json,
+void insert_model(engine::SqlSession& db, const std::string& name, Days as_of, const std::string& params_json,
                   double log_likelihood);
 
 // The models a run on `date` may use: for each model name, the one with the latest as_of on or
@@ -47,6 +47,6 @@ struct LifetimeModels {
 
 // Reads the latest models with as_of <= date; nullopt when the store has no `models` table or
 // no model fitted on or before `date`. Throws std::runtime_error for a malformed params row.
-std::optional<LifetimeModels> latest_models(SQLite::Database& db, Days date);
+std::optional<LifetimeModels> latest_models(engine::SqlSession& db, Days date);
 
 }  // namespace crm::model

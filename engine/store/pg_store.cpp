@@ -98,6 +98,28 @@ RunLock PgStore::lock_runs(std::chrono::milliseconds wait, const std::optional<S
   return RunLock([conn]() mutable { conn.reset(); });  // closing the session releases its locks
 }
 
+RunLock PgStore::advisory_lock(int64_t lock_class, std::chrono::milliseconds wait, const std::string& busy) {
+  auto conn = std::make_shared<pg::Conn>(conn_.uri());
+  std::string cls = std::to_string(lock_class);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (conn->exec("SELECT pg_try_advisory_lock(" + cls + ", hashtext(current_schema()))").text(0, 0) != "t") {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      pg::Result h = conn->exec(
+          "SELECT string_agg(DISTINCT l.pid::text, ', ') FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+          "AND l.classid::bigint = " + cls + " AND l.pid <> pg_backend_pid()");
+      std::string holder = h.rows() && !h.null(0, 0) ? " (PostgreSQL backend " + h.text(0, 0) + ")" : "";
+      throw StoreError(busy + holder + "; nothing was done. Try again when it has finished.");
+    }
+    std::this_thread::sleep_for(kLockPoll);
+  }
+  return RunLock([conn]() mutable { conn.reset(); });
+}
+
+SqlSession& PgStore::sql() {
+  if (!session_) session_ = std::make_unique<PgSession>(conn_);
+  return *session_;
+}
+
 // --- runs
 
 namespace {

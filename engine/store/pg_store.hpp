@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/store/pg_conn.hpp"
+#include "engine/store/pg_session.hpp"
 #include "engine/store/store.hpp"
 
 namespace crm::engine {
@@ -44,6 +45,11 @@ class PgStore final : public Store {
   std::vector<ShardState> shard_states(Days day) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;
   int64_t statement_count() const override { return conn_.statements; }
+  SqlSession& sql() override;
+  // A session advisory lock (class `lock_class`, keyed by the schema) on a connection of its
+  // own, so the server releases it when the process ends, even by kill -9. Polls up to `wait`,
+  // then throws StoreError with `busy` and the backends holding it.
+  RunLock advisory_lock(int64_t lock_class, std::chrono::milliseconds wait, const std::string& busy);
 
   // Copies the SPEC tables of a SQLite store (a freshly generated or imported one) into this
   // empty store with COPY, adding extra customers columns (crm sample / crm import on PostgreSQL).
@@ -54,6 +60,7 @@ class PgStore final : public Store {
  private:
   void apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags, size_t& inserted);
   pg::Conn conn_;
+  std::unique_ptr<PgSession> session_;
 };
 
 // Schema of the PostgreSQL store (pg_schema.cpp).

@@ -9,6 +9,8 @@ namespace crm::engine {
 
 Store::~Store() = default;
 
+SqlSession& Store::sql() { throw StoreError("the store '" + location() + "' cannot run SQL"); }
+
 std::string run_timezone_name(const std::optional<std::string>& script_timezone,
                               const std::optional<std::string>& store_timezone) {
   if (script_timezone) return *script_timezone;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/store/facts.hpp"
+#include "engine/store/sql_session.hpp"
 #include "lang/date.hpp"
 
 namespace crm::engine {
@@ -163,6 +164,10 @@ class Store {
   virtual std::vector<ShardState> shard_states(Days day) = 0;
   // Tag changes alone, in their own transaction.
   virtual void set_tags(Days day, const std::vector<TagChange>& tags) = 0;
+
+  // Plain SQL on the store's connection, for the features with tables of their own (crm deliver,
+  // crm fit) or that read or write the shop's rows directly (crm analyze, crm import csv).
+  virtual SqlSession& sql();
 
   // Statements executed on this store so far (each statement run counts once), so tests can
   // assert the work per load (no N+1).
