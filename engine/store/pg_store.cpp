@@ -219,7 +219,11 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
     pg::Result ins = conn_.exec(
         "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, created_at) "
         "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, now() "
-        "FROM crm_outbox_in ORDER BY seq ON CONFLICT (idem_key) DO NOTHING",
+        // Only rows that are new (the first of a key): a conflicting row would still take an id
+        // from the identity sequence, and ids must follow SQLite's (no gaps after a rerun).
+        "FROM (SELECT DISTINCT ON (idem_key) * FROM crm_outbox_in i "
+        "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idem_key = i.idem_key) ORDER BY idem_key, seq) n "
+        "ORDER BY seq ON CONFLICT (idem_key) DO NOTHING",
         {date});
     inserted = static_cast<size_t>(ins.affected());
   }

@@ -9,6 +9,7 @@ crm="$1"; root="$2"
 source "$root/tests/scripts/pg_lib.sh"
 pg_start
 work="$PGTMP/work"; mkdir -p "$work"; cd "$work"
+errs=()  # crm outputs on PostgreSQL, checked for the password at the end
 export CRM_TODAY=2026-11-24
 fail() { echo "FAIL: $*" >&2; exit 1; }
 same() {  # same A B WHAT
@@ -63,6 +64,39 @@ dump_pg crm >outbox.pg
 same outbox.sq outbox.pg "sample shop: outbox and tags after real runs"
 [ "$(psql_q "select count(*) from runs where status = 'completed'")" = 7 ] || fail "PostgreSQL runs table: expected 7 completed days"
 
+# --- the commands beside run: deliver (dry run, then for real to a receiver on 127.0.0.1), fit,
+# analyze next-purchase; the same bytes on both backends
+source "$root/tests/receiver/receiver_lib.sh"
+trap 'stop_receivers; pg_stop' EXIT
+for db in shop.db "$PGURI"; do
+  tag=$([ "$db" = shop.db ] && echo sq || echo pg)
+  "$crm" deliver --db "$db" --webhook http://127.0.0.1:9/x --dry-run >"dry.$tag" 2>"dry.$tag.err"
+  start_receiver "recv.$tag"
+  "$crm" deliver --db "$db" --webhook "$url" --batch 50 >"deliver.$tag" 2>"deliver.$tag.err" || { cat "deliver.$tag.err"; fail "deliver on $tag"; }
+  sed -i 's/ in [0-9.]* s;/ in T s;/' "deliver.$tag"
+  "$crm" deliver --db "$db" --status >"status.$tag" 2>&1
+  sort "$work/recv.$tag.keys" >"keys.$tag"
+  "$crm" fit --db "$db" --format json >"fit.$tag" 2>"fit.$tag.err" || { cat "fit.$tag.err"; fail "fit on $tag"; }
+  "$crm" fit --db "$db" --as-of 2026-11-20 --holdout-from 2026-08-01 --models bgnbd,gamma_gamma >"fittext.$tag" 2>&1
+  "$crm" analyze next-purchase --db "$db" --format jsonl >"next.$tag" 2>&1
+  "$crm" analyze next-purchase --db "$db" --by category >>"next.$tag" 2>&1
+done
+[ "$(wc -l <dry.sq)" -gt 100 ] || fail "the deliver dry run posts too few rows"
+same dry.sq dry.pg "sample shop: deliver --dry-run (the rows as posted, outbox ids included)"
+same dry.sq.err dry.pg.err "sample shop: deliver --dry-run summary"
+same deliver.sq deliver.pg "sample shop: deliver to a receiver (summary)"
+same keys.sq keys.pg "sample shop: the rows the receiver got"
+sed -i "s#$PGURI##; s#postgresql://crm@127.0.0.1:$PGPORT/crm##; s#shop.db##" status.sq status.pg
+same status.sq status.pg "sample shop: deliver --status"
+grep -q "delivered" status.pg || fail "deliver --status on PostgreSQL shows no delivered rows"
+same fit.sq fit.pg "sample shop: fit --format json"
+same fittext.sq fittext.pg "sample shop: fit with a holdout (text)"
+same next.sq next.pg "sample shop: analyze next-purchase"
+[ "$(psql_q "select count(*) from models")" -ge 3 ] || fail "fit saved no models in PostgreSQL"
+[ "$(psql_q "select count(*) from deliveries where status = 'delivered'")" = "$(sqlite3 shop.db "select count(*) from deliveries where status = 'delivered'")" ] ||
+  fail "the deliveries tables differ"
+errs+=(dry.pg dry.pg.err deliver.pg deliver.pg.err status.pg fit.pg.err fittext.pg next.pg)
+
 # --- the odd store (the same SQL on both backends)
 odd_uri=$(pg_newdb odd)
 "$crm" init --db odd.db >/dev/null
@@ -89,7 +123,6 @@ same oddbox.sq oddbox.pg "odd store: outbox and tags (quotes and SQL fragments i
 [ "$(psql_q odd "select count(*) from orders")" = 10 ] || fail "the odd store lost its orders table contents"
 
 # --- clear errors: one line, exit 1, nothing written; never the password
-errs=()
 check_error() {  # check_error NAME EXPECTED-TEXT CRM-ARGS...
   local name=$1 want=$2; shift 2
   set +e; "$crm" "$@" >"$name.out" 2>"$name.err"; local rc=$?; set -e
@@ -101,6 +134,10 @@ check_error() {  # check_error NAME EXPECTED-TEXT CRM-ARGS...
 }
 closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 check_error unreachable "cannot reach the PostgreSQL server" run "$playbook" --db "postgresql://crm:$PGPW_URI@127.0.0.1:$closed_port/crm" --date 2026-11-01
+for cmd in "fit" "analyze next-purchase" "deliver --webhook http://127.0.0.1:9/x" "sample" "import cdnow /dev/null" "init"; do
+  # shellcheck disable=SC2086
+  check_error "unreachable_${cmd%% *}" "cannot reach the PostgreSQL server" $cmd --db "postgresql://crm:$PGPW_URI@127.0.0.1:$closed_port/crm"
+done
 check_error auth "authentication failed" run "$playbook" --db "postgresql://crm:wrong-$PGPW_URI@127.0.0.1:$PGPORT/crm" --date 2026-11-01
 plain=$(pg_newdb plain)
 check_error not_a_store "is not a crm store" run "$playbook" --db "$plain" --date 2026-11-01
