@@ -102,7 +102,7 @@ int cmd_import_csv(const std::vector<std::string>& argv) {
   for (const auto& t : r.tables)
     tables += fmt::format("{}{} {} ({} new)", tables.empty() ? "" : ", ", t.rows, t.table, t.inserted);
   fmt::print(stderr, "{} {} rows from {} file{} into {}: {}", options.dry_run ? "dry run: read" : "imported", r.rows,
-             r.files.size(), r.files.size() == 1 ? "" : "s", *db, tables.empty() ? "nothing" : tables);
+             r.files.size(), r.files.size() == 1 ? "" : "s", shown_location(*db), tables.empty() ? "nothing" : tables);
   if (r.skipped_no_customer) fmt::print(stderr, "; skipped {} rows without a customer", r.skipped_no_customer);
   if (!r.bad_rows.empty()) fmt::print(stderr, "; skipped {} bad rows", r.bad_rows.size());
   fmt::print(stderr, "{}\n", options.dry_run ? " (nothing written)" : "");

@@ -9,13 +9,14 @@ namespace crm::engine {
 
 namespace {
 
+// A statement of the session's cache, reset (and its bindings cleared) when done with.
 class Stmt final : public SqlRow {
  public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK)
-      throw StoreError(std::string("SQLite error: ") + sqlite3_errmsg(db));
+  Stmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  ~Stmt() override {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
   }
-  ~Stmt() override { sqlite3_finalize(st_); }
   void bind(const std::vector<SqlValue>& params) {
     int n = sqlite3_bind_parameter_count(st_);
     for (int k = 1; k <= n; ++k) {
@@ -54,14 +55,32 @@ class Stmt final : public SqlRow {
 
  private:
   sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
+  sqlite3_stmt* st_;
 };
 
 }  // namespace
 
+SqliteSession::~SqliteSession() {
+  for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+}
+
+sqlite3_stmt* SqliteSession::prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return it->second;
+  if (cache_.size() >= kMaxCached) {
+    for (auto& [text, st] : cache_) sqlite3_finalize(st);
+    cache_.clear();
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr) != SQLITE_OK)
+    throw StoreError(std::string("SQLite error: ") + sqlite3_errmsg(db_));
+  cache_.emplace(sql, st);
+  return st;
+}
+
 void SqliteSession::query(const std::string& sql, const std::vector<SqlValue>& params,
                           const std::function<void(const SqlRow&)>& row) {
-  Stmt st(db_, sql);
+  Stmt st(db_, prepare(sql));
   st.bind(params);
   while (st.step()) row(st);
 }
@@ -76,7 +95,7 @@ int64_t SqliteSession::exec(const std::string& sql, const std::vector<SqlValue>&
     }
     return sqlite3_changes64(db_);
   }
-  Stmt st(db_, sql);
+  Stmt st(db_, prepare(sql));
   st.bind(params);
   while (st.step()) {
   }
