@@ -97,6 +97,58 @@ same next.sq next.pg "sample shop: analyze next-purchase"
   fail "the deliveries tables differ"
 errs+=(dry.pg dry.pg.err deliver.pg deliver.pg.err status.pg fit.pg.err fittext.pg next.pg)
 
+# --- import csv: the shipped exports, a re-import (nothing new) and one with changed rows; then
+# the imported stores read the same (dry runs, explain, fit --no-save)
+ex="$root/examples/import"
+shopify_uri=$(pg_newdb shopify)
+cart_uri=$(pg_newdb cart)
+cat >imported.crm <<'CRM'
+message thanks via email subject "thanks {name}"
+rule thanks: when purchase_count >= 1 and days_since_last_purchase <= 30 then send thanks
+rule big: when total_spent > 50 then grant coupon big10
+CRM
+for tag in sq pg; do
+  s=$([ $tag = sq ] && echo shopify.db || echo "$shopify_uri"); c=$([ $tag = sq ] && echo cart.db || echo "$cart_uri")
+  {
+    "$crm" import csv --db "$s" --mapping "$ex/shopify_orders.toml" "$ex/shopify/orders_export.csv"
+    "$crm" import csv --db "$s" --mapping "$ex/shopify_orders.toml" "$ex/shopify/orders_export.csv"
+    "$crm" import csv --db "$c" --mapping "$ex/cart_utf8.toml" "$ex"/cart_utf8/{customers,orders,order_items}.csv
+    "$crm" import csv --db "$c" --mapping "$ex/cart_sjis.toml" "$ex"/cart_sjis/*.csv
+    "$crm" import csv --db "$c" --mapping "$ex/cart_utf8.toml" "$ex"/cart_utf8/{customers,orders}.csv --dry-run
+  } >"import.$tag" 2>&1 || { cat "import.$tag"; fail "import csv on $tag"; }
+  for db in "$s" "$c"; do
+    "$crm" run imported.crm --db "$db" --from 2023-11-01 --to 2024-04-30 --dry-run --format jsonl
+    for id in 1 2 3 1001 1002; do "$crm" explain imported.crm --db "$db" --customer $id --date 2024-03-31 2>&1 || true; done
+    "$crm" analyze next-purchase --db "$db" --format jsonl
+  done >"imported.$tag" 2>&1
+done
+sed -i "s#$shopify_uri#S#g; s#$cart_uri#C#g; s#postgresql://crm@127.0.0.1:$PGPORT/shopify#S#g; s#postgresql://crm@127.0.0.1:$PGPORT/cart#C#g; s#shopify.db#S#g; s#cart.db#C#g" import.sq import.pg imported.sq imported.pg
+grep -q "(0 new)" import.pg || fail "the re-import on PostgreSQL added rows"
+same import.sq import.pg "import csv: reports (first import, re-import, Shift_JIS, dry run)"
+[ "$(grep -c '"action"' imported.sq)" -gt 5 ] || fail "the imported stores gave too few actions"
+same imported.sq imported.pg "import csv: runs, explain and analyze on the imported stores"
+[ "$(psql_q shopify "select count(*) from order_items")" = "$(sqlite3 shopify.db "select count(*) from order_items")" ] ||
+  fail "order_items differ after the Shopify import"
+errs+=(import.pg imported.pg)
+
+# --- import cdnow (through a SQLite staging file and COPY), then fit on both
+python3 -c '
+import random
+r = random.Random(5)
+for c in range(1, 301):
+    d = 19970101 + r.randrange(0, 28)
+    for k in range(r.choice([1, 1, 2, 3, 5])):
+        print(c, "%d%02d%02d" % (1997, 1 + min(11, k * 2 + r.randrange(0, 2)), 1 + r.randrange(0, 28)), r.randrange(1, 4), "%.2f" % (r.uniform(5, 80)))
+' >cdnow.txt
+cdnow_uri=$(pg_newdb cdnow)
+for tag in sq pg; do
+  db=$([ $tag = sq ] && echo cdnow.db || echo "$cdnow_uri")
+  { "$crm" import cdnow --db "$db" cdnow.txt; "$crm" fit --db "$db" --unit weeks; } >"cdnow.$tag" 2>&1 || { cat "cdnow.$tag"; fail "cdnow on $tag"; }
+done
+sed -i "s#postgresql://crm@127.0.0.1:$PGPORT/cdnow#C#g; s#cdnow.db#C#g" cdnow.sq cdnow.pg
+same cdnow.sq cdnow.pg "import cdnow, then fit"
+errs+=(cdnow.pg)
+
 # --- the odd store (the same SQL on both backends)
 odd_uri=$(pg_newdb odd)
 "$crm" init --db odd.db >/dev/null
