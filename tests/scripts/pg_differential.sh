@@ -48,6 +48,16 @@ same run.sq.err run.pg.err "sample shop: run warnings"
 same sim.sq sim.pg "sample shop: simulate --format jsonl"
 same explain.sq explain.pg "sample shop: explain of 4 customers"
 
+# shard runs: each backend reads only the shard's rows (the hash computed in SQL) and gives the
+# same actions; the shards together are the whole day
+for db in shop.db "$PGURI"; do
+  tag=$([ "$db" = shop.db ] && echo sq || echo pg)
+  for k in 1 2 3; do "$crm" run "$playbook" --db "$db" --date 2026-11-20 --dry-run --format jsonl --shard $k/3; done >"shards.$tag"
+done
+same shards.sq shards.pg "sample shop: run --dry-run --shard K/3 for each K"
+"$crm" run "$playbook" --db shop.db --date 2026-11-20 --dry-run --format jsonl | sort >whole.sq
+sort shards.sq | cmp -s - whole.sq || fail "the 3 shards' actions are not the whole day's"
+
 # real runs (catch-up over 6 days), a rerun that writes nothing, and one real-time event
 for db in shop.db "$PGURI"; do
   tag=$([ "$db" = shop.db ] && echo sq || echo pg)
