@@ -116,7 +116,7 @@ LoadResult SqliteStore::load_facts(const TimeZone& tz) {
   }
   if (own_tx && !second) impl_->db.exec("BEGIN");
   try {
-    SqliteSource main_source{db, load_shard}, second_source{second.get(), load_shard};
+    SqliteSource main_source{db}, second_source{second.get()};
     Loader<SqliteSource> loader(main_source, tz, second ? &second_source : nullptr, orders_hint, load_shard);
     LoadResult res = loader.run();
     if (second) exec(second.get(), "COMMIT");
