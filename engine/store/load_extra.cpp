@@ -64,7 +64,7 @@ std::string shard_filter(const std::vector<ColumnInfo>& have, const std::string&
   auto has = [&](const char* c) {
     return std::any_of(have.begin(), have.end(), [&](const ColumnInfo& i) { return i.name == c; });
   };
-  if (table == "order_items")
+  if (table == "order_items")  // no customer column: through their order
     return has("order_id") ? "order_id IN (SELECT id FROM orders WHERE " + shard_sql("customer_id", shard) + ")" : "";
   const char* column = table == "customers" ? "id" : table == "referrals" ? "referrer_id" : "customer_id";
   if (table == "products" || !has(column)) return "";

@@ -53,6 +53,18 @@ std::optional<std::string> PgStore::meta_timezone() {
   return r.text(0, 0);
 }
 
+std::vector<std::pair<int64_t, std::string>> PgStore::order_coupons() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  bool has = false;
+  for (const auto& [name, type] : sql().columns("orders")) has |= name == "coupon";
+  if (!has) return out;
+  sql().query("SELECT id, coupon::text FROM orders WHERE coupon IS NOT NULL AND coupon::text <> '' ORDER BY id",
+              [&](const SqlRow& r) {
+                if (r.type(0) == SqlValue::Type::Int) out.emplace_back(r.i64(0), r.text(1));
+              });
+  return out;
+}
+
 void PgStore::set_meta_timezone(const std::string& tz_name) {
   conn_.exec("INSERT INTO meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
              {tz_name});

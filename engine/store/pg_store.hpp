@@ -31,6 +31,7 @@ class PgStore final : public Store {
   LoadResult load_facts(const TimeZone& tz) override;
   std::vector<lang::CheckOptions::Extra> extra_attributes() override;
   std::optional<std::string> meta_timezone() override;
+  std::vector<std::pair<int64_t, std::string>> order_coupons() override;
   void set_meta_timezone(const std::string& tz_name) override;
   RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
   RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) override;

@@ -22,6 +22,7 @@ stats() { grep -o 'stats: .*' "$1" | sed 's/stats: //'; }
 
 if [ -n "${STORE:-}" ]; then
   t0=$(date +%s%N); cp "$STORE" shop.db; echo "copied $STORE ($(du -h shop.db | cut -f1)) in $(ms "$t0") ms"
+  "$crm" init --db shop.db >/dev/null  # an older store is migrated (the copy, not the original)
 else
   "$crm" sample --db shop.db --customers "${CUSTOMERS:-100000}" --seed 3 2>&1 | tail -1
 fi

@@ -48,6 +48,18 @@ same run.sq.err run.pg.err "sample shop: run warnings"
 same sim.sq sim.pg "sample shop: simulate --format jsonl"
 same explain.sq explain.pg "sample shop: explain of 4 customers"
 
+# crm import sqlite: the SQLite store copied into an empty database reads the same; a second
+# copy into it is refused (it holds customers), and the target must be PostgreSQL
+copy_uri=$(pg_newdb copied)
+"$crm" import sqlite --db "$copy_uri" shop.db 2>copy.err || { cat copy.err; fail "import sqlite"; }
+"$crm" run "$playbook" --db "$copy_uri" --from 2026-10-26 --to 2026-11-24 --dry-run --format jsonl >copy.pg 2>/dev/null
+same run.sq copy.pg "import sqlite: the copied store's dry run over 30 days"
+set +e; "$crm" import sqlite --db "$copy_uri" shop.db >/dev/null 2>copy2.err; rc=$?; set -e
+[ $rc = 1 ] && grep -q "already holds customers" copy2.err || fail "import sqlite into a non-empty store: exit $rc, $(cat copy2.err)"
+set +e; "$crm" import sqlite --db other.db shop.db >/dev/null 2>/dev/null; rc=$?; set -e
+[ $rc = 2 ] || fail "import sqlite into a SQLite file: exit $rc, expected 2 (usage)"
+errs+=(copy.err copy2.err)
+
 # shard runs: each backend reads only the shard's rows (the hash computed in SQL) and gives the
 # same actions; the shards together are the whole day
 for db in shop.db "$PGURI"; do
@@ -106,6 +118,17 @@ same next.sq next.pg "sample shop: analyze next-purchase"
 [ "$(psql_q "select count(*) from deliveries where status = 'delivered'")" = "$(sqlite3 shop.db "select count(*) from deliveries where status = 'delivered'")" ] ||
   fail "the deliveries tables differ"
 errs+=(dry.pg dry.pg.err deliver.pg deliver.pg.err status.pg fit.pg.err fittext.pg next.pg)
+
+# outcomes of the real runs, with coupon redemptions from an orders.coupon column
+sqlite3 shop.db "alter table orders add column coupon text; update orders set coupon = 'comeback_10' where id % 5 = 0"
+psql_q "alter table orders add column coupon text; update orders set coupon = 'comeback_10' where id % 5 = 0"
+for db in shop.db "$PGURI"; do
+  tag=$([ "$db" = shop.db ] && echo sq || echo pg)
+  "$crm" outcomes "$playbook" --db "$db" --from 2026-11-15 --to 2026-11-21 --format jsonl >"outcomes.$tag" 2>&1
+done
+grep -q coupon outcomes.sq || fail "outcomes shows no coupon redemptions"
+same outcomes.sq outcomes.pg "sample shop: outcomes (with coupon redemptions)"
+errs+=(outcomes.pg)
 
 # --- import csv: the shipped exports, a re-import (nothing new) and one with changed rows; then
 # the imported stores read the same (dry runs, explain, fit --no-save)
