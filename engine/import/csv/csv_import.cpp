@@ -1,9 +1,9 @@
 // The import (csv_import.hpp): files are read in table order; each row is converted for every
 // table that reads its file, then applied. Keyed tables (customers, products, orders) are merged
-// in memory and upserted at the end; order lines and the other tables are written as they come.
+// in memory and upserted at the end; order lines and the rest are written as they come, through
+// engine::SqlSession (the same import on SQLite and PostgreSQL).
 #include "engine/import/csv/csv_import.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -11,7 +11,6 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,23 +18,9 @@
 #include "engine/import/csv/csv_reader.hpp"
 #include "engine/import/csv/encoding.hpp"
 #include "engine/import/csv/row_conversion.hpp"
-#include "engine/store/pg_store.hpp"
-#include "engine/store/sqlite_session.hpp"
-#include "engine/store/sqlite_store.hpp"
+#include "engine/store/sql_session.hpp"
 
 namespace crm::import_csv {
-
-std::string RowError::text() const {
-  std::string s = file + ":" + std::to_string(line) + ": ";
-  if (!column.empty()) s += "column '" + column + "' = '" + value + "': ";
-  return s + message;
-}
-
-std::string quote_identifier(const std::string& name) {
-  std::string q = "\"";
-  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 namespace {
 
@@ -607,46 +592,10 @@ void Importer::write_keyed() {
 
 }  // namespace
 
-ImportReport import_csv(const std::string& db_path, const Mapping& mapping, const std::vector<std::string>& files,
-                        const ImportOptions& options) {
-  ImportReport report;
-  if (engine::pg::is_uri(db_path)) {  // the same import, in one transaction of the PostgreSQL store
-    auto store = engine::PgStore::open(db_path, /*create_if_missing=*/true);
-    engine::SqlSession& db = store->sql();
-    db.begin();
-    try {
-      Importer importer(db, mapping, options, report);
-      importer.run(files);
-      if (options.dry_run) db.rollback();
-      else db.commit();
-    } catch (...) {
-      db.rollback();
-      throw;
-    }
-    return report;
-  }
-  bool existed = db_path == ":memory:" || std::filesystem::exists(db_path);
-  report.created_store = !existed;
-  try {
-    SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.setBusyTimeout(engine::kBusyTimeoutMs);
-    try {
-      engine::ensure_schema(db);
-    } catch (const SQLite::Exception& e) {
-      throw engine::StoreError("'" + db_path + "' is not a crm store (" + e.what() + ")");
-    }
-    db.exec("PRAGMA cache_size = -262144");  // 256 MiB: the order lines' index stays in memory
-    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-    engine::SqliteSession session(db.getHandle());
-    Importer importer(session, mapping, options, report);
-    importer.run(files);
-    if (!options.dry_run) tx.commit();
-  } catch (...) {
-    if (!existed) std::filesystem::remove(db_path);
-    throw;
-  }
-  if (options.dry_run && !existed) std::filesystem::remove(db_path);
-  return report;
+void import_into(engine::SqlSession& db, const Mapping& mapping, const std::vector<std::string>& files,
+                 const ImportOptions& options, ImportReport& report) {
+  Importer importer(db, mapping, options, report);
+  importer.run(files);
 }
 
 }  // namespace crm::import_csv
