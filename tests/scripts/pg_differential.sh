@@ -118,6 +118,23 @@ same next.sq next.pg "sample shop: analyze next-purchase"
 [ "$(psql_q "select count(*) from deliveries where status = 'delivered'")" = "$(sqlite3 shop.db "select count(*) from deliveries where status = 'delivered'")" ] ||
   fail "the deliveries tables differ"
 errs+=(dry.pg dry.pg.err deliver.pg deliver.pg.err status.pg fit.pg.err fittext.pg next.pg)
+# one crm deliver at a time on PostgreSQL too (advisory lock); kill -9 of the holder frees it
+psql_q "delete from deliveries"
+start_receiver slow --delay 0.3
+slow_url=$url
+"$crm" deliver --db "$PGURI" --webhook "$slow_url" --batch 1 >/dev/null 2>&1 &
+first=$!
+sleep 1
+rc=0; "$crm" deliver --db "$PGURI" --webhook "$slow_url" >/dev/null 2>lock.err || rc=$?
+[ "$rc" = 1 ] && grep -q "another crm deliver is delivering from 'postgresql://crm@127.0.0.1" lock.err ||
+  { cat lock.err; fail "a second crm deliver on PostgreSQL was not refused (exit $rc)"; }
+kill -9 "$first"; wait "$first" 2>/dev/null || true
+start_receiver fast
+"$crm" deliver --db "$PGURI" --webhook "$url" >/dev/null 2>lock2.err || { cat lock2.err; fail "the lock of a killed crm deliver was not released"; }
+[ "$(psql_q "select count(*) from deliveries where status = 'delivered'")" = "$(psql_q "select count(*) from outbox")" ] ||
+  fail "after the kill and a new delivery, not every row is delivered"
+echo "ok: one crm deliver at a time on PostgreSQL; kill -9 releases the lock"
+errs+=(lock.err lock2.err)
 
 # outcomes of the real runs, with coupon redemptions from an orders.coupon column
 sqlite3 shop.db "alter table orders add column coupon text; update orders set coupon = 'comeback_10' where id % 5 = 0"
