@@ -75,8 +75,61 @@ std::vector<std::optional<std::string>> text_params(const std::vector<SqlValue>&
 
 }  // namespace
 
+PgSession::~PgSession() {
+  try {
+    drain();
+  } catch (...) {
+  }
+}
+
+void PgSession::exec_later(const std::string& sql, const std::vector<SqlValue>& params) {
+  PGconn* c = conn_.raw();
+  if (!pipeline_) {
+    if (PQenterPipelineMode(c) != 1) throw StoreError("PostgreSQL error on " + conn_.location() + ": " + conn_.error_message());
+    pipeline_ = true;
+  }
+  auto text = text_params(params);
+  std::vector<const char*> values;
+  for (const auto& p : text) values.push_back(p ? p->c_str() : nullptr);
+  ++conn_.statements;
+  if (PQsendQueryParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0) != 1) {
+    std::string msg = conn_.error_message();
+    drain();
+    throw StoreError("PostgreSQL error on " + conn_.location() + ": " + msg);
+  }
+  if (++queued_ >= kMaxQueued) drain();
+}
+
+void PgSession::drain() {
+  if (!pipeline_) return;
+  PGconn* c = conn_.raw();
+  pipeline_ = false;
+  queued_ = 0;
+  std::string failure;
+  if (PQpipelineSync(c) != 1) failure = conn_.error_message();
+  else
+    while (true) {
+      PGresult* r = PQgetResult(c);
+      if (!r) {
+        if (PQstatus(c) != CONNECTION_OK) { failure = conn_.error_message(); break; }
+        continue;  // the end of one statement's results
+      }
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_FATAL_ERROR && failure.empty()) failure = conn_.scrub(PQresultErrorMessage(r));
+      PQclear(r);
+      if (st == PGRES_PIPELINE_SYNC) break;
+    }
+  PQexitPipelineMode(c);
+  if (!failure.empty()) {
+    while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' ')) failure.pop_back();
+    if (failure.rfind("ERROR:  ", 0) == 0) failure = failure.substr(8);
+    throw StoreError("PostgreSQL error on " + conn_.location() + ": " + failure.substr(0, failure.find('\n')));
+  }
+}
+
 void PgSession::query(const std::string& sql, const std::vector<SqlValue>& params,
                       const std::function<void(const SqlRow&)>& row) {
+  drain();
   pg::Result r = conn_.exec(sql, text_params(params));
   PgRow cells(r);
   for (int i = 0; i < r.rows(); ++i) {
@@ -86,14 +139,17 @@ void PgSession::query(const std::string& sql, const std::vector<SqlValue>& param
 }
 
 int64_t PgSession::exec(const std::string& sql, const std::vector<SqlValue>& params) {
+  drain();
   return conn_.exec(sql, text_params(params)).affected();
 }
 
 bool PgSession::table_exists(const std::string& table) {
+  drain();
   return conn_.exec("SELECT to_regclass(quote_ident($1)) IS NOT NULL", {table}).text(0, 0) == "t";
 }
 
 std::vector<std::pair<std::string, std::string>> PgSession::columns(const std::string& table) {
+  drain();
   pg::Result r = conn_.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
       "WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
@@ -103,9 +159,19 @@ std::vector<std::pair<std::string, std::string>> PgSession::columns(const std::s
   return out;
 }
 
-void PgSession::begin() { conn_.exec("BEGIN"); }
-void PgSession::commit() { conn_.exec("COMMIT"); }
+void PgSession::begin() {
+  drain();
+  conn_.exec("BEGIN");
+}
+void PgSession::commit() {
+  drain();
+  conn_.exec("COMMIT");
+}
 void PgSession::rollback() noexcept {
+  try {
+    drain();
+  } catch (...) {
+  }
   try {
     conn_.try_exec("ROLLBACK");
   } catch (...) {

@@ -55,6 +55,10 @@ class SqlSession {
   void query(const std::string& sql, const std::function<void(const SqlRow&)>& row) { query(sql, {}, row); }
   // A statement (or, without parameters, several separated by ';'); returns the rows it changed.
   virtual int64_t exec(const std::string& sql, const std::vector<SqlValue>& params = {}) = 0;
+  // A statement whose result nobody reads (the rows of an import): PostgreSQL sends it without
+  // waiting for the answer (libpq's pipeline mode) and reports a failure by the next call of
+  // any other method at the latest; SQLite runs it at once.
+  virtual void exec_later(const std::string& sql, const std::vector<SqlValue>& params) { exec(sql, params); }
   // The first cell of the first row as an integer (0 when there is none).
   int64_t scalar(const std::string& sql, const std::vector<SqlValue>& params = {});
 

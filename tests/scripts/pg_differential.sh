@@ -180,6 +180,16 @@ same imported.sq imported.pg "import csv: runs, explain and analyze on the impor
 [ "$(psql_q shopify "select count(*) from order_items")" = "$(sqlite3 shopify.db "select count(*) from order_items")" ] ||
   fail "order_items differ after the Shopify import"
 errs+=(import.pg imported.pg)
+# a statement that fails on the server (sent in a pipeline) stops the import: one message, exit 1,
+# nothing written
+bad_uri=$(pg_newdb badimport)
+"$crm" init --db "$bad_uri" >/dev/null
+psql_q badimport "alter table order_items add constraint small check (quantity < 2)"
+set +e; "$crm" import csv --db "$bad_uri" --mapping "$ex/shopify_orders.toml" "$ex/shopify/orders_export.csv" >/dev/null 2>bad.err; rc=$?; set -e
+[ $rc = 1 ] && grep -q 'violates check constraint "small"' bad.err || { cat bad.err; fail "a failing import on PostgreSQL: exit $rc"; }
+[ "$(psql_q badimport "select count(*) from customers")" = 0 ] || fail "a failed import on PostgreSQL left rows behind"
+echo "ok: import csv: a server-side failure writes nothing"
+errs+=(bad.err)
 
 # --- import cdnow (through a SQLite staging file and COPY), then fit on both
 python3 -c '

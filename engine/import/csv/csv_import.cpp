@@ -448,8 +448,8 @@ void Importer::apply(Section& s, const CsvReader& in) {
         if (it != product_by_sku_.end()) product->set_int(it->second);
         else product->set_null();
       }
-      if (had_items_ && cleared_orders_.insert(order).second) db_.exec("DELETE FROM order_items WHERE order_id = $1", {order});
-      db_.exec("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ($1, $2, $3, $4)",
+      if (had_items_ && cleared_orders_.insert(order).second) db_.exec_later("DELETE FROM order_items WHERE order_id = $1", {order});
+      db_.exec_later("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ($1, $2, $3, $4)",
                {order, product ? sql_value(*product) : engine::SqlValue(),
                 qi >= 0 ? sql_value(s.val[static_cast<size_t>(qi)]) : engine::SqlValue(),
                 ri >= 0 ? sql_value(s.val[static_cast<size_t>(ri)]) : engine::SqlValue()});
@@ -465,7 +465,7 @@ void Importer::apply(Section& s, const CsvReader& in) {
       std::vector<engine::SqlValue> params;
       params.reserve(s.val.size());
       for (const Value& v : s.val) params.push_back(sql_value(v));
-      db_.exec(stream_statement(spec), params);
+      db_.exec_later(stream_statement(spec), params);
       ++counts.rows;
       return;
     }
@@ -547,7 +547,7 @@ void Importer::write_keyed() {
       if (email_from_key) p.emplace_back(m.sku);
       if (add_total) p.push_back(m.has_items ? engine::SqlValue(std::round(m.items_sum * 100) / 100) : engine::SqlValue());
       if (add_status) p.emplace_back("paid");
-      db_.exec(sql, p);
+      db_.exec_later(sql, p);
       ++counts.rows;
     };
     auto sorted_keys = [](const std::unordered_map<int64_t, Merged>& m) {
