@@ -58,8 +58,8 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   }
   std::optional<Days> as_of;
   if (!date_option(*args, "--as-of", as_of, error)) return usage_error("analyze", error);
-  engine::SqliteStore store = engine::SqliteStore::open(*db);
-  auto table = model::next_purchase_table(store.db(), by == "sku" ? model::ProductKey::sku : model::ProductKey::category, as_of, top);
+  auto store = engine::open_store_read_only(*db);
+  auto table = model::next_purchase_table(store->sql(), by == "sku" ? model::ProductKey::sku : model::ProductKey::category, as_of, top);
   if (format == "jsonl") fmt::print("{}", model::next_purchase_jsonl(table, top));
   else if (format == "csv") fmt::print("{}", model::next_purchase_csv(table, top));
   else fmt::print("{}", lang::terminal_safe(model::next_purchase_text(table, top)));  // SKUs and names are shop data

@@ -9,6 +9,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "engine/deliver/deliver_config.hpp"
 #include "engine/deliver/deliver_lock.hpp"
 #include "engine/deliver/deliverer.hpp"
@@ -155,15 +156,15 @@ int cmd_deliver(const std::vector<std::string>& argv) {
     if (backoff_max) config->backoff_max = *backoff_max;
   }
 
-  engine::SqliteStore store = engine::SqliteStore::open(*db);
+  auto store = engine::open_store(*db);
   if (status) {
-    deliver::DeliveryState state(store.db(), /*read_only=*/true, {});
-    return print_status(state, *db);
+    deliver::DeliveryState state(store->sql(), /*read_only=*/true, {});
+    return print_status(state, shown_location(*db));
   }
   deliver::DeliverLock lock;
-  if (!dry) lock = deliver::DeliverLock::acquire(*db, kDeliverLockWait);
+  if (!dry) lock = deliver::DeliverLock::acquire(*store, kDeliverLockWait);
   if (retry) {
-    deliver::DeliveryState state(store.db(), false, {});
+    deliver::DeliveryState state(store->sql(), false, {});
     int64_t n = state.requeue_failed();
     fmt::print(stderr, "crm deliver: requeued {} failed row(s)\n", n);
     if (!deliver) return kExitOk;
@@ -181,7 +182,7 @@ int cmd_deliver(const std::vector<std::string>& argv) {
       last_progress = now;
       fmt::print(stderr, "\r  delivered {} row(s), {} failed, {} blocked by consent", r.delivered, r.failed, r.blocked);
     };
-  deliver::Deliverer deliverer(store.db(), *config, options);
+  deliver::Deliverer deliverer(store->sql(), *config, options);
   deliver::DeliverReport r = deliverer.run();
   if (progress) fmt::print(stderr, "\r  delivered {} row(s), {} failed, {} blocked by consent\n", r.delivered, r.failed, r.blocked);
   for (const auto& ch : r.unrouted_channels)
@@ -194,7 +195,7 @@ int cmd_deliver(const std::vector<std::string>& argv) {
   }
   int64_t pending = 0;
   {
-    deliver::DeliveryState state(store.db(), false, {});
+    deliver::DeliveryState state(store->sql(), false, {});
     for (const auto& c : state.counts())
       if (c.status == "pending") pending = c.rows;
   }
@@ -204,7 +205,7 @@ int cmd_deliver(const std::vector<std::string>& argv) {
   for (const auto& e : r.errors) fmt::print(stderr, "crm deliver: error: {}\n", lang::terminal_safe(e));
   if (r.errors.empty()) fmt::print(stderr, "crm deliver: error: {} row(s) failed (the webhook refused them)\n", r.failed);
   fmt::print(stderr, "help: 'crm deliver --db {} --status' lists failed rows with their error; --retry-failed requeues them\n",
-             *db);
+             shown_location(*db));
   return kExitError;
 }
 

@@ -67,23 +67,23 @@ int cmd_fit(const std::vector<std::string>& argv) {
       else return usage_error("fit", "unknown model '" + m + "' in --models (known: bgnbd, pareto_nbd, gamma_gamma)");
     }
   }
-  engine::SqliteStore store = engine::SqliteStore::open(*db);
+  auto store = engine::open_store(*db);
   model::FitResult fit;
   try {
-    fit = model::fit_models(store.db(), options);
+    fit = model::fit_models(store->sql(), options);
   } catch (const model::FitError& e) {
     fmt::print(stderr, "crm fit: error: {}; {}\n", e.what(), e.hint());
     return kExitError;
   }
   if (auto report = args->option("--report")) {
     std::ofstream out(*report, std::ios::binary | std::ios::trunc);
-    out << model::fit_report_html(fit, *db);
+    out << model::fit_report_html(fit, shown_location(*db));
     if (!out.flush()) {
       fmt::print(stderr, "crm fit: error: cannot write the report '{}'\n", *report);
       return kExitError;
     }
   }
-  if (!args->flag("--no-save")) model::save_models(store.db(), fit);
+  if (!args->flag("--no-save")) model::save_models(store->sql(), fit);
   fmt::print("{}", format == "json" ? model::fit_json(fit) : model::fit_text(fit));
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 // papers, see engine/import/cdnow.hpp).
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "cli/args.hpp"
@@ -102,7 +103,7 @@ int cmd_import_csv(const std::vector<std::string>& argv) {
   for (const auto& t : r.tables)
     tables += fmt::format("{}{} {} ({} new)", tables.empty() ? "" : ", ", t.rows, t.table, t.inserted);
   fmt::print(stderr, "{} {} rows from {} file{} into {}: {}", options.dry_run ? "dry run: read" : "imported", r.rows,
-             r.files.size(), r.files.size() == 1 ? "" : "s", *db, tables.empty() ? "nothing" : tables);
+             r.files.size(), r.files.size() == 1 ? "" : "s", shown_location(*db), tables.empty() ? "nothing" : tables);
   if (r.skipped_no_customer) fmt::print(stderr, "; skipped {} rows without a customer", r.skipped_no_customer);
   if (!r.bad_rows.empty()) fmt::print(stderr, "; skipped {} bad rows", r.bad_rows.size());
   fmt::print(stderr, "{}\n", options.dry_run ? " (nothing written)" : "");
@@ -116,7 +117,8 @@ int cmd_import(const std::vector<std::string>& argv) {
   static const char* kHelp =
       "Usage: crm import csv --db STORE --mapping MAP FILE...   (see crm import csv --help)\n"
       "       crm import online-retail --db FILE [--assume-email-opt-in] CSV[.gz]\n"
-      "       crm import cdnow --db FILE TXT\n\n"
+      "       crm import cdnow --db FILE TXT\n"
+      "       crm import sqlite --db postgresql://... STORE.db\n\n"
       "Loads the UCI Online Retail data set (InvoiceNo, StockCode, Description, Quantity,\n"
       "InvoiceDate, UnitPrice, CustomerID, Country; plain or gzip CSV) into a new store:\n"
       "customers from CustomerID (rows without one are skipped), one paid order per invoice,\n"
@@ -125,6 +127,9 @@ int cmd_import(const std::vector<std::string>& argv) {
       "cdnow loads the CDNOW purchases of Fader, Hardie & Lee (2005) (whitespace-separated: customer\n"
       "id, [sample id,] date YYYYMMDD, number of CDs, dollars): one paid order per line at noon\n"
       "of its date, with the CDs as items of one product \"CD\"; customers from the ids.\n\n"
+      "sqlite copies a SQLite crm store (its shop tables, extra customer columns and time zone;\n"
+      "not its outbox or runs) into a PostgreSQL store that holds no customers, with one COPY\n"
+      "per table in one transaction.\n\n"
       "Options:\n"
       "  --db FILE               the store to write (must hold no customers yet)\n"
       "  --assume-email-opt-in   set email_opt_in = 1 (the data has no consent; default null)\n"
@@ -139,11 +144,25 @@ int cmd_import(const std::vector<std::string>& argv) {
   }
   if (args->positional.empty()) return usage_error("import", "expected a format: csv, online-retail or cdnow");
   const std::string& format = args->positional[0];
-  if (format != "online-retail" && format != "cdnow")
-    return usage_error("import", "unknown format '" + format + "' (known: csv, online-retail, cdnow)");
+  if (format != "online-retail" && format != "cdnow" && format != "sqlite")
+    return usage_error("import", "unknown format '" + format + "' (known: csv, online-retail, cdnow, sqlite)");
   if (args->positional.size() != 2) return usage_error("import", "expected one input file after '" + format + "'");
   auto db = args->option("--db");
   if (!db) return usage_error("import", "--db FILE is required");
+  if (format == "sqlite") {
+    if (!engine::pg::is_uri(*db)) return usage_error("import", "import sqlite copies into a PostgreSQL store: --db postgresql://...");
+    if (args->flag("--assume-email-opt-in")) return usage_error("import", "--assume-email-opt-in is for online-retail");
+    const std::string& file = args->positional[1];
+    engine::open_store_read_only(file);  // a crm store of this schema version, or a clear error
+    auto start = std::chrono::steady_clock::now();
+    auto store = engine::PgStore::open(*db, /*create_if_missing=*/true);
+    if (store->customer_count() > 0)
+      throw engine::StoreError("'" + store->location() + "' already holds customers; use an empty database or schema");
+    store->copy_from_sqlite(file);
+    fmt::print(stderr, "copied {} into {}: {} customers in {:.1f} s\n", file, store->location(), store->customer_count(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return kExitOk;
+  }
   if (format == "cdnow") {
     if (args->flag("--assume-email-opt-in")) return usage_error("import", "--assume-email-opt-in is for online-retail");
     auto c = examples::fill_any_store(

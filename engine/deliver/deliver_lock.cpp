@@ -2,6 +2,8 @@
 // so that the second crm deliver can name it.
 #include "engine/deliver/deliver_lock.hpp"
 
+#include "engine/store/pg_store.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -17,12 +19,28 @@ DeliverLock& DeliverLock::operator=(DeliverLock&& o) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = o.fd_;
     o.fd_ = -1;
+    pg_ = std::move(o.pg_);
   }
   return *this;
 }
 
 DeliverLock::~DeliverLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+// The advisory lock class of crm deliver (the run lock's are 1668443393 and 1668443394).
+constexpr int64_t kPgDeliverLockClass = 1668443395;
+
+DeliverLock DeliverLock::acquire(engine::Store& store, std::chrono::milliseconds wait) {
+  auto* pg = dynamic_cast<engine::PgStore*>(&store);
+  if (!pg) return acquire(store.location(), wait);
+  DeliverLock lock;
+  try {
+    lock.pg_ = pg->advisory_lock(kPgDeliverLockClass, wait, "another crm deliver is delivering from '" + store.location() + "'");
+  } catch (const engine::StoreError& e) {
+    throw std::runtime_error(e.what());
+  }
+  return lock;
 }
 
 DeliverLock DeliverLock::acquire(const std::string& store_path, std::chrono::milliseconds wait) {

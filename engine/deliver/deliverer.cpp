@@ -3,7 +3,7 @@
 // read with it is current; its outcome is committed before the next batch.
 #include "engine/deliver/deliverer.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include "engine/store/sql_session.hpp"
 #include <fmt/format.h>
 
 #include <chrono>
@@ -42,7 +42,7 @@ void sleep_seconds(double s) {
 }  // namespace
 
 struct Deliverer::Impl {
-  SQLite::Database& db;
+  engine::SqlSession& db;
   Config config;
   DeliverOptions options;
   DeliveryState state;
@@ -52,7 +52,7 @@ struct Deliverer::Impl {
   std::vector<Lane> lanes;
   std::set<std::string> dead_urls;  // webhooks given up on in this run
 
-  Impl(SQLite::Database& d, Config c, DeliverOptions o)
+  Impl(engine::SqlSession& d, Config c, DeliverOptions o)
       : db(d),
         config(std::move(c)),
         options(std::move(o)),
@@ -188,7 +188,7 @@ struct Deliverer::Impl {
   }
 };
 
-Deliverer::Deliverer(SQLite::Database& db, Config config, DeliverOptions options)
+Deliverer::Deliverer(engine::SqlSession& db, Config config, DeliverOptions options)
     : impl_(std::make_unique<Impl>(db, std::move(config), std::move(options))) {}
 
 Deliverer::~Deliverer() = default;

@@ -10,8 +10,8 @@
 
 #include "engine/deliver/deliver_config.hpp"
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::deliver {
@@ -43,7 +43,7 @@ class Deliverer {
  public:
   // `db` is an open crm store. Throws std::runtime_error when a route's token_env is not set
   // (except in a dry run) or customer_fields names a missing column.
-  Deliverer(SQLite::Database& db, Config config, DeliverOptions options);
+  Deliverer(engine::SqlSession& db, Config config, DeliverOptions options);
   ~Deliverer();
   DeliverReport run();
 

@@ -6,9 +6,11 @@ namespace crm::deliver {
 namespace {
 
 nlohmann::ordered_json parsed_payload(const std::string& text) {
-  auto j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Keys in bytewise order, whatever order the store kept them in (crm writes them so; a jsonb
+  // column of PostgreSQL keeps its own order), so both backends post the same bytes.
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return text;  // not JSON: passed on as a string
-  return j;
+  return nlohmann::ordered_json::parse(j.dump());
 }
 
 }  // namespace

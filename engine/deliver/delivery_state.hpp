@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::deliver {
@@ -46,7 +46,7 @@ struct FailedRow {
 // empty TEMP table, so --dry-run and --status write nothing to the store file.
 class DeliveryState {
  public:
-  DeliveryState(SQLite::Database& db, bool read_only, std::vector<std::string> customer_fields);
+  DeliveryState(engine::SqlSession& db, bool read_only, std::vector<std::string> customer_fields);
 
   // The channels of the rows still pending (null channel as ""), in a stable order.
   std::vector<std::string> pending_channels();
@@ -77,7 +77,7 @@ class DeliveryState {
               const std::optional<std::string>& error, const std::optional<std::string>& next_attempt,
               const std::optional<std::string>& delivered_at, const std::optional<std::string>& webhook,
               bool keep_attempts);
-  SQLite::Database& db_;
+  engine::SqlSession& db_;
   std::vector<std::string> customer_fields_;  // columns that exist in customers
   bool has_customers_ = false;
 };

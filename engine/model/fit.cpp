@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include "engine/store/sql_session.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -48,7 +48,7 @@ double weighted_mean(const std::vector<double>& v, const std::vector<double>& w)
 
 }  // namespace
 
-FitResult fit_models(SQLite::Database& db, const FitOptions& o) {
+FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
   FitResult res;
   res.unit = o.unit;
   auto t0 = Clock::now();

@@ -81,10 +81,10 @@ struct FitResult {
 };
 
 // Loads the paid orders and fits. Throws FitError for unusable data or a failed fit.
-FitResult fit_models(SQLite::Database& db, const FitOptions& options);
+FitResult fit_models(engine::SqlSession& db, const FitOptions& options);
 
 // Saves the fitted models in table `models` (created if absent), as of the calibration end.
-void save_models(SQLite::Database& db, const FitResult& fit);
+void save_models(engine::SqlSession& db, const FitResult& fit);
 
 // The text (`crm fit`), JSON (one object per model, one per line) and HTML (--report) outputs.
 std::string fit_text(const FitResult& fit);

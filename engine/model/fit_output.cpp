@@ -1,6 +1,6 @@
 // The outputs of `crm fit`: the saved rows of table `models`, the text summary and the JSON
 // objects (one per model, with the papers' parameter names and standard errors).
-#include <SQLiteCpp/SQLiteCpp.h>
+#include "engine/store/sql_session.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -39,11 +39,11 @@ double holdout_total(const FitResult& fit, bool bgnbd) {
 
 }  // namespace
 
-void save_models(SQLite::Database& db, const FitResult& fit) {
-  SQLite::Transaction tx(db);
-  ensure_models_table(db);
-  for (const auto& m : fit.fits) insert_model(db, m.name, fit.calibration_end, params_json(fit, m).dump(), m.log_likelihood);
-  tx.commit();
+void save_models(engine::SqlSession& db, const FitResult& fit) {
+  db.transaction([&] {
+    ensure_models_table(db);
+    for (const auto& m : fit.fits) insert_model(db, m.name, fit.calibration_end, params_json(fit, m).dump(), m.log_likelihood);
+  });
 }
 
 std::string fit_text(const FitResult& fit) {

@@ -12,26 +12,23 @@
 #include "engine/model/pareto_nbd.hpp"
 #include "engine/model/rfm_summary.hpp"
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::model {
 
 // CREATE TABLE IF NOT EXISTS models (...): `crm fit` calls it before saving.
-void ensure_models_table(SQLite::Database& db);
+void ensure_models_table(engine::SqlSession& db);
 
 // Appends one row; params is a JSON object text.
-void insert_model(SQLite::Database& db, const std::string& name, Days as_of, const std::string& params_json,
+void insert_model(engine::SqlSession& db, const std::string& name, Days as_of, const std::string& params_json,
                   double log_likelihood);
 
 // LifetimeModels (the predictions in days) and pick_models are in engine/lifetime/lifetime_models.hpp.
 
 // Reads the latest models with as_of <= date; nullopt when the store has no `models` table or
 // no model fitted on or before `date`. Throws std::runtime_error for a malformed params row.
-std::optional<LifetimeModels> latest_models(SQLite::Database& db, Days date);
-
-// Every row of table `models` (none without the table).
-std::vector<ModelRow> read_model_rows(SQLite::Database& db);
+std::optional<LifetimeModels> latest_models(engine::SqlSession& db, Days date);
 
 }  // namespace crm::model

@@ -2,7 +2,7 @@
 // each followed by the customer's next purchase day; counts per product, bucket and next product.
 #include "engine/model/next_purchase.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include "engine/store/sql_session.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -42,42 +42,37 @@ void sort_rows(std::vector<NextRow>& rows) {
 
 }  // namespace
 
-NextPurchaseTable next_purchase_table(SQLite::Database& db, ProductKey key, std::optional<Days> as_of, size_t top_n) {
+NextPurchaseTable next_purchase_table(engine::SqlSession& db, ProductKey key, std::optional<Days> as_of, size_t top_n) {
   NextPurchaseTable t;
   t.key = key;
   // Products: id -> key index (sku or category; "(none)" for a product without a category).
   std::vector<std::string> keys, names;
   std::unordered_map<std::string, int32_t> key_index;
   std::unordered_map<int64_t, int32_t> product_key;
-  {
-    SQLite::Statement q(db, "SELECT id, sku, name, category FROM products");
-    while (q.executeStep()) {
-      std::string k = key == ProductKey::sku ? q.getColumn(1).getString()
-                                             : (q.getColumn(3).isNull() ? "(none)" : q.getColumn(3).getString());
-      auto [it, fresh] = key_index.emplace(k, static_cast<int32_t>(keys.size()));
-      if (fresh) {
-        keys.push_back(k);
-        names.push_back(key == ProductKey::sku ? q.getColumn(2).getString() : "");
-      }
-      product_key[q.getColumn(0).getInt64()] = it->second;
+  db.query("SELECT id, sku, name, category FROM products ORDER BY id", [&](const engine::SqlRow& q) {
+    std::string k = key == ProductKey::sku ? q.text(1) : (q.null(3) ? "(none)" : q.text(3));
+    auto [it, fresh] = key_index.emplace(k, static_cast<int32_t>(keys.size()));
+    if (fresh) {
+      keys.push_back(k);
+      names.push_back(key == ProductKey::sku ? q.text(2) : "");
     }
-  }
+    product_key[q.i64(0)] = it->second;
+  });
   engine::TimeZone tz = store_time_zone(db);
   std::vector<Item> items;
   Days last = INT32_MIN;
-  SQLite::Statement q(db,
-                      "SELECT o.customer_id, o.ordered_at, i.product_id FROM orders o JOIN order_items i ON i.order_id = o.id"
-                      " WHERE o.status = 'paid' AND o.customer_id IS NOT NULL");
-  while (q.executeStep()) {
-    auto pk = product_key.find(q.getColumn(2).getInt64());
-    if (pk == product_key.end()) continue;
-    auto at = q.getColumn(1);
-    std::optional<engine::LocalTime> lt =
-        at.isInteger() ? std::optional(engine::local_time_of_epoch(at.getInt64(), tz)) : engine::parse_timestamp(at.getText(), tz);
-    if (!lt || (as_of && lt->day > *as_of)) continue;
-    last = std::max(last, lt->day);
-    items.push_back({q.getColumn(0).getInt64(), lt->day, pk->second});
-  }
+  db.query("SELECT o.customer_id, o.ordered_at, i.product_id FROM orders o JOIN order_items i ON i.order_id = o.id"
+           " WHERE o.status = 'paid' AND o.customer_id IS NOT NULL",
+           [&](const engine::SqlRow& q) {
+             auto pk = product_key.find(q.i64(2));
+             if (pk == product_key.end()) return;
+             std::optional<engine::LocalTime> lt = q.type(1) == engine::SqlValue::Type::Int
+                                                       ? std::optional(engine::local_time_of_epoch(q.i64(1), tz))
+                                                       : engine::parse_timestamp(q.text(1), tz);
+             if (!lt || (as_of && lt->day > *as_of)) return;
+             last = std::max(last, lt->day);
+             items.push_back({q.i64(0), lt->day, pk->second});
+           });
   t.as_of = as_of ? *as_of : (last == INT32_MIN ? 0 : last);
   std::sort(items.begin(), items.end(),
             [](const Item& a, const Item& b) { return std::tie(a.customer, a.day, a.key) < std::tie(b.customer, b.day, b.key); });

@@ -11,8 +11,8 @@
 #include "engine/lifetime/next_buckets.hpp"
 #include "lang/date.hpp"
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::model {
@@ -49,7 +49,7 @@ struct NextPurchaseTable {
 // Reads paid orders with their items up to `as_of` (default: all) in the store's time zone; a
 // customer's orders of one day are one purchase. Keeps all next products (top_n = 0) or the
 // best top_n per product and bucket.
-NextPurchaseTable next_purchase_table(SQLite::Database& db, ProductKey key, std::optional<Days> as_of, size_t top_n = 0);
+NextPurchaseTable next_purchase_table(engine::SqlSession& db, ProductKey key, std::optional<Days> as_of, size_t top_n = 0);
 
 // The n best next SKUs for a customer whose last purchase held `last_skus`, `days_elapsed` days
 // ago: the products' next rows in the bucket of days_elapsed (the last bucket beyond it),

@@ -1,7 +1,7 @@
 // Reading paid orders into purchase days, and the per-customer (x, t_x, T, mean spend) summary.
 #include "engine/model/rfm_summary.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
+#include "engine/store/sql_session.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,12 +17,14 @@ std::optional<TimeUnit> parse_unit(const std::string& s) {
   return std::nullopt;
 }
 
-engine::TimeZone store_time_zone(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT value FROM meta WHERE key = 'timezone'");
-  if (q.executeStep() && !q.getColumn(0).isNull()) {
-    std::string error;
-    if (auto tz = engine::TimeZone::load(q.getColumn(0).getString(), error)) return *tz;
-  }
+engine::TimeZone store_time_zone(engine::SqlSession& db) {
+  std::optional<std::string> name;
+  db.query("SELECT value FROM meta WHERE key = 'timezone'", [&](const engine::SqlRow& r) {
+    if (!r.null(0)) name = r.text(0);
+  });
+  std::string error;
+  if (name)
+    if (auto tz = engine::TimeZone::load(*name, error)) return *tz;
   return engine::TimeZone();
 }
 
@@ -36,25 +38,24 @@ struct Row {
 
 }  // namespace
 
-PurchaseDays load_purchase_days(SQLite::Database& db, std::optional<Days> last_day) {
+PurchaseDays load_purchase_days(engine::SqlSession& db, std::optional<Days> last_day) {
   engine::TimeZone tz = store_time_zone(db);
   std::vector<Row> rows;
   PurchaseDays out;
-  SQLite::Statement q(db, "SELECT customer_id, ordered_at, total FROM orders WHERE status = 'paid'");
-  while (q.executeStep()) {
+  // In id order (SQLite's rowid order), so a day's totals add up in the same order on both backends.
+  db.query("SELECT customer_id, ordered_at, total FROM orders WHERE status = 'paid' ORDER BY id", [&](const engine::SqlRow& q) {
     ++out.orders;
-    auto c = q.getColumn(0), at = q.getColumn(1), total = q.getColumn(2);
-    if (c.isNull() || at.isNull() || total.isNull()) { ++out.bad_rows; continue; }
+    if (q.null(0) || q.null(1) || q.null(2)) { ++out.bad_rows; return; }
     std::optional<engine::LocalTime> t;
-    if (at.isInteger()) t = engine::local_time_of_epoch(at.getInt64(), tz);
-    else t = engine::parse_timestamp(at.getText(), tz);
-    double v = total.getDouble();
-    if (!t || !std::isfinite(v)) { ++out.bad_rows; continue; }
-    if (last_day && t->day > *last_day) continue;
-    rows.push_back({c.getInt64(), t->day, v});
-  }
+    if (q.type(1) == engine::SqlValue::Type::Int) t = engine::local_time_of_epoch(q.i64(1), tz);
+    else t = engine::parse_timestamp(q.text(1), tz);
+    double v = q.f64(2);
+    if (!t || !std::isfinite(v)) { ++out.bad_rows; return; }
+    if (last_day && t->day > *last_day) return;
+    rows.push_back({q.i64(0), t->day, v});
+  });
   auto by_customer_day = [](const Row& a, const Row& b) { return std::tie(a.customer, a.day) < std::tie(b.customer, b.day); };
-  if (!std::is_sorted(rows.begin(), rows.end(), by_customer_day)) std::sort(rows.begin(), rows.end(), by_customer_day);
+  if (!std::is_sorted(rows.begin(), rows.end(), by_customer_day)) std::stable_sort(rows.begin(), rows.end(), by_customer_day);
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     bool new_customer = out.customer_ids.empty() || out.customer_ids.back() != r.customer;

@@ -10,8 +10,8 @@
 #include "engine/store/timezone.hpp"
 #include "lang/date.hpp"
 
-namespace SQLite {
-class Database;
+namespace crm::engine {
+class SqlSession;
 }
 
 namespace crm::model {
@@ -20,7 +20,7 @@ namespace crm::model {
 std::optional<TimeUnit> parse_unit(const std::string& s);
 
 // The zone in which the store's timestamps become days: meta `timezone`, else UTC.
-engine::TimeZone store_time_zone(SQLite::Database& db);
+engine::TimeZone store_time_zone(engine::SqlSession& db);
 
 // Every paid order as of a date, merged per customer and calendar day (the papers count the
 // purchases of one customer on one day as one transaction; its value is the day's total).
@@ -37,7 +37,7 @@ struct PurchaseDays {
 
 // Reads orders with status 'paid' dated on or before `last_day` (all when unset), in the store's
 // time zone (meta `timezone`, else UTC).
-PurchaseDays load_purchase_days(SQLite::Database& db, std::optional<Days> last_day = std::nullopt);
+PurchaseDays load_purchase_days(engine::SqlSession& db, std::optional<Days> last_day = std::nullopt);
 
 // One customer as the models see them at the end of calibration day E (first purchase on or
 // before E): x = repeat purchase days in (first, E]; t_x = last purchase day - first, T = E - first,

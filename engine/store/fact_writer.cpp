@@ -11,14 +11,15 @@ std::string quote_identifier(const std::string& name) {
   return q + "\"";
 }
 
-std::string customer_columns_sql_v1() {
+std::string customer_columns_sql_v1(bool postgres) {
   // Wrapped at 88 columns after a two-space indent: the text migration 1 always had, so the
   // table's CREATE statement in sqlite_master is the same as before the list existed.
   constexpr size_t kWidth = 88;
   std::string out, line = " ";
   for (const auto& c : kCustomerColumns) {
     if (c.since != 1) continue;
-    const size_t item = c.name.size() + 1 + c.sql_type.size() + 1;  // "name TYPE,"
+    std::string_view type = postgres ? c.pg_type : c.sql_type;
+    const size_t item = c.name.size() + 1 + type.size() + 1;  // "name TYPE,"
     if (line.size() > 1 && line.size() + 1 + item > kWidth) {
       out += line;
       out += '\n';
@@ -27,7 +28,7 @@ std::string customer_columns_sql_v1() {
     line += ' ';
     line += c.name;
     line += ' ';
-    line += c.sql_type;
+    line += type;
     line += ',';
   }
   out += line;

@@ -37,15 +37,38 @@ std::string quote_ident(const std::string& s) {
 
 // "SELECT a, NULL, c FROM t": the wanted columns, NULL for those the table lacks.
 std::string select_sql(const std::vector<ColumnInfo>& have, const std::string& table, const std::vector<std::string>& wanted,
-                       const std::string& tail, const std::string& rowid_expr) {
+                       const std::string& tail, const std::string& rowid_expr, const std::string& filter) {
+  std::string from = quote_ident(table), rowid = rowid_expr;
+  if (!filter.empty() && rowid_expr != "rowid") {  // number the rows before the filter
+    from = "(SELECT *, " + rowid_expr + " AS crm_rowid FROM " + from + ") AS " + from;
+    rowid = "crm_rowid";
+  }
   std::string sql = "SELECT ";
   for (size_t i = 0; i < wanted.size(); ++i) {
     bool present = wanted[i] == "rowid" ||
                    std::any_of(have.begin(), have.end(), [&](const ColumnInfo& c) { return c.name == wanted[i]; });
     if (i) sql += ", ";
-    sql += present ? (wanted[i] == "rowid" ? rowid_expr : quote_ident(wanted[i])) : "NULL";
+    sql += present ? (wanted[i] == "rowid" ? rowid : quote_ident(wanted[i])) : "NULL";
   }
-  return sql + " FROM " + quote_ident(table) + tail;
+  if (filter.empty()) return sql + " FROM " + from + tail;
+  std::string where = filter, rest = tail;
+  if (rest.rfind(" WHERE ", 0) == 0) {
+    size_t order = rest.find(" ORDER BY ");
+    where = "(" + filter + ") AND (" + rest.substr(7, order == std::string::npos ? std::string::npos : order - 7) + ")";
+    rest = order == std::string::npos ? "" : rest.substr(order);
+  }
+  return sql + " FROM " + from + " WHERE " + where + rest;
+}
+
+std::string shard_filter(const std::vector<ColumnInfo>& have, const std::string& table, const Shard& shard) {
+  auto has = [&](const char* c) {
+    return std::any_of(have.begin(), have.end(), [&](const ColumnInfo& i) { return i.name == c; });
+  };
+  if (table == "order_items")  // no customer column: through their order
+    return has("order_id") ? "order_id IN (SELECT id FROM orders WHERE " + shard_sql("customer_id", shard) + ")" : "";
+  const char* column = table == "customers" ? "id" : table == "referrals" ? "referrer_id" : "customer_id";
+  if (table == "products" || !has(column)) return "";
+  return shard_sql(quote_ident(column), shard);
 }
 
 std::optional<lang::Type> type_of_declared(const std::string& declared) {

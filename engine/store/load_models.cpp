@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "engine/store/model_rows.hpp"
 #include "engine/store/sqlite_store_impl.hpp"
 #include "engine/store/store.hpp"
 
@@ -48,6 +49,28 @@ bool SqliteStore::has_lifetime_models() {
   bool yes = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_finalize(st);
   return yes;
+}
+
+}  // namespace crm::engine
+
+namespace crm::engine {
+
+std::vector<model::ModelRow> read_model_rows(SqlSession& db) {
+  std::vector<model::ModelRow> rows;
+  if (!db.table_exists("models")) return rows;
+  const std::string order = db.postgres() ? "id" : "rowid";  // the order crm fit wrote them
+  db.query("SELECT name, as_of, params, fitted_at FROM models ORDER BY " + order, [&](const SqlRow& r) {
+    auto day = parse_date(r.text(1));
+    if (day) rows.push_back({r.text(0), *day, r.text(2), r.text(3)});
+  });
+  return rows;
+}
+
+bool has_model_rows(SqlSession& db) {
+  if (!db.table_exists("models")) return false;
+  bool any = false;
+  db.query("SELECT 1 FROM models LIMIT 1", [&](const SqlRow&) { any = true; });
+  return any;
 }
 
 }  // namespace crm::engine

@@ -84,6 +84,8 @@ inline std::optional<int64_t> orders_middle(sqlite3* db) {
 struct SqliteSource {
   using Cursor = Query;
   sqlite3* db;
+  // A shard run filters in the Loader, not in the SQL: here the database is in the process, and
+  // SQLite's VM computes the hash (shard_sql) slower than C++ does (measured: docs/postgres.md).
   std::vector<ColumnInfo> columns(const std::string& table) { return table_columns(db, table); }
   Query query(const std::vector<ColumnInfo>& have, const std::string& table, const std::vector<std::string>& wanted,
               const std::string& tail = "") {

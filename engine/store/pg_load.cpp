@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/store/load_loader.hpp"
+#include "engine/store/model_rows.hpp"
 #include "engine/store/pg_store.hpp"
 #include "engine/store/sqlite_store.hpp"  // kParallelLoadMinOrders
 
@@ -123,6 +124,7 @@ struct PgSource {
   using Cursor = PgCursor;
   pg::Conn* conn;
   std::map<std::string, std::vector<PgColumn>> cache;
+  std::optional<Shard> shard;  // a shard run: only its customers' rows are read
 
   const std::vector<PgColumn>& pg_cols(const std::string& table) {
     auto it = cache.find(table);
@@ -146,7 +148,7 @@ struct PgSource {
       kinds.push_back(k);
     }
     // SQLite's rowid is the insertion order; here the row's number in the scan.
-    std::string sql = select_sql(have, table, wanted, tail, "row_number() OVER ()");
+    std::string sql = select_sql(have, table, wanted, tail, "row_number() OVER ()", shard ? shard_filter(have, table, *shard) : "");
     return PgCursor(*conn, "COPY (" + sql + ") TO STDOUT", std::move(kinds));
   }
   // Row hints are read before any COPY starts (no other statement can run during one).
@@ -217,13 +219,15 @@ LoadResult PgStore::load_facts(const TimeZone& tz) {
         if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') throw StoreError("unexpected snapshot id from the server");
       second->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
     }
-    PgSource second_source{second.get(), {}, {}};
+    main.shard = load_shard;
+    PgSource second_source{second.get(), {}, load_shard, {}};
     if (second) second_source.prefetch();
     Loader<PgSource> loader(main, tz, second ? &second_source : nullptr, orders_hint ? std::optional<size_t>(orders_hint) : std::nullopt, load_shard);
     LoadResult res = loader.run();
     if (second) second->exec("COMMIT");
     conn_.statements += second ? second->statements : 0;
     conn_.exec("COMMIT");
+    res.facts.models = read_model_rows(sql());  // the fitted lifetime models, as SQLite's load reads them
     return res;
   } catch (...) {
     conn_.try_exec("ROLLBACK");

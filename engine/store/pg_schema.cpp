@@ -5,6 +5,7 @@
 // created_at, runs) are `timestamptz`.
 #include <string>
 
+#include "engine/store/columns.hpp"
 #include "engine/store/pg_store.hpp"
 
 namespace crm::engine {
@@ -21,9 +22,7 @@ constexpr Migration kPgMigrations[] = {
     {1, "SPEC §5 tables and meta", R"sql(
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text);
 CREATE TABLE IF NOT EXISTS customers (
-  id bigint PRIMARY KEY, name text, email text, birthday date, created_at timestamp,
-  email_opt_in boolean, line_opt_in boolean, sms_opt_in boolean, push_opt_in boolean,
-  dm_opt_in boolean, referred_by bigint);
+{customers});
 CREATE TABLE IF NOT EXISTS products (
   id bigint PRIMARY KEY, sku text UNIQUE, name text, category text, price numeric);
 CREATE TABLE IF NOT EXISTS orders (
@@ -103,7 +102,14 @@ int pg_ensure_schema(pg::Conn& conn) {
     for (const Migration& m : kPgMigrations) {
       if (m.version <= found && !(m.version == 1 && found < kSchemaVersion)) continue;
       try {
-        conn.exec(m.sql);
+        std::string sql = m.sql;  // the customers columns come from columns.def
+        if (size_t at = sql.find("{customers}"); at != std::string::npos)
+          sql.replace(at, std::string_view("{customers}").size(), customer_columns_sql_v1(/*postgres=*/true));
+        conn.exec(sql);
+        for (const CustomerColumn& c : kCustomerColumns)
+          if (c.since == m.version && c.since > 1)
+            conn.exec("ALTER TABLE customers ADD COLUMN IF NOT EXISTS " + pg::ident(std::string(c.name)) + " " +
+                      std::string(c.pg_type));
       } catch (const StoreError& e) {
         throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
       }

@@ -3,6 +3,8 @@
 // ON CONFLICT (idem_key) DO NOTHING) in the transaction that records the completed day.
 #include "engine/store/pg_store.hpp"
 
+#include "engine/store/model_rows.hpp"
+
 #include <map>
 #include <thread>
 
@@ -58,6 +60,18 @@ void PgStore::set_meta_value(const std::string& key, const std::string& value) {
              {key, value});
 }
 
+std::vector<std::pair<int64_t, std::string>> PgStore::order_coupons() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  bool has = false;
+  for (const auto& [name, type] : sql().columns("orders")) has |= name == "coupon";
+  if (!has) return out;
+  sql().query("SELECT id, coupon::text FROM orders WHERE coupon IS NOT NULL AND coupon::text <> '' ORDER BY id",
+              [&](const SqlRow& r) {
+                if (r.type(0) == SqlValue::Type::Int) out.emplace_back(r.i64(0), r.text(1));
+              });
+  return out;
+}
+
 void PgStore::set_meta_timezone(const std::string& tz_name) {
   conn_.exec("INSERT INTO meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
              {tz_name});
@@ -102,6 +116,30 @@ RunLock PgStore::lock_runs(std::chrono::milliseconds wait, const std::optional<S
   }
   return RunLock([conn]() mutable { conn.reset(); });  // closing the session releases its locks
 }
+
+RunLock PgStore::advisory_lock(int64_t lock_class, std::chrono::milliseconds wait, const std::string& busy) {
+  auto conn = std::make_shared<pg::Conn>(conn_.uri());
+  std::string cls = std::to_string(lock_class);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (conn->exec("SELECT pg_try_advisory_lock(" + cls + ", hashtext(current_schema()))").text(0, 0) != "t") {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      pg::Result h = conn->exec(
+          "SELECT string_agg(DISTINCT l.pid::text, ', ') FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+          "AND l.classid::bigint = " + cls + " AND l.pid <> pg_backend_pid()");
+      std::string holder = h.rows() && !h.null(0, 0) ? " (PostgreSQL backend " + h.text(0, 0) + ")" : "";
+      throw StoreError(busy + holder + "; nothing was done. Try again when it has finished.");
+    }
+    std::this_thread::sleep_for(kLockPoll);
+  }
+  return RunLock([conn]() mutable { conn.reset(); });
+}
+
+SqlSession& PgStore::sql() {
+  if (!session_) session_ = std::make_unique<PgSession>(conn_);
+  return *session_;
+}
+
+bool PgStore::has_lifetime_models() { return has_model_rows(sql()); }
 
 // --- runs
 
@@ -202,7 +240,11 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
     pg::Result ins = conn_.exec(
         "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, created_at) "
         "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, now() "
-        "FROM crm_outbox_in ORDER BY seq ON CONFLICT (idem_key) DO NOTHING",
+        // Only rows that are new (the first of a key): a conflicting row would still take an id
+        // from the identity sequence, and ids must follow SQLite's (no gaps after a rerun).
+        "FROM (SELECT DISTINCT ON (idem_key) * FROM crm_outbox_in i "
+        "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idem_key = i.idem_key) ORDER BY idem_key, seq) n "
+        "ORDER BY seq ON CONFLICT (idem_key) DO NOTHING",
         {date});
     inserted = static_cast<size_t>(ins.affected());
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/store/pg_conn.hpp"
+#include "engine/store/pg_session.hpp"
 #include "engine/store/store.hpp"
 
 namespace crm::engine {
@@ -30,6 +31,7 @@ class PgStore final : public Store {
   LoadResult load_facts(const TimeZone& tz) override;
   std::vector<lang::CheckOptions::Extra> extra_attributes() override;
   std::optional<std::string> meta_timezone() override;
+  std::vector<std::pair<int64_t, std::string>> order_coupons() override;
   void set_meta_timezone(const std::string& tz_name) override;
   void set_meta_value(const std::string& key, const std::string& value) override;
   RunLock lock_runs(std::chrono::milliseconds wait = kDefaultRunLockWait) override;
@@ -45,6 +47,12 @@ class PgStore final : public Store {
   std::vector<ShardState> shard_states(Days day) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;
   int64_t statement_count() const override { return conn_.statements; }
+  SqlSession& sql() override;
+  bool has_lifetime_models() override;
+  // A session advisory lock (class `lock_class`, keyed by the schema) on a connection of its
+  // own, so the server releases it when the process ends, even by kill -9. Polls up to `wait`,
+  // then throws StoreError with `busy` and the backends holding it.
+  RunLock advisory_lock(int64_t lock_class, std::chrono::milliseconds wait, const std::string& busy);
 
   // Copies the SPEC tables of a SQLite store (a freshly generated or imported one) into this
   // empty store with COPY, adding extra customers columns (crm sample / crm import on PostgreSQL).
@@ -55,6 +63,7 @@ class PgStore final : public Store {
  private:
   void apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags, size_t& inserted);
   pg::Conn conn_;
+  std::unique_ptr<PgSession> session_;
 };
 
 // Schema of the PostgreSQL store (pg_schema.cpp).

@@ -59,6 +59,11 @@ SqliteStore::~SqliteStore() = default;
 SQLite::Database& SqliteStore::db() { return impl_->db; }
 int64_t SqliteStore::statement_count() const { return impl_->statements; }
 
+SqlSession& SqliteStore::sql() {
+  if (!impl_->session) impl_->session = std::make_unique<SqliteSession>(impl_->db.getHandle());
+  return *impl_->session;
+}
+
 SqliteStore SqliteStore::open(const std::string& path, bool create_if_missing, bool read_only) {
   bool memory = path == ":memory:" || path.empty();
   bool exists = memory || std::filesystem::exists(path);

@@ -86,6 +86,7 @@ class SqliteStore final : public Store {
                        bool complete_day = false) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;
   int64_t statement_count() const override;
+  SqlSession& sql() override;
 
  private:
   struct Impl;

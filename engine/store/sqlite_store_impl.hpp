@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
+#include "engine/store/sqlite_session.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 namespace crm::engine {
@@ -15,6 +18,7 @@ struct SqliteStore::Impl {
   int64_t statements = 0;  // before db: the trace callback holds its address
   size_t parallel_load_min_orders = kParallelLoadMinOrders;
   SQLite::Database db;
+  std::unique_ptr<SqliteSession> session;  // made by SqliteStore::sql()
 };
 
 // Reads table `models` (when present) into facts.models (load_models.cpp).

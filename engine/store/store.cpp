@@ -9,6 +9,8 @@ namespace crm::engine {
 
 Store::~Store() = default;
 
+SqlSession& Store::sql() { throw StoreError("the store '" + location() + "' cannot run SQL"); }
+
 std::string run_timezone_name(const std::optional<std::string>& script_timezone,
                               const std::optional<std::string>& store_timezone) {
   if (script_timezone) return *script_timezone;
@@ -41,6 +43,15 @@ RunLock& RunLock::operator=(RunLock&& o) noexcept {
 
 RunLock::~RunLock() {
   if (release_) release_();
+}
+
+std::string shard_sql(const std::string& column, const Shard& shard) {
+  std::string P = std::to_string(kShardP);
+  std::string m = "((" + column + " % " + P + " + " + P + ") % " + P + ")";
+  std::string a = "((" + m + " * " + std::to_string(kShardA) + ") % " + P + ")";
+  std::string x = "((" + a + " | (" + a + " >> 13)) - (" + a + " & (" + a + " >> 13)))";  // a xor (a >> 13)
+  std::string b = "((" + x + " * " + std::to_string(kShardB) + ") % " + P + ")";
+  return "(" + column + " IS NULL OR " + b + " % " + std::to_string(shard.count) + " = " + std::to_string(shard.index - 1) + ")";
 }
 
 std::unique_ptr<Store> open_store(const std::string& location, bool create_if_missing) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/store/facts.hpp"
+#include "engine/store/sql_session.hpp"
 #include "lang/date.hpp"
 
 namespace crm::engine {
@@ -34,15 +35,23 @@ struct Shard {
   int count = 1;
   std::string name() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
-// The shard (1..count) of a customer id: a fixed 64-bit mix of the id, the same on every
-// machine, build and backend.
+// The shard (1..count) of a customer id: a fixed mix of the id, the same on every machine,
+// build and backend, in arithmetic that SQL computes exactly on both backends (signed 64-bit
+// integers that never overflow, truncating %, and xor written with | & and >>), so a shard
+// run asks the database for its own rows only (shard_sql):
+//   m = id mod P (made non-negative), a = m * A mod P, x = a xor (a >> 13), b = x * B mod P,
+//   shard = b mod count + 1, with P = 2^31 - 1 and A, B below P (products stay below 2^62).
+constexpr int64_t kShardP = 2147483647, kShardA = 1103515245, kShardB = 740734667;
 inline int shard_of(int64_t customer_id, int count) {
-  uint64_t z = static_cast<uint64_t>(customer_id) + 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return static_cast<int>(z % static_cast<uint64_t>(count)) + 1;
+  int64_t m = ((customer_id % kShardP) + kShardP) % kShardP;
+  int64_t a = (m * kShardA) % kShardP;
+  int64_t x = a ^ (a >> 13);
+  int64_t b = (x * kShardB) % kShardP;
+  return static_cast<int>(b % count) + 1;
 }
+// The same as a SQL condition on `column` (an already quoted column expression): true for the
+// customers of `shard`, and for a null id (the loader warns about such rows in every shard).
+std::string shard_sql(const std::string& column, const Shard& shard);
 // The shards of one day's run with `count` shards that have completed.
 struct ShardState {
   int count = 0;
@@ -168,6 +177,10 @@ class Store {
   virtual std::vector<ShardState> shard_states(Days day) = 0;
   // Tag changes alone, in their own transaction.
   virtual void set_tags(Days day, const std::vector<TagChange>& tags) = 0;
+
+  // Plain SQL on the store's connection, for the features with tables of their own (crm deliver,
+  // crm fit) or that read or write the shop's rows directly (crm analyze, crm import csv).
+  virtual SqlSession& sql();
 
   // Statements executed on this store so far (each statement run counts once), so tests can
   // assert the work per load (no N+1).

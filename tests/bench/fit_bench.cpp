@@ -10,6 +10,7 @@
 
 #include "engine/model/fit.hpp"
 #include "engine/model/model_store.hpp"
+#include "engine/store/sqlite_session.hpp"
 
 using namespace crm::model;
 using Clock = std::chrono::steady_clock;
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "usage: crm-fit-bench STORE [days|weeks] [MODELS]\n");
     return 2;
   }
-  SQLite::Database db(argv[1], SQLite::OPEN_READONLY);
+  SQLite::Database raw_db(argv[1], SQLite::OPEN_READONLY);
+  crm::engine::SqliteSession db(raw_db.getHandle());
   FitOptions o;
   if (argc > 2) o.unit = parse_unit(argv[2]).value_or(TimeUnit::weeks);
   if (argc > 3) {

@@ -17,7 +17,7 @@ pg_start() {
     id postgres >/dev/null 2>&1 || { echo "FAIL: no 'postgres' user to run the server as" >&2; exit 1; }
     runas=(runuser -u postgres --)
   fi
-  PGTMP=$(mktemp -d /tmp/crm-pg.XXXXXX)
+  PGTMP=$(mktemp -d "${PG_TMPDIR:-/tmp}/crm-pg.XXXXXX")  # PG_TMPDIR: a roomier place for big benchmarks
   chmod 755 "$PGTMP"
   [ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
   PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -184,7 +184,7 @@ TEST_CASE("deliver: a row's JSON has the action keys, idem_key, payload and reci
 
 TEST_CASE("deliver: the deliveries table: due rows, status changes, counts and requeue") {
   auto store = crm::engine::SqliteStore::open(":memory:", true);
-  auto& db = store.db();
+  auto& db = store.sql();
   db.exec(R"(
     INSERT INTO customers (id, name, email, email_opt_in, line_opt_in) VALUES (1, 'A', 'a@x', 1, 'no'), (2, 'B', 'b@x', 0, 1);
     INSERT INTO outbox (id, run_date, customer_id, rule, action, target, channel, payload, idem_key) VALUES

@@ -55,6 +55,9 @@ TEST_CASE("columns.def: the customers columns in SPEC order, the opt-ins among t
   CHECK(v1.rfind("  id INTEGER PRIMARY KEY, name TEXT", 0) == 0);
   CHECK(v1.find("created_at TEXT,\n  email_opt_in BOOLEAN") != std::string::npos);  // the text migration 1 had
   CHECK(v1.find("referred_by INTEGER") != std::string::npos);
+  std::string pg = customer_columns_sql_v1(/*postgres=*/true);  // PostgreSQL's customers table
+  CHECK(pg.rfind("  id bigint PRIMARY KEY, name text, email text, birthday date, created_at timestamp,", 0) == 0);
+  CHECK(pg.find("dm_opt_in boolean, referred_by bigint") != std::string::npos);
 }
 
 TEST_CASE("FactWriter: typed rows read back through the loader; a second tag is ignored; names are quoted") {

@@ -14,6 +14,7 @@
 #include "engine/frame/model_attributes.hpp"
 #include "engine/model/model_store.hpp"
 #include "engine/model/next_purchase.hpp"
+#include "engine/store/sqlite_session.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
@@ -138,7 +139,8 @@ TEST_CASE("recommended(N) agrees with recommend_next on the next-purchase table 
   Facts f = load(t, false);
   const Days d = day("2024-02-20");
   auto lists = recommend_all(f, d, 3);
-  SQLite::Database db(t.path);
+  SQLite::Database raw_db(t.path);
+  engine::SqliteSession db(raw_db.getHandle());
   auto table = model::next_purchase_table(db, model::ProductKey::sku, d - 1);
   // Customer 1's last purchase (02-10) held SOAP, 10 days ago; customer 2's (01-25) CREAM, 26 days.
   auto want1 = model::recommend_next(table, {"SOAP"}, 10, 3);

@@ -14,6 +14,7 @@
 #include "engine/model/model_store.hpp"
 #include "engine/model/next_purchase.hpp"
 #include "engine/lifetime/special.hpp"
+#include "engine/store/sqlite_session.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 using namespace crm;
@@ -56,7 +57,8 @@ const FitResult& cdnow_fit() {
   static FitResult fit = [] {
     auto c = importer::import_cdnow(store.str(), kSample);
     REQUIRE(c.customers == 2357);
-    SQLite::Database db(store.str(), SQLite::OPEN_READWRITE);
+    SQLite::Database raw_db(store.str(), SQLite::OPEN_READWRITE);
+    crm::engine::SqliteSession db(raw_db.getHandle());
     FitOptions o;
     o.holdout_from = parse_date("1997-10-01");
     return fit_models(db, o);
@@ -65,12 +67,14 @@ const FitResult& cdnow_fit() {
 }
 
 void exec(const std::string& path, const std::string& sql) {
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Database raw_db(path, SQLite::OPEN_READWRITE);
+  crm::engine::SqliteSession db(raw_db.getHandle());
   db.exec(sql);
 }
 
 std::string fit_error(const std::string& path, FitOptions o = {}) {
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Database raw_db(path, SQLite::OPEN_READWRITE);
+  crm::engine::SqliteSession db(raw_db.getHandle());
   try {
     fit_models(db, o);
   } catch (const FitError& e) {
@@ -180,7 +184,8 @@ TEST_CASE("CDNOW sample: predictions match Hardie's spreadsheet; holdout totals 
 TEST_CASE("models table: the latest model fitted on or before a date, never a later one") {
   TempStore store("table");
   engine::SqliteStore::init(store.str());
-  SQLite::Database db(store.str(), SQLite::OPEN_READWRITE);
+  SQLite::Database raw_db(store.str(), SQLite::OPEN_READWRITE);
+  crm::engine::SqliteSession db(raw_db.getHandle());
   CHECK_FALSE(latest_models(db, 20000).has_value());
   ensure_models_table(db);
   ensure_models_table(db);  // idempotent
@@ -239,7 +244,8 @@ TEST_CASE("next purchase: counts, confidence and lift by days elapsed; recommend
        " (7, 2, '2024-07-22', 1, 'paid'), (8, 3, '2024-01-01', 1, 'refunded'), (9, 3, '2024-01-02', 1, 'paid');"
        "INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (1, 1, 1, 1), (2, 2, 1, 1), (3, 3, 1, 1),"
        " (4, 1, 1, 1), (5, 2, 1, 1), (6, 3, 1, 1), (7, 1, 1, 1), (8, 1, 1, 1), (9, 2, 1, 1)");
-  SQLite::Database db(s.str(), SQLite::OPEN_READONLY);
+  SQLite::Database raw_db(s.str(), SQLite::OPEN_READONLY);
+  crm::engine::SqliteSession db(raw_db.getHandle());
   NextPurchaseTable t = next_purchase_table(db, ProductKey::sku, std::nullopt);
   CHECK(t.transitions == 3);
   const ProductNext* a = t.find("A");

@@ -1,9 +1,9 @@
 // The import (csv_import.hpp): files are read in table order; each row is converted for every
 // table that reads its file, then applied. Keyed tables (customers, products, orders) are merged
-// in memory and upserted at the end; order lines and the other tables are written as they come.
+// in memory and upserted at the end; order lines and the rest are written as they come, through
+// engine::SqlSession (the same import on SQLite and PostgreSQL).
 #include "engine/import/csv/csv_import.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -11,7 +11,6 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,21 +18,9 @@
 #include "engine/import/csv/csv_reader.hpp"
 #include "engine/import/csv/encoding.hpp"
 #include "engine/import/csv/row_conversion.hpp"
-#include "engine/store/sqlite_store.hpp"
+#include "engine/store/sql_session.hpp"
 
 namespace crm::import_csv {
-
-std::string RowError::text() const {
-  std::string s = file + ":" + std::to_string(line) + ": ";
-  if (!column.empty()) s += "column '" + column + "' = '" + value + "': ";
-  return s + message;
-}
-
-std::string quote_identifier(const std::string& name) {
-  std::string q = "\"";
-  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 namespace {
 
@@ -77,13 +64,27 @@ void merge(Value& into, const Value& v, Aggregate a) {
   }
 }
 
-void bind(SQLite::Statement& st, int i, const Value& v) {
+engine::SqlValue sql_value(const Value& v) {
   switch (v.type) {
-    case Value::Type::Null: st.bind(i); break;
-    case Value::Type::Int: st.bind(i, v.i); break;
-    case Value::Type::Real: st.bind(i, v.d); break;
-    case Value::Type::Text: st.bindNoCopy(i, v.s); break;
+    case Value::Type::Null: return {};
+    case Value::Type::Int: return v.i;
+    case Value::Type::Real: return v.d;
+    case Value::Type::Text: return v.s;
   }
+  return {};
+}
+
+// The PostgreSQL type of an attribute column from the mapping's type (TEXT, INTEGER, REAL,
+// NUMERIC, DATE, TIMESTAMP, BOOLEAN).
+std::string pg_type(std::string t) {
+  for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (t == "INTEGER") return "bigint";
+  if (t == "REAL") return "double precision";
+  if (t == "NUMERIC") return "numeric";
+  if (t == "DATE") return "date";
+  if (t == "TIMESTAMP") return "timestamp";
+  if (t == "BOOLEAN") return "boolean";
+  return "text";
 }
 
 std::string merge_sql(const std::string& table, const std::string& col, Aggregate a) {
@@ -97,7 +98,7 @@ std::string merge_sql(const std::string& table, const std::string& col, Aggregat
 
 class Importer {
  public:
-  Importer(SQLite::Database& db, const Mapping& m, const ImportOptions& o, ImportReport& r)
+  Importer(engine::SqlSession& db, const Mapping& m, const ImportOptions& o, ImportReport& r)
       : db_(db), mapping_(m), options_(o), report_(r) {}
 
   void run(const std::vector<std::string>& files);
@@ -116,20 +117,20 @@ class Importer {
   void apply(Section& s, const CsvReader& in);
   void bad(RowError e);
   void write_keyed();
-  SQLite::Statement& stream_statement(const TableSpec& spec);
+  const std::string& stream_statement(const TableSpec& spec);
 
-  SQLite::Database& db_;
+  engine::SqlSession& db_;
   const Mapping& mapping_;
   const ImportOptions& options_;
   ImportReport& report_;
   std::string store_zone_;
+  std::optional<engine::TimeZone> pg_zone_;  // PostgreSQL: the store's zone, in which times are stored
   bool had_items_ = false;
   int64_t next_customer_ = 1, next_product_ = 1;
   std::unordered_map<std::string, int64_t> customer_by_email_, product_by_sku_;
   std::unordered_set<int64_t> cleared_orders_;
   std::unordered_map<int64_t, Merged> customers_, products_, orders_;
-  std::map<Table, std::unique_ptr<SQLite::Statement>> stream_;
-  std::unique_ptr<SQLite::Statement> item_insert_, item_delete_;
+  std::map<Table, std::string> stream_;
   std::map<Table, TableCounts> counts_;
   std::map<std::string, int64_t> before_;
   int64_t bad_total_ = 0;
@@ -178,39 +179,43 @@ std::vector<Importer::FilePlan> Importer::plan(const std::vector<std::string>& f
 }
 
 void Importer::prepare_store() {
-  {
-    SQLite::Statement q(db_, "SELECT value FROM meta WHERE key = 'timezone'");
-    if (q.executeStep()) store_zone_ = q.getColumn(0).getString();
-  }
+  db_.query("SELECT value FROM meta WHERE key = 'timezone'", [&](const engine::SqlRow& r) { store_zone_ = r.text(0); });
   if (store_zone_.empty() && !mapping_.timezone.empty()) {
-    SQLite::Statement set(db_, "INSERT INTO meta (key, value) VALUES ('timezone', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    set.bind(1, mapping_.timezone);
-    set.exec();
+    db_.exec("INSERT INTO meta (key, value) VALUES ('timezone', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+             {mapping_.timezone});
     store_zone_ = mapping_.timezone;
     report_.notes.push_back("set the store's time zone to " + mapping_.timezone);
   }
+  if (db_.postgres()) {
+    std::string err;
+    pg_zone_ = store_zone_.empty() ? engine::TimeZone() : engine::TimeZone::load(store_zone_, err);
+    if (!pg_zone_) throw MappingError("the store's time zone: " + err);
+  }
   for (const char* t : {"customers", "products", "orders", "order_items", "subscriptions", "surveys", "referrals", "tags", "events"})
-    before_[t] = db_.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64();
+    before_[t] = db_.scalar(std::string("SELECT count(*) FROM ") + t);
   had_items_ = before_["order_items"] > 0;
-  next_customer_ = db_.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM customers").getInt64();
+  next_customer_ = db_.scalar("SELECT coalesce(max(id), 0) + 1 FROM customers");
   customer_by_email_.max_load_factor(0.5f);
   product_by_sku_.max_load_factor(0.5f);
-  next_product_ = db_.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM products").getInt64();
-  SQLite::Statement c(db_, "SELECT id, lower(email) FROM customers WHERE email IS NOT NULL");
-  while (c.executeStep()) customer_by_email_.emplace(c.getColumn(1).getString(), c.getColumn(0).getInt64());
-  SQLite::Statement p(db_, "SELECT id, sku FROM products WHERE sku IS NOT NULL");
-  while (p.executeStep()) product_by_sku_.emplace(p.getColumn(1).getString(), p.getColumn(0).getInt64());
+  next_product_ = db_.scalar("SELECT coalesce(max(id), 0) + 1 FROM products");
+  db_.query("SELECT id, lower(email) FROM customers WHERE email IS NOT NULL",
+            [&](const engine::SqlRow& r) { customer_by_email_.emplace(r.text(1), r.i64(0)); });
+  db_.query("SELECT id, sku FROM products WHERE sku IS NOT NULL",
+            [&](const engine::SqlRow& r) { product_by_sku_.emplace(r.text(1), r.i64(0)); });
   // Attributes: typed columns on customers, added when missing (names quoted, types from a list).
   for (const auto& spec : mapping_.tables)
     for (const auto& a : spec.attributes) {
-      SQLite::Statement q(db_, "SELECT 1 FROM pragma_table_info('customers') WHERE lower(name) = lower(?)");
-      q.bind(1, a.name);
-      if (q.executeStep()) continue;
-      db_.exec("ALTER TABLE customers ADD COLUMN " + quote_identifier(a.name) + " " + a.sql_type);
+      bool have = false;
+      for (const auto& [name, type] : db_.columns("customers")) {
+        std::string l = name, r = a.name;
+        for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        have |= l == r;
+      }
+      if (have) continue;
+      db_.exec("ALTER TABLE customers ADD COLUMN " + quote_identifier(a.name) + " " + (db_.postgres() ? pg_type(a.sql_type) : a.sql_type));
       report_.notes.push_back("added column customers." + a.name + " (" + a.sql_type + ")");
     }
-  item_insert_ = std::make_unique<SQLite::Statement>(db_, "INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (?, ?, ?, ?)");
-  item_delete_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM order_items WHERE order_id = ?");
 }
 
 void Importer::run(const std::vector<std::string>& files) {
@@ -222,7 +227,7 @@ void Importer::run(const std::vector<std::string>& files) {
     auto it = counts_.find(def.table);
     if (it == counts_.end() || it->second.rows == 0) continue;
     it->second.table = def.name;
-    it->second.inserted = db_.execAndGet(std::string("SELECT count(*) FROM ") + def.name).getInt64() - before_[def.name];
+    it->second.inserted = db_.scalar(std::string("SELECT count(*) FROM ") + def.name) - before_[def.name];
     report_.tables.push_back(it->second);
   }
 }
@@ -265,6 +270,7 @@ void Importer::read_file(const FilePlan& f) {
         c.zone = engine::TimeZone::load(zone, err);
         if (!c.zone) throw MappingError(mapping_.path + ": [" + spec->name + "] " + fs.name + ": " + err);
         c.write_naive = zone == store_zone_;
+        if (pg_zone_) c.store_zone = &*pg_zone_;
       }
       int col = -1;
       if (!fs.constant) {
@@ -442,17 +448,11 @@ void Importer::apply(Section& s, const CsvReader& in) {
         if (it != product_by_sku_.end()) product->set_int(it->second);
         else product->set_null();
       }
-      if (had_items_ && cleared_orders_.insert(order).second) {
-        item_delete_->bind(1, order);
-        item_delete_->exec();
-        item_delete_->reset();
-      }
-      item_insert_->bind(1, order);
-      if (product) bind(*item_insert_, 2, *product); else item_insert_->bind(2);
-      if (qi >= 0) bind(*item_insert_, 3, s.val[static_cast<size_t>(qi)]); else item_insert_->bind(3);
-      if (ri >= 0) bind(*item_insert_, 4, s.val[static_cast<size_t>(ri)]); else item_insert_->bind(4);
-      item_insert_->exec();
-      item_insert_->reset();
+      if (had_items_ && cleared_orders_.insert(order).second) db_.exec_later("DELETE FROM order_items WHERE order_id = $1", {order});
+      db_.exec_later("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ($1, $2, $3, $4)",
+               {order, product ? sql_value(*product) : engine::SqlValue(),
+                qi >= 0 ? sql_value(s.val[static_cast<size_t>(qi)]) : engine::SqlValue(),
+                ri >= 0 ? sql_value(s.val[static_cast<size_t>(ri)]) : engine::SqlValue()});
       ++counts.rows;
       auto oit = orders_.find(order);
       if (oit != orders_.end() && qi >= 0 && ri >= 0 && !s.val[static_cast<size_t>(qi)].null() && !s.val[static_cast<size_t>(ri)].null()) {
@@ -462,10 +462,10 @@ void Importer::apply(Section& s, const CsvReader& in) {
       return;
     }
     default: {
-      SQLite::Statement& st = stream_statement(spec);
-      for (size_t k = 0; k < s.val.size(); ++k) bind(st, static_cast<int>(k) + 1, s.val[k]);
-      st.exec();
-      st.reset();
+      std::vector<engine::SqlValue> params;
+      params.reserve(s.val.size());
+      for (const Value& v : s.val) params.push_back(sql_value(v));
+      db_.exec_later(stream_statement(spec), params);
       ++counts.rows;
       return;
     }
@@ -473,15 +473,19 @@ void Importer::apply(Section& s, const CsvReader& in) {
 }
 
 // The upsert of the streamed tables: by id when they have one, else "the same row is not added twice".
-SQLite::Statement& Importer::stream_statement(const TableSpec& spec) {
+const std::string& Importer::stream_statement(const TableSpec& spec) {
   auto& slot = stream_[spec.table];
-  if (slot) return *slot;
+  if (!slot.empty()) return slot;
   std::string cols, params, key_match;
   std::vector<std::string> names;
   for (const auto& f : spec.fields) names.push_back(f.name);
+  std::vector<std::pair<std::string, std::string>> types;  // PostgreSQL: parameters typed as their columns
+  if (db_.postgres()) types = db_.columns(spec.name);
   for (size_t k = 0; k < names.size(); ++k) {
     cols += (k ? ", " : "") + quote_identifier(names[k]);
-    params += k ? ", ?" : "?";
+    params += (k ? ", $" : "$") + std::to_string(k + 1);
+    for (const auto& [name, type] : types)
+      if (name == names[k]) params += "::" + type;
   }
   std::string sql = "INSERT INTO " + spec.name + " (" + cols + ") ";
   bool has_id = std::find(names.begin(), names.end(), "id") != names.end();
@@ -500,13 +504,14 @@ SQLite::Statement& Importer::stream_statement(const TableSpec& spec) {
     sql += "VALUES (" + params + ") ON CONFLICT (id) DO " + (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
   } else {
     // SELECT the row's values unless a row with the same key values exists (re-import).
-    sql = "WITH r(" + cols + ") AS (VALUES (" + params + ")) INSERT INTO " + spec.name + " (" + cols + ") SELECT * FROM r WHERE NOT EXISTS (SELECT 1 FROM " + spec.name + " t WHERE 1";
+    sql = "WITH r(" + cols + ") AS (VALUES (" + params + ")) INSERT INTO " + spec.name + " (" + cols + ") SELECT * FROM r WHERE NOT EXISTS (SELECT 1 FROM " + spec.name + " t WHERE true";
     for (const auto& k : keys)
-      if (std::find(names.begin(), names.end(), k) != names.end()) sql += " AND t." + quote_identifier(k) + " IS r." + quote_identifier(k);
+      if (std::find(names.begin(), names.end(), k) != names.end())
+        sql += " AND t." + quote_identifier(k) + " IS NOT DISTINCT FROM r." + quote_identifier(k);
     sql += ")";
   }
-  slot = std::make_unique<SQLite::Statement>(db_, sql);
-  return *slot;
+  slot = sql;
+  return slot;
 }
 
 void Importer::write_keyed() {
@@ -528,24 +533,21 @@ void Importer::write_keyed() {
     std::string names, params, sets;
     for (size_t k = 0; k < cols.size(); ++k) {
       names += (k ? ", " : "") + quote_identifier(cols[k].first);
-      params += k ? ", ?" : "?";
+      params += (k ? ", $" : "$") + std::to_string(k + 1);
       if (cols[k].first != "id") sets += (sets.empty() ? "" : ", ") + merge_sql(spec.name, cols[k].first, cols[k].second);
     }
-    SQLite::Statement st(db_, "INSERT INTO " + spec.name + " (" + names + ") VALUES (" + params + ") ON CONFLICT (id) DO " +
-                                  (sets.empty() ? "NOTHING" : "UPDATE SET " + sets));
+    std::string sql = "INSERT INTO " + spec.name + " (" + names + ") VALUES (" + params + ") ON CONFLICT (id) DO " +
+                      (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
     auto& counts = counts_[spec.table];
+    std::vector<engine::SqlValue> p;
     auto write = [&](int64_t key, Merged& m) {
-      int p = 1;
-      if (add_id) st.bind(p++, key);
-      for (size_t k = 0; k < m.v.size(); ++k) bind(st, p++, m.v[k]);
-      if (email_from_key) st.bind(p++, m.sku);
-      if (add_total) {
-        if (m.has_items) st.bind(p, std::round(m.items_sum * 100) / 100); else st.bind(p);
-        ++p;
-      }
-      if (add_status) st.bind(p++, "paid");
-      st.exec();
-      st.reset();
+      p.clear();
+      if (add_id) p.emplace_back(key);
+      for (const Value& v : m.v) p.push_back(sql_value(v));
+      if (email_from_key) p.emplace_back(m.sku);
+      if (add_total) p.push_back(m.has_items ? engine::SqlValue(std::round(m.items_sum * 100) / 100) : engine::SqlValue());
+      if (add_status) p.emplace_back("paid");
+      db_.exec_later(sql, p);
       ++counts.rows;
     };
     auto sorted_keys = [](const std::unordered_map<int64_t, Merged>& m) {
@@ -590,30 +592,10 @@ void Importer::write_keyed() {
 
 }  // namespace
 
-ImportReport import_csv(const std::string& db_path, const Mapping& mapping, const std::vector<std::string>& files,
-                        const ImportOptions& options) {
-  ImportReport report;
-  bool existed = db_path == ":memory:" || std::filesystem::exists(db_path);
-  report.created_store = !existed;
-  try {
-    SQLite::Database db(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.setBusyTimeout(engine::kBusyTimeoutMs);
-    try {
-      engine::ensure_schema(db);
-    } catch (const SQLite::Exception& e) {
-      throw engine::StoreError("'" + db_path + "' is not a crm store (" + e.what() + ")");
-    }
-    db.exec("PRAGMA cache_size = -262144");  // 256 MiB: the order lines' index stays in memory
-    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-    Importer importer(db, mapping, options, report);
-    importer.run(files);
-    if (!options.dry_run) tx.commit();
-  } catch (...) {
-    if (!existed) std::filesystem::remove(db_path);
-    throw;
-  }
-  if (options.dry_run && !existed) std::filesystem::remove(db_path);
-  return report;
+void import_into(engine::SqlSession& db, const Mapping& mapping, const std::vector<std::string>& files,
+                 const ImportOptions& options, ImportReport& report) {
+  Importer importer(db, mapping, options, report);
+  importer.run(files);
 }
 
 }  // namespace crm::import_csv

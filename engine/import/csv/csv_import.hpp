@@ -8,6 +8,10 @@
 
 #include "engine/import/csv/mapping.hpp"
 
+namespace crm::engine {
+class SqlSession;
+}
+
 namespace crm::import_csv {
 
 struct ImportOptions {
@@ -56,6 +60,10 @@ class ImportFailed : public std::runtime_error {
 // or engine::StoreError / std::runtime_error (the store); in every case nothing is written.
 ImportReport import_csv(const std::string& db_path, const Mapping& mapping, const std::vector<std::string>& files,
                         const ImportOptions& options);
+
+// The import itself on an open store (csv_import.cpp), inside the caller's transaction.
+void import_into(engine::SqlSession& db, const Mapping& mapping, const std::vector<std::string>& files,
+                 const ImportOptions& options, ImportReport& report);
 
 // SQL identifier quoting: "name" with " doubled.
 std::string quote_identifier(const std::string& name);

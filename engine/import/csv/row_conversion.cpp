@@ -284,8 +284,14 @@ bool convert_cell(std::string_view cell, const FieldContext& ctx, Value& out, st
           int32_t guess = ctx.zone->offset_at(p->local_seconds);
           offset = ctx.zone->offset_at(p->local_seconds - guess);
         }
+        int64_t local = p->local_seconds;
+        if (ctx.store_zone && offset) {
+          int64_t utc = local - *offset;
+          local = utc + ctx.store_zone->offset_at(utc);
+          offset.reset();
+        }
         char buf[40];
-        out.set_text(std::string_view(buf, format_timestamp(p->local_seconds, offset, buf)));
+        out.set_text(std::string_view(buf, format_timestamp(local, offset, buf)));
         return true;
       }
       error = f.kind == Kind::Date ? "is not a date" : "is not a date and time";

@@ -30,6 +30,9 @@ struct FieldContext {
   const FieldSpec* spec = nullptr;
   std::optional<engine::TimeZone> zone;  // the zone of times without an offset
   bool write_naive = true;               // times in the store's zone are stored without an offset
+  // PostgreSQL (timestamp columns keep no offset): every time is stored as this zone's local
+  // time, the store's zone (the SQLite store keeps the offset and reads it in the run's zone).
+  const engine::TimeZone* store_zone = nullptr;
   const std::vector<const char*>* statuses = nullptr;  // Status: the allowed values
 };
 
