@@ -102,7 +102,11 @@ for db in shop.db "$PGURI"; do
   "$crm" fit --db "$db" --as-of 2026-11-20 --holdout-from 2026-08-01 --models bgnbd,gamma_gamma >"fittext.$tag" 2>&1
   "$crm" analyze next-purchase --db "$db" --format jsonl >"next.$tag" 2>&1
   "$crm" analyze next-purchase --db "$db" --by category >>"next.$tag" 2>&1
+  # the fitted models reach the run: p_alive, predicted_clv, recommended (examples/campaigns/lifetime.crm)
+  "$crm" run "$root/examples/campaigns/lifetime.crm" --db "$db" --date 2026-11-24 --dry-run --format jsonl >"life.$tag" 2>&1
 done
+same life.sq life.pg "sample shop: a dry run of lifetime.crm with the fitted models"
+grep -q '"rule":"lifetime.fading"' life.pg || fail "lifetime.crm's p_alive rule fired nothing on PostgreSQL: are the fitted models read?"
 [ "$(wc -l <dry.sq)" -gt 100 ] || fail "the deliver dry run posts too few rows"
 same dry.sq dry.pg "sample shop: deliver --dry-run (the rows as posted, outbox ids included)"
 same dry.sq.err dry.pg.err "sample shop: deliver --dry-run summary"
