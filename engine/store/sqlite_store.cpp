@@ -14,8 +14,11 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
+#include "engine/store/idem_hash.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "engine/store/sqlite_store_impl.hpp"
 
@@ -411,12 +414,12 @@ void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& ta
 // batch instead of per row, the day's date and creation time bound once per statement (?1, ?2),
 // text bound without copies (SQLITE_STATIC: the rows outlive the step).
 constexpr size_t kOutboxBatch = 100;
-constexpr int kOutboxRowParams = 7;  // customer_id, rule, action, target, channel, payload, idem_key
+constexpr int kOutboxRowParams = 8;  // customer_id, rule, action, target, channel, payload, idem_key, idem_hash
 
 std::string outbox_insert_sql(size_t rows) {
   std::string sql =
-      "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, created_at) "
-      "VALUES ";
+      "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, "
+      "created_at) VALUES ";
   for (size_t r = 0; r < rows; ++r) {
     int p = 3 + static_cast<int>(r) * kOutboxRowParams;
     sql += r ? ",(?1" : "(?1";
@@ -427,8 +430,10 @@ std::string outbox_insert_sql(size_t rows) {
 }
 
 // Inserts rows[from, from + n) with `stmt` (prepared for n rows); returns the rows inserted.
+// `slot`: the idem_hash of a lone row placed past a collision (CollisionResolver).
 size_t insert_outbox_rows(sqlite3* db, sqlite3_stmt* stmt, const std::string& date, const std::string& now,
-                          const std::vector<OutboxRow>& rows, size_t from, size_t n) {
+                          const std::vector<OutboxRow>& rows, size_t from, size_t n,
+                          std::optional<int64_t> slot = std::nullopt) {
   static const char kEmptyPayload[] = "{}";
   auto text = [&](int p, const std::string& s) { sqlite3_bind_text(stmt, p, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); };
   sqlite3_reset(stmt);
@@ -446,6 +451,7 @@ size_t insert_outbox_rows(sqlite3* db, sqlite3_stmt* stmt, const std::string& da
     if (row.payload.empty()) sqlite3_bind_text(stmt, p + 5, kEmptyPayload, 2, SQLITE_STATIC);
     else text(p + 5, row.payload);
     text(p + 6, row.idem_key);
+    sqlite3_bind_int64(stmt, p + 7, slot ? *slot : idem_hash(row.idem_key));
   }
   int rc = sqlite3_step(stmt);
   if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
@@ -464,18 +470,60 @@ StmtPtr prepare(sqlite3* db, const std::string& sql) {
   return StmtPtr(s);
 }
 
+// A batch inserted fewer rows than it had: each of its rows is either present already (the same
+// idem_key text at its hash, or further along its probe sequence) or was dropped because another
+// key holds its hash (a collision): that row goes in alone at the first free slot of the sequence.
+// Returns the rows inserted here. Rare: reruns of a day, and collisions (~n^2 / 2^65).
+class CollisionResolver {
+ public:
+  explicit CollisionResolver(sqlite3* db) : db_(db) {}
+  size_t resolve(const std::string& date, const std::string& now, const std::vector<OutboxRow>& rows, size_t from, size_t n) {
+    if (!find_) {
+      find_ = prepare(db_, "SELECT idem_key FROM outbox WHERE idem_hash = ?1");
+      one_ = prepare(db_, outbox_insert_sql(1));
+    }
+    size_t inserted = 0;
+    for (size_t r = from; r < from + n; ++r) {
+      const std::string& key = rows[r].idem_key;
+      for (int64_t slot = idem_hash(key);; slot = next_idem_slot(slot)) {
+        sqlite3_reset(find_.get());
+        sqlite3_bind_int64(find_.get(), 1, slot);
+        int rc = sqlite3_step(find_.get());
+        if (rc == SQLITE_ROW) {
+          const char* have = reinterpret_cast<const char*>(sqlite3_column_text(find_.get(), 0));
+          if (have && key == std::string_view(have, static_cast<size_t>(sqlite3_column_bytes(find_.get(), 0)))) break;
+          continue;  // another key holds this slot: probe the next
+        }
+        if (rc != SQLITE_DONE) throw SQLite::Exception(db_, rc);
+        inserted += insert_outbox_rows(db_, one_.get(), date, now, rows, r, 1, slot);
+        break;
+      }
+    }
+    sqlite3_reset(find_.get());
+    return inserted;
+  }
+
+ private:
+  sqlite3* db_;
+  StmtPtr find_, one_;
+};
+
 size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows) {
   if (rows.empty()) return 0;
   const std::string date = format_date(day), now = utc_now_iso();
   size_t inserted = 0, done = 0;
+  CollisionResolver resolver(db);
+  auto batch_of = [&](sqlite3_stmt* stmt, size_t n) {
+    size_t got = insert_outbox_rows(db, stmt, date, now, rows, done, n);
+    inserted += got < n ? got + resolver.resolve(date, now, rows, done, n) : got;
+  };
   if (rows.size() >= kOutboxBatch) {
     StmtPtr batch = prepare(db, outbox_insert_sql(kOutboxBatch));
-    for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch)
-      inserted += insert_outbox_rows(db, batch.get(), date, now, rows, done, kOutboxBatch);
+    for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch) batch_of(batch.get(), kOutboxBatch);
   }
   if (done < rows.size()) {
     StmtPtr rest = prepare(db, outbox_insert_sql(rows.size() - done));
-    inserted += insert_outbox_rows(db, rest.get(), date, now, rows, done, rows.size() - done);
+    batch_of(rest.get(), rows.size() - done);
   }
   return inserted;
 }
