@@ -163,6 +163,8 @@ int cmd_run(const std::vector<std::string>& argv) {
   options.to = *to;
   options.dry_run = dry;
   options.shard = shard;
+  engine::RunOptions::WriteTimes write_times;
+  options.write_times = &write_times;
   options.on_action = [&](const engine::ActionOut& a) {
     if (format == "jsonl") fmt::print("{}\n", engine::to_json_line(a));
     summary.add(a);
@@ -209,9 +211,13 @@ int cmd_run(const std::vector<std::string>& argv) {
     getrusage(RUSAGE_SELF, &ru);
     fmt::print(stderr,
                "stats: store load {:.0f} ms; {} day(s): attributes {:.0f} ms, rules {:.0f} ms ({:.1f} M customer-rule "
-               "evaluations/s); total run {:.0f} ms; peak memory {:.0f} MiB\n",
+               "evaluations/s); total run {:.0f} ms; peak memory {:.0f} MiB{}\n",
                setup->load_ms, *to - *from + 1, frame_ms, eval_ms, eval_ms > 0 ? evaluations / eval_ms / 1000.0 : 0.0,
-               run_ms, ru.ru_maxrss / 1024.0);
+               run_ms, ru.ru_maxrss / 1024.0,
+               dry ? std::string()
+                   : fmt::format("; outbox write {:.0f} ms, CPU {:.0f} ms for {} row(s) ({:.2f} us a row)", write_times.wall_ms,
+                                 write_times.cpu_ms, write_times.rows,
+                                 write_times.rows ? write_times.cpu_ms * 1000.0 / write_times.rows : 0.0));
   } else if (stderr_is_tty())  // timings vary from run to run: only for people, never for pipes and tests
     fmt::print(stderr, "crm run: loaded the store in {:.0f} ms, evaluated {} day(s) in {:.0f} ms\n", setup->load_ms,
              *to - *from + 1, run_ms);

@@ -615,6 +615,13 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
     std::vector<ActionOut> actions = runner.evaluate_day(d);
     size_t written = 0;
     if (!options.dry_run && store) {
+      auto thread_cpu_ms = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+      };
+      auto wall0 = std::chrono::steady_clock::now();
+      double cpu0 = thread_cpu_ms();
       std::vector<OutboxRow> rows;
       std::vector<TagChange> tags;
       outbox_writes(actions, rows, tags);
@@ -623,6 +630,11 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
       } else {
         store->begin_run(d);
         written = store->write_actions(d, rows, tags, /*complete_day=*/true);
+      }
+      if (RunOptions::WriteTimes* t = options.write_times) {
+        t->wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
+        t->cpu_ms += thread_cpu_ms() - cpu0;
+        t->rows += rows.size();
       }
     }
     if (options.on_action)

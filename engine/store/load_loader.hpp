@@ -131,7 +131,20 @@ class Loader {
     for (const ExtraColumn& e : facts_.extra) wanted.push_back(e.name);
     auto q = db_.query(have, "customers", wanted, " ORDER BY 1");
     if (size_t hint = db_.rows_hint("customers")) {
+      // Every column presized: no copy-on-grow of a million-row vector.
       facts_.customer_id.reserve(hint);
+      facts_.name.reserve(hint);
+      facts_.email.reserve(hint);
+      facts_.birthday.reserve(hint);
+      facts_.created_at.reserve(hint);
+      for (auto& o : facts_.opt_in) o.reserve(hint);
+      facts_.referred_by.reserve(hint);
+      facts_.referred_by_valid.reserve(hint);
+      for (ExtraColumn& e : facts_.extra) {
+        if (e.type.kind == lang::TypeKind::Decimal) e.f64.reserve(hint);
+        else e.i64.reserve(hint);
+        e.valid.reserve(hint);
+      }
       facts_.strings->reserve(2 * hint);  // names and e-mail addresses
     }
     int64_t previous = 0;

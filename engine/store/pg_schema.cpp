@@ -4,8 +4,10 @@
 // columns of a shop's own tables (converted to the run's zone). crm's own instants (outbox
 // created_at, runs) are `timestamptz`.
 #include <string>
+#include <unordered_set>
 
 #include "engine/store/columns.hpp"
+#include "engine/store/idem_hash.hpp"
 #include "engine/store/pg_store.hpp"
 
 namespace crm::engine {
@@ -61,7 +63,47 @@ CREATE TABLE IF NOT EXISTS run_shards (
   run_date date NOT NULL, shards integer NOT NULL, shard integer NOT NULL,
   started_at timestamptz, completed_at timestamptz, status text, PRIMARY KEY (run_date, shards, shard));
 )sql"},
+    // As SQLite's version 4 (schema.cpp narrow_outbox_key); pg_fill_idem_hash then fills the
+    // column and builds the UNIQUE index.
+    {4, "narrow outbox key: idem_hash bigint with a UNIQUE index, idem_key kept as text, outbox_by_rule dropped", R"sql(
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS idem_hash bigint;
+ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_idem_key_key;
+DROP INDEX IF EXISTS outbox_by_rule;
+)sql"},
 };
+
+// idem_hash of every outbox row without one, in id order (a collision takes the next free
+// value, as the writer does), then the UNIQUE index; in chunks of one UPDATE from two arrays.
+void pg_fill_idem_hash(pg::Conn& conn) {
+  pg::Result rows = conn.exec("SELECT id, idem_key FROM outbox WHERE idem_key IS NOT NULL ORDER BY id");
+  pg::Result taken = conn.exec("SELECT idem_hash FROM outbox WHERE idem_hash IS NOT NULL");
+  std::unordered_set<int64_t> used;
+  for (int i = 0; i < taken.rows(); ++i) used.insert(std::stoll(taken.text(i, 0)));
+  std::string ids, slots;
+  auto flush = [&] {
+    if (ids.empty()) return;
+    conn.exec("UPDATE outbox o SET idem_hash = v.h FROM unnest($1::bigint[], $2::bigint[]) AS v(id, h) WHERE o.id = v.id",
+              {"{" + ids + "}", "{" + slots + "}"});
+    ids.clear();
+    slots.clear();
+  };
+  {
+    pg::Result have = conn.exec("SELECT id FROM outbox WHERE idem_hash IS NOT NULL");
+    std::unordered_set<std::string> done;
+    for (int i = 0; i < have.rows(); ++i) done.insert(have.text(i, 0));
+    size_t n = 0;
+    for (int i = 0; i < rows.rows(); ++i) {
+      if (done.count(rows.text(i, 0))) continue;
+      int64_t slot = idem_hash(rows.text(i, 1));
+      while (!used.insert(slot).second) slot = next_idem_slot(slot);
+      ids += (ids.empty() ? "" : ",") + rows.text(i, 0);
+      slots += (slots.empty() ? "" : ",") + std::to_string(slot);
+      if (++n % 100000 == 0) flush();
+    }
+    flush();
+  }
+  conn.exec("CREATE UNIQUE INDEX IF NOT EXISTS outbox_idem_hash ON outbox (idem_hash)");
+}
 
 // Serialises concurrent `crm init`s of one database (a transaction-scoped advisory lock).
 constexpr const char* kInitLock = "SELECT pg_advisory_xact_lock(1668443392, 1)";
@@ -110,6 +152,7 @@ int pg_ensure_schema(pg::Conn& conn) {
           if (c.since == m.version && c.since > 1)
             conn.exec("ALTER TABLE customers ADD COLUMN IF NOT EXISTS " + pg::ident(std::string(c.name)) + " " +
                       std::string(c.pg_type));
+        if (m.version == 4) pg_fill_idem_hash(conn);
       } catch (const StoreError& e) {
         throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
       }

@@ -1,8 +1,9 @@
 // The PostgreSQL store (pg_store.hpp): opening with clear errors, the advisory run lock, the runs
 // and run_shards tables, and one day's writes (COPY into temporary tables, then one INSERT ...
-// ON CONFLICT (idem_key) DO NOTHING) in the transaction that records the completed day.
+// ON CONFLICT (idem_hash) DO NOTHING) in the transaction that records the completed day.
 #include "engine/store/pg_store.hpp"
 
+#include "engine/store/idem_hash.hpp"
 #include "engine/store/model_rows.hpp"
 
 #include <map>
@@ -210,12 +211,38 @@ void PgStore::complete_run(Days day) { mark_completed(conn_, day); }
 
 // --- one day's writes
 
+// After the day's INSERT: the rows whose hash is held by another key (a collision; see
+// idem_hash.hpp) go in one by one at the first free slot of their probe sequence, unless their
+// key is already further along it (a rerun). Returns the rows inserted here.
+size_t PgStore::resolve_collisions(const std::string& date) {
+  pg::Result odd = conn_.exec(
+      "SELECT i.seq, i.idem_key, i.idem_hash FROM crm_outbox_in i JOIN outbox o ON o.idem_hash = i.idem_hash "
+      "WHERE o.idem_key IS DISTINCT FROM i.idem_key ORDER BY i.seq");
+  size_t inserted = 0;
+  for (int k = 0; k < odd.rows(); ++k) {
+    std::string key = odd.text(k, 1);
+    for (int64_t slot = next_idem_slot(std::stoll(odd.text(k, 2)));; slot = next_idem_slot(slot)) {
+      pg::Result at = conn_.exec("SELECT idem_key FROM outbox WHERE idem_hash = $1", {std::to_string(slot)});
+      if (at.rows() > 0 && !at.null(0, 0) && at.text(0, 0) == key) break;
+      if (at.rows() > 0) continue;
+      pg::Result one = conn_.exec(
+          "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, created_at) "
+          "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, $2::bigint, now() "
+          "FROM crm_outbox_in WHERE seq = $3",
+          {date, std::to_string(slot), odd.text(k, 0)});
+      inserted += static_cast<size_t>(one.affected());
+      break;
+    }
+  }
+  return inserted;
+}
+
 void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
                            size_t& inserted) {
   std::string date = format_date(day);
   if (!rows.empty()) {
     conn_.exec("CREATE TEMP TABLE IF NOT EXISTS crm_outbox_in (seq bigint, customer_id bigint, rule text, action text, "
-               "target text, channel text, payload text, idem_key text) ON COMMIT DELETE ROWS");
+               "target text, channel text, payload text, idem_key text, idem_hash bigint) ON COMMIT DELETE ROWS");
     std::string data;
     data.reserve(rows.size() * 160);
     size_t seq = 0;
@@ -234,19 +261,24 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
       pg::copy_escape(data, r.payload.empty() ? std::string_view("{}") : std::string_view(r.payload));
       data += '\t';
       pg::copy_escape(data, r.idem_key);
+      data += '\t';
+      data += std::to_string(idem_hash(r.idem_key));
       data += '\n';
     }
     conn_.copy_in("COPY crm_outbox_in FROM STDIN", data);
     pg::Result ins = conn_.exec(
-        "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, created_at) "
-        "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, now() "
+        "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, created_at) "
+        "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, idem_hash, now() "
         // Only rows that are new (the first of a key): a conflicting row would still take an id
-        // from the identity sequence, and ids must follow SQLite's (no gaps after a rerun).
-        "FROM (SELECT DISTINCT ON (idem_key) * FROM crm_outbox_in i "
-        "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idem_key = i.idem_key) ORDER BY idem_key, seq) n "
-        "ORDER BY seq ON CONFLICT (idem_key) DO NOTHING",
+        // from the identity sequence, and ids must follow SQLite's (no gaps after a rerun). A key
+        // is looked up through its hash's index; one moved on by a collision is found by
+        // resolve_collisions.
+        "FROM (SELECT DISTINCT ON (idem_key) * FROM crm_outbox_in i WHERE NOT EXISTS "
+        "(SELECT 1 FROM outbox o WHERE o.idem_hash = i.idem_hash AND o.idem_key = i.idem_key) ORDER BY idem_key, seq) n "
+        "ORDER BY seq ON CONFLICT (idem_hash) DO NOTHING",
         {date});
     inserted = static_cast<size_t>(ins.affected());
+    if (inserted < rows.size()) inserted += resolve_collisions(date);
   }
   if (!tags.empty()) {
     // In order, as SQLite applies them one by one: the last change of a (customer, tag) wins;

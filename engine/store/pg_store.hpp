@@ -1,7 +1,7 @@
 // The PostgreSQL store: the shop's own database (or a replica) as the crm store. The same
 // tables as SQLite in PostgreSQL's types (pg_schema.cpp), facts read with COPY ... TO STDOUT by
 // the shared Loader (pg_load.cpp), the day's outbox written with COPY into a temporary table and
-// one INSERT ... ON CONFLICT (idem_key) DO NOTHING, and the run lock as an advisory lock.
+// one INSERT ... ON CONFLICT (idem_hash) DO NOTHING, and the run lock as an advisory lock.
 #pragma once
 #include <memory>
 #include <string>
@@ -62,6 +62,7 @@ class PgStore final : public Store {
 
  private:
   void apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags, size_t& inserted);
+  size_t resolve_collisions(const std::string& date);
   pg::Conn conn_;
   std::unique_ptr<PgSession> session_;
 };

@@ -6,9 +6,12 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <vector>
 
 #include "engine/store/columns.hpp"
 #include "engine/store/fact_writer.hpp"
+#include "engine/store/idem_hash.hpp"
 #include "engine/store/sqlite_store.hpp"
 
 namespace crm::engine {
@@ -59,7 +62,6 @@ CREATE INDEX IF NOT EXISTS subscriptions_by_customer ON subscriptions (customer_
 CREATE INDEX IF NOT EXISTS surveys_by_customer ON surveys (customer_id);
 CREATE INDEX IF NOT EXISTS referrals_by_referrer ON referrals (referrer_id);
 CREATE INDEX IF NOT EXISTS events_by_customer ON events (customer_id, at);
-CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (rule, customer_id);
 CREATE INDEX IF NOT EXISTS outbox_by_run_date ON outbox (run_date);
 DELETE FROM tags WHERE rowid NOT IN (SELECT MIN(rowid) FROM tags GROUP BY customer_id, tag);
 CREATE UNIQUE INDEX IF NOT EXISTS tags_unique ON tags (customer_id, tag);
@@ -69,6 +71,8 @@ CREATE TABLE IF NOT EXISTS run_shards (
   run_date DATE NOT NULL, shards INTEGER NOT NULL, shard INTEGER NOT NULL,
   started_at TEXT, completed_at TEXT, status TEXT, PRIMARY KEY (run_date, shards, shard));
 )sql"},
+    // The statements are in narrow_outbox_key (a table rebuild, only when the column is missing).
+    {4, "narrow outbox key: idem_hash INTEGER with a UNIQUE index, idem_key kept as text, outbox_by_rule dropped", ""},
 };
 
 // The customers columns of columns.def added by schema version `version` (> 1), unless present.
@@ -82,6 +86,61 @@ void add_customer_columns(SQLite::Database& db, int version) {
       db.exec("ALTER TABLE customers ADD COLUMN " + quote_identifier(std::string(c.name)) + " " +
               std::string(c.sql_type));
   }
+}
+
+bool has_column(SQLite::Database& db, const char* table, const char* column) {
+  SQLite::Statement q(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  q.bind(1, table);
+  q.bind(2, column);
+  return q.executeStep();
+}
+
+// Schema version 4: the outbox's UNIQUE key becomes idem_hash (idem_hash.hpp), a 64-bit integer,
+// instead of the ~40-byte text idem_key, which stays as an unindexed column (audit, crm deliver);
+// outbox_by_rule, which no reader uses, is dropped. SQLite cannot drop a column's UNIQUE, so an
+// outbox without idem_hash is rebuilt: same columns (extra ones kept) and ids, then idem_hash
+// filled in id order (a collision takes the next free value, as the writer does), then the index.
+void narrow_outbox_key(SQLite::Database& db) {
+  db.exec("DROP INDEX IF EXISTS outbox_by_rule");
+  if (has_column(db, "outbox", "idem_hash")) return;
+  const char* kKnown[] = {"id", "run_date", "customer_id", "rule", "action", "target", "channel", "payload", "idem_key", "created_at"};
+  std::string create = "CREATE TABLE outbox_v4 (\n  id INTEGER PRIMARY KEY, run_date DATE, customer_id INTEGER, rule TEXT, "
+                       "action TEXT,\n  target TEXT, channel TEXT, payload TEXT, idem_key TEXT, created_at TEXT, idem_hash INTEGER";
+  std::string copied;
+  {
+    SQLite::Statement cols(db, "SELECT name, type FROM pragma_table_info('outbox') ORDER BY cid");
+    while (cols.executeStep()) {
+      std::string name = cols.getColumn(0).getString();
+      bool known = false;
+      for (const char* k : kKnown) known = known || name == k;
+      if (!known) create += ", " + quote_identifier(name) + " " + cols.getColumn(1).getString();
+      copied += (copied.empty() ? "" : ", ") + quote_identifier(name);
+    }
+  }
+  db.exec("DROP TABLE IF EXISTS outbox_v4");
+  db.exec(create + ")");
+  db.exec("INSERT INTO outbox_v4 (" + copied + ") SELECT " + copied + " FROM outbox ORDER BY rowid");
+  {
+    std::vector<std::pair<int64_t, int64_t>> slots;  // (id, idem_hash)
+    std::unordered_set<int64_t> used;
+    SQLite::Statement q(db, "SELECT id, idem_key FROM outbox_v4 WHERE idem_key IS NOT NULL ORDER BY id");
+    while (q.executeStep()) {
+      int64_t slot = idem_hash(q.getColumn(1).getString());
+      while (!used.insert(slot).second) slot = next_idem_slot(slot);  // texts were UNIQUE: a collision
+      slots.emplace_back(q.getColumn(0).getInt64(), slot);
+    }
+    SQLite::Statement set(db, "UPDATE outbox_v4 SET idem_hash = ? WHERE id = ?");
+    for (const auto& [id, slot] : slots) {
+      set.reset();
+      set.bind(1, slot);
+      set.bind(2, id);
+      set.exec();
+    }
+  }
+  db.exec("DROP TABLE outbox");
+  db.exec("ALTER TABLE outbox_v4 RENAME TO outbox");
+  db.exec("CREATE UNIQUE INDEX outbox_idem_hash ON outbox (idem_hash)");
+  db.exec("CREATE INDEX IF NOT EXISTS outbox_by_run_date ON outbox (run_date)");
 }
 
 bool has_table(SQLite::Database& db, const char* name) {
@@ -141,6 +200,7 @@ int ensure_schema(SQLite::Database& db, SchemaRepairs& repairs) {
         sql.replace(at, std::string_view("{customers}").size(), customer_columns_sql_v1());
       db.exec(sql);
       add_customer_columns(db, m.version);
+      if (m.version == 4) narrow_outbox_key(db);
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
     }

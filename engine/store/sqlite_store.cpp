@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -14,8 +15,11 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
+#include "engine/store/idem_hash.hpp"
 #include "engine/store/sqlite_store.hpp"
 #include "engine/store/sqlite_store_impl.hpp"
 
@@ -442,85 +446,12 @@ void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& ta
   }
 }
 
-// The outbox rows of a day go in multi-row INSERTs of kOutboxBatch rows: one statement step per
-// batch instead of per row, the day's date and creation time bound once per statement (?1, ?2),
-// text bound without copies (SQLITE_STATIC: the rows outlive the step).
-constexpr size_t kOutboxBatch = 100;
-constexpr int kOutboxRowParams = 7;  // customer_id, rule, action, target, channel, payload, idem_key
-
-std::string outbox_insert_sql(size_t rows) {
-  std::string sql =
-      "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, created_at) "
-      "VALUES ";
-  for (size_t r = 0; r < rows; ++r) {
-    int p = 3 + static_cast<int>(r) * kOutboxRowParams;
-    sql += r ? ",(?1" : "(?1";
-    for (int k = 0; k < kOutboxRowParams; ++k) sql += ",?" + std::to_string(p + k);
-    sql += ",?2)";
-  }
-  return sql;
-}
-
-// Inserts rows[from, from + n) with `stmt` (prepared for n rows); returns the rows inserted.
-size_t insert_outbox_rows(sqlite3* db, sqlite3_stmt* stmt, const std::string& date, const std::string& now,
-                          const std::vector<OutboxRow>& rows, size_t from, size_t n) {
-  static const char kEmptyPayload[] = "{}";
-  auto text = [&](int p, const std::string& s) { sqlite3_bind_text(stmt, p, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); };
-  sqlite3_reset(stmt);
-  text(1, date);
-  text(2, now);
-  for (size_t r = 0; r < n; ++r) {
-    const OutboxRow& row = rows[from + r];
-    int p = 3 + static_cast<int>(r) * kOutboxRowParams;
-    sqlite3_bind_int64(stmt, p, row.customer_id);
-    text(p + 1, row.rule);
-    text(p + 2, row.action);
-    text(p + 3, row.target);
-    if (row.channel) text(p + 4, *row.channel);
-    else sqlite3_bind_null(stmt, p + 4);
-    if (row.payload.empty()) sqlite3_bind_text(stmt, p + 5, kEmptyPayload, 2, SQLITE_STATIC);
-    else text(p + 5, row.payload);
-    text(p + 6, row.idem_key);
-  }
-  int rc = sqlite3_step(stmt);
-  if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
-  return static_cast<size_t>(sqlite3_changes(db));
-}
-
-struct StmtFree {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFree>;
-
-StmtPtr prepare(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size() + 1), SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-  if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
-  return StmtPtr(s);
-}
-
-size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows) {
-  if (rows.empty()) return 0;
-  const std::string date = format_date(day), now = utc_now_iso();
-  size_t inserted = 0, done = 0;
-  if (rows.size() >= kOutboxBatch) {
-    StmtPtr batch = prepare(db, outbox_insert_sql(kOutboxBatch));
-    for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch)
-      inserted += insert_outbox_rows(db, batch.get(), date, now, rows, done, kOutboxBatch);
-  }
-  if (done < rows.size()) {
-    StmtPtr rest = prepare(db, outbox_insert_sql(rows.size() - done));
-    inserted += insert_outbox_rows(db, rest.get(), date, now, rows, done, rows.size() - done);
-  }
-  return inserted;
-}
-
 }  // namespace
 
 size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
                             bool complete_day) {
   SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  size_t inserted = write_outbox(db().getHandle(), day, rows);
+  size_t inserted = write_outbox(db().getHandle(), day, rows, utc_now_iso());
   apply_tags(db(), day, tags);
   if (complete_day) mark_completed(db(), day);
   tx.commit();
@@ -532,7 +463,7 @@ size_t SqliteStore::write_shard_actions(Days day, const Shard& shard, const std:
   size_t inserted = 0;
   {
     SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    inserted = write_outbox(db().getHandle(), day, rows);
+    inserted = write_outbox(db().getHandle(), day, rows, utc_now_iso());
     apply_tags(db(), day, tags);
     SQLite::Statement q(db(), "INSERT INTO run_shards (run_date, shards, shard, started_at, completed_at, status) "
                               "VALUES (?1, ?2, ?3, ?4, ?4, 'completed') ON CONFLICT (run_date, shards, shard) DO UPDATE "

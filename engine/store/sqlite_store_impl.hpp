@@ -1,10 +1,13 @@
 // The private state of a Store (sqlite_store.cpp, load_facts.cpp): the connection and the
-// counter of statements run on it.
+// counter of statements run on it; the outbox write shared with sqlite_outbox.cpp.
 #pragma once
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <memory>
 
@@ -23,5 +26,9 @@ struct SqliteStore::Impl {
 
 // Reads table `models` (when present) into facts.models (load_models.cpp).
 void load_model_rows(sqlite3* db, Facts& facts);
+
+// Inserts a day's outbox rows (sqlite_outbox.cpp) inside the caller's transaction; returns the
+// rows inserted (keys already present are skipped); `now`: their created_at.
+size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows, const std::string& now);
 
 }  // namespace crm::engine

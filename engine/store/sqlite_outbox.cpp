@@ -1,0 +1,179 @@
+// The SQLite outbox write (SqliteStore::write_actions): multi-row INSERT OR IGNORE statements
+// on the narrow key idem_hash (schema 4), the collision fallback that compares texts, and the
+// page cache raised for the write (docs/store.md "The outbox write").
+#include <sqlite3.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/store/idem_hash.hpp"
+#include "engine/store/sqlite_store_impl.hpp"
+
+namespace crm::engine {
+
+namespace {
+
+// The outbox rows of a day go in multi-row INSERTs of kOutboxBatch rows: one statement step per
+// batch instead of per row, the day's date and creation time bound once per statement (?1, ?2),
+// text bound without copies (SQLITE_STATIC: the rows outlive the step).
+constexpr size_t kOutboxBatch = 100;
+constexpr int kOutboxRowParams = 8;  // customer_id, rule, action, target, channel, payload, idem_key, idem_hash
+
+std::string outbox_insert_sql(size_t rows) {
+  std::string sql =
+      "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, "
+      "created_at) VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    int p = 3 + static_cast<int>(r) * kOutboxRowParams;
+    sql += r ? ",(?1" : "(?1";
+    for (int k = 0; k < kOutboxRowParams; ++k) sql += ",?" + std::to_string(p + k);
+    sql += ",?2)";
+  }
+  return sql;
+}
+
+// Inserts rows[from, from + n) with `stmt` (prepared for n rows); returns the rows inserted.
+// `slot`: the idem_hash of a lone row placed past a collision (CollisionResolver).
+size_t insert_outbox_rows(sqlite3* db, sqlite3_stmt* stmt, const std::string& date, const std::string& now,
+                          const std::vector<OutboxRow>& rows, size_t from, size_t n,
+                          std::optional<int64_t> slot = std::nullopt) {
+  static const char kEmptyPayload[] = "{}";
+  auto text = [&](int p, const std::string& s) { sqlite3_bind_text(stmt, p, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); };
+  sqlite3_reset(stmt);
+  text(1, date);
+  text(2, now);
+  for (size_t r = 0; r < n; ++r) {
+    const OutboxRow& row = rows[from + r];
+    int p = 3 + static_cast<int>(r) * kOutboxRowParams;
+    sqlite3_bind_int64(stmt, p, row.customer_id);
+    text(p + 1, row.rule);
+    text(p + 2, row.action);
+    text(p + 3, row.target);
+    if (row.channel) text(p + 4, *row.channel);
+    else sqlite3_bind_null(stmt, p + 4);
+    if (row.payload.empty()) sqlite3_bind_text(stmt, p + 5, kEmptyPayload, 2, SQLITE_STATIC);
+    else text(p + 5, row.payload);
+    text(p + 6, row.idem_key);
+    sqlite3_bind_int64(stmt, p + 7, slot ? *slot : idem_hash(row.idem_key));
+  }
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+  return static_cast<size_t>(sqlite3_changes(db));
+}
+
+struct StmtFree {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFree>;
+
+StmtPtr prepare(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size() + 1), SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) throw SQLite::Exception(db, rc);
+  return StmtPtr(s);
+}
+
+// A batch inserted fewer rows than it had: each of its rows is either present already (the same
+// idem_key text at its hash, or further along its probe sequence) or was dropped because another
+// key holds its hash (a collision): that row goes in alone at the first free slot of the sequence.
+// Returns the rows inserted here. Rare: reruns of a day, and collisions (~n^2 / 2^65).
+class CollisionResolver {
+ public:
+  explicit CollisionResolver(sqlite3* db) : db_(db) {}
+  size_t resolve(const std::string& date, const std::string& now, const std::vector<OutboxRow>& rows, size_t from, size_t n) {
+    if (!find_) {
+      find_ = prepare(db_, "SELECT idem_key FROM outbox WHERE idem_hash = ?1");
+      one_ = prepare(db_, outbox_insert_sql(1));
+    }
+    size_t inserted = 0;
+    for (size_t r = from; r < from + n; ++r) {
+      const std::string& key = rows[r].idem_key;
+      for (int64_t slot = idem_hash(key);; slot = next_idem_slot(slot)) {
+        sqlite3_reset(find_.get());
+        sqlite3_bind_int64(find_.get(), 1, slot);
+        int rc = sqlite3_step(find_.get());
+        if (rc == SQLITE_ROW) {
+          const char* have = reinterpret_cast<const char*>(sqlite3_column_text(find_.get(), 0));
+          if (have && key == std::string_view(have, static_cast<size_t>(sqlite3_column_bytes(find_.get(), 0)))) break;
+          continue;  // another key holds this slot: probe the next
+        }
+        if (rc != SQLITE_DONE) throw SQLite::Exception(db_, rc);
+        inserted += insert_outbox_rows(db_, one_.get(), date, now, rows, r, 1, slot);
+        break;
+      }
+    }
+    sqlite3_reset(find_.get());
+    return inserted;
+  }
+
+ private:
+  sqlite3* db_;
+  StmtPtr find_, one_;
+};
+
+// idem_hash values are random, so each row's index entry lands on a random page of
+// outbox_idem_hash: with SQLite's default 2 MiB page cache a day of 500k rows rereads (and
+// spills) index pages all the time. For the write, the cache is raised to about the index's
+// size (24 bytes an entry, from the rowid range), capped at kOutboxWriteCacheKiB, then restored.
+constexpr int64_t kOutboxWriteCacheKiB = 64 * 1024;
+
+class OutboxWriteCache {
+ public:
+  OutboxWriteCache(sqlite3* db, size_t new_rows) : db_(db) {
+    if (new_rows < 10'000) return;
+    int64_t have = 0;
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT max(rowid) FROM outbox), (SELECT cache_size FROM pragma_cache_size)", -1, &q,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      have = sqlite3_column_int64(q, 0);
+      old_ = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    int64_t want = std::min<int64_t>(kOutboxWriteCacheKiB, (have + static_cast<int64_t>(new_rows)) * 24 / 1024 + 2048);
+    int64_t old_kib = old_ < 0 ? -old_ : old_ * 4;  // pages of 4 KiB when positive
+    if (!old_ || want <= old_kib) return;
+    set(-want);
+    raised_ = true;
+  }
+  ~OutboxWriteCache() {
+    if (raised_) set(old_);
+  }
+
+ private:
+  void set(int64_t v) { sqlite3_exec(db_, ("PRAGMA cache_size = " + std::to_string(v)).c_str(), nullptr, nullptr, nullptr); }
+  sqlite3* db_;
+  int64_t old_ = 0;
+  bool raised_ = false;
+};
+
+}  // namespace
+
+size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows, const std::string& now) {
+  if (rows.empty()) return 0;
+  OutboxWriteCache cache(db, rows.size());
+  const std::string date = format_date(day);
+  size_t inserted = 0, done = 0;
+  CollisionResolver resolver(db);
+  auto batch_of = [&](sqlite3_stmt* stmt, size_t n) {
+    size_t got = insert_outbox_rows(db, stmt, date, now, rows, done, n);
+    inserted += got < n ? got + resolver.resolve(date, now, rows, done, n) : got;
+  };
+  if (rows.size() >= kOutboxBatch) {
+    StmtPtr batch = prepare(db, outbox_insert_sql(kOutboxBatch));
+    for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch) batch_of(batch.get(), kOutboxBatch);
+  }
+  if (done < rows.size()) {
+    StmtPtr rest = prepare(db, outbox_insert_sql(rows.size() - done));
+    batch_of(rest.get(), rows.size() - done);
+  }
+  return inserted;
+}
+
+
+}  // namespace crm::engine
