@@ -17,6 +17,7 @@
 #include "engine/store/columns.hpp"
 #include "engine/store/fact_writer.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -25,13 +26,8 @@ namespace {
 
 Days day(const char* s) { return *parse_date(s); }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/crm_layout_test_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("layout_test") {}
 };
 
 CompiledScript compile_text(const TempDir& dir, const std::string& text, lang::Diagnostics& diags) {

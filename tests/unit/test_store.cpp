@@ -11,21 +11,15 @@
 #include <string>
 
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
 
 namespace {
 
-// A fresh temporary directory per test, removed at the end.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/crm_store_test_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("store_test") {}
 };
 
 SqliteStore make_store(const std::string& path, const std::string& sql) {

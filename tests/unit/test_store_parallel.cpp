@@ -10,20 +10,15 @@
 #include <string>
 
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/crm_store_par_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("store_par") {}
 };
 
 // Customers 1..400 (with an extra column), 6000 orders of which some are odd: unknown or
