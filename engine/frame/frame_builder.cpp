@@ -30,7 +30,7 @@ class FrameBuilder {
     subscription();
     surveys_referrals_tags();
     extras();
-    if (fill_model_columns(f_, d_, plan_.needed_set, plan_.all, frame_, &plan_.produced))  // model_attributes.cpp
+    if (fill_model_columns(f_, d_, plan_.needed_set, plan_.all, frame_, &plan_.produced, &plan_.models))  // model_attributes.cpp
       plan_.layout_changed = true;
     if (frame_.columns.size() != plan_.produced.size()) {  // columns of an earlier build no longer made
       for (auto it = frame_.columns.begin(); it != frame_.columns.end();) {

@@ -65,6 +65,7 @@ FrameCursor::~FrameCursor() = default;
 
 void FrameCursor::restart() {
   has_day_ = false;
+  plan_->models.day = kNoDay;
   side_facts_.clear();
   side_indexed_ = false;
 }
@@ -77,7 +78,9 @@ Column* FrameCursor::col(const char* name) {
 Frame& FrameCursor::advance(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
   if (has_day_ && d > day_) {
     step(d, overlay, overlay_rows);
-    if (fill_model_columns(f_, d, plan_->needed_set, plan_->all, frame_, nullptr)) ++layout_;  // model_attributes.cpp
+    // model_attributes.cpp: the customers with orders since day_ summed again, every value anew.
+    const RfmChanges changes{day_, &purchase_rows_};
+    if (fill_model_columns(f_, d, plan_->needed_set, plan_->all, frame_, nullptr, &plan_->models, &changes)) ++layout_;
     last_incremental_ = true;
   } else {
     full(d, overlay);
@@ -176,6 +179,9 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
     else rows.push_back({r, what});
   }
   last_touched_ = rows.size();
+  purchase_rows_.clear();
+  for (auto [r, what] : rows)
+    if (what & kTouchPurchases) purchase_rows_.push_back(r);
 
   // First the columns that move with the date alone, for every row (touched rows are then
   // recomputed below, as of d): a day later is one more day since, one fewer until.

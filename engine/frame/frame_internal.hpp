@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/frame/attributes.hpp"
+#include "engine/frame/model_attributes.hpp"
 #include "lang/builtins.hpp"
 
 namespace crm::engine {
@@ -318,6 +319,7 @@ struct FramePlan {
   std::vector<int64_t> last_order, scratch;
   std::vector<const Column*> produced;
   bool layout_changed = false;  // the last build inserted or erased columns
+  ModelCache models;  // the model columns' per-customer summaries (model_attributes.hpp)
 };
 
 // Fills `out` with the attributes of `plan` as of day `d` from scratch, into the columns `out`

@@ -1,6 +1,8 @@
 // The lifetime-model columns of a frame (see model_attributes.hpp). Every column here depends on
-// the day for every customer (T grows daily), so a FrameCursor refills them each day: about one
-// pass over the paid orders plus one prediction per buyer (tests/bench/fit_bench.sh times it).
+// the day for every customer (T grows daily), so a FrameCursor refills them each day: its
+// ModelCache keeps every customer's (x, t_x, T) summary, summed again only for the customers with
+// orders in the days moved over, and DayPredictions evaluates the model with the per-day
+// constants hoisted (tests/bench/fit_bench.sh times it).
 #include "engine/frame/model_attributes.hpp"
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@
 #include <unordered_map>
 
 #include "engine/frame/attributes.hpp"
+#include "engine/frame/day_predictions.hpp"
 
 #include "engine/lifetime/next_buckets.hpp"
 
@@ -286,8 +289,27 @@ std::vector<std::vector<int64_t>> recommend_all(const Facts& f, Days d, size_t n
   return out;
 }
 
+namespace {
+
+// The cache's RfmRows as of d: only the rows of `changes` again when the cache is as of its
+// `since` (orders are dated, so the other rows' sums are the same), else every row.
+void update_rfm(const Facts& f, Days d, ModelCache& c, const RfmChanges* changes) {
+  const size_t n = f.rows();
+  if (changes && changes->rows && c.day != kNoDay && c.day == changes->since && c.day <= d && c.rfm.size() == n) {
+    for (uint32_t r : *changes->rows) c.rfm[r] = rfm_of(f, r, d);
+  } else {
+    c.rfm.resize(n);
+    for_rows(n, [&](size_t b, size_t e) {
+      for (size_t r = b; r < e; ++r) c.rfm[r] = rfm_of(f, r, d);
+    });
+  }
+  c.day = d;
+}
+
+}  // namespace
+
 bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& needed, bool all, Frame& frame,
-                        std::vector<const Column*>* produced) {
+                        std::vector<const Column*>* produced, ModelCache* cache, const RfmChanges* changes) {
   std::vector<std::pair<std::string, ModelColumn>> cols;
   for (const auto& name : needed)
     if (auto c = parse_column(name)) cols.emplace_back(name, *c);
@@ -295,20 +317,30 @@ bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& nee
     for (const char* name : {"p_alive", "expected_order_value"})
       if (!needed.count(name)) cols.emplace_back(name, *parse_column(name));
   }
-  if (cols.empty()) return false;
+  ModelCache local;
+  ModelCache& mc = cache ? *cache : local;
+  if (cols.empty()) {
+    mc.day = kNoDay;  // not kept up to date
+    return false;
+  }
   const size_t n = f.rows();
   bool inserted = false;
   bool need_rfm = false;
   for (const auto& [name, c] : cols) need_rfm = need_rfm || c.kind != ModelColumn::Recommended;
   std::optional<model::LifetimeModels> m;
   if (need_rfm) m = model::pick_models(f.models, d, f.models_strictly_before);
-  std::vector<RfmRow> rfm;
-  if (m) {
-    rfm.resize(n);
-    for_rows(n, [&](size_t b, size_t e) {
-      for (size_t r = b; r < e; ++r) rfm[r] = rfm_of(f, r, d);
-    });
-  }
+  if (m) update_rfm(f, d, mc, changes);
+  else mc.day = kNoDay;
+  const std::vector<RfmRow>& rfm = mc.rfm;
+  std::optional<DayPredictions> predict;
+  bool have_p_alive = false;
+  // P(alive) per row, computed once for every purchase column of the day.
+  auto p_alive = [&]() -> const std::vector<double>& {
+    if (!have_p_alive) predict->p_alive(mc.p_alive);
+    have_p_alive = true;
+    return mc.p_alive;
+  };
+  if (m && m->has_purchase_model()) predict.emplace(*m, d, rfm);
   std::map<size_t, std::vector<std::vector<int64_t>>> recommended_by_n;
   for (const auto& [name, c] : cols) {
     if (c.kind == ModelColumn::Recommended) {
@@ -333,41 +365,56 @@ bool fill_model_columns(const Facts& f, Days d, const std::set<std::string>& nee
     scalar_nulls(col, n);
     if (!m) continue;
     const bool purchase = m->has_purchase_model(), spend = m->gamma_gamma.has_value();
+    if (c.kind != ModelColumn::OrderValue && !purchase) continue;
+    if (c.kind == ModelColumn::Clv && !spend) continue;
+    // The column's values per row (rows without a purchase are skipped below), in the order of
+    // the operations of LifetimeModels' functions.
+    const std::vector<double>* values = nullptr;
+    switch (c.kind) {
+      case ModelColumn::PAlive: values = &p_alive(); break;
+      case ModelColumn::OrderValue: break;
+      case ModelColumn::Purchases:
+        predict->expected(c.n, p_alive(), mc.expected);
+        values = &mc.expected;
+        break;
+      case ModelColumn::Clv:
+        if (c.rate == 0) {
+          predict->expected(c.n * kDaysPerMonth, p_alive(), mc.expected);
+          values = &mc.expected;
+          break;
+        }
+        {
+          // Month by month: the purchases expected in month k, discounted k months.
+          const double monthly = std::pow(1 + c.rate, 1.0 / 12) - 1;
+          mc.prev.assign(n, 0.0);
+          mc.sum.assign(n, 0.0);
+          for (int k = 1; k <= static_cast<int>(c.n); ++k) {
+            predict->expected(k * kDaysPerMonth, p_alive(), mc.expected);
+            const double discount = std::pow(1 + monthly, k);
+            for_rows(n, [&](size_t b, size_t e) {
+              for (size_t r = b; r < e; ++r) {
+                if (rfm[r].first == kNoDay) continue;
+                mc.sum[r] += (mc.expected[r] - mc.prev[r]) / discount;
+                mc.prev[r] = mc.expected[r];
+              }
+            });
+          }
+          values = &mc.sum;
+        }
+        break;
+      case ModelColumn::Recommended: break;
+    }
     for_rows(n, [&, &c = c](size_t b, size_t e) {
       for (size_t r = b; r < e; ++r) {
         const RfmRow& p = rfm[r];
         if (p.first == kNoDay) continue;
-        const double x = p.x, t_x = p.last - p.first, T = d - p.first;
         double v = NAN;
         switch (c.kind) {
-          case ModelColumn::PAlive:
-            if (purchase) v = m->p_alive(x, t_x, T);
-            break;
           case ModelColumn::OrderValue:
-            if (spend) v = m->expected_order_value(x, p.mean);
+            if (spend) v = m->expected_order_value(p.x, p.mean);
             break;
-          case ModelColumn::Purchases:
-            if (purchase) v = m->expected_purchases(c.n, x, t_x, T);
-            break;
-          case ModelColumn::Clv: {
-            if (!purchase || !spend) break;
-            const double value = m->expected_order_value(x, p.mean);
-            if (c.rate == 0) {
-              v = m->expected_purchases(c.n * kDaysPerMonth, x, t_x, T) * value;
-              break;
-            }
-            // Month by month: the purchases expected in month k, discounted k months.
-            const double monthly = std::pow(1 + c.rate, 1.0 / 12) - 1;
-            double prev = 0, sum = 0;
-            for (int k = 1; k <= static_cast<int>(c.n); ++k) {
-              double cum = m->expected_purchases(k * kDaysPerMonth, x, t_x, T);
-              sum += (cum - prev) / std::pow(1 + monthly, k);
-              prev = cum;
-            }
-            v = sum * value;
-            break;
-          }
-          case ModelColumn::Recommended: break;
+          case ModelColumn::Clv: v = (*values)[r] * m->expected_order_value(p.x, p.mean); break;
+          default: v = (*values)[r];
         }
         if (std::isfinite(v)) {
           col.f64[r] = v;

@@ -10,23 +10,35 @@
 namespace crm::model {
 
 // ---------------------------------------------------------------- BG/NBD
-double bgnbd_p_alive(const BgNbdParams& p, double x, double t_x, double T) {
-  if (x <= 0) return 1.0;
+double bgnbd_p_alive_of_logs(const BgNbdParams& p, double x, double log_ab, double log_T, double log_tx) {
   // 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), through the log to avoid overflow.
-  double l = std::log(p.a / (p.b + x - 1)) + (p.r + x) * (std::log(p.alpha + T) - std::log(p.alpha + t_x));
+  double l = log_ab + (p.r + x) * (log_T - log_tx);
   return l > 0 ? std::exp(-l) / (1 + std::exp(-l)) : 1 / (1 + std::exp(l));
 }
 
-double bgnbd_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T) {
-  if (!(t > 0)) return 0;
+double bgnbd_p_alive(const BgNbdParams& p, double x, double t_x, double T) {
+  if (x <= 0) return 1.0;
+  return bgnbd_p_alive_of_logs(p, x, std::log(p.a / (p.b + x - 1)), std::log(p.alpha + T), std::log(p.alpha + t_x));
+}
+
+double bgnbd_expected_factor(const BgNbdParams& p, double t, double x, double T) {
   const double r = p.r, al = p.alpha, a = p.a, b = p.b;
   double a_eff = std::abs(a - 1) < 1e-9 ? 1 + 1e-9 : a;  // the formula has a removable pole at a = 1
   double z = t / (al + T + t);
   double lf = log_hyp2f1(r + x, b + x, a_eff + b + x - 1, z);
   double bracket = -std::expm1((r + x) * std::log((al + T) / (al + T + t)) + lf);  // 1 - (..)^(r+x) 2F1
   double lead = (a_eff + b + x - 1) / (a_eff - 1);
-  double v = lead * bracket * bgnbd_p_alive(p, x, t_x, T);
+  return lead * bracket;
+}
+
+double bgnbd_expected_of(double factor, double p_alive) {
+  double v = factor * p_alive;
   return std::isfinite(v) && v > 0 ? v : 0;
+}
+
+double bgnbd_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T) {
+  if (!(t > 0)) return 0;
+  return bgnbd_expected_of(bgnbd_expected_factor(p, t, x, T), bgnbd_p_alive(p, x, t_x, T));
 }
 
 double bgnbd_expected_repeat(const BgNbdParams& p, double t) {

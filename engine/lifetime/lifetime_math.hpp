@@ -22,8 +22,16 @@ struct GammaGammaParams {
 
 // BG/NBD. P(alive | x, t_x, T): 1 for a customer without repeat purchases (the model's convention).
 double bgnbd_p_alive(const BgNbdParams& p, double x, double t_x, double T);
+// P(alive) for x > 0 from its three logarithms log(a/(b+x-1)), log(alpha+T) and log(alpha+t_x):
+// what bgnbd_p_alive computes, so that a caller evaluating many customers can take the logs from
+// tables (one per x, one per whole day; engine/frame/model_attributes.cpp) with the same result.
+double bgnbd_p_alive_of_logs(const BgNbdParams& p, double x, double log_ab, double log_T, double log_tx);
 // E[purchases in the next t | x, t_x, T] (the paper's equation 10).
 double bgnbd_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T);
+// Its factor that does not depend on t_x: bgnbd_expected_purchases is, for t > 0,
+// bgnbd_expected_of(bgnbd_expected_factor(p, t, x, T), bgnbd_p_alive(p, x, t_x, T)).
+double bgnbd_expected_factor(const BgNbdParams& p, double t, double x, double T);
+double bgnbd_expected_of(double factor, double p_alive);
 // E[X(t)]: expected repeat purchases in the first t after a customer's first purchase.
 double bgnbd_expected_repeat(const BgNbdParams& p, double t);
 

@@ -14,6 +14,7 @@ namespace {
 // Terms of one customer row that depend on x only, computed once per distinct x.
 struct XTerms {
   double lg, dr, da, db;  // lgamma part, and its derivatives by r, a, b
+  double lab;             // log(a/(b+x-1)) (x > 0)
 };
 
 }  // namespace
@@ -26,6 +27,13 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
   // Frequencies are whole numbers: the x-only terms in a vector indexed by x, filled on first use.
   std::vector<XTerms> cache;
   std::vector<char> have;
+  // log(alpha + t) per distinct t_x and T when the data are indexed (the same numbers as per row).
+  const bool indexed = !d.times.empty() && d.t_x_at.size() == d.size() && d.T_at.size() == d.size();
+  std::vector<double> log_time;
+  if (indexed) {
+    log_time.resize(d.times.size());
+    for (size_t k = 0; k < d.times.size(); ++k) log_time[k] = std::log(al + d.times[k]);
+  }
   double ll = 0, g_r = 0, g_al = 0, g_a = 0, g_b = 0;
   for (size_t i = 0; i < d.size(); ++i) {
     const double x = d.x[i], w = d.w[i];
@@ -35,6 +43,7 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
       have[xi] = 1;
       XTerms& t = cache[xi];
       t.lg = std::lgamma(r + x) + std::lgamma(b + x) - std::lgamma(a + b + x);
+      t.lab = x > 0 ? std::log(a / (b + x - 1)) : 0;
       if (grad) {
         t.dr = gsl_sf_psi(r + x);
         t.da = -gsl_sf_psi(a + b + x);
@@ -42,13 +51,13 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
       }
     }
     const XTerms& t = cache[xi];
-    const double lT = std::log(al + d.T[i]);
+    const double lT = indexed ? log_time[d.T_at[i]] : std::log(al + d.T[i]);
     // log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x)]
     const double e1 = -(r + x) * lT;
     double s = e1, w2 = 0, lt = 0;
     if (x > 0) {
-      lt = std::log(al + d.t_x[i]);
-      const double e2 = std::log(a / (b + x - 1)) - (r + x) * lt;
+      lt = indexed ? log_time[d.t_x_at[i]] : std::log(al + d.t_x[i]);
+      const double e2 = t.lab - (r + x) * lt;
       s = log_add(e1, e2);
       w2 = std::exp(e2 - s);
     }

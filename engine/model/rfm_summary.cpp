@@ -126,6 +126,17 @@ RfmData frequency_data(const RfmSummary& s) {
     d.customers += static_cast<double>(j - i);
     i = j;
   }
+  d.times = d.t_x;
+  d.times.insert(d.times.end(), d.T.begin(), d.T.end());
+  std::sort(d.times.begin(), d.times.end());
+  d.times.erase(std::unique(d.times.begin(), d.times.end()), d.times.end());
+  auto at = [&](double v) { return static_cast<uint32_t>(std::lower_bound(d.times.begin(), d.times.end(), v) - d.times.begin()); };
+  d.t_x_at.reserve(d.size());
+  d.T_at.reserve(d.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    d.t_x_at.push_back(at(d.t_x[i]));
+    d.T_at.push_back(at(d.T[i]));
+  }
   return d;
 }
 

@@ -67,6 +67,11 @@ RfmSummary summarize(const PurchaseDays& p, Days calibration_end, TimeUnit unit,
 struct RfmData {
   std::vector<double> x, t_x, T, w;
   double customers = 0;  // sum of w
+  // The distinct values of t_x and T, sorted, and each row's index into them (whole days or
+  // sevenths of a week: about as many as the days of the store), so that a likelihood computes
+  // log(alpha + t) once per value instead of twice per row. Empty: not indexed.
+  std::vector<double> times;
+  std::vector<uint32_t> t_x_at, T_at;
   size_t size() const { return x.size(); }
 };
 RfmData frequency_data(const RfmSummary& s);

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "engine/frame/attributes.hpp"
@@ -193,4 +194,111 @@ TEST_CASE("lifetime attributes on a store large enough for two threads equal the
     if (col(fr, "expected_purchases(30)").valid[r] != 1 || col(fr, "expected_purchases(30)").f64[r] != ep) ++mismatches;
   }
   CHECK(mismatches == 0);
+}
+
+namespace {
+
+// 61,000 customers (above kParallelRows, so two threads) with 1 to 3 paid purchase days between
+// 2024-01-01 and 2024-03-21, and the models of `models_sql`.
+Facts big_store(const TempDir& t, const char* models_sql) {
+  {
+    SqliteStore s = SqliteStore::open(t.path, true);
+    s.db().exec(R"sql(
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 61000)
+      INSERT INTO customers (id, name) SELECT i, 'c' || i FROM n;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT id, id, date('2024-01-01', '+' || (CASE WHEN id > 60000 THEN 58 + id % 20 ELSE id % 40 END) || ' days') || 'T10:00:00',
+               100 + id % 7, 'paid' FROM customers;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT 100000 + id, id, date('2024-01-01', '+' || (40 + id % 30) || ' days') || 'T10:00:00', 200, 'paid'
+        FROM customers WHERE id % 3 <> 0;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT 200000 + id, id, date('2024-01-01', '+' || (70 + id % 11) || ' days') || 'T10:00:00', 300 + id % 13, 'paid'
+        FROM customers WHERE id % 5 = 0;
+      INSERT INTO orders (id, customer_id, ordered_at, total, status)
+        SELECT 300000 + id, id, date('2024-01-01', '+' || (72 + id % 5) || ' days') || 'T10:00:00', 999, 'refunded'
+        FROM customers WHERE id % 7 = 0;
+    )sql");
+    s.db().exec(models_sql);
+  }
+  return SqliteStore::open(t.path, true).load_facts("UTC").facts;
+}
+
+const std::vector<std::string> kModelCols{"p_alive", "expected_order_value", "expected_purchases(30)", "predicted_clv(12)",
+                                          "predicted_clv(6,0.1)"};
+
+// Every model column of `fr` as of `d` against LifetimeModels' functions on rfm_of, row by row,
+// exactly (the frame hoists per-day constants but must compute the same numbers); the mismatches.
+size_t formula_mismatches(const Facts& f, const Frame& fr, Days d) {
+  auto m = model::pick_models(f.models, d, f.models_strictly_before);
+  REQUIRE(m);
+  const double monthly = std::pow(1 + 0.1, 1.0 / 12) - 1;
+  size_t bad = 0;
+  std::map<std::string, const Column*> cols;
+  for (const auto& name : kModelCols) cols[name] = &col(fr, name);
+  auto check = [&](const char* name, size_t r, double want) {
+    const Column& c = *cols.at(name);
+    const bool valid = std::isfinite(want);
+    if (c.valid[r] != (valid ? 1 : 0) || (valid && c.f64[r] != want)) ++bad;
+  };
+  for (size_t r = 0; r < f.rows(); ++r) {
+    RfmRow h = rfm_of(f, r, d);
+    if (h.first == kNoDay) {
+      for (const auto& name : kModelCols) check(name.c_str(), r, NAN);
+      continue;
+    }
+    const double x = h.x, t_x = h.last - h.first, T = d - h.first;
+    const double eov = m->expected_order_value(x, h.mean);
+    check("p_alive", r, m->p_alive(x, t_x, T));
+    check("expected_order_value", r, eov);
+    check("expected_purchases(30)", r, m->expected_purchases(30, x, t_x, T));
+    check("predicted_clv(12)", r, m->expected_purchases(12 * (365.25 / 12), x, t_x, T) * eov);
+    double prev = 0, sum = 0;
+    for (int k = 1; k <= 6; ++k) {
+      double cum = m->expected_purchases(k * (365.25 / 12), x, t_x, T);
+      sum += (cum - prev) / std::pow(1 + monthly, k);
+      prev = cum;
+    }
+    check("predicted_clv(6,0.1)", r, sum * eov);
+  }
+  return bad;
+}
+
+// The cursor over `days` (ascending) against the formula and against compute_frame, every day.
+void check_cursor_days(const Facts& f, const std::vector<Days>& days) {
+  FrameCursor cur(f, kModelCols);
+  for (Days d : days) {
+    Frame& fr = cur.advance(d, {}, {});
+    CAPTURE(format_date(d));
+    CHECK(formula_mismatches(f, fr, d) == 0);
+    Frame full = compute_frame(f, d, kModelCols);
+    for (const auto& name : kModelCols) {
+      CHECK_MESSAGE(col(fr, name).valid == col(full, name).valid, name);
+      CHECK_MESSAGE(col(fr, name).f64 == col(full, name).f64, name);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a FrameCursor's model columns over several days with purchases equal the formula row by row") {
+  TempDir t;
+  Facts f = big_store(t, kModels);
+  REQUIRE(f.rows() >= kParallelRows);
+  // Day by day through the second and third purchases (the BG/NBD model changes on 03-01), a
+  // jump of several days, then a day back (a full build).
+  const Days d0 = day("2024-02-27");
+  check_cursor_days(f, {d0, d0 + 1, d0 + 2, d0 + 3, d0 + 12, d0 + 13, d0 + 14, d0 + 22, d0 + 40, d0 + 5, d0 + 6});
+}
+
+TEST_CASE("with a Pareto/NBD model only, a FrameCursor's model columns equal the formula row by row") {
+  TempDir t;
+  Facts f = big_store(t, R"sql(
+    CREATE TABLE models (name TEXT NOT NULL, as_of TEXT NOT NULL, params TEXT NOT NULL, log_likelihood REAL, fitted_at TEXT NOT NULL);
+    INSERT INTO models VALUES
+      ('pareto_nbd', '2024-02-15', '{"r":0.6,"alpha":15,"s":0.7,"beta":30,"unit":"days"}', 0, '2024-02-15T00:00:00Z'),
+      ('gamma_gamma', '2024-02-15', '{"p":6,"q":4,"gamma":15}', 0, '2024-02-15T00:00:00Z');
+  )sql");
+  const Days d0 = day("2024-03-10");
+  check_cursor_days(f, {d0, d0 + 1, d0 + 4});
 }
