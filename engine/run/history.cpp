@@ -2,9 +2,54 @@
 // entries in arrays indexed by customer id, records beyond one fire in a shared pool of chains.
 #include "engine/run/history.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace crm::engine {
+
+namespace {
+constexpr size_t kMapBytes = size_t{1} << 20;  // from this size on, fresh pages rather than the heap
+}  // namespace
+
+template <class T>
+void ZeroArray<T>::grow(size_t n) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if (n <= n_) return;
+  const size_t bytes = n * sizeof(T);
+  T* q = nullptr;
+  bool mapped = false;
+  if (bytes >= kMapBytes) {
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) q = static_cast<T*>(m), mapped = true;
+  }
+  if (!q) q = static_cast<T*>(std::calloc(n, sizeof(T)));
+  if (!q) throw std::bad_alloc();
+  if (n_) std::memcpy(q, p_, n_ * sizeof(T));
+  release();
+  p_ = q, n_ = n, mapped_ = mapped;
+}
+
+template <class T>
+void ZeroArray<T>::zero() {
+  if (n_) std::memset(static_cast<void*>(p_), 0, n_ * sizeof(T));
+}
+
+template <class T>
+void ZeroArray<T>::release() {
+  if (!p_) return;
+  if (mapped_) munmap(p_, n_ * sizeof(T));
+  else std::free(p_);
+  p_ = nullptr, n_ = 0;
+}
+
+template class ZeroArray<uint32_t>;
+template class ZeroArray<History::Entry>;  // (explicit instantiations may name private types)
+
 namespace {
 uint64_t sparse_key(uint32_t rule, int64_t customer) {
   return (static_cast<uint64_t>(rule) << 40) ^ static_cast<uint64_t>(customer);
@@ -29,7 +74,7 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   auto id = static_cast<size_t>(customer);
   // Sized for the whole store at once (ids of a store of n customers are mostly below n + 1):
   // no copies while a big first day fills it.
-  if (id >= entries.size()) entries.resize(std::max({id + 1, entries.size() * 2, size_hint()}));
+  if (id >= entries.size()) entries.grow(std::max({id + 1, entries.size() * 2, size_hint()}));
   Entry& e = entries[id];
   if (e.chain == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
@@ -68,7 +113,7 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   uint32_t* head;
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
-    if (id >= dense_sends_.size()) dense_sends_.resize(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
+    if (id >= dense_sends_.size()) dense_sends_.grow(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
     head = &dense_sends_[id];
     if (*head == 0) {
       if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);
@@ -84,8 +129,8 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
 
 void History::clear_records() {
   if (made_overflow_) {
-    for (auto& entries : dense_) std::fill(entries.begin(), entries.end(), Entry{});
-    std::fill(dense_sends_.begin(), dense_sends_.end(), 0);
+    for (auto& entries : dense_) entries.zero();
+    dense_sends_.zero();
   } else {
     for (auto [rule, id] : dense_made_) dense_[rule][id] = Entry{};
     for (size_t id : dense_sends_made_) dense_sends_[id] = 0;

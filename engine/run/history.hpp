@@ -14,6 +14,42 @@
 
 namespace crm::engine {
 
+// A growable array of T whose default is all-zero bytes (trivially copyable), taken zeroed
+// from the system: a large one is fresh anonymous pages, which the kernel maps on first write,
+// so entries never written (a rule that fires for few customers) cost neither memory nor the
+// fill of a std::vector's resize. history.cpp.
+template <class T>
+class ZeroArray {
+ public:
+  ZeroArray() = default;
+  ZeroArray(ZeroArray&& o) noexcept : p_(o.p_), n_(o.n_), mapped_(o.mapped_) { o.p_ = nullptr, o.n_ = 0; }
+  ZeroArray& operator=(ZeroArray&& o) noexcept {
+    if (this != &o) {
+      release();
+      p_ = o.p_, n_ = o.n_, mapped_ = o.mapped_;
+      o.p_ = nullptr, o.n_ = 0;
+    }
+    return *this;
+  }
+  ZeroArray(const ZeroArray&) = delete;
+  ZeroArray& operator=(const ZeroArray&) = delete;
+  ~ZeroArray() { release(); }
+
+  size_t size() const { return n_; }
+  T& operator[](size_t i) { return p_[i]; }
+  const T& operator[](size_t i) const { return p_[i]; }
+  // Grows to n entries (never shrinks), the new ones zero.
+  void grow(size_t n);
+  // Every entry back to zero.
+  void zero();
+
+ private:
+  void release();
+  T* p_ = nullptr;
+  size_t n_ = 0;
+  bool mapped_ = false;  // from mmap (else calloc)
+};
+
 // Lookups happen for every customer whose condition is TRUE, in customer-id order, so entries
 // are found through arrays indexed by customer id (one cache-friendly load) rather than a hash
 // of millions of entries; ids beyond the dense limit (or negative) use a hash map.
@@ -109,10 +145,10 @@ class History {
   Entry& get(uint32_t rule, int64_t customer);
   uint32_t sends_head(int64_t customer) const;
 
-  std::vector<std::vector<Entry>> dense_;              // [rule][customer id]
+  std::vector<ZeroArray<Entry>> dense_;                // [rule][customer id]
   std::unordered_map<uint64_t, Entry> sparse_;         // (rule, customer) -> entry
   std::vector<FireNode> fires_;                        // chains of (rule, customer)s fired twice or more
-  std::vector<uint32_t> dense_sends_;                  // [customer id] -> send node + 1 (0: none)
+  ZeroArray<uint32_t> dense_sends_;                    // [customer id] -> send node + 1 (0: none)
   std::unordered_map<int64_t, uint32_t> sparse_sends_;  // customer -> send node + 1
   std::vector<SendNode> sends_;
   // The dense entries and send heads made since the last clear_records (what it resets), up to

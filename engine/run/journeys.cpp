@@ -209,6 +209,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
 }
 
 std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences) {
+  clear_candidate_pools();
   std::map<uint32_t, std::vector<Candidate>> cands;
   add_event_candidates(d, frame, occurrences, false, cands);
   std::vector<ActionOut> out;

@@ -163,7 +163,7 @@ void Runner::reset() {
 
 void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
   bool any_needs = false;
-  for (const auto& c : cands) any_needs = any_needs || !c.needs_today.empty();
+  for (const auto& c : cands) any_needs = any_needs || c.needs_count != 0;
   for (bool changed = true; changed;) {
     changed = false;
     for (auto& c : cands) c.status = c.pre_status;
@@ -208,8 +208,8 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
     };
     std::vector<uint8_t> keep(cands.size(), 1);
     for (size_t k = 0; k < cands.size(); ++k)
-      for (uint32_t r : cands[k].needs_today)
-        if (!fired(r)) keep[k] = 0;
+      for (uint32_t n = 0; n < cands[k].needs_count; ++n)
+        if (!fired(needs_pool_[cands[k].needs_at + n])) keep[k] = 0;
     size_t w = 0;
     for (size_t k = 0; k < cands.size(); ++k) {
       if (!keep[k]) {
@@ -225,11 +225,16 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
 
 bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d, uint32_t key,
                                  bool hold, const Column* const* optin, const std::vector<uint32_t>& needs_today,
-                                 std::vector<Candidate>& list) const {
+                                 std::vector<Candidate>& list) {
   (void)d;
   const lang::FlatRule& fr = program_.rules[r];
   const CompiledRule& cr = compiled_.rules()[r];
   bool any_passed = false;
+  uint32_t needs_at = 0;  // the rules this rule waits for, once in needs_pool_ for all its actions
+  if (!needs_today.empty()) {
+    needs_at = static_cast<uint32_t>(needs_pool_.size());
+    needs_pool_.insert(needs_pool_.end(), needs_today.begin(), needs_today.end());
+  }
   for (size_t k = 0; k < fr.actions->size(); ++k) {
     const lang::Action& act = (*fr.actions)[k];
     int64_t points = 0;
@@ -255,7 +260,8 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
     c.kind = act.kind;
     c.priority = fr.priority;
     c.points = points;
-    if (!needs_today.empty()) c.needs_today = needs_today;
+    c.needs_at = needs_at;
+    c.needs_count = static_cast<uint32_t>(needs_today.size());
     Status st = hold ? Status::HeldOut : Status::Sent;
     if (act.kind == lang::ActionKind::Send) {
       const lang::Message* m = action_message_[r][k];
@@ -271,9 +277,18 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       }
       // The subject goes only into the outbox payload of a passed send: not rendered for a send
       // already held out or blocked (caps never turn a blocked one into a passed one).
+      Payload* payload = nullptr;
+      auto the_payload = [&]() -> Payload& {
+        if (!payload) {
+          payloads_.emplace_back();
+          c.payload = static_cast<uint32_t>(payloads_.size());
+          payload = &payloads_.back();
+        }
+        return *payload;
+      };
       if (m && m->subject && render_subjects_ && st == Status::Sent) {
         const auto& defs = compiled_.subject_nodes();
-        c.subject = render_subject(*m->subject, frame, row, facts_.money_digits, [&](const std::string& name) -> std::optional<Value> {
+        the_payload().subject = render_subject(*m->subject, frame, row, facts_.money_digits, [&](const std::string& name) -> std::optional<Value> {
           auto it = defs.find(name);
           if (it == defs.end()) return std::nullopt;
           return ev.value_at(it->second, i);
@@ -283,7 +298,7 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       if (!recommended_column_.empty() && render_subjects_ && st == Status::Sent)
         if (const Column* rc = frame.column(recommended_column_))
           for (uint32_t j = rc->list_offsets[row]; j < rc->list_offsets[row + 1]; ++j)
-            c.recommended.emplace_back(frame.strings->get(rc->list_values[j]));
+            the_payload().recommended.emplace_back(frame.strings->get(rc->list_values[j]));
     }
     c.status = st;
     c.pre_status = st;
@@ -292,7 +307,13 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
   return any_passed;
 }
 
-ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
+void Runner::clear_candidate_pools() {
+  static_assert(std::is_trivially_copyable_v<Candidate>);  // pooled and moved as plain bytes
+  payloads_.clear();
+  needs_pool_.clear();
+}
+
+ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   const lang::FlatRule& fr = program_.rules[c.rule];
   ActionOut o;
   o.date = d;
@@ -307,8 +328,11 @@ ActionOut Runner::make_action(Candidate& c, Days d, int64_t customer) const {
   o.action_index = c.action_index;
   o.priority = c.priority;
   o.cost = c.cost;
-  o.subject = std::move(c.subject);
-  o.recommended = std::move(c.recommended);
+  if (c.payload != 0) {
+    Payload& p = payloads_[c.payload - 1];
+    o.subject = std::move(p.subject);
+    o.recommended = std::move(p.recommended);
+  }
   o.transactional = c.transactional;
   return o;
 }
@@ -418,6 +442,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   cand_rows_.clear();
   day_cands_.clear();
+  clear_candidate_pools();
   // (rule, row) that passed an action today (provisional), for rules some `after` waits for:
   // fired_today_[rule][row] == this evaluation's stamp.
   if (++fired_stamp_ == 0) {  // wrapped: forget every mark

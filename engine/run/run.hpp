@@ -106,20 +106,23 @@ class Runner {
 
  private:
   struct Candidate;
+  struct Payload;
   void allocate(std::vector<Candidate>& cands, int64_t customer, Days d);
   // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
   // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
   // the event/journey path.
   bool add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
                            uint32_t key, bool hold, const Column* const* optin,
-                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list) const;
+                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list);
   // Caps, then the passed actions into the history and the tag overlay; sorts the customer's
   // candidates into output order.
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
-  // The output action of a settled candidate (moves its subject out).
-  ActionOut make_action(Candidate& c, Days d, int64_t customer) const;
+  // The output action of a settled candidate (moves its payload out).
+  ActionOut make_action(const Candidate& c, Days d, int64_t customer);
+  // Forgets the last evaluation's payloads and waited-for rules (before an evaluation).
+  void clear_candidate_pools();
   // Appends a candidate to today's list of a customer row (registers the row on first use).
   void add_candidate(uint32_t row, Candidate&& c);
   // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
@@ -174,6 +177,8 @@ class Runner {
   std::vector<uint32_t> cand_rows_;  // rows with candidates today
   std::vector<Candidate> rule_scratch_;  // one rule's candidates for one row
   std::vector<Candidate> row_scratch_;   // one row's candidates while they are settled
+  std::vector<Payload> payloads_;        // the evaluation's passed sends' subjects and SKUs
+  std::vector<uint32_t> needs_pool_;     // the evaluation's candidates' waited-for rules
   // Per rule some `after` waits for, per row: the stamp of the evaluation in which it passed an
   // action (provisional, for `after` within the day).
   std::vector<std::vector<uint32_t>> fired_today_;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/eval/program.hpp"
@@ -79,8 +80,10 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
   return render_subject(subject, frame, row, money_digits, [](const std::string&) { return std::optional<Value>(); });
 }
 
-// An action before caps, kept small (a day has ~100k of them on a large store): the ActionOut,
-// with its strings, is made only for the output (Runner::make_action).
+// An action before caps, kept small and trivially copyable (a day has ~100k-500k of them on a
+// large store, copied into the day's pool and out again): the ActionOut, with its strings, is
+// made only for the output (Runner::make_action); a passed send's subject and SKUs wait in the
+// Runner's payloads_, the rules it waits for in needs_pool_.
 struct Runner::Candidate {
   uint32_t rule = 0;
   uint32_t key = 0;                    // the dedupe value, interned in the History
@@ -90,12 +93,18 @@ struct Runner::Candidate {
   Status status = Status::Sent;        // final
   bool transactional = false;          // a transactional send: never capped, never counted
   std::optional<lang::Channel> channel;
+  uint32_t payload = 0;                // payloads_ index + 1 (0: no subject, no SKUs)
+  uint32_t needs_at = 0;               // needs_pool_[needs_at, needs_at + needs_count): rules this
+  uint32_t needs_count = 0;            // one waits for that fired only today
   int64_t priority = 0;
   int64_t points = 0;                  // the amount of `grant points`
   double cost = 0;                     // message cost of a send
-  std::string subject;                 // rendered subject of a send (when rendering is on)
-  std::vector<std::string> recommended;  // recommended(N) SKUs of a passed send, for its payload
-  std::vector<uint32_t> needs_today;  // rules this one waits for that fired only today
+};
+
+// What a passed send carries into its outbox payload, rendered while its row is at hand.
+struct Runner::Payload {
+  std::string subject;                   // rendered subject (when rendering is on)
+  std::vector<std::string> recommended;  // recommended(N) SKUs
 };
 
 struct Runner::PooledCandidate {
