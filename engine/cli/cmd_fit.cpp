@@ -67,6 +67,7 @@ int cmd_fit(const std::vector<std::string>& argv) {
       else return usage_error("fit", "unknown model '" + m + "' in --models (known: bgnbd, pareto_nbd, gamma_gamma)");
     }
   }
+  options.progress = [](const std::string& what) { fmt::print(stderr, "crm fit: {}...\n", what); };
   auto store = engine::open_store(*db);
   model::FitResult fit;
   try {

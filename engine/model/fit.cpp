@@ -99,7 +99,12 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
   const double mean_x = std::max(weighted_mean(d.x, d.w), 1e-2);
   const double alpha0 = std::max(mean_T / mean_x, 1e-3);
 
+  auto tell = [&](const char* model, const char* note) {
+    if (o.progress && d.size() >= kProgressRows)
+      o.progress(fmt::format("fitting {} on {} distinct (x, t_x, T) rows of {} customers{}", model, d.size(), d.customers, note));
+  };
   if (o.bgnbd) {
+    tell("BG/NBD", "");
     auto t = Clock::now();
     LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
       BgNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
@@ -111,6 +116,8 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
     res.fits.push_back(fit_record(kBgNbd, {"r", "alpha", "a", "b"}, m, d.customers, since(t)));
   }
   if (o.pareto) {
+    tell("Pareto/NBD", " (its likelihood sums a hypergeometric series per row: minutes at 1M customers; "
+                       "--models bgnbd,gamma_gamma leaves it out)");
     auto t = Clock::now();
     LogLikelihood ll = [&](const std::vector<double>& th, double*) {
       ParetoNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};

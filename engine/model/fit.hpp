@@ -1,6 +1,7 @@
 // `crm fit`: the three lifetime models fitted on a store's paid orders as of a date, with an
 // optional holdout comparison and tracking curves; the fitted models saved in the store.
 #pragma once
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -34,7 +35,13 @@ struct FitOptions {
   std::optional<Days> holdout_from;  // calibration ends the day before; holdout runs to as_of
   TimeUnit unit = TimeUnit::weeks;
   bool bgnbd = true, pareto = true, gamma_gamma = true;
+  // Told, before each model's fit, what is being fitted on how many distinct (x, t_x, T) rows
+  // when the fit is big enough to take a while (kProgressRows); `crm fit` prints it on stderr.
+  std::function<void(const std::string&)> progress;
 };
+
+// From this many distinct (x, t_x, T) rows, FitOptions::progress is told about each model.
+inline constexpr size_t kProgressRows = 100'000;
 
 // One fitted model: parameters under the papers' names, in order, with standard errors (NaN
 // when the Hessian is not positive definite).
