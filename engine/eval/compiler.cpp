@@ -593,14 +593,16 @@ struct Compiler {
         }
         return unary(Op::LenString, Rep::I64, TypeKind::Int, compile(x, TypeKind::String), Rep::I64);
       }
-      case FuncId::HasTag: {
+      case FuncId::HasTag:
+      case FuncId::BoughtCategory: {
+        // has_tag("x") is "x" in tags; bought_category("x") is "x" in categories.
         if (!arity(1, 1)) break;
         Node n;
         n.op = Op::InColumn;
         n.rep = Rep::B8;
         n.kind = TypeKind::Bool;
         n.a = compile(*e.args[0], TypeKind::String);
-        n.column = column("tags");
+        n.column = column(f->id == FuncId::HasTag ? "tags" : "categories");
         return add(std::move(n));
       }
       case FuncId::PurchasesIn:
@@ -613,16 +615,6 @@ struct Compiler {
         n.rep = count ? Rep::I64 : Rep::F64;
         n.kind = count ? TypeKind::Int : TypeKind::Decimal;
         n.column = column(stdlib::window_column(f->name, e.args[0]->ival));
-        return add(std::move(n));
-      }
-      case FuncId::BoughtCategory: {
-        if (!arity(1, 1)) break;
-        Node n;
-        n.op = Op::InColumn;
-        n.rep = Rep::B8;
-        n.kind = TypeKind::Bool;
-        n.a = compile(*e.args[0], TypeKind::String);
-        n.column = column("categories");
         return add(std::move(n));
       }
       case FuncId::Lower:

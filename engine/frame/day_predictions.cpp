@@ -7,28 +7,16 @@
 #include <thread>
 
 #include "engine/frame/attributes.hpp"
+#include "engine/frame/frame_internal.hpp"
 
 namespace crm::engine {
 namespace {
 
+using frame_detail::for_rows;
+
 // The (x, T) memo holds at most this many entries (x * (max T + 1) + T): customers with more
 // repeat purchases than fit compute their factor themselves (few: x is in the tens).
 constexpr size_t kMemoEntries = size_t{1} << 21;
-
-// fn(begin, end) over [0, n), split over kAttributeThreads threads for large n.
-template <typename Fn>
-void for_range(size_t n, Fn&& fn) {
-  const size_t chunks = n >= kParallelRows ? std::max(1u, std::min(kAttributeThreads, std::thread::hardware_concurrency())) : 1;
-  if (chunks <= 1) {
-    fn(size_t{0}, n);
-    return;
-  }
-  std::vector<std::thread> threads;
-  const size_t per = (n + chunks - 1) / chunks;
-  for (size_t k = 1; k < chunks; ++k) threads.emplace_back([&fn, k, per, n] { fn(std::min(n, k * per), std::min(n, (k + 1) * per)); });
-  fn(size_t{0}, std::min(n, per));
-  for (auto& t : threads) t.join();
-}
 
 }  // namespace
 
@@ -71,7 +59,7 @@ void DayPredictions::find_pairs() {
 void DayPredictions::p_alive(std::vector<double>& out) const {
   out.resize(rfm_.size());
   if (!m_.bgnbd) {
-    for_range(rfm_.size(), [&](size_t b, size_t e) {
+    for_rows(rfm_.size(), [&](size_t b, size_t e) {
       for (size_t r = b; r < e; ++r) {
         const RfmRow& h = rfm_[r];
         if (h.first != kNoDay) out[r] = m_.p_alive(h.x, h.last - h.first, d_ - h.first);
@@ -80,7 +68,7 @@ void DayPredictions::p_alive(std::vector<double>& out) const {
     return;
   }
   const model::BgNbdParams& p = *m_.bgnbd;
-  for_range(rfm_.size(), [&](size_t b, size_t e) {
+  for_rows(rfm_.size(), [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) {
       const RfmRow& h = rfm_[r];
       if (h.first == kNoDay) continue;
@@ -96,7 +84,7 @@ void DayPredictions::p_alive(std::vector<double>& out) const {
 void DayPredictions::expected(double t_days, const std::vector<double>& p_alive, std::vector<double>& out) {
   out.resize(rfm_.size());
   if (!m_.bgnbd || !(t_days > 0)) {
-    for_range(rfm_.size(), [&](size_t b, size_t e) {
+    for_rows(rfm_.size(), [&](size_t b, size_t e) {
       for (size_t r = b; r < e; ++r) {
         const RfmRow& h = rfm_[r];
         if (h.first != kNoDay) out[r] = m_.expected_purchases(t_days, h.x, h.last - h.first, d_ - h.first);
@@ -108,13 +96,13 @@ void DayPredictions::expected(double t_days, const std::vector<double>& p_alive,
   const model::BgNbdParams& p = *m_.bgnbd;
   const double t = t_days / unit_;
   find_pairs();
-  for_range(pairs_.size(), [&](size_t b, size_t e) {
+  for_rows(pairs_.size(), [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const double x = static_cast<double>(pairs_[i] / width_), T = static_cast<double>(pairs_[i] % width_) / unit_;
       factor_[pairs_[i]] = model::bgnbd_expected_factor(p, t, x, T);
     }
   });
-  for_range(rfm_.size(), [&](size_t b, size_t e) {
+  for_rows(rfm_.size(), [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) {
       const RfmRow& h = rfm_[r];
       if (h.first == kNoDay) continue;

@@ -35,6 +35,14 @@ inline void for_chunks(size_t n, size_t chunks, const std::function<void(size_t,
   for (auto& t : threads) t.join();
 }
 
+// Runs fn(begin, end) over [0, n): in kAttributeThreads chunks from kParallelRows rows (rows are
+// independent: each writes its own).
+template <typename Fn>
+void for_rows(size_t n, Fn&& fn) {
+  const size_t chunks = n >= kParallelRows ? std::max(1u, std::min(kAttributeThreads, std::thread::hardware_concurrency())) : 1;
+  for_chunks(n, chunks, [&fn](size_t b, size_t e, size_t) { fn(b, e); });
+}
+
 inline void set(Column& c, size_t r, int64_t v) {
   c.i64[r] = v;
   c.valid[r] = 1;

@@ -19,12 +19,15 @@
 #include <unordered_map>
 
 #include "engine/frame/attributes.hpp"
+#include "engine/frame/frame_internal.hpp"
 #include "engine/frame/day_predictions.hpp"
 
 #include "engine/lifetime/next_buckets.hpp"
 
 namespace crm::engine {
 namespace {
+
+using frame_detail::for_rows;
 
 constexpr double kDaysPerMonth = 365.25 / 12;
 constexpr size_t kDefaultRecommended = 3;  // the subject placeholder {recommended}
@@ -71,21 +74,6 @@ std::optional<ModelColumn> parse_column(const std::string& name) {
   return std::nullopt;
 }
 
-// fn(begin, end) over [0, n), split over kAttributeThreads threads for large stores (rows are
-// independent: each writes its own row).
-template <typename Fn>
-void for_rows(size_t n, Fn&& fn) {
-  const size_t chunks = n >= kParallelRows ? std::max(1u, std::min(kAttributeThreads, std::thread::hardware_concurrency())) : 1;
-  if (chunks <= 1) {
-    fn(size_t{0}, n);
-    return;
-  }
-  std::vector<std::thread> threads;
-  const size_t per = (n + chunks - 1) / chunks;
-  for (size_t k = 1; k < chunks; ++k) threads.emplace_back([&fn, k, per, n] { fn(std::min(n, k * per), std::min(n, (k + 1) * per)); });
-  fn(size_t{0}, std::min(n, per));
-  for (auto& t : threads) t.join();
-}
 
 Column& take(Frame& frame, const std::string& name, const lang::Type& type, bool& inserted, std::vector<const Column*>* produced) {
   auto [it, fresh] = frame.columns.try_emplace(name);
