@@ -156,6 +156,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   engine::Runner runner(setup->script, *setup->facts);
   runner.load_history_from_outbox();
   engine::Summary summary;
+  summary.money_digits = setup->facts->money_digits;
   size_t written = 0;
   bool progress = stderr_is_tty() && stdout_is_tty() && *to > *from;  // never when output is piped (SPEC §7)
   engine::RunOptions options;

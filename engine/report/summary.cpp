@@ -36,7 +36,7 @@ std::string Summary::to_text() const {
       out += fmt::format("  {:<6} {:>8} sent, {:>6} held out, {:>6} blocked (consent), {:>6} blocked (cap)\n", ch, c[0],
                          c[1], c[2], c[3]);
   }
-  if (cost > 0) out += fmt::format("\ncost of passed sends: {:.2f}\n", cost);
+  if (cost > 0) out += fmt::format("\ncost of passed sends: {:.{}f}\n", cost, money_digits);
   return out;
 }
 

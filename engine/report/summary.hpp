@@ -23,6 +23,7 @@ struct Summary {
   Counts total{};
   double cost = 0;  // cost of passed sends
   int64_t days = 0;
+  int money_digits = 2;  // decimals of the store's currency (`crm init --currency`): JPY 0, GBP 2
 
   void add(const ActionOut& a);
   // A fixed-width table followed by the per-channel totals; "no actions" when empty.
