@@ -101,6 +101,19 @@ class Loader {
   // False for a customer id of another shard.
   bool mine(std::optional<int64_t> cid) const { return !shard_ || !cid || shard_of(*cid, shard_->count) == shard_->index; }
 
+  // The customer row of a fact row whose column 1 is its customer id, or -1 when the row is
+  // skipped: a customer of another shard (silently), or an unknown one (warned under `group`:
+  // "<table> <where()>: unknown <who> <id> (skipped)").
+  template <typename Where>
+  int64_t fact_customer_row(const Query& q, const IdIndex& index, const char* group, const char* table, const char* who,
+                            const Where& where) {
+    auto cid = cell_int(q, 1);
+    int64_t r = cid ? index.find(*cid) : -1;
+    if (r < 0 && mine(cid))
+      warnings_.add(group, std::string(table) + " " + where() + ": unknown " + who + " " + cell_text(q, 1) + " (skipped)");
+    return r;
+  }
+
   int64_t intern(const Query& q, int i) {
     if (q.null(i)) return -1;
     return facts_.strings->intern(q.text(i));
@@ -398,13 +411,8 @@ class Loader {
                               {"id", "customer_id", "started_at", "status", "cycles", "cancelled_at", "cancel_reason"});
       while (q.step()) {
         auto sid = [&q] { return std::string("id ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
-        if (r < 0 && !mine(cid)) continue;
-        if (r < 0) {
-          warnings_.add("subscriptions of unknown customers", "subscriptions " + sid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
-          continue;
-        }
+        int64_t r = fact_customer_row(q, index, "subscriptions of unknown customers", "subscriptions", "customer", sid);
+        if (r < 0) continue;
         auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
         if (!t) {
           warnings_.add("bad subscriptions.started_at", "subscriptions " + sid() + ": " +
@@ -444,13 +452,8 @@ class Loader {
       auto q = db_.query(have, "surveys", {"rowid", "customer_id", "answered_at", "satisfaction"});
       while (q.step()) {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
-        if (r < 0 && !mine(cid)) continue;
-        if (r < 0) {
-          warnings_.add("surveys of unknown customers", "surveys " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
-          continue;
-        }
+        int64_t r = fact_customer_row(q, index, "surveys of unknown customers", "surveys", "customer", rid);
+        if (r < 0) continue;
         auto t = q.null(2) ? std::nullopt : cell_time(q, 2, tz_);
         if (!t) {
           warnings_.add("bad surveys.answered_at", "surveys " + rid() + ": " + (q.null(2) ? "no answered_at" : "malformed answered_at '" + cell_text(q, 2) + "'") + " (skipped)");
@@ -481,13 +484,8 @@ class Loader {
       auto q = db_.query(have, "referrals", {"rowid", "referrer_id", "created_at"});
       while (q.step()) {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
-        if (r < 0 && !mine(cid)) continue;
-        if (r < 0) {
-          warnings_.add("referrals by unknown customers", "referrals " + rid() + ": unknown referrer " + cell_text(q, 1) + " (skipped)");
-          continue;
-        }
+        int64_t r = fact_customer_row(q, index, "referrals by unknown customers", "referrals", "referrer", rid);
+        if (r < 0) continue;
         row.push_back(static_cast<uint32_t>(r));
         day.push_back(optional_day(q, 2, "referrals", "created_at", rid));  // null: counted on every date
       }
@@ -503,13 +501,8 @@ class Loader {
       auto q = db_.query(have, "events", {"id", "customer_id", "type", "at", "payload"});
       while (q.step()) {
         auto eid = [&q] { return std::string("id ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
-        if (r < 0 && !mine(cid)) continue;
-        if (r < 0) {
-          warnings_.add("events of unknown customers", "events " + eid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
-          continue;
-        }
+        int64_t r = fact_customer_row(q, index, "events of unknown customers", "events", "customer", eid);
+        if (r < 0) continue;
         if (q.null(2)) {
           warnings_.add("events without type", "events " + eid() + ": no type (skipped)");
           continue;
@@ -545,13 +538,8 @@ class Loader {
       auto q = db_.query(have, "tags", {"rowid", "customer_id", "tag", "set_at"});
       while (q.step()) {
         auto rid = [&q] { return std::string("rowid ") + cell_text(q, 0); };
-        auto cid = cell_int(q, 1);
-        int64_t r = cid ? index.find(*cid) : -1;
-        if (r < 0 && !mine(cid)) continue;
-        if (r < 0) {
-          warnings_.add("tags of unknown customers", "tags " + rid() + ": unknown customer " + cell_text(q, 1) + " (skipped)");
-          continue;
-        }
+        int64_t r = fact_customer_row(q, index, "tags of unknown customers", "tags", "customer", rid);
+        if (r < 0) continue;
         if (q.null(2)) {
           warnings_.add("tags without name", "tags " + rid() + ": null tag (skipped)");
           continue;
