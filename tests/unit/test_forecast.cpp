@@ -13,6 +13,7 @@
 #include "engine/lifetime/lifetime_math.hpp"
 #include "engine/model/forecast.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -21,14 +22,10 @@ namespace {
 
 Days day(const char* s) { return *parse_date(s); }
 
+// A store file in a fresh temporary directory, removed at the end.
 struct TempDir {
-  std::string dir, path;
-  TempDir() {
-    char tmpl[] = "/tmp/crm_forecast_XXXXXX";
-    dir = mkdtemp(tmpl);
-    path = dir + "/shop.db";
-  }
-  ~TempDir() { std::filesystem::remove_all(dir); }
+  test::TempDir dir{"forecast"};
+  std::string path = dir.file("shop.db");
 };
 
 // Customer 1: purchase days 01-01, 01-11, 02-10; customer 2: one purchase; customer 3: none.

@@ -17,6 +17,7 @@
 #include "engine/model/next_purchase.hpp"
 #include "engine/store/sqlite_session.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
@@ -25,14 +26,10 @@ namespace {
 
 Days day(const char* s) { return *parse_date(s); }
 
+// A store file in a fresh temporary directory, removed at the end.
 struct TempDir {
-  std::string dir, path;
-  TempDir() {
-    char tmpl[] = "/tmp/crm_model_attr_XXXXXX";
-    dir = mkdtemp(tmpl);
-    path = dir + "/shop.db";
-  }
-  ~TempDir() { std::filesystem::remove_all(dir); }
+  test::TempDir dir{"model_attr"};
+  std::string path = dir.file("shop.db");
 };
 
 // Customer 1: paid purchase days 01-01, 01-11 (two orders: one day), 02-10, a refund; customer 2:
