@@ -13,9 +13,29 @@
 #include "engine/run/run_internal.hpp"
 #include "engine/store/currency.hpp"
 #include "engine/store/sqlite_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace crm;
 using namespace crm::engine;
+
+namespace {
+
+// The actions of `script` (checked and compiled as crm run does) on 2026-01-03, against `facts`;
+// the script is written to DIR/s.crm.
+std::vector<ActionOut> run_script(const std::string& dir, const std::string& script, const Facts& facts) {
+  std::ofstream(dir + "/s.crm") << script;
+  lang::CheckOptions options;
+  options.has_store = true;
+  lang::Diagnostics diags;
+  lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
+  REQUIRE(!diags.has_errors());
+  RuleGraph graph = build_rule_graph(program, diags);
+  Program compiled = compile_program(program, diags);
+  Runner runner(program, graph, compiled, facts);
+  return runner.evaluate_day(*parse_date("2026-01-03"));
+}
+
+}  // namespace
 
 TEST_CASE("subjects: grouped numbers without float noise") {
   CHECK(grouped_number(2790.8599999999997, 2) == "2,790.86");
@@ -28,8 +48,8 @@ TEST_CASE("subjects: grouped numbers without float noise") {
 }
 
 TEST_CASE("subjects: rendered from the day's attributes, with fallbacks for nulls") {
-  char tmpl[] = "/tmp/crm_subject_test_XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  test::TempDir tmp("subject_test");
+  const std::string& dir = tmp.path;
   Facts facts;
   {
     SqliteStore s = SqliteStore::open(dir + "/shop.db", true);
@@ -40,21 +60,12 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
  (3, 2, '2026-01-02T10:00:00Z', 5, 'paid');)");
     facts = std::move(s.load_facts(TimeZone()).facts);
   }
-  std::ofstream(dir + "/s.crm")
-      << "let display_name = coalesce(name, \"valued customer\")\n"
-         "let aov = total_spent / purchase_count\n"
-         "message hi via email subject \"{name|\\\"customer\\\"}: {total_spent} in {purchase_count}, {name}/{display_name}, {aov}\"\n"
-         "rule r: when purchase_count >= 1 then send hi\n";
-  lang::CheckOptions options;
-  options.has_store = true;
-  lang::Diagnostics diags;
-  lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
-  REQUIRE(!diags.has_errors());
-  RuleGraph graph = build_rule_graph(program, diags);
-  Program compiled = compile_program(program, diags);
-  Runner runner(program, graph, compiled, facts);
-  auto actions = runner.evaluate_day(*parse_date("2026-01-03"));
-  std::filesystem::remove_all(dir);
+  auto actions = run_script(dir,
+                            "let display_name = coalesce(name, \"valued customer\")\n"
+                            "let aov = total_spent / purchase_count\n"
+                            "message hi via email subject \"{name|\\\"customer\\\"}: {total_spent} in {purchase_count}, {name}/{display_name}, {aov}\"\n"
+                            "rule r: when purchase_count >= 1 then send hi\n",
+                            facts);
   REQUIRE(actions.size() == 2);
   CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
   CHECK(actions[1].subject == "customer: 5.00 in 1, /valued customer, 5.00");
@@ -69,8 +80,8 @@ TEST_CASE("subjects: money keeps the store currency's digits") {
   CHECK_FALSE(is_currency_code("yen"));
   for (auto [code, want] : {std::pair<const char*, const char*>{"JPY", "2,791 / 1,395"}, {"GBP", "2,790.86 / 1,395.43"},
                             {"KWD", "2,790.860 / 1,395.430"}, {"", "2,790.86 / 1,395.43"}}) {
-    char tmpl[] = "/tmp/crm_subject_money_XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    test::TempDir tmp("subject_money");
+    const std::string& dir = tmp.path;
     Facts facts;
     {
       SqliteStore s = SqliteStore::open(dir + "/shop.db", true);
@@ -82,19 +93,11 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
       facts = std::move(s.load_facts(TimeZone()).facts);
     }
     CHECK(facts.currency == code);
-    std::ofstream(dir + "/s.crm") << "let aov = total_spent / purchase_count\n"
-                                     "message hi via email subject \"{total_spent} / {aov|'-'}\"\n"
-                                     "rule r: when purchase_count >= 1 then send hi\n";
-    lang::CheckOptions options;
-    options.has_store = true;
-    lang::Diagnostics diags;
-    lang::CheckedProgram program = lang::load_and_check({dir + "/s.crm"}, options, diags);
-    REQUIRE(!diags.has_errors());
-    RuleGraph graph = build_rule_graph(program, diags);
-    Program compiled = compile_program(program, diags);
-    Runner runner(program, graph, compiled, facts);
-    auto actions = runner.evaluate_day(*parse_date("2026-01-03"));
-    std::filesystem::remove_all(dir);
+    auto actions = run_script(dir,
+                              "let aov = total_spent / purchase_count\n"
+                              "message hi via email subject \"{total_spent} / {aov|'-'}\"\n"
+                              "rule r: when purchase_count >= 1 then send hi\n",
+                              facts);
     REQUIRE(actions.size() == 1);
     CHECK(actions[0].subject == want);
   }
