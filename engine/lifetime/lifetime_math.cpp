@@ -58,7 +58,8 @@ double pareto_log_f(const ParetoNbdParams& p, double x, double t) {
   const bool alpha_big = p.alpha >= p.beta;
   const double M = alpha_big ? p.alpha : p.beta;
   const double b = alpha_big ? p.s + 1 : p.r + x;
-  return -a * std::log(M + t) + log_hyp2f1_c_a1(a, b, std::abs(p.alpha - p.beta) / (M + t));
+  const double m = alpha_big ? p.beta : p.alpha;
+  return -a * std::log(M + t) + log_hyp2f1_c_a1(a, b, (M - m) / (M + t), (m + t) / (M + t));
 }
 
 // log A0 from log F(t_x) and log F(T): -inf when t_x == T (the integral over [t_x, T] is empty)

@@ -99,12 +99,12 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
   const double mean_x = std::max(weighted_mean(d.x, d.w), 1e-2);
   const double alpha0 = std::max(mean_T / mean_x, 1e-3);
 
-  auto tell = [&](const char* model, const char* note) {
+  auto tell = [&](const char* model) {
     if (o.progress && d.size() >= kProgressRows)
-      o.progress(fmt::format("fitting {} on {} distinct (x, t_x, T) rows of {} customers{}", model, d.size(), d.customers, note));
+      o.progress(fmt::format("fitting {} on {} distinct (x, t_x, T) rows of {} customers", model, d.size(), d.customers));
   };
   if (o.bgnbd) {
-    tell("BG/NBD", "");
+    tell("BG/NBD");
     auto t = Clock::now();
     LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
       BgNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
@@ -116,20 +116,34 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
     res.fits.push_back(fit_record(kBgNbd, {"r", "alpha", "a", "b"}, m, d.customers, since(t)));
   }
   if (o.pareto) {
-    tell("Pareto/NBD", " (its likelihood sums a hypergeometric series per row: minutes at 1M customers; "
-                       "--models bgnbd,gamma_gamma leaves it out)");
+    tell("Pareto/NBD");
     auto t = Clock::now();
-    LogLikelihood ll = [&](const std::vector<double>& th, double*) {
-      ParetoNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
-      return pareto_log_likelihood(q, d);
+    const ParetoRows rows = index_pareto_rows(d);
+    // Fitted over the shapes and the mean rates, theta = log(r, r/alpha, s, s/beta): the means
+    // are what the data pin down, and when the rates hardly vary between customers the shapes
+    // run to large values along one axis each instead of along a curved valley of (r, alpha).
+    LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
+      ParetoNbdParams q{std::exp(th[0]), std::exp(th[0] - th[1]), std::exp(th[2]), std::exp(th[2] - th[3])};
+      double v = pareto_log_likelihood(q, rows, g);
+      if (g) g[0] += g[1], g[1] = -g[1], g[2] += g[3], g[3] = -g[3];
+      return v;
     };
     // From BG/NBD's purchase-rate estimates when there are some: the two models agree roughly.
-    std::vector<double> start = {0, std::log(alpha0), 0, std::log(mean_T)};
+    std::vector<double> start = {0, -std::log(alpha0), 0, -std::log(mean_T)};
     // From BG/NBD's r and alpha, to 4 significant digits: a start that does not move with the
-    // last bits of the BG/NBD optimum (Pareto/NBD's beta lies along a flat valley).
+    // last bits of the BG/NBD optimum.
     auto round4 = [](double v) { return std::stod(fmt::format("{:.4g}", v)); };
-    if (res.bgnbd) start[0] = std::log(round4(res.bgnbd->r)), start[1] = std::log(round4(res.bgnbd->alpha));
-    MleResult m = maximize_likelihood(ll, start, false, {"r", "alpha", "s", "beta"});
+    if (res.bgnbd) start[0] = std::log(round4(res.bgnbd->r)), start[1] = start[0] - std::log(round4(res.bgnbd->alpha));
+    MleResult m = maximize_likelihood(ll, start, true, {"r", "r/alpha", "s", "s/beta"});
+    // Back to (r, alpha, s, beta): log alpha = theta0 - theta1, log beta = theta2 - theta3.
+    const std::vector<double> lam = m.params, se = m.se;
+    m.params[1] = lam[0] / lam[1];
+    m.params[3] = lam[2] / lam[3];
+    if (!m.cov.empty()) {
+      auto V = [&](size_t i, size_t j) { return m.cov[i * 4 + j]; };
+      m.se[1] = m.params[1] * std::sqrt(std::max(0.0, V(0, 0) + V(1, 1) - 2 * V(0, 1)));
+      m.se[3] = m.params[3] * std::sqrt(std::max(0.0, V(2, 2) + V(3, 3) - 2 * V(2, 3)));
+    }
     check(m, "Pareto/NBD");
     res.pareto = ParetoNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
     res.fits.push_back(fit_record(kParetoNbd, {"r", "alpha", "s", "beta"}, m, d.customers, since(t)));

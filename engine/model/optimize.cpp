@@ -127,20 +127,17 @@ std::vector<double> hessian(const Problem& p, const std::vector<double>& th, con
   return H;
 }
 
-// The diagonal of H^-1 by Cholesky; empty when H is not positive definite.
-std::vector<double> inverse_diagonal(std::vector<double> H, size_t n) {
+// H^-1 by Cholesky (row-major); empty when H is not positive definite.
+std::vector<double> inverse(std::vector<double> H, size_t n) {
   gsl_matrix_view m = gsl_matrix_view_array(H.data(), n, n);
   gsl_error_handler_t* old = gsl_set_error_handler_off();
   int status = gsl_linalg_cholesky_decomp1(&m.matrix);
   if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_invert(&m.matrix);
   gsl_set_error_handler(old);
   if (status != GSL_SUCCESS) return {};
-  std::vector<double> d(n);
-  for (size_t i = 0; i < n; ++i) {
-    d[i] = gsl_matrix_get(&m.matrix, i, i);
-    if (!(d[i] > 0) || !std::isfinite(d[i])) return {};
-  }
-  return d;
+  for (size_t i = 0; i < n; ++i)
+    if (!(H[i * n + i] > 0) || !std::isfinite(H[i * n + i])) return {};
+  return H;
 }
 
 // Solves H d = -g by Cholesky; false when H is not positive definite.
@@ -256,10 +253,10 @@ MleResult maximize_likelihood(const LogLikelihood& ll, std::vector<double> start
   res.params.resize(n);
   for (size_t i = 0; i < n; ++i) res.params[i] = std::exp(th[i]);
   if (res.converged) {
-    std::vector<double> d = inverse_diagonal(hessian(prob, th), n);
-    if (!d.empty()) {
+    res.cov = inverse(hessian(prob, th), n);
+    if (!res.cov.empty()) {
       res.se.resize(n);
-      for (size_t i = 0; i < n; ++i) res.se[i] = res.params[i] * std::sqrt(d[i]);
+      for (size_t i = 0; i < n; ++i) res.se[i] = res.params[i] * std::sqrt(res.cov[i * n + i]);
     }
   }
   return res;

@@ -15,6 +15,8 @@ struct MleResult {
   std::vector<double> params;  // exp(theta) at the optimum
   std::vector<double> se;      // standard errors of params (delta method); empty when the
                                // Hessian is not positive definite
+  std::vector<double> cov;     // covariance of the log-parameters (row-major n x n, the inverse
+                               // Hessian); empty with se
   double log_likelihood = 0;
   int iterations = 0;
   bool converged = false;

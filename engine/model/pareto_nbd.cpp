@@ -1,54 +1,159 @@
-// Pareto/NBD likelihood in log space. Its second term A0 = (r+s+x) * integral over the dropout
-// time in [t_x, T] of (alpha+v)^-(r+x) (beta+v)^-(s+1) dv is written with 2F1(a, b; a+1; z),
-// z = |alpha-beta| / (max(alpha,beta) + t) in [0, 1) (Fader & Hardie, "A Note on Deriving the
-// Pareto/NBD Model and Related Expressions", 2005), summed by log_hyp2f1_c_a1.
+// Pareto/NBD likelihood in log space with its analytic gradient. Its second term
+// A0 = (r+s+x) * integral over the dropout time in [t_x, T] of (alpha+v)^-(r+x) (beta+v)^-(s+1) dv
+// is F(t_x) - F(T), F(t) = 2F1(a, b; a+1; z) (M+t)^-a, z = |alpha-beta| / (M+t) in [0, 1)
+// (Fader & Hardie, "A Note on Deriving the Pareto/NBD Model and Related Expressions", 2005),
+// summed by log_hyp2f1_c_a1 (value) or log_hyp2f1_c_a1_grad (value and derivatives).
 #include "engine/model/pareto_nbd.hpp"
 
+#include <gsl/gsl_sf_psi.h>
+
+#include <algorithm>
 #include <cmath>
-#include <functional>
-#include <unordered_map>
 #include <utility>
 
 #include "engine/lifetime/special.hpp"
+#include "engine/model/row_chunks.hpp"
 
 namespace crm::model {
 namespace {
 
-// log of the bracket of the likelihood, (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A0.
-double log_bracket(const ParetoNbdParams& p, double x, double T, double la0) {
-  const double e1 = -(p.r + x) * std::log(p.alpha + T) - p.s * std::log(p.beta + T);
-  if (la0 == -INFINITY) return e1;
-  return log_add(e1, std::log(p.s) - std::log(p.r + p.s + x) + la0);
+// log F(x, t) and its derivatives by r, alpha, s, beta.
+struct PairTerms {
+  double f = 0, dr = 0, dal = 0, ds = 0, dbe = 0;
+};
+
+PairTerms pair_terms(const ParetoNbdParams& p, double x, double t, bool grad) {
+  if (!grad) return {pareto_log_f(p, x, t)};
+  // As pareto_log_f: a = r+s+x; M, m = the larger and smaller of alpha and beta; b = s+1 when
+  // alpha is the larger, else r+x; z = (M-m)/(M+t); log F = -a log(M+t) + log 2F1(a, b; a+1; z).
+  const double a = p.r + p.s + x;
+  const bool alpha_big = p.alpha >= p.beta;
+  const double M = alpha_big ? p.alpha : p.beta, m = alpha_big ? p.beta : p.alpha;
+  const double b = alpha_big ? p.s + 1 : p.r + x;
+  const double l_mt = std::log(M + t);
+  const LogHyp2f1Grad h = log_hyp2f1_c_a1_grad(a, b, (M - m) / (M + t), (m + t) / (M + t));
+  // dz/dM = (m+t)/(M+t)^2, dz/dm = -1/(M+t)
+  const double d_big = -a / (M + t) + h.dz * (m + t) / ((M + t) * (M + t)), d_small = -h.dz / (M + t);
+  PairTerms o;
+  o.f = -a * l_mt + h.value;
+  o.dr = -l_mt + h.da + (alpha_big ? 0 : h.db);
+  o.ds = -l_mt + h.da + (alpha_big ? h.db : 0);
+  o.dal = alpha_big ? d_big : d_small;
+  o.dbe = alpha_big ? d_small : d_big;
+  return o;
 }
 
-struct PairHash {
-  size_t operator()(const std::pair<double, double>& k) const {
-    return std::hash<double>()(k.first) * 1000003u ^ std::hash<double>()(k.second);
-  }
+struct XTerms {
+  double lg = 0, psi = 0, l_rsx = 0;  // lgamma(r+x), digamma(r+x), log(r+s+x)
+};
+struct TimeTerms {
+  double la = 0, lb = 0, ia = 0, ib = 0;  // log(alpha+T), log(beta+T), 1/(alpha+T), 1/(beta+T)
+};
+
+using Sum = LikelihoodSum<4>;
+struct NoSum {
+  NoSum& operator+=(const NoSum&) { return *this; }
 };
 
 }  // namespace
 
-double pareto_log_likelihood(const ParetoNbdParams& p, const RfmData& d) {
-  const double base = -std::lgamma(p.r) + p.r * std::log(p.alpha) + p.s * std::log(p.beta);
-  // The series cost most: F depends on (x, t) only, and many customers share an x with a t_x
-  // (the same last purchase day) or a T (the same first purchase day). Each is computed once.
-  std::unordered_map<double, double> lg;
-  std::unordered_map<std::pair<double, double>, double, PairHash> f;
-  auto cached_f = [&](double x, double t) {
-    auto [it, fresh] = f.try_emplace({x, t}, 0.0);
-    if (fresh) it->second = pareto_log_f(p, x, t);
-    return it->second;
-  };
-  double ll = 0;
+ParetoRows index_pareto_rows(const RfmData& d) {
+  ParetoRows rows;
+  rows.data = &d;
+  std::vector<std::pair<double, double>> pairs;
+  pairs.reserve(2 * d.size());
   for (size_t i = 0; i < d.size(); ++i) {
-    const double x = d.x[i];
-    auto it = lg.find(x);
-    if (it == lg.end()) it = lg.emplace(x, std::lgamma(p.r + x)).first;
-    double la0 = d.T[i] > d.t_x[i] ? pareto_log_a0_of(cached_f(x, d.t_x[i]), cached_f(x, d.T[i])) : -INFINITY;
-    ll += d.w[i] * (base + it->second + log_bracket(p, x, d.T[i], la0));
+    rows.max_x = std::max(rows.max_x, static_cast<size_t>(d.x[i]));
+    rows.times.push_back(d.T[i]);
+    if (d.T[i] > d.t_x[i]) pairs.emplace_back(d.x[i], d.t_x[i]), pairs.emplace_back(d.x[i], d.T[i]);
   }
-  return ll;
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  std::sort(rows.times.begin(), rows.times.end());
+  rows.times.erase(std::unique(rows.times.begin(), rows.times.end()), rows.times.end());
+  for (const auto& [x, t] : pairs) rows.pair_x.push_back(x), rows.pair_t.push_back(t);
+  auto pair_at = [&](double x, double t) {
+    return static_cast<uint32_t>(std::lower_bound(pairs.begin(), pairs.end(), std::make_pair(x, t)) - pairs.begin());
+  };
+  rows.f1_at.resize(d.size());
+  rows.f2_at.resize(d.size());
+  rows.T_at.resize(d.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    rows.T_at[i] = static_cast<uint32_t>(std::lower_bound(rows.times.begin(), rows.times.end(), d.T[i]) - rows.times.begin());
+    if (d.T[i] > d.t_x[i]) rows.f1_at[i] = pair_at(d.x[i], d.t_x[i]), rows.f2_at[i] = pair_at(d.x[i], d.T[i]);
+  }
+  return rows;
+}
+
+double pareto_log_likelihood(const ParetoNbdParams& p, const ParetoRows& rows, double* grad) {
+  const RfmData& d = *rows.data;
+  const bool want = grad != nullptr;
+  const double r = p.r, al = p.alpha, s = p.s, be = p.beta, ls = std::log(s);
+  const double base = -std::lgamma(r) + r * std::log(al) + s * std::log(be);
+  const double base_dr = want ? -gsl_sf_psi(r) + std::log(al) : 0, base_dal = r / al, base_ds = std::log(be),
+               base_dbe = s / be;
+  std::vector<XTerms> xt(rows.max_x + 1);
+  for (size_t k = 0; k < xt.size(); ++k) {
+    const double x = static_cast<double>(k);
+    xt[k].lg = std::lgamma(r + x);
+    xt[k].psi = want ? gsl_sf_psi(r + x) : 0;
+    xt[k].l_rsx = std::log(r + s + x);
+  }
+  std::vector<TimeTerms> tt(rows.times.size());
+  for (size_t k = 0; k < tt.size(); ++k) {
+    const double t = rows.times[k];
+    tt[k] = {std::log(al + t), std::log(be + t), 1 / (al + t), 1 / (be + t)};
+  }
+  std::vector<PairTerms> pt(rows.pair_x.size());
+  sum_row_chunks<NoSum>(pt.size(), [&](size_t b, size_t e, NoSum&) {
+    for (size_t k = b; k < e; ++k) pt[k] = pair_terms(p, rows.pair_x[k], rows.pair_t[k], want);
+  });
+  const Sum total = sum_row_chunks<Sum>(d.size(), [&](size_t b, size_t e, Sum& out) {
+    for (size_t i = b; i < e; ++i) {
+      const double x = d.x[i], w = d.w[i];
+      const XTerms& X = xt[static_cast<size_t>(x)];
+      const TimeTerms& T = tt[rows.T_at[i]];
+      // bracket = log[(alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) (F(t_x) - F(T))] = log(E + P1 - P2),
+      // each term scaled by the larger of the first two (one of them is then 1): two exps, one log.
+      const double e1 = -(r + x) * T.la - s * T.lb;
+      const PairTerms* f1 = d.T[i] > d.t_x[i] ? &pt[rows.f1_at[i]] : nullptr;
+      const PairTerms* f2 = f1 ? &pt[rows.f2_at[i]] : nullptr;
+      // No A0 when t_x = T, or when rounding makes F(T) >= F(t_x) (T - t_x tiny next to M + t_x).
+      if (!f1 || !(f2->f < f1->f)) {
+        out.ll += w * (base + X.lg + e1);
+        if (want) {
+          out.g[0] += w * (base_dr + X.psi - T.la);
+          out.g[1] += w * (base_dal - (r + x) * T.ia);
+          out.g[2] += w * (base_ds - T.lb);
+          out.g[3] += w * (base_dbe - s * T.ib);
+        }
+        continue;
+      }
+      const double c = ls - X.l_rsx, u1 = c + f1->f, u2 = c + f2->f;
+      const double top = std::max(e1, u1);
+      const double E = e1 >= u1 ? 1 : std::exp(e1 - u1), P1 = e1 >= u1 ? std::exp(u1 - e1) : 1, P2 = std::exp(u2 - top);
+      const double S = E + P1 - P2;
+      out.ll += w * (base + X.lg + top + std::log(S));
+      if (!want) continue;
+      // d bracket = (E de1 + P1 (dc + dF1) - P2 (dc + dF2)) / S, dF = d log F
+      const double k = 1 / S, wE = E * k, w1 = P1 * k, w2 = P2 * k, wc = w1 - w2, i_rsx = 1 / (r + s + x);
+      out.g[0] += w * (base_dr + X.psi - wE * T.la - wc * i_rsx + w1 * f1->dr - w2 * f2->dr);
+      out.g[1] += w * (base_dal - wE * (r + x) * T.ia + w1 * f1->dal - w2 * f2->dal);
+      out.g[2] += w * (base_ds - wE * T.lb + wc * (1 / s - i_rsx) + w1 * f1->ds - w2 * f2->ds);
+      out.g[3] += w * (base_dbe - wE * s * T.ib + w1 * f1->dbe - w2 * f2->dbe);
+    }
+  });
+  if (want) {
+    grad[0] = total.g[0] * r;
+    grad[1] = total.g[1] * al;
+    grad[2] = total.g[2] * s;
+    grad[3] = total.g[3] * be;
+  }
+  return total.ll;
+}
+
+double pareto_log_likelihood(const ParetoNbdParams& p, const RfmData& d) {
+  return pareto_log_likelihood(p, index_pareto_rows(d));
 }
 
 }  // namespace crm::model

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "usage: crm-fit-bench STORE [days|weeks] [MODELS]\n");
     return 2;
   }
-  SQLite::Database raw_db(argv[1], SQLite::OPEN_READONLY);
+  SQLite::Database raw_db(argv[1], SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);  // as crm opens it
   crm::engine::SqliteSession db(raw_db.getHandle());
   FitOptions o;
   if (argc > 2) o.unit = parse_unit(argv[2]).value_or(TimeUnit::weeks);
