@@ -62,8 +62,10 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const RfmData& d, double* grad
       if (x > 0) {
         lt = indexed ? log_time[d.t_x_at[i]] : std::log(al + d.t_x[i]);
         const double e2 = t.lab - (r + x) * lt;
-        s = log_add(e1, e2);
-        w2 = std::exp(e2 - s);
+        // log(exp(e1) + exp(e2)) and e2's share, with one exp and one log1p
+        const double small = std::exp(-std::abs(e1 - e2));
+        s = std::max(e1, e2) + std::log1p(small);
+        w2 = (e2 >= e1 ? 1 : small) / (1 + small);
       }
       out.ll += w * (base + t.lg + s);
       if (grad) {

@@ -27,6 +27,27 @@ void check(const MleResult& m, const char* model) {
                    "try an earlier --holdout-from, a later --as-of, or --models to fit the others");
 }
 
+// The standard error of exp(c . theta) = value, a parameter that is a fixed combination of the
+// fitted log-parameters (delta method over their covariance); NaN without one.
+double se_of(const MleResult& m, const std::vector<double>& c, double value) {
+  const size_t n = c.size();
+  if (m.cov.size() != n * n) return NAN;
+  double var = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) var += c[i] * c[j] * m.cov[i * n + j];
+  return value * std::sqrt(std::max(0.0, var));
+}
+
+// Models are fitted over log-parameters in which the data's well-determined quantities (mean
+// rates, mean spend) are axes; `to_params` turns the optimum back into the papers' parameters,
+// `rows[k]` giving log(param k) as a combination of theta (for the standard errors).
+void to_params(MleResult& m, const std::vector<double>& params, const std::vector<std::vector<double>>& rows) {
+  std::vector<double> se(params.size(), NAN);
+  for (size_t k = 0; k < params.size(); ++k) se[k] = se_of(m, rows[k], params[k]);
+  m.params = params;
+  if (!m.se.empty()) m.se = se;
+}
+
 ModelFit fit_record(const char* name, std::vector<std::string> names, const MleResult& m, double customers, double secs) {
   ModelFit f;
   f.name = name;
@@ -106,11 +127,30 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
   if (o.bgnbd) {
     tell("BG/NBD");
     auto t = Clock::now();
-    LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
-      BgNbdParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2]), std::exp(th[3])};
-      return bgnbd_log_likelihood(q, d, g);
+    // Over theta = log(r, r/alpha, a/b, a+b): the mean purchase rate and the odds of dropping out
+    // after a purchase are axes; when drop-out hardly varies, a+b runs large along its own axis.
+    auto bg = [](const std::vector<double>& th) {
+      const double k = std::exp(th[3]), o = std::exp(th[2]);
+      return BgNbdParams{std::exp(th[0]), std::exp(th[0] - th[1]), k * o / (1 + o), k / (1 + o)};
     };
-    MleResult m = maximize_likelihood(ll, {0, std::log(alpha0), 0, 0}, true, {"r", "alpha", "a", "b"});
+    LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
+      const BgNbdParams q = bg(th);
+      double v = bgnbd_log_likelihood(q, d, g);
+      if (g) {
+        const double share_a = q.a / (q.a + q.b);  // d log a / d th2 = 1 - share_a, d log b / d th2 = -share_a
+        const double ga = g[2], gb = g[3];
+        g[0] += g[1], g[1] = -g[1];
+        g[2] = ga * (1 - share_a) - gb * share_a;
+        g[3] = ga + gb;
+      }
+      return v;
+    };
+    MleResult m = maximize_likelihood(ll, {0, -std::log(alpha0), 0, std::log(2.0)}, true, {"r", "r/alpha", "a/b", "a+b"});
+    {
+      const BgNbdParams q = bg({std::log(m.params[0]), std::log(m.params[1]), std::log(m.params[2]), std::log(m.params[3])});
+      const double share_a = q.a / (q.a + q.b);
+      to_params(m, {q.r, q.alpha, q.a, q.b}, {{1, 0, 0, 0}, {1, -1, 0, 0}, {0, 0, 1 - share_a, 1}, {0, 0, -share_a, 1}});
+    }
     check(m, "BG/NBD");
     res.bgnbd = BgNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
     res.fits.push_back(fit_record(kBgNbd, {"r", "alpha", "a", "b"}, m, d.customers, since(t)));
@@ -135,15 +175,8 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
     auto round4 = [](double v) { return std::stod(fmt::format("{:.4g}", v)); };
     if (res.bgnbd) start[0] = std::log(round4(res.bgnbd->r)), start[1] = start[0] - std::log(round4(res.bgnbd->alpha));
     MleResult m = maximize_likelihood(ll, start, true, {"r", "r/alpha", "s", "s/beta"});
-    // Back to (r, alpha, s, beta): log alpha = theta0 - theta1, log beta = theta2 - theta3.
-    const std::vector<double> lam = m.params, se = m.se;
-    m.params[1] = lam[0] / lam[1];
-    m.params[3] = lam[2] / lam[3];
-    if (!m.cov.empty()) {
-      auto V = [&](size_t i, size_t j) { return m.cov[i * 4 + j]; };
-      m.se[1] = m.params[1] * std::sqrt(std::max(0.0, V(0, 0) + V(1, 1) - 2 * V(0, 1)));
-      m.se[3] = m.params[3] * std::sqrt(std::max(0.0, V(2, 2) + V(3, 3) - 2 * V(2, 3)));
-    }
+    to_params(m, {m.params[0], m.params[0] / m.params[1], m.params[2], m.params[2] / m.params[3]},
+              {{1, 0, 0, 0}, {1, -1, 0, 0}, {0, 0, 1, 0}, {0, 0, 1, -1}});
     check(m, "Pareto/NBD");
     res.pareto = ParetoNbdParams{m.params[0], m.params[1], m.params[2], m.params[3]};
     res.fits.push_back(fit_record(kParetoNbd, {"r", "alpha", "s", "beta"}, m, d.customers, since(t)));
@@ -157,11 +190,16 @@ FitResult fit_models(engine::SqlSession& db, const FitOptions& o) {
                          " with zero or negative order totals)",
                      "the spend model needs positive order totals; check orders.total, or --models bgnbd,pareto_nbd");
     double mean_m = weighted_mean(sd.mean, sd.w);
+    // Over theta = log(p, q, p gamma): p gamma / (q - 1) is the mean spend, which the data pin
+    // down; p and gamma alone trade off along a long valley.
     LogLikelihood ll = [&](const std::vector<double>& th, double* g) {
-      GammaGammaParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2])};
-      return gamma_gamma_log_likelihood(q, sd, g);
+      GammaGammaParams q{std::exp(th[0]), std::exp(th[1]), std::exp(th[2] - th[0])};
+      double v = gamma_gamma_log_likelihood(q, sd, g);
+      if (g) g[0] -= g[2];
+      return v;
     };
-    MleResult m = maximize_likelihood(ll, {0, std::log(2.0), std::log(mean_m)}, true, {"p", "q", "gamma"});
+    MleResult m = maximize_likelihood(ll, {0, std::log(2.0), std::log(mean_m)}, true, {"p", "q", "p*gamma"});
+    to_params(m, {m.params[0], m.params[1], m.params[2] / m.params[0]}, {{1, 0, 0}, {0, 1, 0}, {-1, 0, 1}});
     check(m, "Gamma-Gamma");
     res.gamma_gamma = GammaGammaParams{m.params[0], m.params[1], m.params[2]};
     res.fits.push_back(fit_record(kGammaGamma, {"p", "q", "gamma"}, m, sd.customers, since(t)));
