@@ -69,13 +69,23 @@ class Loader {
     }
     IdIndex index(facts_.customer_id);
     load_orders(index, second_ ? &scan : nullptr);
-    load_subscriptions(index);
-    load_surveys(index);
-    load_referrals(index);
-    load_events(index);
-    load_tags(index);
-    load_outbox(index);
-    load_currency();
+    {
+      // The orders' time order (orders_by_day) on a second thread while this one reads the
+      // items and the other tables: it reads order_day, order_local_seconds and order_id and
+      // writes orders_by_day, which nothing below touches. Small stores sort here.
+      BackgroundTask by_day(facts_.order_id.size() >= kThreadedTimeOrderMin, [this] {
+        facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
+      });
+      load_items(second_ ? &scan : nullptr);
+      load_subscriptions(index);
+      load_surveys(index);
+      load_referrals(index);
+      load_events(index);
+      load_tags(index);
+      load_outbox(index);
+      load_currency();
+      by_day.finish();
+    }
     return {std::move(facts_), warnings_.finish()};
   }
 
@@ -336,8 +346,6 @@ class Loader {
     facts_.order_day = permute(s.day, perm);
     facts_.order_total = permute(s.total, perm);
     facts_.order_status = permute(s.status, perm);
-    load_items(second);
-    facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
   }
 
   void load_items(SecondScan* second) {
