@@ -43,21 +43,45 @@ std::string dedupe_of_idem_key(const std::string& key) {
   return {};
 }
 
+namespace {
+
+OutboxRow outbox_row(const ActionOut& a) {
+  OutboxRow r;
+  r.customer_id = a.customer;
+  r.rule = a.rule_name;
+  r.action = lang::action_name(a.kind);
+  r.target = a.target;
+  if (a.channel) r.channel = lang::channel_name(*a.channel);
+  r.payload = payload_json(a);
+  r.idem_key = idem_key(a);
+  return r;
+}
+
+bool is_tag_change(const ActionOut& a) { return a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag; }
+
+}  // namespace
+
 void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags) {
   for (const auto& a : actions) {
     if (a.status != Status::Sent) continue;
-    OutboxRow r;
-    r.customer_id = a.customer;
-    r.rule = a.rule_name;
-    r.action = lang::action_name(a.kind);
-    r.target = a.target;
-    if (a.channel) r.channel = lang::channel_name(*a.channel);
-    r.payload = payload_json(a);
-    r.idem_key = idem_key(a);
-    rows.push_back(std::move(r));
-    if (a.kind == lang::ActionKind::Tag || a.kind == lang::ActionKind::Untag)
-      tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+    rows.push_back(outbox_row(a));
+    if (is_tag_change(a)) tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
   }
+}
+
+ActionOutboxRows::ActionOutboxRows(const std::vector<ActionOut>& actions) : actions_(actions) {
+  for (const auto& a : actions) {
+    if (a.status != Status::Sent) continue;
+    ++count_;
+    if (is_tag_change(a)) tags_.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+  }
+}
+
+const std::vector<OutboxRow>* ActionOutboxRows::next(size_t max) {
+  chunk_.clear();
+  for (; at_ < actions_.size() && chunk_.size() < max; ++at_)
+    if (actions_[at_].status == Status::Sent) chunk_.push_back(outbox_row(actions_[at_]));
+  return chunk_.empty() ? nullptr : &chunk_;
 }
 
 void Runner::load_history_from_outbox() {

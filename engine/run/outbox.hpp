@@ -25,4 +25,20 @@ std::string payload_json(const ActionOut& a);
 // real-time event and the embedding API write with Store::write_actions).
 void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>& rows, std::vector<TagChange>& tags);
 
+// The same rows made a chunk at a time as the store asks for them (a day's run: the rows of
+// 600k actions would take ~300 MiB at once), and the tag changes, made at once (they are few).
+class ActionOutboxRows final : public OutboxRows {
+ public:
+  explicit ActionOutboxRows(const std::vector<ActionOut>& actions);
+  size_t count() const override { return count_; }
+  const std::vector<OutboxRow>* next(size_t max) override;
+  const std::vector<TagChange>& tags() const { return tags_; }
+
+ private:
+  const std::vector<ActionOut>& actions_;
+  size_t count_ = 0, at_ = 0;  // rows in all; the next action to look at
+  std::vector<OutboxRow> chunk_;
+  std::vector<TagChange> tags_;
+};
+
 }  // namespace crm::engine

@@ -647,19 +647,17 @@ void run_days(Runner& runner, Store* store, const RunOptions& options) {
       };
       auto wall0 = std::chrono::steady_clock::now();
       double cpu0 = thread_cpu_ms();
-      std::vector<OutboxRow> rows;
-      std::vector<TagChange> tags;
-      outbox_writes(actions, rows, tags);
+      ActionOutboxRows rows(actions);  // made chunk by chunk as the store writes them
       if (options.shard) {
-        written = store->write_shard_actions(d, *options.shard, rows, tags);
+        written = store->write_shard_actions(d, *options.shard, rows, rows.tags());
       } else {
         store->begin_run(d);
-        written = store->write_actions(d, rows, tags, /*complete_day=*/true);
+        written = store->write_actions(d, rows, rows.tags(), /*complete_day=*/true);
       }
       if (RunOptions::WriteTimes* t = options.write_times) {
         t->wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
         t->cpu_ms += thread_cpu_ms() - cpu0;
-        t->rows += rows.size();
+        t->rows += rows.count();
       }
     }
     if (options.on_action)

@@ -3,6 +3,7 @@
 #pragma once
 #include <exception>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "engine/store/currency.hpp"
@@ -69,6 +70,7 @@ class Loader {
     }
     IdIndex index(facts_.customer_id);
     load_orders(index, second_ ? &scan : nullptr);
+    load_items(second_ ? &scan : nullptr);
     load_subscriptions(index);
     load_surveys(index);
     load_referrals(index);
@@ -76,6 +78,7 @@ class Loader {
     load_tags(index);
     load_outbox(index);
     load_currency();
+    if (by_day_) by_day_->finish();  // started by load_orders
     return {std::move(facts_), warnings_.finish()};
   }
 
@@ -327,17 +330,23 @@ class Loader {
     for (const auto& [st, n] : unknown_status)
       warnings_.add("unknown order status", "orders: " + std::to_string(n) + " order(s) with unknown status '" + st +
                                                 "' (not purchases; statuses are paid, cancelled, refunded)");
-    auto perm = csr_order(row, rows, facts_.order_offsets, [&](uint32_t a, uint32_t b) {
+    auto perm = std::make_shared<const std::vector<uint32_t>>(csr_order(row, rows, facts_.order_offsets, [&](uint32_t a, uint32_t b) {
       return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] < id[b];
-    });
-    facts_.order_row = permute(row, perm);
-    facts_.order_id = permute(id, perm);
-    facts_.order_local_seconds = permute(secs, perm);
-    facts_.order_day = permute(s.day, perm);
-    facts_.order_total = permute(s.total, perm);
-    facts_.order_status = permute(s.status, perm);
-    load_items(second);
-    facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
+    }));
+    facts_.order_id = permute(id, *perm);
+    // The orders' time order (orders_by_day) on a second thread while this one permutes the
+    // other columns and reads the items and the other tables (run() waits for it): that thread
+    // permutes order_local_seconds and order_day (its own the scan's columns), which nothing
+    // here reads, then sorts; both read order_id and perm. Small stores do it here and now.
+    by_day_ = std::make_unique<BackgroundTask>(
+        kept >= kThreadedTimeOrderMin, [this, perm, secs = std::move(s.secs), day = std::move(s.day)]() mutable {
+          facts_.order_local_seconds = permute(secs, *perm);
+          facts_.order_day = permute(day, *perm);
+          facts_.orders_by_day = time_order(facts_.order_day, facts_.order_local_seconds, facts_.order_id);
+        });
+    facts_.order_row = permute(row, *perm);
+    facts_.order_total = permute(s.total, *perm);
+    facts_.order_status = permute(s.status, *perm);
   }
 
   void load_items(SecondScan* second) {
@@ -600,6 +609,9 @@ class Loader {
   std::optional<size_t> orders_hint_;
   Facts facts_;
   Warnings warnings_;
+  // The orders' time order, sorting while the load goes on (load_orders). Last: destroyed
+  // (joined) before the facts it writes.
+  std::unique_ptr<BackgroundTask> by_day_;
 };
 
 }  // namespace crm::engine::loading

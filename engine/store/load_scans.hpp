@@ -3,6 +3,9 @@
 // second connection and thread while the first reads customers.
 #pragma once
 #include <algorithm>
+#include <exception>
+#include <thread>
+#include <utility>
 #include <cstdint>
 #include <numeric>
 #include <optional>
@@ -66,10 +69,15 @@ std::vector<uint32_t> csr_order(const std::vector<uint32_t>& row_of_item, size_t
 
 // Indexes sorted by (local time, id): a counting sort by day, then a small sort within each
 // day, so ten million orders sort in linear time. Very spread-out days fall back to std::sort.
+// Within a day the (time, id, index) keys are copied out and sorted in place: the day's rows
+// are spread over the whole table, and a sort through the indexes waits on memory at every
+// comparison. Equal (time, id) keep index order.
 inline std::vector<uint32_t> time_order(const std::vector<Days>& day, const std::vector<int64_t>& secs, const std::vector<int64_t>& id) {
   size_t n = day.size();
   std::vector<uint32_t> perm(n);
-  auto less = [&](uint32_t a, uint32_t b) { return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] < id[b]; };
+  auto less = [&](uint32_t a, uint32_t b) {
+    return secs[a] != secs[b] ? secs[a] < secs[b] : id[a] != id[b] ? id[a] < id[b] : a < b;
+  };
   if (n == 0) return perm;
   auto [lo, hi] = std::minmax_element(day.begin(), day.end());
   uint64_t span = static_cast<uint64_t>(static_cast<int64_t>(*hi) - *lo) + 1;
@@ -83,10 +91,57 @@ inline std::vector<uint32_t> time_order(const std::vector<Days>& day, const std:
   for (size_t k = 0; k < span; ++k) start[k + 1] += start[k];
   std::vector<uint32_t> next(start.begin(), start.end() - 1);
   for (uint32_t i = 0; i < n; ++i) perm[next[static_cast<size_t>(day[i] - *lo)]++] = i;
-  for (size_t k = 0; k < span; ++k)
-    if (start[k + 1] - start[k] > 1) std::sort(perm.begin() + start[k], perm.begin() + start[k + 1], less);
+  struct Key {
+    int64_t secs, id;
+    uint32_t index;
+  };
+  std::vector<Key> keys;
+  for (size_t k = 0; k < span; ++k) {
+    if (start[k + 1] - start[k] < 2) continue;
+    keys.clear();
+    for (uint32_t j = start[k]; j < start[k + 1]; ++j) keys.push_back({secs[perm[j]], id[perm[j]], perm[j]});
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+      return a.secs != b.secs ? a.secs < b.secs : a.id != b.id ? a.id < b.id : a.index < b.index;
+    });
+    for (uint32_t j = start[k]; j < start[k + 1]; ++j) perm[j] = keys[j - start[k]].index;
+  }
   return perm;
 }
+
+// Runs `work` on a thread of its own, or at once when `threaded` is false. finish() waits for it
+// and rethrows what it threw; the destructor waits too (when the caller throws first).
+class BackgroundTask {
+ public:
+  template <class F>
+  BackgroundTask(bool threaded, F work) {
+    if (!threaded) {
+      work();
+      return;
+    }
+    thread_ = std::thread([this, work = std::move(work)]() mutable {
+      try {
+        work();
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    });
+  }
+  BackgroundTask(const BackgroundTask&) = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+  ~BackgroundTask() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void finish() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  std::thread thread_;
+  std::exception_ptr error_;
+};
+// Orders from which the loader sorts them into time order on a second thread.
+constexpr size_t kThreadedTimeOrderMin = 100'000;
 
 // v reordered by perm; v itself is released (keeps the loader's peak memory near one copy).
 template <class T>

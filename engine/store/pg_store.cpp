@@ -20,6 +20,8 @@ std::string init_hint() { return "create or migrate it with: crm init --db URI";
 constexpr const char* kLockClass = "1668443393";
 constexpr const char* kShardClass = "1668443394";
 constexpr std::chrono::milliseconds kLockPoll{50};
+// Outbox rows asked of the source (OutboxRows) per COPY into the temporary table.
+constexpr size_t kOutboxChunk = 32'000;
 
 }  // namespace
 
@@ -237,35 +239,40 @@ size_t PgStore::resolve_collisions(const std::string& date) {
   return inserted;
 }
 
-void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
-                           size_t& inserted) {
+void PgStore::apply_writes(Days day, OutboxRows* rows, const std::vector<TagChange>& tags, size_t& inserted) {
   std::string date = format_date(day);
-  if (!rows.empty()) {
+  if (rows && rows->count() > 0) {
     conn_.exec("CREATE TEMP TABLE IF NOT EXISTS crm_outbox_in (seq bigint, customer_id bigint, rule text, action text, "
                "target text, channel text, payload text, idem_key text, idem_hash bigint) ON COMMIT DELETE ROWS");
+    // The rows go into the temporary table a chunk at a time (one COPY each, numbered on by
+    // seq), so only a chunk's text is in memory; one INSERT then takes them all.
     std::string data;
-    data.reserve(rows.size() * 160);
     size_t seq = 0;
-    for (const OutboxRow& r : rows) {
-      data += std::to_string(seq++);
-      data += '\t';
-      data += std::to_string(r.customer_id);
-      for (const std::string* v : {&r.rule, &r.action, &r.target}) {
+    while (const std::vector<OutboxRow>* chunk = rows->next(kOutboxChunk)) {
+      data.clear();
+      data.reserve(chunk->size() * 160);
+      for (const OutboxRow& r : *chunk) {
+        data += std::to_string(seq++);
         data += '\t';
-        pg::copy_escape(data, *v);
+        data += std::to_string(r.customer_id);
+        for (const std::string* v : {&r.rule, &r.action, &r.target}) {
+          data += '\t';
+          pg::copy_escape(data, *v);
+        }
+        data += '\t';
+        if (r.channel) pg::copy_escape(data, *r.channel);
+        else data += "\\N";
+        data += '\t';
+        pg::copy_escape(data, r.payload.empty() ? std::string_view("{}") : std::string_view(r.payload));
+        data += '\t';
+        pg::copy_escape(data, r.idem_key);
+        data += '\t';
+        data += std::to_string(idem_hash(r.idem_key));
+        data += '\n';
       }
-      data += '\t';
-      if (r.channel) pg::copy_escape(data, *r.channel);
-      else data += "\\N";
-      data += '\t';
-      pg::copy_escape(data, r.payload.empty() ? std::string_view("{}") : std::string_view(r.payload));
-      data += '\t';
-      pg::copy_escape(data, r.idem_key);
-      data += '\t';
-      data += std::to_string(idem_hash(r.idem_key));
-      data += '\n';
+      conn_.copy_in("COPY crm_outbox_in FROM STDIN", data);
     }
-    conn_.copy_in("COPY crm_outbox_in FROM STDIN", data);
+    std::string().swap(data);
     pg::Result ins = conn_.exec(
         "INSERT INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, created_at) "
         "SELECT $1::date, customer_id, rule, action, target, channel, payload::jsonb, idem_key, idem_hash, now() "
@@ -278,7 +285,7 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
         "ORDER BY seq ON CONFLICT (idem_hash) DO NOTHING",
         {date});
     inserted = static_cast<size_t>(ins.affected());
-    if (inserted < rows.size()) inserted += resolve_collisions(date);
+    if (inserted < seq) inserted += resolve_collisions(date);
   }
   if (!tags.empty()) {
     // In order, as SQLite applies them one by one: the last change of a (customer, tag) wins;
@@ -313,21 +320,19 @@ void PgStore::apply_writes(Days day, const std::vector<OutboxRow>& rows, const s
   }
 }
 
-size_t PgStore::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
-                              bool complete_day) {
+size_t PgStore::write_actions(Days day, OutboxRows& rows, const std::vector<TagChange>& tags, bool complete_day) {
   size_t inserted = 0;
   in_transaction(conn_, [&] {
-    apply_writes(day, rows, tags, inserted);
+    apply_writes(day, &rows, tags, inserted);
     if (complete_day) mark_completed(conn_, day);
   });
   return inserted;
 }
 
-size_t PgStore::write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
-                                    const std::vector<TagChange>& tags) {
+size_t PgStore::write_shard_actions(Days day, const Shard& shard, OutboxRows& rows, const std::vector<TagChange>& tags) {
   size_t inserted = 0;
   in_transaction(conn_, [&] {
-    apply_writes(day, rows, tags, inserted);
+    apply_writes(day, &rows, tags, inserted);
     std::string date = format_date(day), n = std::to_string(shard.count);
     // Shards finishing together take turns here, so the last one sees the others' rows.
     conn_.exec("SELECT pg_advisory_xact_lock(" + std::string(kShardClass) + ", hashtext(current_schema() || ' day ' || $1))",
@@ -345,7 +350,7 @@ size_t PgStore::write_shard_actions(Days day, const Shard& shard, const std::vec
 
 void PgStore::set_tags(Days day, const std::vector<TagChange>& tags) {
   size_t ignored = 0;
-  in_transaction(conn_, [&] { apply_writes(day, {}, tags, ignored); });
+  in_transaction(conn_, [&] { apply_writes(day, nullptr, tags, ignored); });
 }
 
 }  // namespace crm::engine

@@ -40,10 +40,10 @@ class PgStore final : public Store {
   std::optional<Days> last_completed_run(const std::optional<Shard>& shard) override;
   void begin_run(Days day) override;
   void complete_run(Days day) override;
-  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
-                       bool complete_day = false) override;
-  size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
-                             const std::vector<TagChange>& tags) override;
+  using Store::write_actions;
+  size_t write_actions(Days day, OutboxRows& rows, const std::vector<TagChange>& tags, bool complete_day) override;
+  using Store::write_shard_actions;
+  size_t write_shard_actions(Days day, const Shard& shard, OutboxRows& rows, const std::vector<TagChange>& tags) override;
   std::vector<ShardState> shard_states(Days day) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;
   int64_t statement_count() const override { return conn_.statements; }
@@ -61,7 +61,8 @@ class PgStore final : public Store {
   int64_t customer_count();
 
  private:
-  void apply_writes(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags, size_t& inserted);
+  // The day's outbox rows (none when null) and tag changes, inside the caller's transaction.
+  void apply_writes(Days day, OutboxRows* rows, const std::vector<TagChange>& tags, size_t& inserted);
   size_t resolve_collisions(const std::string& date);
   pg::Conn conn_;
   std::unique_ptr<PgSession> session_;

@@ -1,6 +1,6 @@
-// The SQLite outbox write (SqliteStore::write_actions): multi-row INSERT OR IGNORE statements
-// on the narrow key idem_hash (schema 4), the collision fallback that compares texts, and the
-// page cache raised for the write (docs/store.md "The outbox write").
+// The SQLite outbox write (SqliteStore::write_actions): the day's rows, chunk by chunk, in
+// multi-row INSERT OR IGNORE statements on the narrow key idem_hash (schema 4), the collision
+// fallback that compares texts, and the page cache raised for the write (docs/store.md).
 #include <sqlite3.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -22,7 +22,9 @@ namespace {
 // batch instead of per row, the day's date and creation time bound once per statement (?1, ?2),
 // text bound without copies (SQLITE_STATIC: the rows outlive the step).
 constexpr size_t kOutboxBatch = 100;
-constexpr int kOutboxRowParams = 8;  // customer_id, rule, action, target, channel, payload, idem_key, idem_hash
+constexpr int kOutboxRowParams = 8;
+// Rows asked of the source at a time (OutboxRows): about 6 MiB of rows in memory, not the day's.
+constexpr size_t kOutboxChunk = 320 * kOutboxBatch;  // customer_id, rule, action, target, channel, payload, idem_key, idem_hash
 
 std::string outbox_insert_sql(size_t rows) {
   std::string sql =
@@ -154,26 +156,33 @@ class OutboxWriteCache {
 
 }  // namespace
 
-size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows, const std::string& now) {
-  if (rows.empty()) return 0;
-  OutboxWriteCache cache(db, rows.size());
+size_t write_outbox(sqlite3* db, Days day, OutboxRows& source, const std::string& now) {
+  const size_t total = source.count();
+  if (total == 0) return 0;
+  OutboxWriteCache cache(db, total);
   const std::string date = format_date(day);
-  size_t inserted = 0, done = 0;
+  size_t inserted = 0;
   CollisionResolver resolver(db);
-  auto batch_of = [&](sqlite3_stmt* stmt, size_t n) {
-    size_t got = insert_outbox_rows(db, stmt, date, now, rows, done, n);
-    inserted += got < n ? got + resolver.resolve(date, now, rows, done, n) : got;
-  };
-  if (rows.size() >= kOutboxBatch) {
-    StmtPtr batch = prepare(db, outbox_insert_sql(kOutboxBatch));
-    for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch) batch_of(batch.get(), kOutboxBatch);
-  }
-  if (done < rows.size()) {
-    StmtPtr rest = prepare(db, outbox_insert_sql(rows.size() - done));
-    batch_of(rest.get(), rows.size() - done);
+  StmtPtr batch;
+  // Chunks of kOutboxChunk rows (a multiple of kOutboxBatch): every statement holds the rows it
+  // held when the day came in one piece, so ids and collision handling do not depend on chunks.
+  while (const std::vector<OutboxRow>* chunk = source.next(kOutboxChunk)) {
+    const std::vector<OutboxRow>& rows = *chunk;
+    size_t done = 0;
+    auto batch_of = [&](sqlite3_stmt* stmt, size_t n) {
+      size_t got = insert_outbox_rows(db, stmt, date, now, rows, done, n);
+      inserted += got < n ? got + resolver.resolve(date, now, rows, done, n) : got;
+    };
+    if (rows.size() >= kOutboxBatch) {
+      if (!batch) batch = prepare(db, outbox_insert_sql(kOutboxBatch));
+      for (; rows.size() - done >= kOutboxBatch; done += kOutboxBatch) batch_of(batch.get(), kOutboxBatch);
+    }
+    if (done < rows.size()) {
+      StmtPtr rest = prepare(db, outbox_insert_sql(rows.size() - done));
+      batch_of(rest.get(), rows.size() - done);
+    }
   }
   return inserted;
 }
-
 
 }  // namespace crm::engine

@@ -448,8 +448,7 @@ void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& ta
 
 }  // namespace
 
-size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags,
-                            bool complete_day) {
+size_t SqliteStore::write_actions(Days day, OutboxRows& rows, const std::vector<TagChange>& tags, bool complete_day) {
   SQLite::Transaction tx(db(), SQLite::TransactionBehavior::IMMEDIATE);
   size_t inserted = write_outbox(db().getHandle(), day, rows, utc_now_iso());
   apply_tags(db(), day, tags);
@@ -458,7 +457,7 @@ size_t SqliteStore::write_actions(Days day, const std::vector<OutboxRow>& rows, 
   return inserted;
 }
 
-size_t SqliteStore::write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
+size_t SqliteStore::write_shard_actions(Days day, const Shard& shard, OutboxRows& rows,
                                         const std::vector<TagChange>& tags) {
   size_t inserted = 0;
   {

@@ -76,14 +76,14 @@ class SqliteStore final : public Store {
   RunLock lock_runs(std::chrono::milliseconds wait, const std::optional<Shard>& shard) override;
   std::optional<Days> last_completed_run() override;
   std::optional<Days> last_completed_run(const std::optional<Shard>& shard) override;
-  size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
-                             const std::vector<TagChange>& tags) override;
+  using Store::write_shard_actions;
+  size_t write_shard_actions(Days day, const Shard& shard, OutboxRows& rows, const std::vector<TagChange>& tags) override;
   std::vector<ShardState> shard_states(Days day) override;
   void begin_run(Days day) override;
   void complete_run(Days day) override;
   std::optional<UnfinishedRun> earliest_unfinished_run() override;
-  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
-                       bool complete_day = false) override;
+  using Store::write_actions;
+  size_t write_actions(Days day, OutboxRows& rows, const std::vector<TagChange>& tags, bool complete_day) override;
   void set_tags(Days day, const std::vector<TagChange>& tags) override;
   int64_t statement_count() const override;
   SqlSession& sql() override;

@@ -27,8 +27,9 @@ struct SqliteStore::Impl {
 // Reads table `models` (when present) into facts.models (load_models.cpp).
 void load_model_rows(sqlite3* db, Facts& facts);
 
-// Inserts a day's outbox rows (sqlite_outbox.cpp) inside the caller's transaction; returns the
-// rows inserted (keys already present are skipped); `now`: their created_at.
-size_t write_outbox(sqlite3* db, Days day, const std::vector<OutboxRow>& rows, const std::string& now);
+// Inserts a day's outbox rows (sqlite_outbox.cpp), read chunk by chunk from `rows`, inside the
+// caller's transaction; returns the rows inserted (keys already present are skipped); `now`:
+// their created_at.
+size_t write_outbox(sqlite3* db, Days day, OutboxRows& rows, const std::string& now);
 
 }  // namespace crm::engine

@@ -70,6 +70,33 @@ struct OutboxRow {
   std::string idem_key;                // UNIQUE: rule, customer and dedupe value
 };
 
+// A day's outbox rows handed to the store a chunk at a time, inside the day's one transaction,
+// so a run never holds all of a day's rows in memory (store.md "The outbox write").
+class OutboxRows {
+ public:
+  virtual ~OutboxRows() = default;
+  // How many rows there are in all.
+  virtual size_t count() const = 0;
+  // The next chunk of `max` rows (fewer only for the last; OutboxRowVector hands its vector
+  // whole), in order; null when none remain. Valid until the next call.
+  virtual const std::vector<OutboxRow>* next(size_t max) = 0;
+};
+// The rows of a vector, as one chunk.
+class OutboxRowVector final : public OutboxRows {
+ public:
+  explicit OutboxRowVector(const std::vector<OutboxRow>& rows) : rows_(rows) {}
+  size_t count() const override { return rows_.size(); }
+  const std::vector<OutboxRow>* next(size_t) override {
+    if (done_ || rows_.empty()) return nullptr;
+    done_ = true;
+    return &rows_;
+  }
+
+ private:
+  const std::vector<OutboxRow>& rows_;
+  bool done_ = false;
+};
+
 // A tag or untag action applied to the tags table together with the day's actions.
 struct TagChange {
   int64_t customer_id = 0;
@@ -167,13 +194,22 @@ class Store {
   // rows were new (0 when the same day is written again).
   // With `complete_day`, the day is marked completed in the same transaction, so a run killed at
   // any point leaves whole days only.
-  virtual size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
-                               bool complete_day = false) = 0;
+  // The rows come chunk by chunk (OutboxRows): the whole day is still one transaction.
+  virtual size_t write_actions(Days day, OutboxRows& rows, const std::vector<TagChange>& tags, bool complete_day) = 0;
+  size_t write_actions(Days day, const std::vector<OutboxRow>& rows, const std::vector<TagChange>& tags = {},
+                       bool complete_day = false) {
+    OutboxRowVector all(rows);
+    return write_actions(day, all, tags, complete_day);
+  }
   // A shard's day: like write_actions, and in the same transaction the shard is recorded as
   // completed for the day (table run_shards); when that completes every shard of the day, the
   // day itself is marked completed. Returns the new outbox rows.
-  virtual size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
-                                     const std::vector<TagChange>& tags) = 0;
+  virtual size_t write_shard_actions(Days day, const Shard& shard, OutboxRows& rows, const std::vector<TagChange>& tags) = 0;
+  size_t write_shard_actions(Days day, const Shard& shard, const std::vector<OutboxRow>& rows,
+                             const std::vector<TagChange>& tags) {
+    OutboxRowVector all(rows);
+    return write_shard_actions(day, shard, all, tags);
+  }
   // The shard runs recorded for `day`, one entry per shard count used.
   virtual std::vector<ShardState> shard_states(Days day) = 0;
   // Tag changes alone, in their own transaction.
