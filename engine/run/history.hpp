@@ -3,6 +3,7 @@
 // dry run or simulation. Only actions that passed (status sent) are recorded.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,7 @@ class History {
   // Dedupe keys ("once", a `once per` value, a date for `every`, an occurrence key) are
   // interned: the hot path compares ids, the text is kept for output.
   uint32_t intern_key(std::string_view text);
+  // The text of a key: the reference stays valid as long as the History (ActionOut::dedupe views it).
   const std::string& key_text(uint32_t key) const { return key_texts_[key]; }
 
   // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
@@ -161,7 +163,7 @@ class History {
   int64_t dense_limit_ = kDenseIdLimit;
   size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order
-  std::vector<std::string> key_texts_;
+  std::deque<std::string> key_texts_;  // a deque: key_text's references stay valid (ActionOut::dedupe)
   std::unordered_map<std::string, uint32_t> key_ids_;
 };
 

@@ -154,6 +154,7 @@ void Runner::reset() {
     for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
     once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
   }
+  if (points_texts_.size() > kMaxKeptKeys) points_texts_.clear();
   tag_overlay_.clear();
   overlay_dirty_.clear();
   cursor_->restart();
@@ -321,18 +322,20 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.rule = c.rule;
   o.rule_name = fr.name;
   o.kind = c.kind;
-  o.target = c.kind == lang::ActionKind::Points ? std::to_string(c.points) : (*fr.actions)[c.action_index].name;
+  if (c.kind == lang::ActionKind::Points) {
+    auto [it, added] = points_texts_.try_emplace(c.points);  // a node: the text stays where it is
+    if (added) it->second = std::to_string(c.points);
+    o.target = it->second;
+  } else {
+    o.target = (*fr.actions)[c.action_index].name;
+  }
   o.channel = c.channel;
   o.status = c.status;
   o.dedupe = history_.key_text(c.key);
   o.action_index = c.action_index;
   o.priority = c.priority;
   o.cost = c.cost;
-  if (c.payload != 0) {
-    Payload& p = payloads_[c.payload - 1];
-    o.subject = std::move(p.subject);
-    o.recommended = std::move(p.recommended);
-  }
+  if (c.payload != 0) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
   o.transactional = c.transactional;
   return o;
 }
@@ -465,7 +468,32 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   else day_ev_->rebind_contents();
   day_ev_layout_ = cursor_->layout();
   Evaluator& ev = *day_ev_;
-  for (const auto& stage : stages) {
+  // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
+  std::vector<ActionOut> out;
+  auto settle_row = [&](uint32_t row) {
+    std::vector<Candidate>& list = row_scratch_;
+    list.clear();
+    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(day_cands_[n - 1].c);
+    row_head_[row] = 0;
+    settle(row, frame.customer_id[row], d, list);
+    for (auto& c : list) {
+      out.push_back(make_action(c, d, frame.customer_id[row]));
+      if (trace_row && *trace_row == row) {
+        RuleTrace& t = trace_by_rule[c.rule];
+        t.actions.push_back(out.back());
+        if (c.status == Status::Sent) t.fired = true;
+      }
+    }
+  };
+  // Without event rules, a row's candidates are all known once the last stage has evaluated its
+  // batch: its rows are settled there, in row order, and the batch's candidates leave the pool,
+  // which stays the size of a batch's (cache-resident) instead of the whole day's. Settling
+  // touches only the row's own customer's history, which no other row's gate reads.
+  const bool settle_by_batch = !any_event_rule_;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const auto& stage = stages[s];
+    const bool last_stage = s + 1 == stages.size();
+    const size_t pool_base = day_cands_.size();  // earlier stages' candidates stay below it
     std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
     for (size_t b = 0; b < frame.rows; b += kBatchRows) {
       ev.set_batch(b, std::min(frame.rows, b + kBatchRows));
@@ -575,6 +603,12 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
           if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
         }
       }
+      if (settle_by_batch && last_stage) {
+        const size_t end = std::min(frame.rows, b + kBatchRows);
+        for (size_t row = b; row < end; ++row)
+          if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
+        day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
+      }
     }
     if (!stage_tags.empty()) {
       auto it = frame.columns.find("tags");
@@ -596,26 +630,14 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       for (auto& c : list) add_candidate(row, std::move(c));
   }
 
-  // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
-  std::sort(cand_rows_.begin(), cand_rows_.end());
-  std::vector<ActionOut> out;
-  out.reserve(day_cands_.size());
-  constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
-  for (size_t k = 0; k < cand_rows_.size(); ++k) {
-    const uint32_t row = cand_rows_[k];
-    if (k + kAhead < cand_rows_.size()) __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
-    std::vector<Candidate>& list = row_scratch_;
-    list.clear();
-    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(std::move(day_cands_[n - 1].c));
-    row_head_[row] = 0;
-    settle(row, frame.customer_id[row], d, list);
-    for (auto& c : list) {
-      out.push_back(make_action(c, d, frame.customer_id[row]));
-      if (trace_row && *trace_row == row) {
-        RuleTrace& t = trace_by_rule[c.rule];
-        t.actions.push_back(out.back());
-        if (c.status == Status::Sent) t.fired = true;
-      }
+  if (!settle_by_batch || stages.empty()) {
+    std::sort(cand_rows_.begin(), cand_rows_.end());
+    out.reserve(out.size() + day_cands_.size());
+    constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
+    for (size_t k = 0; k < cand_rows_.size(); ++k) {
+      if (k + kAhead < cand_rows_.size() && row_head_[cand_rows_[k + kAhead]] != 0)
+        __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
+      if (row_head_[cand_rows_[k]] != 0) settle_row(cand_rows_[k]);
     }
   }
   cand_rows_.clear();

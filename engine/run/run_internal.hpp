@@ -102,10 +102,7 @@ struct Runner::Candidate {
 };
 
 // What a passed send carries into its outbox payload, rendered while its row is at hand.
-struct Runner::Payload {
-  std::string subject;                   // rendered subject (when rendering is on)
-  std::vector<std::string> recommended;  // recommended(N) SKUs
-};
+struct Runner::Payload : ActionPayload {};
 
 struct Runner::PooledCandidate {
   Candidate c;
