@@ -175,8 +175,9 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
       for (auto& c : cands)
         if (c.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
     if (sends.size() > 1)
-      std::stable_sort(sends.begin(), sends.end(), [](const Candidate* a, const Candidate* b) {
-        if (a->priority != b->priority) return a->priority > b->priority;
+      std::stable_sort(sends.begin(), sends.end(), [&](const Candidate* a, const Candidate* b) {
+        const int64_t pa = program_.rules[a->rule].priority, pb = program_.rules[b->rule].priority;
+        if (pa != pb) return pa > pb;
         if (a->rule != b->rule) return a->rule < b->rule;
         return a->action_index < b->action_index;
       });
@@ -259,18 +260,17 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
     c.key = key;
     c.action_index = static_cast<uint32_t>(k);
     c.kind = act.kind;
-    c.priority = fr.priority;
-    c.points = points;
+    if (act.kind == lang::ActionKind::Points) {
+      points_pool_.push_back(points);
+      c.payload = static_cast<uint32_t>(points_pool_.size());
+    }
     c.needs_at = needs_at;
     c.needs_count = static_cast<uint32_t>(needs_today.size());
     Status st = hold ? Status::HeldOut : Status::Sent;
     if (act.kind == lang::ActionKind::Send) {
       const lang::Message* m = action_message_[r][k];
       c.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
-      if (m) {
-        c.transactional = m->transactional;
-        c.cost = m->cost.value_or(0);
-      }
+      if (m) c.transactional = m->transactional;
       if (!hold && !(m && m->transactional)) {
         const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
         bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
@@ -311,6 +311,7 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
 void Runner::clear_candidate_pools() {
   static_assert(std::is_trivially_copyable_v<Candidate>);  // pooled and moved as plain bytes
   payloads_.clear();
+  points_pool_.clear();
   needs_pool_.clear();
 }
 
@@ -323,8 +324,9 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.rule_name = fr.name;
   o.kind = c.kind;
   if (c.kind == lang::ActionKind::Points) {
-    auto [it, added] = points_texts_.try_emplace(c.points);  // a node: the text stays where it is
-    if (added) it->second = std::to_string(c.points);
+    const int64_t points = points_pool_[c.payload - 1];
+    auto [it, added] = points_texts_.try_emplace(points);  // a node: the text stays where it is
+    if (added) it->second = std::to_string(points);
     o.target = it->second;
   } else {
     o.target = (*fr.actions)[c.action_index].name;
@@ -333,9 +335,10 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.status = c.status;
   o.dedupe = history_.key_text(c.key);
   o.action_index = c.action_index;
-  o.priority = c.priority;
-  o.cost = c.cost;
-  if (c.payload != 0) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
+  o.priority = fr.priority;
+  if (c.kind == lang::ActionKind::Send)
+    if (const lang::Message* m = action_message_[c.rule][c.action_index]) o.cost = m->cost.value_or(0);
+  if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
   o.transactional = c.transactional;
   return o;
 }
@@ -608,6 +611,11 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (size_t row = b; row < end; ++row)
           if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
         day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
+        // The day's actions so far, extrapolated to every row (customers are spread evenly over
+        // the rows), so `out` rarely grows by copying: its pages are written once.
+        const size_t expect = out.size() / end * frame.rows + out.size() % end * frame.rows / end;
+        if (end < frame.rows && out.capacity() < expect + expect / 8 + kBatchRows)
+          out.reserve(std::max(expect + expect / 4 + kBatchRows, out.capacity() + out.capacity() / 2));
       }
     }
     if (!stage_tags.empty()) {

@@ -181,6 +181,7 @@ class Runner {
   std::vector<Candidate> row_scratch_;   // one row's candidates while they are settled
   std::vector<Payload> payloads_;        // the evaluation's passed sends' subjects and SKUs
   std::vector<uint32_t> needs_pool_;     // the evaluation's candidates' waited-for rules
+  std::vector<int64_t> points_pool_;     // the evaluation's point grants' amounts
   // Per rule some `after` waits for, per row: the stamp of the evaluation in which it passed an
   // action (provisional, for `after` within the day).
   std::vector<std::vector<uint32_t>> fired_today_;
