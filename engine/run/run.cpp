@@ -616,7 +616,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         const size_t expect = out.size() / end * frame.rows + out.size() % end * frame.rows / end;
         // A generous margin costs nothing: the pages never written are never mapped.
         if (end < frame.rows && out.capacity() < expect + expect / 8 + kBatchRows)
-          out.reserve(std::max(expect + expect / 2 + kBatchRows, out.capacity() + out.capacity() / 2));
+          out.reserve(std::max(expect + expect / 4 + kBatchRows, out.capacity() + out.capacity() / 2));
       }
     }
     if (!stage_tags.empty()) {
