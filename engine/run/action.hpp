@@ -38,7 +38,6 @@ struct ActionOut {
   Status status = Status::Sent;
   std::optional<lang::Channel> channel;
   bool transactional = false;  // a send of a `transactional` message (needs no opt-in)
-  int64_t priority = 0;
   double cost = 0;             // message cost (for simulations)
   std::shared_ptr<const ActionPayload> payload;  // null: no subject, no SKUs
 

@@ -335,7 +335,6 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.status = c.status;
   o.dedupe = history_.key_text(c.key);
   o.action_index = c.action_index;
-  o.priority = fr.priority;
   if (c.kind == lang::ActionKind::Send)
     if (const lang::Message* m = action_message_[c.rule][c.action_index]) o.cost = m->cost.value_or(0);
   if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
