@@ -67,6 +67,21 @@ void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, b
 }
 
 
+// Before a growing vector copies itself: reserves for what the rows [0, done) added to it
+// (`added`), extrapolated to all `rows` (customers are spread evenly over the rows), so it rarely
+// grows by copying and its pages are written once. A large reservation is a mapping of its own
+// (above glibc's largest mmap threshold, 32 MiB), whose pages never written are never mapped:
+// it gets a wide margin; a smaller one, which comes from the heap, a narrow one.
+template <class T>
+void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
+  if (done >= rows || done == 0) return;
+  const size_t base = v.size() - added;
+  const size_t expect = base + added / done * rows + added % done * rows / done;
+  if (v.capacity() >= expect + expect / 8 + kBatchRows) return;
+  const bool mapped = expect * sizeof(T) >= (size_t{64} << 20);
+  v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
+}
+
 }  // namespace
 
 bool held_out(const std::string& key, int64_t customer, double pct) {
@@ -605,17 +620,14 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
           if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
         }
       }
+      const size_t end = std::min(frame.rows, b + kBatchRows);
       if (settle_by_batch && last_stage) {
-        const size_t end = std::min(frame.rows, b + kBatchRows);
         for (size_t row = b; row < end; ++row)
           if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
         day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
-        // The day's actions so far, extrapolated to every row (customers are spread evenly over
-        // the rows), so `out` rarely grows by copying: its pages are written once.
-        const size_t expect = out.size() / end * frame.rows + out.size() % end * frame.rows / end;
-        // A generous margin costs nothing: the pages never written are never mapped.
-        if (end < frame.rows && out.capacity() < expect + expect / 8 + kBatchRows)
-          out.reserve(std::max(expect + expect / 4 + kBatchRows, out.capacity() + out.capacity() / 2));
+        reserve_ahead(out, out.size(), end, frame.rows);
+      } else if (settle_by_batch) {
+        reserve_ahead(day_cands_, day_cands_.size() - pool_base, end, frame.rows);
       }
     }
     if (!stage_tags.empty()) {
