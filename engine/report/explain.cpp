@@ -92,7 +92,7 @@ void leaf_values(const Explanation& e, std::vector<std::string>& out) {
 std::string actions_text(const RuleTrace& t) {
   std::string out;
   for (const auto& a : t.actions) {
-    std::string what = std::string(lang::action_name(a.kind)) + " " + a.target;
+    std::string what = std::string(lang::action_name(a.kind)) + " " + std::string(a.target);
     if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
     out += (out.empty() ? "" : ", ") + what + " -> " + status_name(a.status);
   }
@@ -152,7 +152,7 @@ std::string explain_text(const lang::CheckedProgram& program, const std::vector<
     out += fmt::format("\n{}: {}\n", r.name, explain_base_reason(t, r));
     for (const auto& in : t.instances) out += "  " + in + "\n";
     for (const auto& a : t.actions) {
-      std::string what = std::string(lang::action_name(a.kind)) + " " + a.target;
+      std::string what = std::string(lang::action_name(a.kind)) + " " + std::string(a.target);
       if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
       out += fmt::format("  {} -> {}\n", what, status_name(a.status));
     }

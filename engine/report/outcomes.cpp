@@ -144,7 +144,7 @@ void OutcomesAccumulator::add(const ActionOut& a) {
   if (a.date < from_ || a.date > to_) return;
   auto row = facts_.row_of(a.customer);
   if (!row) return;
-  std::string coupon = a.kind == lang::ActionKind::Coupon ? a.target : std::string();
+  std::string coupon = a.kind == lang::ActionKind::Coupon ? std::string(a.target) : std::string();
   expose(*row, a.date, a.status == Status::HeldOut, false, coupon, std::string(a.rule_name));
 }
 

@@ -32,6 +32,16 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+const std::string& ActionOut::subject() const {
+  static const std::string none;
+  return payload ? payload->subject : none;
+}
+
+const std::vector<std::string>& ActionOut::recommended() const {
+  static const std::vector<std::string> none;
+  return payload ? payload->recommended : none;
+}
+
 std::string to_json_line(const ActionOut& a) {
   std::string out = "{\"date\":\"" + format_date(a.date) + "\",\"customer\":" + std::to_string(a.customer) + ",\"rule\":";
   append_json_string(out, a.rule_name);
@@ -55,8 +65,8 @@ std::string to_json_line(const ActionOut& a) {
 
 std::string action_label(const ActionOut& a, bool points_amount) {
   std::string what = lang::action_name(a.kind);
-  if (a.kind != lang::ActionKind::Points) what += " " + a.target;
-  else if (points_amount) what += " (" + a.target + ")";
+  if (a.kind != lang::ActionKind::Points) (what += " ") += a.target;
+  else if (points_amount) ((what += " (") += a.target) += ")";
   if (a.channel) what += std::string(" via ") + lang::channel_name(*a.channel);
   return what;
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 
 namespace crm::engine {
@@ -61,7 +62,7 @@ const History::Entry* History::entry(uint32_t rule, int64_t customer) const {
     if (rule >= dense_.size()) return nullptr;
     const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    return id < entries.size() && entries[id].chain != 0 ? &entries[id] : nullptr;
+    return id < entries.size() && entries[id].state != 0 ? &entries[id] : nullptr;
   }
   auto it = sparse_.find(sparse_key(rule, customer));
   return it == sparse_.end() ? nullptr : &it->second;
@@ -76,7 +77,7 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   // no copies while a big first day fills it.
   if (id >= entries.size()) entries.grow(std::max({id + 1, entries.size() * 2, size_hint()}));
   Entry& e = entries[id];
-  if (e.chain == 0) {
+  if (e.state == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
     else made_overflow_ = true;
   }
@@ -93,17 +94,17 @@ uint32_t History::intern_key(std::string_view text) {
 }
 
 void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
+  if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Entry& e = get(rule, customer);
-  if (e.chain == 0) {
-    e = {day, key, 1};
+  if (e.state == 0) {
+    e = {day, key + 1};
   } else {
-    if (e.chain == 1) {  // a second fire: the inline record starts the chain
-      fires_.push_back({e.max_day, e.last_key, 0});
-      e.chain = static_cast<uint32_t>(fires_.size()) + 1;
+    if (e.state < kChained) {  // a second fire: the inline record starts the chain
+      fires_.push_back({e.max_day, e.state - 1, 0});
+      e.state = kChained | static_cast<uint32_t>(fires_.size());
     }
-    fires_.push_back({day, key, e.chain - 1});
-    e.chain = static_cast<uint32_t>(fires_.size()) + 1;
-    e.last_key = key;
+    fires_.push_back({day, key, e.state & ~kChained});
+    e.state = kChained | static_cast<uint32_t>(fires_.size());
     e.max_day = std::max(e.max_day, day);
   }
   ++fire_count_;
@@ -154,8 +155,8 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string&
 bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const {
   const Entry* e = entry(rule, customer);
   if (!e) return false;
-  if (e->last_key == key) return true;
-  for (uint32_t n = e->chain - 1; n != 0 && e->chain != 1;) {  // chain != 1: the one record is (max_day, last_key)
+  if (e->state < kChained) return e->state - 1 == key;  // the one record
+  for (uint32_t n = e->state & ~kChained; n != 0;) {
     const FireNode& f = fires_[n - 1];
     if (f.key == key) return true;
     n = f.next;
@@ -168,7 +169,7 @@ std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days da
   if (!e) return std::nullopt;
   if (e->max_day <= day) return e->max_day;
   std::optional<Days> best;
-  for (uint32_t n = e->chain == 1 ? 0 : e->chain - 1; n != 0;) {
+  for (uint32_t n = e->state < kChained ? 0 : e->state & ~kChained; n != 0;) {
     const FireNode& f = fires_[n - 1];
     if (f.day <= day && (!best || f.day > *best)) best = f.day;
     n = f.next;

@@ -3,6 +3,7 @@
 // dry run or simulation. Only actions that passed (status sent) are recorded.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,8 +61,8 @@ class ZeroArray {
 // amortised growth of these few arrays.
 class History {
  public:
-  // Ids below this are indexed directly: 12 bytes per id per rule that ever fired, so a store
-  // of 1M customers costs 12 MB per rule.
+  // Ids below this are indexed directly: 8 bytes per id per rule that ever fired, so a store
+  // of 1M customers costs 8 MB per rule (only the pages written are mapped).
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
 
   History() = default;
@@ -81,6 +82,7 @@ class History {
   // Dedupe keys ("once", a `once per` value, a date for `every`, an occurrence key) are
   // interned: the hot path compares ids, the text is kept for output.
   uint32_t intern_key(std::string_view text);
+  // The text of a key: the reference stays valid as long as the History (ActionOut::dedupe views it).
   const std::string& key_text(uint32_t key) const { return key_texts_[key]; }
 
   // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
@@ -120,13 +122,15 @@ class History {
  private:
   // One (rule, customer): answers the common questions in one load of an array walked in
   // customer order: fired ever, with the latest key recorded, and the latest day recorded.
+  // 8 bytes (a first day on a large store writes one per rule per customer it fires for).
   struct Entry {
-    Days max_day = 0;       // the latest day recorded
-    uint32_t last_key = 0;  // the key of the latest record_fire
-    // 0: never fired; 1: fired once, (max_day, last_key) is that one record; n + 2: every
-    // record is in the chain of fires_ starting at node n.
-    uint32_t chain = 0;
+    Days max_day = 0;    // the latest day recorded
+    // 0: never fired; below kChained: fired once, with key state - 1 on max_day; kChained | n:
+    // every record is in the chain of fires_ starting at node n - 1, newest first (its key is
+    // the latest record_fire's).
+    uint32_t state = 0;
   };
+  static constexpr uint32_t kChained = uint32_t{1} << 31;
   struct FireNode {
     Days day;
     uint32_t key;
@@ -161,7 +165,7 @@ class History {
   int64_t dense_limit_ = kDenseIdLimit;
   size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order
-  std::vector<std::string> key_texts_;
+  std::deque<std::string> key_texts_;  // a deque: key_text's references stay valid (ActionOut::dedupe)
   std::unordered_map<std::string, uint32_t> key_ids_;
 };
 

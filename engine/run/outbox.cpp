@@ -16,15 +16,15 @@ std::string payload_json(const ActionOut& a) {
   std::string out = "{\"dedupe\":";
   append_json_string(out, a.dedupe);
   if (a.kind == lang::ActionKind::Send) {
-    if (!a.subject.empty()) {
+    if (!a.subject().empty()) {
       out += ",\"subject\":";
-      append_json_string(out, a.subject);
+      append_json_string(out, a.subject());
     }
-    if (!a.recommended.empty()) {
+    if (!a.recommended().empty()) {
       out += ",\"recommended\":[";
-      for (size_t i = 0; i < a.recommended.size(); ++i) {
+      for (size_t i = 0; i < a.recommended().size(); ++i) {
         if (i) out += ',';
-        append_json_string(out, a.recommended[i]);
+        append_json_string(out, a.recommended()[i]);
       }
       out += ']';
     }
@@ -65,7 +65,7 @@ void outbox_writes(const std::vector<ActionOut>& actions, std::vector<OutboxRow>
   for (const auto& a : actions) {
     if (a.status != Status::Sent) continue;
     rows.push_back(outbox_row(a));
-    if (is_tag_change(a)) tags.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+    if (is_tag_change(a)) tags.push_back({a.customer, std::string(a.target), a.kind == lang::ActionKind::Tag});
   }
 }
 
@@ -73,7 +73,7 @@ ActionOutboxRows::ActionOutboxRows(const std::vector<ActionOut>& actions) : acti
   for (const auto& a : actions) {
     if (a.status != Status::Sent) continue;
     ++count_;
-    if (is_tag_change(a)) tags_.push_back({a.customer, a.target, a.kind == lang::ActionKind::Tag});
+    if (is_tag_change(a)) tags_.push_back({a.customer, std::string(a.target), a.kind == lang::ActionKind::Tag});
   }
 }
 

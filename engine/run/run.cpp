@@ -67,6 +67,21 @@ void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, b
 }
 
 
+// Before a growing vector copies itself: reserves for what the rows [0, done) added to it
+// (`added`), extrapolated to all `rows` (customers are spread evenly over the rows), so it rarely
+// grows by copying and its pages are written once. A large reservation is a mapping of its own
+// (above glibc's largest mmap threshold, 32 MiB), whose pages never written are never mapped:
+// it gets a wide margin; a smaller one, which comes from the heap, a narrow one.
+template <class T>
+void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
+  if (done >= rows || done == 0) return;
+  const size_t base = v.size() - added;
+  const size_t expect = base + added / done * rows + added % done * rows / done;
+  if (v.capacity() >= expect + expect / 8 + kBatchRows) return;
+  const bool mapped = expect * sizeof(T) >= (size_t{64} << 20);
+  v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
+}
+
 }  // namespace
 
 bool held_out(const std::string& key, int64_t customer, double pct) {
@@ -154,6 +169,7 @@ void Runner::reset() {
     for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
     once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
   }
+  if (points_texts_.size() > kMaxKeptKeys) points_texts_.clear();
   tag_overlay_.clear();
   overlay_dirty_.clear();
   cursor_->restart();
@@ -174,8 +190,9 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
       for (auto& c : cands)
         if (c.kind == lang::ActionKind::Send && c.pre_status == Status::Sent && !c.transactional) sends.push_back(&c);
     if (sends.size() > 1)
-      std::stable_sort(sends.begin(), sends.end(), [](const Candidate* a, const Candidate* b) {
-        if (a->priority != b->priority) return a->priority > b->priority;
+      std::stable_sort(sends.begin(), sends.end(), [&](const Candidate* a, const Candidate* b) {
+        const int64_t pa = program_.rules[a->rule].priority, pb = program_.rules[b->rule].priority;
+        if (pa != pb) return pa > pb;
         if (a->rule != b->rule) return a->rule < b->rule;
         return a->action_index < b->action_index;
       });
@@ -258,18 +275,17 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
     c.key = key;
     c.action_index = static_cast<uint32_t>(k);
     c.kind = act.kind;
-    c.priority = fr.priority;
-    c.points = points;
+    if (act.kind == lang::ActionKind::Points) {
+      points_pool_.push_back(points);
+      c.payload = static_cast<uint32_t>(points_pool_.size());
+    }
     c.needs_at = needs_at;
     c.needs_count = static_cast<uint32_t>(needs_today.size());
     Status st = hold ? Status::HeldOut : Status::Sent;
     if (act.kind == lang::ActionKind::Send) {
       const lang::Message* m = action_message_[r][k];
       c.channel = act.channel ? act.channel : (m ? m->channel : std::nullopt);
-      if (m) {
-        c.transactional = m->transactional;
-        c.cost = m->cost.value_or(0);
-      }
+      if (m) c.transactional = m->transactional;
       if (!hold && !(m && m->transactional)) {
         const Column* oc = c.channel ? optin[static_cast<int>(*c.channel)] : nullptr;
         bool consent = oc && oc->valid[row] && oc->i64[row] == 1;
@@ -310,6 +326,7 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
 void Runner::clear_candidate_pools() {
   static_assert(std::is_trivially_copyable_v<Candidate>);  // pooled and moved as plain bytes
   payloads_.clear();
+  points_pool_.clear();
   needs_pool_.clear();
 }
 
@@ -321,18 +338,21 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.rule = c.rule;
   o.rule_name = fr.name;
   o.kind = c.kind;
-  o.target = c.kind == lang::ActionKind::Points ? std::to_string(c.points) : (*fr.actions)[c.action_index].name;
+  if (c.kind == lang::ActionKind::Points) {
+    const int64_t points = points_pool_[c.payload - 1];
+    auto [it, added] = points_texts_.try_emplace(points);  // a node: the text stays where it is
+    if (added) it->second = std::to_string(points);
+    o.target = it->second;
+  } else {
+    o.target = (*fr.actions)[c.action_index].name;
+  }
   o.channel = c.channel;
   o.status = c.status;
   o.dedupe = history_.key_text(c.key);
   o.action_index = c.action_index;
-  o.priority = c.priority;
-  o.cost = c.cost;
-  if (c.payload != 0) {
-    Payload& p = payloads_[c.payload - 1];
-    o.subject = std::move(p.subject);
-    o.recommended = std::move(p.recommended);
-  }
+  if (c.kind == lang::ActionKind::Send)
+    if (const lang::Message* m = action_message_[c.rule][c.action_index]) o.cost = m->cost.value_or(0);
+  if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
   o.transactional = c.transactional;
   return o;
 }
@@ -465,7 +485,32 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   else day_ev_->rebind_contents();
   day_ev_layout_ = cursor_->layout();
   Evaluator& ev = *day_ev_;
-  for (const auto& stage : stages) {
+  // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
+  std::vector<ActionOut> out;
+  auto settle_row = [&](uint32_t row) {
+    std::vector<Candidate>& list = row_scratch_;
+    list.clear();
+    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(day_cands_[n - 1].c);
+    row_head_[row] = 0;
+    settle(row, frame.customer_id[row], d, list);
+    for (auto& c : list) {
+      out.push_back(make_action(c, d, frame.customer_id[row]));
+      if (trace_row && *trace_row == row) {
+        RuleTrace& t = trace_by_rule[c.rule];
+        t.actions.push_back(out.back());
+        if (c.status == Status::Sent) t.fired = true;
+      }
+    }
+  };
+  // Without event rules, a row's candidates are all known once the last stage has evaluated its
+  // batch: its rows are settled there, in row order, and the batch's candidates leave the pool,
+  // which stays the size of a batch's (cache-resident) instead of the whole day's. Settling
+  // touches only the row's own customer's history, which no other row's gate reads.
+  const bool settle_by_batch = !any_event_rule_;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const auto& stage = stages[s];
+    const bool last_stage = s + 1 == stages.size();
+    const size_t pool_base = day_cands_.size();  // earlier stages' candidates stay below it
     std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
     for (size_t b = 0; b < frame.rows; b += kBatchRows) {
       ev.set_batch(b, std::min(frame.rows, b + kBatchRows));
@@ -575,6 +620,15 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
           if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
         }
       }
+      const size_t end = std::min(frame.rows, b + kBatchRows);
+      if (settle_by_batch && last_stage) {
+        for (size_t row = b; row < end; ++row)
+          if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
+        day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
+        reserve_ahead(out, out.size(), end, frame.rows);
+      } else if (settle_by_batch) {
+        reserve_ahead(day_cands_, day_cands_.size() - pool_base, end, frame.rows);
+      }
     }
     if (!stage_tags.empty()) {
       auto it = frame.columns.find("tags");
@@ -596,26 +650,14 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       for (auto& c : list) add_candidate(row, std::move(c));
   }
 
-  // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
-  std::sort(cand_rows_.begin(), cand_rows_.end());
-  std::vector<ActionOut> out;
-  out.reserve(day_cands_.size());
-  constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
-  for (size_t k = 0; k < cand_rows_.size(); ++k) {
-    const uint32_t row = cand_rows_[k];
-    if (k + kAhead < cand_rows_.size()) __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
-    std::vector<Candidate>& list = row_scratch_;
-    list.clear();
-    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(std::move(day_cands_[n - 1].c));
-    row_head_[row] = 0;
-    settle(row, frame.customer_id[row], d, list);
-    for (auto& c : list) {
-      out.push_back(make_action(c, d, frame.customer_id[row]));
-      if (trace_row && *trace_row == row) {
-        RuleTrace& t = trace_by_rule[c.rule];
-        t.actions.push_back(out.back());
-        if (c.status == Status::Sent) t.fired = true;
-      }
+  if (!settle_by_batch || stages.empty()) {
+    std::sort(cand_rows_.begin(), cand_rows_.end());
+    out.reserve(out.size() + day_cands_.size());
+    constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
+    for (size_t k = 0; k < cand_rows_.size(); ++k) {
+      if (k + kAhead < cand_rows_.size() && row_head_[cand_rows_[k + kAhead]] != 0)
+        __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
+      if (row_head_[cand_rows_[k]] != 0) settle_row(cand_rows_[k]);
     }
   }
   cand_rows_.clear();

@@ -69,7 +69,7 @@ class Runner {
   // Forgets the history, the tag changes and the journey instances: the state of a new Runner on
   // the same facts, whose contents may have changed (the embedding API reuses one Runner across
   // one-customer evaluations, refilling its one-row facts). Keeps the allocations: costs what
-  // the last evaluation touched.
+  // the last evaluation touched. The views of earlier ActionOuts may dangle after it.
   void reset();
 
   // Evaluates day `d` and returns every action (all statuses), ordered by customer id, then
@@ -162,6 +162,8 @@ class Runner {
   std::vector<uint32_t> once_per_null_;  // per rule: the key of a null value (UINT32_MAX: not yet)
   // reset() keeps the interned dedupe keys (and once_per_keys_) up to this many.
   static constexpr size_t kMaxKeptKeys = 4096;
+  // The decimal text of points amounts (ActionOut::target views it; nodes do not move).
+  std::unordered_map<int64_t, std::string> points_texts_;
   uint32_t once_key_ = 0;
   bool any_event_rule_ = false;
   bool render_subjects_ = true;
@@ -179,6 +181,7 @@ class Runner {
   std::vector<Candidate> row_scratch_;   // one row's candidates while they are settled
   std::vector<Payload> payloads_;        // the evaluation's passed sends' subjects and SKUs
   std::vector<uint32_t> needs_pool_;     // the evaluation's candidates' waited-for rules
+  std::vector<int64_t> points_pool_;     // the evaluation's point grants' amounts
   // Per rule some `after` waits for, per row: the stamp of the evaluation in which it passed an
   // action (provisional, for `after` within the day).
   std::vector<std::vector<uint32_t>> fired_today_;

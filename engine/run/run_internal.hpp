@@ -80,32 +80,28 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
   return render_subject(subject, frame, row, money_digits, [](const std::string&) { return std::optional<Value>(); });
 }
 
-// An action before caps, kept small and trivially copyable (a day has ~100k-500k of them on a
-// large store, copied into the day's pool and out again): the ActionOut, with its strings, is
+// An action before caps, kept small (32 bytes) and trivially copyable (a day has ~100k-1M of them
+// on a large store, copied into the day's pool and out again): the ActionOut, with its strings, is
 // made only for the output (Runner::make_action); a passed send's subject and SKUs wait in the
 // Runner's payloads_, the rules it waits for in needs_pool_.
 struct Runner::Candidate {
   uint32_t rule = 0;
   uint32_t key = 0;                    // the dedupe value, interned in the History
   uint32_t action_index = 0;           // position among the rule's actions
+  // A send: payloads_ index + 1 (0: no subject, no SKUs); `grant points`: points_pool_ index + 1
+  // (the amount). The priority and a send's cost are the rule's and its message's.
+  uint32_t payload = 0;
+  uint32_t needs_at = 0;               // needs_pool_[needs_at, needs_at + needs_count): rules this
+  uint32_t needs_count = 0;            // one waits for that fired only today
   lang::ActionKind kind = lang::ActionKind::Send;
   Status pre_status = Status::Sent;    // before caps
   Status status = Status::Sent;        // final
   bool transactional = false;          // a transactional send: never capped, never counted
   std::optional<lang::Channel> channel;
-  uint32_t payload = 0;                // payloads_ index + 1 (0: no subject, no SKUs)
-  uint32_t needs_at = 0;               // needs_pool_[needs_at, needs_at + needs_count): rules this
-  uint32_t needs_count = 0;            // one waits for that fired only today
-  int64_t priority = 0;
-  int64_t points = 0;                  // the amount of `grant points`
-  double cost = 0;                     // message cost of a send
 };
 
 // What a passed send carries into its outbox payload, rendered while its row is at hand.
-struct Runner::Payload {
-  std::string subject;                   // rendered subject (when rendering is on)
-  std::vector<std::string> recommended;  // recommended(N) SKUs
-};
+struct Runner::Payload : ActionPayload {};
 
 struct Runner::PooledCandidate {
   Candidate c;

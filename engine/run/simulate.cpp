@@ -106,7 +106,7 @@ void SimulationAccumulator::add(const ActionOut& a) {
     if (row && first_time(channel_seen_[ch], *row)) r_.channels[ch].reached++;
   }
   if (row && first_time(sent_seen_, *row)) r_.reached++;
-  if (!slot.message) slot.message = &messages_[{a.target, a.channel ? lang::channel_name(*a.channel) : ""}];
+  if (!slot.message) slot.message = &messages_[{std::string(a.target), a.channel ? lang::channel_name(*a.channel) : ""}];
   SimMessage& m = *slot.message;
   if (m.sent == 0) {
     m.name = a.target;

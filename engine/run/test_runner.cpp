@@ -216,19 +216,19 @@ bool matches(const TestExpect& e, const ActionOut& a) {
   if (e.no_actions) return true;
   if (a.kind != e.action) return false;
   if (e.action == lang::ActionKind::Points) {
-    if (std::strtod(a.target.c_str(), nullptr) != e.points) return false;
+    if (std::strtod(std::string(a.target).c_str(), nullptr) != e.points) return false;
   } else if (a.target != e.target) {
     return false;
   }
   if (e.via && a.channel != e.via) return false;
   if (!e.rule.empty() && a.rule_name != e.rule) return false;
-  if (e.subject && a.subject != *e.subject) return false;
+  if (e.subject && a.subject() != *e.subject) return false;
   return status_name(a.status) == (e.status.empty() ? std::string("sent") : e.status);
 }
 
 // "send winback_we_miss_you to 2 via email on 2026-04-02" (with the rule and a status other than sent).
 std::string action_text(const ActionOut& a) {
-  std::string s = std::string(lang::action_name(a.kind)) + " " + a.target + fmt::format(" to {}", a.customer);
+  std::string s = std::string(lang::action_name(a.kind)) + " " + std::string(a.target) + fmt::format(" to {}", a.customer);
   if (a.channel) s += std::string(" via ") + lang::channel_name(*a.channel);
   s += fmt::format(" on {} rule {}", format_date(a.date), a.rule_name);
   if (a.status != Status::Sent) s += std::string(" ") + status_name(a.status);
@@ -281,7 +281,7 @@ void run_test_days(const CompiledScript& script, const TimeZone& tz, const lang:
   r.lines.push_back(actual.empty() ? "actual actions: none" : "actual actions:");
   bool subjects = std::any_of(t.expects.begin(), t.expects.end(), [](const TestExpect& e) { return e.subject.has_value(); });
   for (const auto& a : actual)
-    r.lines.push_back("  " + actual_line(a) + (subjects && !a.subject.empty() ? "  subject " + lang::quote_string(a.subject) : ""));
+    r.lines.push_back("  " + actual_line(a) + (subjects && !a.subject().empty() ? "  subject " + lang::quote_string(a.subject()) : ""));
 }
 
 }  // namespace

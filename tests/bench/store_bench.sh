@@ -50,7 +50,7 @@ measure() {
   "${TIMEV[@]}" "$CRM" run "$PLAYBOOK" --db "$@" --date "$DATE" --stats >"$log" 2>"$err" ||
     { echo "store_bench: crm run failed:" >&2; cat "$err" >&2; exit 1; }
   local stats
-  stats=$(grep '^stats:' "$err")
+  stats=$(grep '^stats: store load' "$err")
   # stats: store load L ms; 1 day(s): attributes A ms, rules R ms (E M customer-rule evaluations/s);
   #        total run T ms; peak memory P MiB
   local load attrs rules evals total peak

@@ -67,8 +67,8 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
                             "rule r: when purchase_count >= 1 then send hi\n",
                             facts);
   REQUIRE(actions.size() == 2);
-  CHECK(actions[0].subject == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
-  CHECK(actions[1].subject == "customer: 5.00 in 1, /valued customer, 5.00");
+  CHECK(actions[0].subject() == "Aiko: 2,790.86 in 2, Aiko/Aiko, 1,395.43");
+  CHECK(actions[1].subject() == "customer: 5.00 in 1, /valued customer, 5.00");
 }
 
 TEST_CASE("subjects: money keeps the store currency's digits") {
@@ -99,7 +99,7 @@ INSERT INTO orders (id, customer_id, ordered_at, total, status) VALUES
                               "rule r: when purchase_count >= 1 then send hi\n",
                               facts);
     REQUIRE(actions.size() == 1);
-    CHECK(actions[0].subject == want);
+    CHECK(actions[0].subject() == want);
   }
 }
 
