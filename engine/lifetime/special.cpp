@@ -67,14 +67,17 @@ double euler_series(double a, double b, double z, double l1z, LogHyp2f1Grad* g) 
   return value;
 }
 
-// Nodes u and log weights (with the e^-u of the integral) of a fixed rule for the integral
-// 2F1(a, b; a+1; z) = int_0^inf e^-u (1 - z e^(-u/a))^-b du (Euler's integral with w = e^(-u/a)).
+// A fixed rule for int_0^inf F(u) du ~ sum_k exp(log_w[k]) F(v[k]), used for Euler's integral
+// 2F1(a, b; a+1; z) = int_0^inf e^-u (1 - z e^(-u/a))^-b du (w = e^(-u/a) in Euler's).
 struct Rule {
-  std::vector<double> u, log_w;
+  std::vector<double> v, log_w;
 };
 
-// Gauss-Laguerre (GSL's fixed rule): exact for e^-u times a polynomial; accurate when the factor
-// (1 - z e^(-u/a))^-b varies slowly next to e^-u, i.e. a (1-z) large next to b.
+// Gauss-Laguerre (GSL's fixed rule; its e^-v weight folded into log_w): exact for e^-v times a
+// polynomial. Scaled by kappa (u = v / kappa), the integrand's initial decay rate, it is accurate
+// when the integrand is close to an exponential: when e^-u dominates (a (1-z) large next to b),
+// or when b is large (the factor (1 - z e^(-u/a))^-b then has a log-curvature of 1/b of its
+// squared slope).
 const Rule& laguerre_rule() {
   static const Rule rule = [] {
     Rule r;
@@ -83,7 +86,7 @@ const Rule& laguerre_rule() {
         gsl_integration_fixed_alloc(gsl_integration_fixed_laguerre, kNodes, 0.0, 1.0, 0.0, 0.0);
     const double* x = gsl_integration_fixed_nodes(w);
     const double* wt = gsl_integration_fixed_weights(w);
-    for (size_t k = 0; k < kNodes; ++k) r.u.push_back(x[k]), r.log_w.push_back(std::log(wt[k]));
+    for (size_t k = 0; k < kNodes; ++k) r.v.push_back(x[k]), r.log_w.push_back(std::log(wt[k]) + x[k]);
     gsl_integration_fixed_free(w);
     return r;
   }();
@@ -101,23 +104,27 @@ const Rule& exp_sinh_rule() {
       const double lu = M_PI / 2 * std::sinh(tau), u = std::exp(lu);
       // e^-u past u = 40 is below 1e-17 of the integral (the factor is at least 1 there)
       if (u > 40) break;
-      r.u.push_back(u);
-      r.log_w.push_back(std::log(kStep * M_PI / 2 * std::cosh(tau)) + lu - u);
+      r.v.push_back(u);
+      r.log_w.push_back(std::log(kStep * M_PI / 2 * std::cosh(tau)) + lu);
     }
     return r;
   }();
   return rule;
 }
 
-double quadrature(const Rule& rule, double a, double b, double z, double eps, LogHyp2f1Grad* g) {
-  const size_t n = rule.u.size();
-  double lv[128], om[128], ex[128];
+// The rule at u = v / scale. Derivatives: the integrals of d log F / d(a, b, z) by the same rule
+// (the scale only places the nodes; the integral does not depend on it).
+double quadrature(const Rule& rule, double scale, double a, double b, double z, double eps, LogHyp2f1Grad* g) {
+  const size_t n = rule.v.size();
+  double u[128], lv[128], om[128], ex[128];
+  const double l_scale = std::log(scale);
   double top = -INFINITY;
   for (size_t k = 0; k < n; ++k) {
-    const double em1 = std::expm1(-rule.u[k] / a);
+    u[k] = rule.v[k] / scale;
+    const double em1 = std::expm1(-u[k] / a);
     ex[k] = 1 + em1;
     om[k] = eps - z * em1;  // 1 - z e^(-u/a), without cancellation
-    lv[k] = rule.log_w[k] - b * std::log(om[k]);
+    lv[k] = rule.log_w[k] - l_scale - u[k] - b * std::log(om[k]);
     top = std::max(top, lv[k]);
   }
   double sum = 0, s_a = 0, s_b = 0, s_z = 0;
@@ -126,7 +133,7 @@ double quadrature(const Rule& rule, double a, double b, double z, double eps, Lo
     sum += w;
     if (!g) continue;
     const double q = z * ex[k];
-    s_a += w * b * q * rule.u[k] / (a * a * om[k]);  // d log h / da, h = (1 - z e^(-u/a))^-b
+    s_a += w * b * q * u[k] / (a * a * om[k]);  // d log h / da, h = (1 - z e^(-u/a))^-b
     s_b += w * -std::log(om[k]);
     s_z += w * b * ex[k] / om[k];
   }
@@ -137,16 +144,20 @@ double quadrature(const Rule& rule, double a, double b, double z, double eps, Lo
 
 // Which way to compute: the series when it is short (terms fall at least like z^n and like
 // ((a+1)/(a+1+n))^b, so about min(37/(1-z), (a+1)(e^(37/b) - 1)) terms reach 1e-16), else one
-// of the two rules. Their agreement with the series is checked in tests/unit/test_models.cpp.
+// of the two rules. Their agreement with the series: tests/unit/test_pareto_numerics.cpp.
 enum class Method { series, laguerre, exp_sinh };
 constexpr double kSeriesTerms = 200;  // about the cost of the 32 Laguerre nodes (each a log and two exps)
-constexpr double kLaguerreSlack = 4;  // a (1-z) / b at least this: Laguerre's factor is smooth
+constexpr double kLaguerreSlack = 4;  // a (1-z) / b at least this: e^-u dominates the integrand
+constexpr double kLaguerreB = 30;     // or b at least this: the factor is nearly exponential
 
 Method choose(double a, double b, double eps) {
   const double n1 = 37 / eps, n2 = b > 0 ? (a + 1) * std::expm1(std::min(37 / b, 700.0)) : INFINITY;
   if (std::min(n1, n2) <= kSeriesTerms) return Method::series;
-  return a * eps >= kLaguerreSlack * b ? Method::laguerre : Method::exp_sinh;
+  return a * eps >= kLaguerreSlack * b || b >= kLaguerreB ? Method::laguerre : Method::exp_sinh;
 }
+
+// The integrand's decay rate at u = 0, 1 + b z / (a (1-z)): the scale of the Laguerre nodes.
+double laguerre_scale(double a, double b, double z, double eps) { return 1 + b * z / (a * eps); }
 
 }  // namespace
 
@@ -159,8 +170,9 @@ double log_hyp2f1_c_a1(double a, double b, double z, double one_minus_z) {
   // terms of both signs: the direct series of positive terms instead.
   if (a + 1 - b <= 0) return log_hyp2f1(a, b, a + 1, z);
   switch (choose(a, b, one_minus_z)) {
-    case Method::laguerre: return quadrature(laguerre_rule(), a, b, z, one_minus_z, nullptr);
-    case Method::exp_sinh: return quadrature(exp_sinh_rule(), a, b, z, one_minus_z, nullptr);
+    case Method::laguerre:
+      return quadrature(laguerre_rule(), laguerre_scale(a, b, z, one_minus_z), a, b, z, one_minus_z, nullptr);
+    case Method::exp_sinh: return quadrature(exp_sinh_rule(), 1, a, b, z, one_minus_z, nullptr);
     case Method::series: break;
   }
   return euler_series(a, b, z, std::log(one_minus_z), nullptr);
@@ -173,8 +185,10 @@ LogHyp2f1Grad log_hyp2f1_c_a1_grad(double a, double b, double z, double one_minu
     return g;
   }
   switch (choose(a, b, one_minus_z)) {
-    case Method::laguerre: quadrature(laguerre_rule(), a, b, z, one_minus_z, &g); break;
-    case Method::exp_sinh: quadrature(exp_sinh_rule(), a, b, z, one_minus_z, &g); break;
+    case Method::laguerre:
+      quadrature(laguerre_rule(), laguerre_scale(a, b, z, one_minus_z), a, b, z, one_minus_z, &g);
+      break;
+    case Method::exp_sinh: quadrature(exp_sinh_rule(), 1, a, b, z, one_minus_z, &g); break;
     case Method::series: euler_series(a, b, z, std::log(one_minus_z), &g); break;
   }
   return g;

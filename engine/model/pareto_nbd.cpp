@@ -51,6 +51,10 @@ struct TimeTerms {
 };
 
 using Sum = LikelihoodSum<4>;
+// Pairs cost up to ~100 times a row (a series or a quadrature): shared out in smaller chunks
+// (each pair's terms are its own, so the chunk size changes no bit).
+constexpr size_t kPairChunk = 2048;
+
 struct NoSum {
   NoSum& operator+=(const NoSum&) { return *this; }
 };
@@ -107,7 +111,7 @@ double pareto_log_likelihood(const ParetoNbdParams& p, const ParetoRows& rows, d
   std::vector<PairTerms> pt(rows.pair_x.size());
   sum_row_chunks<NoSum>(pt.size(), [&](size_t b, size_t e, NoSum&) {
     for (size_t k = b; k < e; ++k) pt[k] = pair_terms(p, rows.pair_x[k], rows.pair_t[k], want);
-  });
+  }, kPairChunk);
   const Sum total = sum_row_chunks<Sum>(d.size(), [&](size_t b, size_t e, Sum& out) {
     for (size_t i = b; i < e; ++i) {
       const double x = d.x[i], w = d.w[i];

@@ -18,11 +18,13 @@ unsigned fit_threads();
 // Calls fn(begin, end, part) for the chunks [begin, end) of [0, n) and returns the parts added in
 // chunk order (Part: default-constructible, with +=). Runs on the calling thread alone when n
 // fits one chunk or fit_threads() is 1; `fn` must then only write its own part.
+// `chunk` may be smaller for costly items (the part sums must then not depend on it, or it must
+// stay fixed).
 template <class Part, class Fn>
-Part sum_row_chunks(size_t n, Fn&& fn) {
-  const size_t chunks = std::max<size_t>(1, (n + kRowChunk - 1) / kRowChunk);
+Part sum_row_chunks(size_t n, Fn&& fn, size_t chunk = kRowChunk) {
+  const size_t chunks = std::max<size_t>(1, (n + chunk - 1) / chunk);
   std::vector<Part> parts(chunks);
-  auto run = [&](size_t c) { fn(c * kRowChunk, std::min(n, (c + 1) * kRowChunk), parts[c]); };
+  auto run = [&](size_t c) { fn(c * chunk, std::min(n, (c + 1) * chunk), parts[c]); };
   const unsigned threads = static_cast<unsigned>(std::min<size_t>(fit_threads(), chunks));
   if (threads <= 1) {
     for (size_t c = 0; c < chunks; ++c) run(c);
