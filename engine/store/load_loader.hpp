@@ -24,7 +24,7 @@ class Loader {
   // `shard`: load only that shard's customers (crm run --shard); rows of others are skipped quietly.
   Loader(Src& db, const TimeZone& tz, Src* second = nullptr, std::optional<size_t> orders_hint = std::nullopt,
          std::optional<Shard> shard = std::nullopt)
-      : db_(db), second_(second), tz_(tz), orders_hint_(orders_hint), shard_(shard) {
+      : db_(db), second_(second), shard_(shard), tz_(tz), orders_hint_(orders_hint) {
     facts_.timezone = tz.name();
     // compute_frame needs these ids and never interns (see attributes.hpp).
     facts_.strings->intern("active");

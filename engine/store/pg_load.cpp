@@ -196,7 +196,7 @@ struct PgSource {
 }  // namespace
 
 std::vector<lang::CheckOptions::Extra> PgStore::extra_attributes() {
-  PgSource src{&conn_, {}, {}};
+  PgSource src{&conn_, {}, {}, {}};
   std::vector<lang::CheckOptions::Extra> out;
   for (const ExtraColumn& e : extra_columns(src.columns("customers"), nullptr)) out.push_back({e.name, e.type});
   return out;
@@ -205,7 +205,7 @@ std::vector<lang::CheckOptions::Extra> PgStore::extra_attributes() {
 LoadResult PgStore::load_facts(const TimeZone& tz) {
   // One snapshot for every table: a repeatable-read, read-only transaction; with a second
   // connection (big stores), it imports the first's snapshot.
-  PgSource main{&conn_, {}, {}};
+  PgSource main{&conn_, {}, {}, {}};
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   std::unique_ptr<pg::Conn> second;
   try {
