@@ -4,16 +4,42 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <iterator>
+
 #include "engine/run/run.hpp"
 
 namespace crm::engine {
 
-std::string idem_key(const ActionOut& a) {
-  return fmt::format("{}|{}|{}|{}", a.rule_name, a.customer, a.dedupe, a.action_index);
+namespace {
+
+void append_integer(std::string& out, uint64_t v) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out.append(buf, end);
 }
 
-std::string payload_json(const ActionOut& a) {
-  std::string out = "{\"dedupe\":";
+void append_integer(std::string& out, int64_t v) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out.append(buf, end);
+}
+
+// The key and the payload written into `out` (cleared first): a chunk's rows reuse their strings'
+// capacity, so a day's rows are made without an allocation each (store.md "The outbox write").
+void write_idem_key(std::string& out, const ActionOut& a) {
+  out.clear();
+  out.append(a.rule_name);
+  out += '|';
+  append_integer(out, a.customer);
+  out += '|';
+  out.append(a.dedupe);
+  out += '|';
+  append_integer(out, uint64_t{a.action_index});
+}
+
+void write_payload_json(std::string& out, const ActionOut& a) {
+  out.assign("{\"dedupe\":");
   append_json_string(out, a.dedupe);
   if (a.kind == lang::ActionKind::Send) {
     if (!a.subject().empty()) {
@@ -28,10 +54,23 @@ std::string payload_json(const ActionOut& a) {
       }
       out += ']';
     }
-    if (a.cost != 0) out += fmt::format(",\"cost\":{}", a.cost);
+    if (a.cost != 0) fmt::format_to(std::back_inserter(out), ",\"cost\":{}", a.cost);
     if (a.transactional) out += ",\"transactional\":true";
   }
   out += "}";
+}
+
+}  // namespace
+
+std::string idem_key(const ActionOut& a) {
+  std::string out;
+  write_idem_key(out, a);
+  return out;
+}
+
+std::string payload_json(const ActionOut& a) {
+  std::string out;
+  write_payload_json(out, a);
   return out;
 }
 
@@ -45,15 +84,22 @@ std::string dedupe_of_idem_key(const std::string& key) {
 
 namespace {
 
+// Fills `r` in place (assign, not construct: a reused row keeps its strings' capacity).
+void fill_outbox_row(OutboxRow& r, const ActionOut& a) {
+  r.customer_id = a.customer;
+  r.rule.assign(a.rule_name);
+  r.action.assign(lang::action_name(a.kind));
+  r.target.assign(a.target);
+  if (!a.channel) r.channel.reset();
+  else if (r.channel) r.channel->assign(lang::channel_name(*a.channel));
+  else r.channel.emplace(lang::channel_name(*a.channel));
+  write_payload_json(r.payload, a);
+  write_idem_key(r.idem_key, a);
+}
+
 OutboxRow outbox_row(const ActionOut& a) {
   OutboxRow r;
-  r.customer_id = a.customer;
-  r.rule = a.rule_name;
-  r.action = lang::action_name(a.kind);
-  r.target = a.target;
-  if (a.channel) r.channel = lang::channel_name(*a.channel);
-  r.payload = payload_json(a);
-  r.idem_key = idem_key(a);
+  fill_outbox_row(r, a);
   return r;
 }
 
@@ -78,10 +124,15 @@ ActionOutboxRows::ActionOutboxRows(const std::vector<ActionOut>& actions) : acti
 }
 
 const std::vector<OutboxRow>* ActionOutboxRows::next(size_t max) {
-  chunk_.clear();
-  for (; at_ < actions_.size() && chunk_.size() < max; ++at_)
-    if (actions_[at_].status == Status::Sent) chunk_.push_back(outbox_row(actions_[at_]));
-  return chunk_.empty() ? nullptr : &chunk_;
+  // The rows of the previous chunk are overwritten in place (their strings' buffers reused).
+  size_t n = 0;
+  for (; at_ < actions_.size() && n < max; ++at_) {
+    if (actions_[at_].status != Status::Sent) continue;
+    if (n == chunk_.size()) chunk_.emplace_back();
+    fill_outbox_row(chunk_[n++], actions_[at_]);
+  }
+  if (n < chunk_.size()) chunk_.resize(n);
+  return n == 0 ? nullptr : &chunk_;
 }
 
 void Runner::load_history_from_outbox() {

@@ -70,6 +70,9 @@ ALTER TABLE outbox ADD COLUMN IF NOT EXISTS idem_hash bigint;
 ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_idem_key_key;
 DROP INDEX IF EXISTS outbox_by_rule;
 )sql"},
+    // As SQLite's version 5 (schema.cpp rehash_outbox_key): for a version 4 store, the index is
+    // dropped and pg_fill_idem_hash makes every value again (customer id in the high 32 bits).
+    {5, "outbox key in customer order: idem_hash recomputed with the customer id in its high 32 bits", ""},
 };
 
 // idem_hash of every outbox row without one, in id order (a collision takes the next free
@@ -147,12 +150,17 @@ int pg_ensure_schema(pg::Conn& conn) {
         std::string sql = m.sql;  // the customers columns come from columns.def
         if (size_t at = sql.find("{customers}"); at != std::string::npos)
           sql.replace(at, std::string_view("{customers}").size(), customer_columns_sql_v1(/*postgres=*/true));
-        conn.exec(sql);
+        if (!sql.empty()) conn.exec(sql);
         for (const CustomerColumn& c : kCustomerColumns)
           if (c.since == m.version && c.since > 1)
             conn.exec("ALTER TABLE customers ADD COLUMN IF NOT EXISTS " + pg::ident(std::string(c.name)) + " " +
                       std::string(c.pg_type));
         if (m.version == 4) pg_fill_idem_hash(conn);
+        if (m.version == 5 && found == 4) {
+          conn.exec("DROP INDEX IF EXISTS outbox_idem_hash");
+          conn.exec("UPDATE outbox SET idem_hash = NULL");
+          pg_fill_idem_hash(conn);
+        }
       } catch (const StoreError& e) {
         throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
       }

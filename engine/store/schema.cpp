@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS run_shards (
 )sql"},
     // The statements are in narrow_outbox_key (a table rebuild, only when the column is missing).
     {4, "narrow outbox key: idem_hash INTEGER with a UNIQUE index, idem_key kept as text, outbox_by_rule dropped", ""},
+    // rehash_outbox_key, for a version 4 store only.
+    {5, "outbox key in customer order: idem_hash recomputed with the customer id in its high 32 bits", ""},
 };
 
 // The customers columns of columns.def added by schema version `version` (> 1), unless present.
@@ -93,6 +95,26 @@ bool has_column(SQLite::Database& db, const char* table, const char* column) {
   q.bind(1, table);
   q.bind(2, column);
   return q.executeStep();
+}
+
+// idem_hash of every row of `table` with an idem_key, in id order (a collision takes the next
+// free value, as the writer does); the table has no idem_hash index and no values yet.
+void fill_idem_hash(SQLite::Database& db, const std::string& table) {
+  std::vector<std::pair<int64_t, int64_t>> slots;  // (id, idem_hash)
+  std::unordered_set<int64_t> used;
+  SQLite::Statement q(db, "SELECT id, idem_key FROM " + table + " WHERE idem_key IS NOT NULL ORDER BY id");
+  while (q.executeStep()) {
+    int64_t slot = idem_hash(q.getColumn(1).getString());
+    while (!used.insert(slot).second) slot = next_idem_slot(slot);  // texts were UNIQUE: a collision
+    slots.emplace_back(q.getColumn(0).getInt64(), slot);
+  }
+  SQLite::Statement set(db, "UPDATE " + table + " SET idem_hash = ? WHERE id = ?");
+  for (const auto& [id, slot] : slots) {
+    set.reset();
+    set.bind(1, slot);
+    set.bind(2, id);
+    set.exec();
+  }
 }
 
 // Schema version 4: the outbox's UNIQUE key becomes idem_hash (idem_hash.hpp), a 64-bit integer,
@@ -120,27 +142,21 @@ void narrow_outbox_key(SQLite::Database& db) {
   db.exec("DROP TABLE IF EXISTS outbox_v4");
   db.exec(create + ")");
   db.exec("INSERT INTO outbox_v4 (" + copied + ") SELECT " + copied + " FROM outbox ORDER BY rowid");
-  {
-    std::vector<std::pair<int64_t, int64_t>> slots;  // (id, idem_hash)
-    std::unordered_set<int64_t> used;
-    SQLite::Statement q(db, "SELECT id, idem_key FROM outbox_v4 WHERE idem_key IS NOT NULL ORDER BY id");
-    while (q.executeStep()) {
-      int64_t slot = idem_hash(q.getColumn(1).getString());
-      while (!used.insert(slot).second) slot = next_idem_slot(slot);  // texts were UNIQUE: a collision
-      slots.emplace_back(q.getColumn(0).getInt64(), slot);
-    }
-    SQLite::Statement set(db, "UPDATE outbox_v4 SET idem_hash = ? WHERE id = ?");
-    for (const auto& [id, slot] : slots) {
-      set.reset();
-      set.bind(1, slot);
-      set.bind(2, id);
-      set.exec();
-    }
-  }
+  fill_idem_hash(db, "outbox_v4");
   db.exec("DROP TABLE outbox");
   db.exec("ALTER TABLE outbox_v4 RENAME TO outbox");
   db.exec("CREATE UNIQUE INDEX outbox_idem_hash ON outbox (idem_hash)");
   db.exec("CREATE INDEX IF NOT EXISTS outbox_by_run_date ON outbox (run_date)");
+}
+
+// Schema version 5: idem_hash takes the customer id in its high 32 bits (idem_hash.hpp), so a
+// version 4 outbox's values are made again: the index dropped, every value recomputed in id order
+// (collisions probed as the writer does), the index rebuilt. Ids and rows stay as they are.
+void rehash_outbox_key(SQLite::Database& db) {
+  db.exec("DROP INDEX IF EXISTS outbox_idem_hash");
+  db.exec("UPDATE outbox SET idem_hash = NULL");
+  fill_idem_hash(db, "outbox");
+  db.exec("CREATE UNIQUE INDEX outbox_idem_hash ON outbox (idem_hash)");
 }
 
 bool has_table(SQLite::Database& db, const char* name) {
@@ -193,7 +209,6 @@ int ensure_schema(SQLite::Database& db, SchemaRepairs& repairs) {
     // tables were partly made by hand gets the rest.
     // Every migration so far is idempotent (IF NOT EXISTS), so all run on every `crm init`:
     // a store whose table (runs, orders, ...) was dropped gets it back, empty.
-    (void)found;
     try {
       std::string sql = m.sql;
       if (size_t at = sql.find("{customers}"); at != std::string::npos)
@@ -201,6 +216,7 @@ int ensure_schema(SQLite::Database& db, SchemaRepairs& repairs) {
       db.exec(sql);
       add_customer_columns(db, m.version);
       if (m.version == 4) narrow_outbox_key(db);
+      if (m.version == 5 && found == 4) rehash_outbox_key(db);  // an older store got version 5's values at 4
     } catch (const SQLite::Exception& e) {
       throw StoreError("migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + e.what());
     }

@@ -1,5 +1,5 @@
 // The SQLite outbox write (SqliteStore::write_actions): the day's rows, chunk by chunk, in
-// multi-row INSERT OR IGNORE statements on the narrow key idem_hash (schema 4), the collision
+// multi-row INSERT OR IGNORE statements on the narrow key idem_hash (schema 4, 5), the collision
 // fallback that compares texts, and the page cache raised for the write (docs/store.md).
 #include <sqlite3.h>
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -83,7 +83,8 @@ StmtPtr prepare(sqlite3* db, const std::string& sql) {
 // A batch inserted fewer rows than it had: each of its rows is either present already (the same
 // idem_key text at its hash, or further along its probe sequence) or was dropped because another
 // key holds its hash (a collision): that row goes in alone at the first free slot of the sequence.
-// Returns the rows inserted here. Rare: reruns of a day, and collisions (~n^2 / 2^65).
+// Returns the rows inserted here. Rare: reruns of a day, and collisions (only among one customer's
+// keys, ~k^2 / 2^33 for k keys; idem_hash.hpp).
 class CollisionResolver {
  public:
   explicit CollisionResolver(sqlite3* db) : db_(db) {}
@@ -118,10 +119,11 @@ class CollisionResolver {
   StmtPtr find_, one_;
 };
 
-// idem_hash values are random, so each row's index entry lands on a random page of
-// outbox_idem_hash: with SQLite's default 2 MiB page cache a day of 500k rows rereads (and
-// spills) index pages all the time. For the write, the cache is raised to about the index's
-// size (24 bytes an entry, from the rowid range), capped at kOutboxWriteCacheKiB, then restored.
+// Schema version 4's random idem_hash values put each row's index entry on a random page of
+// outbox_idem_hash: with SQLite's default 2 MiB page cache a day of 500k rows reread (and
+// spilled) index pages all the time. Since version 5 a day's entries go in in customer order, but
+// the cache is still raised for the write to about the index's size (24 bytes an entry, from the
+// rowid range), capped at kOutboxWriteCacheKiB, then restored (no cost measured either way).
 constexpr int64_t kOutboxWriteCacheKiB = 64 * 1024;
 
 class OutboxWriteCache {

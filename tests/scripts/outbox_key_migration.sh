@@ -2,7 +2,9 @@
 # The outbox's narrow key (schema version 4, issue 17): a store whose outbox is still version 3's
 # (UNIQUE text idem_key, outbox_by_rule, no idem_hash) is refused by `crm run` until `crm init`
 # migrates it; the migration keeps every row and id, and rerunning a day already written then
-# adds no duplicate, while the next day still writes its rows.
+# adds no duplicate, while the next day still writes its rows. Then version 5 (the customer id in
+# idem_hash's high 32 bits): a version 4 store's values are made again by `crm init`, and reruns
+# still add nothing.
 # usage: outbox_key_migration.sh CRM PROJECT_DIR
 set -euo pipefail
 crm="$1"; root="$2"
@@ -30,7 +32,7 @@ SQL
 if "$crm" run "$script" --db shop.db --date 2026-11-23 >old.out 2>old.err; then fail "crm run used a version 3 store"; fi
 grep -q "crm init --db" old.err || fail "no hint to migrate: $(cat old.err)"
 "$crm" init --db shop.db >init.out
-grep -q "migrated shop.db from schema version 3 to 4" init.out || fail "init said: $(cat init.out)"
+grep -q "migrated shop.db from schema version 3 to 5" init.out || fail "init said: $(cat init.out)"
 sqlite3 shop.db "select id, idem_key from outbox order by id" >rows.after
 cmp -s rows.before rows.after || fail "the migration changed the outbox rows or ids"
 [ "$(sqlite3 shop.db "select count(*) from outbox where idem_hash is null")" = 0 ] || fail "rows without idem_hash"
@@ -48,4 +50,19 @@ grep -q "^0 new outbox row(s) written" rerun.out || fail "rerun wrote rows: $(ta
 grep -q "^0 new outbox row(s) written" next2.out || fail "a rerun of the new day wrote rows"
 after=$(sqlite3 shop.db "select count(*) from outbox")
 [ "$(sqlite3 shop.db "select count(distinct idem_key) from outbox")" = "$after" ] || fail "duplicate idem_key texts"
-echo "ok: $before rows migrated, reruns added none, the next day added $((after - before))"
+# Back to version 4: the same layout, values of another function (here: shifted by one).
+sqlite3 shop.db "select id, idem_key from outbox order by id" >rows4.before
+sqlite3 shop.db "DROP INDEX outbox_idem_hash; UPDATE outbox SET idem_hash = idem_hash + 1;
+  CREATE UNIQUE INDEX outbox_idem_hash ON outbox (idem_hash); UPDATE meta SET value = '4' WHERE key = 'schema_version'"
+if "$crm" run "$script" --db shop.db --date 2026-11-24 >old4.out 2>old4.err; then fail "crm run used a version 4 store"; fi
+grep -q "crm init --db" old4.err || fail "no hint to migrate version 4: $(cat old4.err)"
+"$crm" init --db shop.db >init4.out
+grep -q "migrated shop.db from schema version 4 to 5" init4.out || fail "init said: $(cat init4.out)"
+sqlite3 shop.db "select id, idem_key from outbox order by id" >rows4.after
+cmp -s rows4.before rows4.after || fail "the version 5 migration changed the outbox rows or ids"
+[ "$(sqlite3 shop.db "select count(*) from outbox where idem_hash is null or (idem_hash >> 32) != customer_id")" = 0 ] ||
+  fail "idem_hash without the customer id in its high 32 bits"
+"$crm" run "$script" --db shop.db --from 2026-11-20 --to 2026-11-24 >rerun5.out
+grep -q "^0 new outbox row(s) written" rerun5.out || fail "a rerun after the version 5 migration wrote rows"
+[ "$(sqlite3 shop.db "select count(*) from outbox")" = "$after" ] || fail "reruns after version 5 added rows"
+echo "ok: $before rows migrated, reruns added none, the next day added $((after - before)); version 5 rehashed $after"

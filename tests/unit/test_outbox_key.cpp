@@ -1,6 +1,6 @@
-// Unit tests of the outbox's narrow key (schema version 4): idem_hash written with every row,
-// a hash collision resolved by comparing the texts (probe to the next slot), and the migration
-// of a version 3 outbox (UNIQUE text idem_key, outbox_by_rule) keeping every row and id.
+// Unit tests of the outbox's narrow key (schema version 4; the customer id in its high bits since 5):
+// idem_hash written with every row, a hash collision resolved by comparing the texts (probe to the
+// next slot), and the migration of a version 3 outbox (UNIQUE text idem_key, outbox_by_rule).
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -40,9 +40,22 @@ std::vector<OutboxRow> send_rows(int n) {
 }  // namespace
 
 TEST_CASE("outbox key: the hash is fixed (stores hold it) and spreads near keys") {
-  CHECK(idem_hash("") == static_cast<int64_t>(0xefd01f60ba992926ull));
+  CHECK(idem_text_hash("") == 0xefd01f60ba992926ull);
+  CHECK(idem_hash("") == static_cast<int64_t>(0xefd01f60ba992926ull));  // no customer: the text hash
   CHECK(idem_hash("r|1|") != idem_hash("r|2|"));
   CHECK(next_idem_slot(INT64_MAX) == INT64_MIN);
+}
+
+TEST_CASE("outbox key: the customer id in the high 32 bits (schema version 5), the text hash in the low") {
+  auto low = [](std::string_view k) { return idem_text_hash(k) & 0xffffffffull; };
+  CHECK(idem_hash("welcome|7|once|0") == static_cast<int64_t>((7ull << 32) | low("welcome|7|once|0")));
+  CHECK((idem_hash("a.b|123456|2026-11-24|2") >> 32) == 123456);
+  CHECK(idem_hash("r|8|x|0") > idem_hash("r|7|y|9"));  // in customer order
+  CHECK(static_cast<uint64_t>(idem_hash("r|-3|x|0")) == ((static_cast<uint64_t>(-3) << 32) | low("r|-3|x|0")));
+  for (std::string_view k : {"r|x|", "r|7", "r||", "r|7a|", "nobar", "r|99999999999999999999|"})
+    CHECK(static_cast<uint64_t>(idem_hash(k)) == idem_text_hash(k));  // no customer id: the text hash
+  int64_t c = 0;
+  CHECK((idem_key_customer("r|42|d|0", c) && c == 42));
 }
 
 TEST_CASE("outbox key: every row gets idem_hash; a rerun inserts nothing") {
