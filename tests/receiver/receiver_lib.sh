@@ -16,7 +16,8 @@ start_receiver() {
   python3 "$root/examples/deliver/webhook_receiver.py" --port 0 --port-file "$work/$name.port" \
     --processed "$work/$name.keys" --log "$work/$name.log" --lifetime 300 "$@" &
   receiver_pids+=($!)
-  for _ in $(seq 100); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
+  # Up to 30 s: python3 starts slowly on a loaded 2-core machine (a 5 s wait failed once there).
+  for _ in $(seq 600); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
   [ -s "$work/$name.port" ] || { echo "FAIL: the receiver $name did not start"; exit 1; }
   port=$(cat "$work/$name.port")
   url="http://127.0.0.1:$port/hook"
