@@ -463,16 +463,13 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   cand_rows_.clear();
   day_cands_.clear();
   clear_candidate_pools();
-  // (rule, row) that passed an action today (provisional), for rules some `after` waits for:
-  // fired_today_[rule][row] == this evaluation's stamp.
-  if (++fired_stamp_ == 0) {  // wrapped: forget every mark
-    for (auto& marks : fired_today_) std::fill(marks.begin(), marks.end(), 0);
-    fired_stamp_ = 1;
-  }
+  // (rule, row) that passed an action today (provisional), for rules some `after` waits for: a
+  // bit per row (125 KiB a rule at 1M rows, cleared per evaluation; a 4-byte stamp per row was
+  // 4 MiB of fresh pages per rule on a first day).
   if (fired_today_.size() != program_.rules.size()) fired_today_.resize(program_.rules.size());
   for (size_t r = 0; r < program_.rules.size(); ++r)
-    if (after_target_[r] && fired_today_[r].size() != frame.rows) fired_today_[r].assign(frame.rows, 0);
-  auto fired_today = [&](uint32_t rule, size_t row) { return fired_today_[rule][row] == fired_stamp_; };
+    if (after_target_[r]) fired_today_[r].assign((frame.rows + 63) / 64, 0);
+  auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
   const Column* optin[lang::kChannelCount];
   for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = frame.column(kOptInColumn[c]);
   const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
@@ -486,7 +483,20 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   day_ev_layout_ = cursor_->layout();
   Evaluator& ev = *day_ev_;
   // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
-  std::vector<ActionOut> out;
+  // stream_day: into the reused buffer, handed to the sink every kStreamChunk actions or so.
+  std::vector<ActionOut> day_out;
+  std::vector<ActionOut>& out = sink_ ? stream_out_ : day_out;
+  out.clear();
+  double sink_ms = 0, sink_cpu_ms = 0;
+  auto flush = [&](size_t at_least) {
+    if (!sink_ || out.size() < at_least || out.empty()) return;
+    const auto s0 = timing ? Clock::now() : Clock::time_point{};
+    const double sc0 = timing ? process_cpu_ms() : 0;
+    (*sink_)(std::span<const ActionOut>(out));
+    out.clear();
+    if (timing) sink_ms += ms_since(s0), sink_cpu_ms += process_cpu_ms() - sc0;
+  };
+  constexpr size_t kStreamChunk = 4096;  // ~400 KiB of records: stays in the cache between flushes
   auto settle_row = [&](uint32_t row) {
     std::vector<Candidate>& list = row_scratch_;
     list.clear();
@@ -617,7 +627,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
                 stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
                                         c.kind == lang::ActionKind::Tag);
           for (Candidate& c : list) add_candidate(static_cast<uint32_t>(row), std::move(c));
-          if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
+          if (any_passed && after_target_[r]) fired_today_[r][row >> 6] |= uint64_t{1} << (row & 63);
         }
       }
       const size_t end = std::min(frame.rows, b + kBatchRows);
@@ -625,12 +635,15 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (size_t row = b; row < end; ++row)
           if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
         day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
-        reserve_ahead(out, out.size(), end, frame.rows);
+        if (sink_) flush(kStreamChunk);
+        else reserve_ahead(out, out.size(), end, frame.rows);
       } else if (settle_by_batch) {
         reserve_ahead(day_cands_, day_cands_.size() - pool_base, end, frame.rows);
       }
     }
-    if (!stage_tags.empty()) {
+    // The last stage's tags are read only by the event rules and a trace's explanation (then
+    // the column is restored): without them, nothing would see the rewrite.
+    if (!stage_tags.empty() && (!last_stage || any_event_rule_ || (traces && trace_row))) {
       auto it = frame.columns.find("tags");
       if (it != frame.columns.end()) {
         if (!saved_tags) saved_tags = it->second;
@@ -652,18 +665,20 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (!settle_by_batch || stages.empty()) {
     std::sort(cand_rows_.begin(), cand_rows_.end());
-    out.reserve(out.size() + day_cands_.size());
+    if (!sink_) out.reserve(out.size() + day_cands_.size());
     constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
     for (size_t k = 0; k < cand_rows_.size(); ++k) {
       if (k + kAhead < cand_rows_.size() && row_head_[cand_rows_[k + kAhead]] != 0)
         __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
       if (row_head_[cand_rows_[k]] != 0) settle_row(cand_rows_[k]);
+      flush(kStreamChunk);
     }
   }
+  flush(1);
   cand_rows_.clear();
   day_cands_.clear();
-  last_eval_ms_ = timing ? ms_since(t1) : 0;
-  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
+  last_eval_ms_ = timing ? ms_since(t1) - sink_ms : 0;
+  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 - sink_cpu_ms : 0;
 
   if (traces && trace_row) {
     Evaluator explain_ev(compiled_, frame);
@@ -674,11 +689,30 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
-  return out;
+  return day_out;
+}
+
+void Runner::stream_day(Days d, const ActionSink& sink) {
+  sink_ = &sink;
+  try {
+    evaluate_day(d);
+  } catch (...) {
+    sink_ = nullptr;
+    throw;
+  }
+  sink_ = nullptr;
 }
 
 void run_days(Runner& runner, Store* store, const RunOptions& options) {
   for (Days d = options.from; d <= options.to; ++d) {
+    if (options.dry_run || !store) {  // nothing to write: the actions only go to on_action, in order
+      runner.stream_day(d, [&](std::span<const ActionOut> part) {
+        if (options.on_action)
+          for (const auto& a : part) options.on_action(a);
+      });
+      if (options.on_day_done) options.on_day_done(d, 0);
+      continue;
+    }
     std::vector<ActionOut> actions = runner.evaluate_day(d);
     size_t written = 0;
     if (!options.dry_run && store) {
