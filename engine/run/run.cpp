@@ -40,14 +40,19 @@ namespace {
 const char* kOptInColumn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
                                                  "dm_opt_in"};
 
-// Applies a stage's tag changes, (row, tag, set?) in the order made, to the tags list column
-// (set: add when absent; unset: remove), rewriting only the rows they touch.
-void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
-  if (changes.empty() || tags.list_offsets.empty()) return;
-  std::stable_sort(changes.begin(), changes.end(),
-                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+// The rows a stage's tag changes touch, with their new lists (sorted).
+struct TagRewrite {
   std::vector<uint32_t> rows, off{0};
   std::vector<int64_t> vals;
+};
+
+// The tag changes, (row, tag, set?) in the order made, applied to the lists of `tags` (set: add
+// when absent; unset: remove) for the rows they touch.
+TagRewrite tag_rewrite(const Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  TagRewrite w;
+  std::vector<int64_t>& vals = w.vals;
   for (size_t k = 0; k < changes.size();) {
     const uint32_t r = std::get<0>(changes[k]);
     const size_t start = vals.size();
@@ -59,11 +64,55 @@ void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, b
       if (!set && pos != vals.end()) vals.erase(pos);
     }
     std::sort(vals.begin() + static_cast<std::ptrdiff_t>(start), vals.end());
-    rows.push_back(r);
-    off.push_back(static_cast<uint32_t>(vals.size()));
-    if (!tags.valid.empty()) tags.valid[r] = 1;
+    w.rows.push_back(r);
+    w.off.push_back(static_cast<uint32_t>(vals.size()));
   }
-  replace_lists(tags, rows, off, vals);
+  return w;
+}
+
+// Applies a stage's tag changes to the tags list column in place, rewriting only the rows they touch.
+void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  if (changes.empty() || tags.list_offsets.empty()) return;
+  TagRewrite w = tag_rewrite(tags, changes);
+  if (!tags.valid.empty())
+    for (uint32_t r : w.rows) tags.valid[r] = 1;
+  replace_lists(tags, w.rows, w.off, w.vals);
+}
+
+// The same into `to` from `from`, which stays as it was (the day's column, restored after the
+// day): the list arrays are written once, merged with the changes, instead of copied and then
+// rewritten.
+void tag_changes_into(const Column& from, Column& to, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  to.type = from.type;
+  to.i64 = from.i64;
+  to.f64 = from.f64;
+  to.valid = from.valid;
+  if (changes.empty() || from.list_offsets.empty()) {
+    to.list_offsets = from.list_offsets;
+    to.list_values = from.list_values;
+    return;
+  }
+  TagRewrite w = tag_rewrite(from, changes);
+  if (!to.valid.empty())
+    for (uint32_t r : w.rows) to.valid[r] = 1;
+  const size_t n = from.list_offsets.size() - 1;
+  to.list_offsets.assign(n + 1, 0);
+  to.list_values.clear();
+  to.list_values.reserve(from.list_values.size() + w.vals.size());
+  size_t next = 0;  // the first row not yet copied
+  auto copy_rows = [&](size_t end_row) {  // rows [next, end_row) unchanged; also offset end_row
+    const int64_t shift = static_cast<int64_t>(to.list_values.size()) - from.list_offsets[next];
+    for (size_t k = next; k <= end_row && k <= n; ++k) to.list_offsets[k] = static_cast<uint32_t>(from.list_offsets[k] + shift);
+    to.list_values.insert(to.list_values.end(), from.list_values.begin() + from.list_offsets[next],
+                          from.list_values.begin() + from.list_offsets[end_row]);
+  };
+  for (size_t i = 0; i < w.rows.size(); ++i) {
+    copy_rows(w.rows[i]);
+    to.list_values.insert(to.list_values.end(), w.vals.begin() + w.off[i], w.vals.begin() + w.off[i + 1]);
+    next = w.rows[i] + 1;
+  }
+  copy_rows(n);
+  to.list_offsets[n] = static_cast<uint32_t>(to.list_values.size());
 }
 
 
@@ -646,8 +695,12 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     if (!stage_tags.empty() && (!last_stage || any_event_rule_ || (traces && trace_row))) {
       auto it = frame.columns.find("tags");
       if (it != frame.columns.end()) {
-        if (!saved_tags) saved_tags = it->second;
-        apply_tag_changes(it->second, stage_tags);
+        if (!saved_tags) {  // the day's column aside as it is; the frame gets the changed one
+          saved_tags = std::move(it->second);
+          tag_changes_into(*saved_tags, it->second, stage_tags);
+        } else {
+          apply_tag_changes(it->second, stage_tags);
+        }
       }
     }
   }
