@@ -40,14 +40,19 @@ namespace {
 const char* kOptInColumn[lang::kChannelCount] = {"email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in",
                                                  "dm_opt_in"};
 
-// Applies a stage's tag changes, (row, tag, set?) in the order made, to the tags list column
-// (set: add when absent; unset: remove), rewriting only the rows they touch.
-void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
-  if (changes.empty() || tags.list_offsets.empty()) return;
-  std::stable_sort(changes.begin(), changes.end(),
-                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+// The rows a stage's tag changes touch, with their new lists (sorted).
+struct TagRewrite {
   std::vector<uint32_t> rows, off{0};
   std::vector<int64_t> vals;
+};
+
+// The tag changes, (row, tag, set?) in the order made, applied to the lists of `tags` (set: add
+// when absent; unset: remove) for the rows they touch.
+TagRewrite tag_rewrite(const Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  TagRewrite w;
+  std::vector<int64_t>& vals = w.vals;
   for (size_t k = 0; k < changes.size();) {
     const uint32_t r = std::get<0>(changes[k]);
     const size_t start = vals.size();
@@ -59,11 +64,55 @@ void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, b
       if (!set && pos != vals.end()) vals.erase(pos);
     }
     std::sort(vals.begin() + static_cast<std::ptrdiff_t>(start), vals.end());
-    rows.push_back(r);
-    off.push_back(static_cast<uint32_t>(vals.size()));
-    if (!tags.valid.empty()) tags.valid[r] = 1;
+    w.rows.push_back(r);
+    w.off.push_back(static_cast<uint32_t>(vals.size()));
   }
-  replace_lists(tags, rows, off, vals);
+  return w;
+}
+
+// Applies a stage's tag changes to the tags list column in place, rewriting only the rows they touch.
+void apply_tag_changes(Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  if (changes.empty() || tags.list_offsets.empty()) return;
+  TagRewrite w = tag_rewrite(tags, changes);
+  if (!tags.valid.empty())
+    for (uint32_t r : w.rows) tags.valid[r] = 1;
+  replace_lists(tags, w.rows, w.off, w.vals);
+}
+
+// The same into `to` from `from`, which stays as it was (the day's column, restored after the
+// day): the list arrays are written once, merged with the changes, instead of copied and then
+// rewritten.
+void tag_changes_into(const Column& from, Column& to, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  to.type = from.type;
+  to.i64 = from.i64;
+  to.f64 = from.f64;
+  to.valid = from.valid;
+  if (changes.empty() || from.list_offsets.empty()) {
+    to.list_offsets = from.list_offsets;
+    to.list_values = from.list_values;
+    return;
+  }
+  TagRewrite w = tag_rewrite(from, changes);
+  if (!to.valid.empty())
+    for (uint32_t r : w.rows) to.valid[r] = 1;
+  const size_t n = from.list_offsets.size() - 1;
+  to.list_offsets.assign(n + 1, 0);
+  to.list_values.clear();
+  to.list_values.reserve(from.list_values.size() + w.vals.size());
+  size_t next = 0;  // the first row not yet copied
+  auto copy_rows = [&](size_t end_row) {  // rows [next, end_row) unchanged; also offset end_row
+    const int64_t shift = static_cast<int64_t>(to.list_values.size()) - from.list_offsets[next];
+    for (size_t k = next; k <= end_row && k <= n; ++k) to.list_offsets[k] = static_cast<uint32_t>(from.list_offsets[k] + shift);
+    to.list_values.insert(to.list_values.end(), from.list_values.begin() + from.list_offsets[next],
+                          from.list_values.begin() + from.list_offsets[end_row]);
+  };
+  for (size_t i = 0; i < w.rows.size(); ++i) {
+    copy_rows(w.rows[i]);
+    to.list_values.insert(to.list_values.end(), w.vals.begin() + w.off[i], w.vals.begin() + w.off[i + 1]);
+    next = w.rows[i] + 1;
+  }
+  copy_rows(n);
+  to.list_offsets[n] = static_cast<uint32_t>(to.list_values.size());
 }
 
 
@@ -463,16 +512,13 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   cand_rows_.clear();
   day_cands_.clear();
   clear_candidate_pools();
-  // (rule, row) that passed an action today (provisional), for rules some `after` waits for:
-  // fired_today_[rule][row] == this evaluation's stamp.
-  if (++fired_stamp_ == 0) {  // wrapped: forget every mark
-    for (auto& marks : fired_today_) std::fill(marks.begin(), marks.end(), 0);
-    fired_stamp_ = 1;
-  }
+  // (rule, row) that passed an action today (provisional), for rules some `after` waits for: a
+  // bit per row (125 KiB a rule at 1M rows, cleared per evaluation; a 4-byte stamp per row was
+  // 4 MiB of fresh pages per rule on a first day).
   if (fired_today_.size() != program_.rules.size()) fired_today_.resize(program_.rules.size());
   for (size_t r = 0; r < program_.rules.size(); ++r)
-    if (after_target_[r] && fired_today_[r].size() != frame.rows) fired_today_[r].assign(frame.rows, 0);
-  auto fired_today = [&](uint32_t rule, size_t row) { return fired_today_[rule][row] == fired_stamp_; };
+    if (after_target_[r]) fired_today_[r].assign((frame.rows + 63) / 64, 0);
+  auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
   const Column* optin[lang::kChannelCount];
   for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = frame.column(kOptInColumn[c]);
   const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
@@ -486,7 +532,20 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   day_ev_layout_ = cursor_->layout();
   Evaluator& ev = *day_ev_;
   // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
-  std::vector<ActionOut> out;
+  // stream_day: into the reused buffer, handed to the sink every kStreamChunk actions or so.
+  std::vector<ActionOut> day_out;
+  std::vector<ActionOut>& out = sink_ ? stream_out_ : day_out;
+  out.clear();
+  double sink_ms = 0, sink_cpu_ms = 0;
+  auto flush = [&](size_t at_least) {
+    if (!sink_ || out.size() < at_least || out.empty()) return;
+    const auto s0 = timing ? Clock::now() : Clock::time_point{};
+    const double sc0 = timing ? process_cpu_ms() : 0;
+    (*sink_)(std::span<const ActionOut>(out));
+    out.clear();
+    if (timing) sink_ms += ms_since(s0), sink_cpu_ms += process_cpu_ms() - sc0;
+  };
+  constexpr size_t kStreamChunk = 4096;  // ~400 KiB of records: stays in the cache between flushes
   auto settle_row = [&](uint32_t row) {
     std::vector<Candidate>& list = row_scratch_;
     list.clear();
@@ -617,7 +676,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
                 stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
                                         c.kind == lang::ActionKind::Tag);
           for (Candidate& c : list) add_candidate(static_cast<uint32_t>(row), std::move(c));
-          if (any_passed && after_target_[r]) fired_today_[r][row] = fired_stamp_;
+          if (any_passed && after_target_[r]) fired_today_[r][row >> 6] |= uint64_t{1} << (row & 63);
         }
       }
       const size_t end = std::min(frame.rows, b + kBatchRows);
@@ -625,16 +684,23 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
         for (size_t row = b; row < end; ++row)
           if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
         day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
-        reserve_ahead(out, out.size(), end, frame.rows);
+        if (sink_) flush(kStreamChunk);
+        else reserve_ahead(out, out.size(), end, frame.rows);
       } else if (settle_by_batch) {
         reserve_ahead(day_cands_, day_cands_.size() - pool_base, end, frame.rows);
       }
     }
-    if (!stage_tags.empty()) {
+    // The last stage's tags are read only by the event rules and a trace's explanation (then
+    // the column is restored): without them, nothing would see the rewrite.
+    if (!stage_tags.empty() && (!last_stage || any_event_rule_ || (traces && trace_row))) {
       auto it = frame.columns.find("tags");
       if (it != frame.columns.end()) {
-        if (!saved_tags) saved_tags = it->second;
-        apply_tag_changes(it->second, stage_tags);
+        if (!saved_tags) {  // the day's column aside as it is; the frame gets the changed one
+          saved_tags = std::move(it->second);
+          tag_changes_into(*saved_tags, it->second, stage_tags);
+        } else {
+          apply_tag_changes(it->second, stage_tags);
+        }
       }
     }
   }
@@ -652,18 +718,20 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (!settle_by_batch || stages.empty()) {
     std::sort(cand_rows_.begin(), cand_rows_.end());
-    out.reserve(out.size() + day_cands_.size());
+    if (!sink_) out.reserve(out.size() + day_cands_.size());
     constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
     for (size_t k = 0; k < cand_rows_.size(); ++k) {
       if (k + kAhead < cand_rows_.size() && row_head_[cand_rows_[k + kAhead]] != 0)
         __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
       if (row_head_[cand_rows_[k]] != 0) settle_row(cand_rows_[k]);
+      flush(kStreamChunk);
     }
   }
+  flush(1);
   cand_rows_.clear();
   day_cands_.clear();
-  last_eval_ms_ = timing ? ms_since(t1) : 0;
-  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 : 0;
+  last_eval_ms_ = timing ? ms_since(t1) - sink_ms : 0;
+  last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 - sink_cpu_ms : 0;
 
   if (traces && trace_row) {
     Evaluator explain_ev(compiled_, frame);
@@ -674,11 +742,30 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
-  return out;
+  return day_out;
+}
+
+void Runner::stream_day(Days d, const ActionSink& sink) {
+  sink_ = &sink;
+  try {
+    evaluate_day(d);
+  } catch (...) {
+    sink_ = nullptr;
+    throw;
+  }
+  sink_ = nullptr;
 }
 
 void run_days(Runner& runner, Store* store, const RunOptions& options) {
   for (Days d = options.from; d <= options.to; ++d) {
+    if (options.dry_run || !store) {  // nothing to write: the actions only go to on_action, in order
+      runner.stream_day(d, [&](std::span<const ActionOut> part) {
+        if (options.on_action)
+          for (const auto& a : part) options.on_action(a);
+      });
+      if (options.on_day_done) options.on_day_done(d, 0);
+      continue;
+    }
     std::vector<ActionOut> actions = runner.evaluate_day(d);
     size_t written = 0;
     if (!options.dry_run && store) {

@@ -1,7 +1,9 @@
 // A day's actions on a store of several evaluation batches: settling rows batch by batch in the
 // last stage (scripts without event rules) gives the same actions as settling the whole day at
 // the end (with an event rule), and the lean ActionOut's views (dedupe value, points amount)
-// stay valid while the Runner lives, across later days.
+// stay valid while the Runner lives, across later days; a dry run's stream_day hands over the
+// same actions in the same order, in chunks, and the tags written by the last stage reach the
+// next day though that stage no longer rewrites the frame's tags column.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
@@ -44,6 +46,13 @@ rule nudge: when days_since >= 0 then send nudge once per purchase_count holdout
 rule after_hello: when true then send extra
   after hello
 limit 2 email per 7 days
+)";
+
+// A third stage that reads and writes tags (the last stage writes tags): `late` is set in stage
+// two and taken away in stage three, which the next days must see.
+const char* kLastStageTags = R"(
+rule tag_late: when has_tag("big") and purchase_count >= 1 then tag late once
+rule late_mail: when has_tag("late") then send hello, untag late once
 )";
 
 // The same, plus an event rule that never fires (no cancel requests): the day is settled at the end.
@@ -120,4 +129,32 @@ TEST_CASE("day actions: dedupe values and points amounts stay readable across la
   CHECK(every);
   for (Days d = day("2026-03-02"); d <= day("2026-03-20"); ++d) r.evaluate_day(d);  // more keys, more amounts
   CHECK(lines(first) == before);
+}
+
+TEST_CASE("day actions: stream_day gives evaluate_day's actions in order, in chunks; last-stage tags reach later days") {
+  const std::string script = std::string(kScript) + kLastStageTags;
+  World streamed(script), listed(script), at_end(script + kEventRule);
+  Runner a(streamed.program, streamed.graph, *streamed.compiled, streamed.facts);
+  Runner b(listed.program, listed.graph, *listed.compiled, listed.facts);
+  Runner c(at_end.program, at_end.graph, *at_end.compiled, at_end.facts);
+  size_t chunks = 0, late_mails = 0, total = 0;
+  for (Days d = day("2026-03-01"); d <= day("2026-03-06"); ++d) {
+    std::string got;
+    a.stream_day(d, [&](std::span<const ActionOut> part) {
+      ++chunks;
+      CHECK(!part.empty());
+      for (const auto& x : part) {
+        got += to_json_line(x) + " " + std::string(x.dedupe) + "\n";
+        late_mails += x.rule_name == "late_mail" && x.kind == lang::ActionKind::Send;
+        ++total;
+      }
+    });
+    const std::string want = lines(b.evaluate_day(d));
+    CHECK(got == want);
+    CHECK(lines(c.evaluate_day(d)) == want);  // with an event rule every stage's tags are applied
+  }
+  CHECK(total > 5000);
+  CHECK(chunks > 6);           // a first day of more than 4,096 actions comes in several chunks
+  CHECK(late_mails > 0);
+  CHECK(a.history().fire_count() == b.history().fire_count());
 }
