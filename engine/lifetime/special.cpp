@@ -23,11 +23,6 @@ constexpr double kRescale = 1e280;
 
 }  // namespace
 
-double log_add(double a, double b) {
-  if (a == -INFINITY) return b;
-  if (b == -INFINITY) return a;
-  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
-}
 
 namespace {
 

@@ -1,11 +1,8 @@
-// Special functions for the customer-lifetime models: log-space helpers and the Gaussian
-// hypergeometric function 2F1 on [0, 1), summed as series of positive terms (no cancellation).
+// Special functions for the customer-lifetime models: the Gaussian hypergeometric function 2F1
+// on [0, 1), summed as series of positive terms (no cancellation) or integrated where those are long.
 #pragma once
 
 namespace crm::model {
-
-// log(exp(a) + exp(b)), exact when either is -inf.
-double log_add(double a, double b);
 
 // log 2F1(a, b; a + 1; z) for a > 0, b > 0, 0 <= z < 1: the form the Pareto/NBD likelihood needs.
 // Summed after Euler's transformation, 2F1(a,b;a+1;z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z), whose
