@@ -53,12 +53,14 @@ double bgnbd_expected_repeat(const BgNbdParams& p, double t) {
 // ---------------------------------------------------------------- Pareto/NBD
 // log F(t) = log[2F1(a, b; a+1; z) (M+t)^-a], z = |alpha-beta| / (M+t), M = max(alpha, beta),
 // a = r+s+x, b = s+1 when alpha >= beta else r+x: A0 = F(t_x) - F(T).
-double pareto_log_f(const ParetoNbdParams& p, double x, double t) {
-  const double a = p.r + p.s + x;
+ParetoFArgs pareto_f_args(const ParetoNbdParams& p, double x) {
   const bool alpha_big = p.alpha >= p.beta;
-  const double M = alpha_big ? p.alpha : p.beta;
-  const double b = alpha_big ? p.s + 1 : p.r + x;
-  const double m = alpha_big ? p.beta : p.alpha;
+  return {p.r + p.s + x, alpha_big ? p.s + 1 : p.r + x, alpha_big ? p.alpha : p.beta, alpha_big ? p.beta : p.alpha,
+          alpha_big};
+}
+
+double pareto_log_f(const ParetoNbdParams& p, double x, double t) {
+  const auto [a, b, M, m, alpha_big] = pareto_f_args(p, x);
   return -a * std::log(M + t) + log_hyp2f1_c_a1(a, b, (M - m) / (M + t), (m + t) / (M + t));
 }
 

@@ -42,6 +42,13 @@ double pareto_expected_repeat(const ParetoNbdParams& p, double t);
 // log F(t) = log[2F1(a, b; a+1; z) (M+t)^-a] of the Pareto/NBD likelihood (pareto_nbd.cpp) and
 // log A0 = log(F(t_x) - F(T)) from the two logs (-inf when empty or lost to rounding).
 double pareto_log_f(const ParetoNbdParams& p, double x, double t);
+// The arguments of F(t): a = r+s+x; M and m the larger and smaller of alpha and beta; b = s+1
+// when alpha is the larger, else r+x. Then z = (M-m)/(M+t) and 1-z = (m+t)/(M+t).
+struct ParetoFArgs {
+  double a, b, M, m;
+  bool alpha_big;
+};
+ParetoFArgs pareto_f_args(const ParetoNbdParams& p, double x);
 double pareto_log_a0_of(double log_f_tx, double log_f_T);
 
 // Gamma-Gamma. E[value of a transaction | x transactions with mean m]; the population mean

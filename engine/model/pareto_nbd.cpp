@@ -24,12 +24,8 @@ struct PairTerms {
 
 PairTerms pair_terms(const ParetoNbdParams& p, double x, double t, bool grad) {
   if (!grad) return {pareto_log_f(p, x, t)};
-  // As pareto_log_f: a = r+s+x; M, m = the larger and smaller of alpha and beta; b = s+1 when
-  // alpha is the larger, else r+x; z = (M-m)/(M+t); log F = -a log(M+t) + log 2F1(a, b; a+1; z).
-  const double a = p.r + p.s + x;
-  const bool alpha_big = p.alpha >= p.beta;
-  const double M = alpha_big ? p.alpha : p.beta, m = alpha_big ? p.beta : p.alpha;
-  const double b = alpha_big ? p.s + 1 : p.r + x;
+  // As pareto_log_f: log F = -a log(M+t) + log 2F1(a, b; a+1; z), z = (M-m)/(M+t).
+  const auto [a, b, M, m, alpha_big] = pareto_f_args(p, x);
   const double l_mt = std::log(M + t);
   const LogHyp2f1Grad h = log_hyp2f1_c_a1_grad(a, b, (M - m) / (M + t), (m + t) / (M + t));
   // dz/dM = (m+t)/(M+t)^2, dz/dm = -1/(M+t)
@@ -42,6 +38,8 @@ PairTerms pair_terms(const ParetoNbdParams& p, double x, double t, bool grad) {
   o.dbe = alpha_big ? d_small : d_big;
   return o;
 }
+
+const PairTerms kNoPair{};  // a row without A0 points here: its terms never count
 
 struct XTerms {
   double lg = 0, psi = 0, l_rsx = 0;  // lgamma(r+x), digamma(r+x), log(r+s+x)
@@ -120,24 +118,17 @@ double pareto_log_likelihood(const ParetoNbdParams& p, const ParetoRows& rows, d
       // bracket = log[(alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) (F(t_x) - F(T))] = log(E + P1 - P2),
       // each term scaled by the larger of the first two (one of them is then 1): two exps, one log.
       const double e1 = -(r + x) * T.la - s * T.lb;
-      const PairTerms* f1 = d.T[i] > d.t_x[i] ? &pt[rows.f1_at[i]] : nullptr;
-      const PairTerms* f2 = f1 ? &pt[rows.f2_at[i]] : nullptr;
-      // No A0 when t_x = T, or when rounding makes F(T) >= F(t_x) (T - t_x tiny next to M + t_x).
-      if (!f1 || !(f2->f < f1->f)) {
-        out.ll += w * (base + X.lg + e1);
-        if (want) {
-          out.g[0] += w * (base_dr + X.psi - T.la);
-          out.g[1] += w * (base_dal - (r + x) * T.ia);
-          out.g[2] += w * (base_ds - T.lb);
-          out.g[3] += w * (base_dbe - s * T.ib);
-        }
-        continue;
-      }
+      // No A0 when t_x = T, or when rounding makes F(T) >= F(t_x) (T - t_x tiny next to M + t_x):
+      // then the bracket is e1 alone (E = 1, P1 = P2 = 0).
+      const PairTerms* f1 = d.T[i] > d.t_x[i] ? &pt[rows.f1_at[i]] : &kNoPair;
+      const PairTerms* f2 = f1 != &kNoPair ? &pt[rows.f2_at[i]] : &kNoPair;
+      const bool a0 = f1 != &kNoPair && f2->f < f1->f;
       const double c = ls - X.l_rsx, u1 = c + f1->f, u2 = c + f2->f;
-      const double top = std::max(e1, u1);
-      const double E = e1 >= u1 ? 1 : std::exp(e1 - u1), P1 = e1 >= u1 ? std::exp(u1 - e1) : 1, P2 = std::exp(u2 - top);
+      const double top = a0 ? std::max(e1, u1) : e1;
+      const double E = !a0 || e1 >= u1 ? 1 : std::exp(e1 - u1);
+      const double P1 = !a0 ? 0 : e1 >= u1 ? std::exp(u1 - e1) : 1, P2 = a0 ? std::exp(u2 - top) : 0;
       const double S = E + P1 - P2;
-      out.ll += w * (base + X.lg + top + std::log(S));
+      out.ll += w * (base + X.lg + top + std::log(S));  // log(1) = 0 without A0
       if (!want) continue;
       // d bracket = (E de1 + P1 (dc + dF1) - P2 (dc + dF2)) / S, dF = d log F
       const double k = 1 / S, wE = E * k, w1 = P1 * k, w2 = P2 * k, wc = w1 - w2, i_rsx = 1 / (r + s + x);
