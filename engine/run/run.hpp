@@ -211,7 +211,7 @@ struct RunOptions {
   std::function<void(const ActionOut&)> on_action;          // every action, every status
   std::function<void(Days day, size_t written)> on_day_done;  // after each day (written: new outbox rows)
   // When set, a real run adds the time of building and writing its outbox rows and tag
-  // changes (wall, and CPU of this thread) and the rows offered to the store (crm run --stats).
+  // changes (wall, and CPU of the whole process) and the rows offered to the store (crm run --stats).
   struct WriteTimes {
     double wall_ms = 0, cpu_ms = 0;
     size_t rows = 0;
