@@ -26,6 +26,11 @@ constexpr int kOutboxRowParams = 8;
 // Rows asked of the source at a time (OutboxRows): about 6 MiB of rows in memory, not the day's.
 constexpr size_t kOutboxChunk = 320 * kOutboxBatch;  // customer_id, rule, action, target, channel, payload, idem_key, idem_hash
 
+std::string fmt_tag_row(size_t r) {
+  int p = 2 + static_cast<int>(r) * 2;
+  return (r ? ",(?" : "(?") + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?1)";
+}
+
 std::string outbox_insert_sql(size_t rows) {
   std::string sql =
       "INSERT OR IGNORE INTO outbox (run_date, customer_id, rule, action, target, channel, payload, idem_key, idem_hash, "
@@ -156,6 +161,16 @@ class OutboxWriteCache {
   bool raised_ = false;
 };
 
+// Tag sets go in multi-row INSERT OR IGNOREs of kTagBatch rows (the day's date bound once, ?1),
+// an untag as its own DELETE; changes apply in their order, as one statement a change would.
+constexpr size_t kTagBatch = 100;
+
+std::string tag_insert_sql(size_t rows) {
+  std::string sql = "INSERT OR IGNORE INTO tags (customer_id, tag, set_at) VALUES ";
+  for (size_t r = 0; r < rows; ++r) sql += fmt_tag_row(r);
+  return sql;
+}
+
 }  // namespace
 
 size_t write_outbox(sqlite3* db, Days day, OutboxRows& source, const std::string& now) {
@@ -185,6 +200,52 @@ size_t write_outbox(sqlite3* db, Days day, OutboxRows& source, const std::string
     }
   }
   return inserted;
+}
+
+}  // namespace crm::engine
+
+namespace crm::engine {
+
+void write_tags(sqlite3* db, Days day, const std::vector<TagChange>& tags) {
+  if (tags.empty()) return;
+  const std::string date = format_date(day);
+  StmtPtr batch, one, unset;
+  auto step = [&](sqlite3_stmt* stmt) {
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) throw SQLite::Exception(db, rc);
+  };
+  auto sets = [&](sqlite3_stmt* stmt, size_t from, size_t n) {
+    sqlite3_reset(stmt);
+    sqlite3_bind_text(stmt, 1, date.data(), static_cast<int>(date.size()), SQLITE_STATIC);
+    for (size_t r = 0; r < n; ++r) {
+      const TagChange& t = tags[from + r];
+      int p = 2 + static_cast<int>(r) * 2;
+      sqlite3_bind_int64(stmt, p, t.customer_id);
+      sqlite3_bind_text(stmt, p + 1, t.tag.data(), static_cast<int>(t.tag.size()), SQLITE_STATIC);
+    }
+    step(stmt);
+  };
+  for (size_t i = 0; i < tags.size();) {
+    if (!tags[i].set) {
+      if (!unset) unset = prepare(db, "DELETE FROM tags WHERE customer_id = ?1 AND tag = ?2");
+      sqlite3_reset(unset.get());
+      sqlite3_bind_int64(unset.get(), 1, tags[i].customer_id);
+      sqlite3_bind_text(unset.get(), 2, tags[i].tag.data(), static_cast<int>(tags[i].tag.size()), SQLITE_STATIC);
+      step(unset.get());
+      ++i;
+      continue;
+    }
+    size_t n = 0;  // the run of sets from i, up to a batch
+    while (i + n < tags.size() && n < kTagBatch && tags[i + n].set) ++n;
+    if (n == kTagBatch) {
+      if (!batch) batch = prepare(db, tag_insert_sql(kTagBatch));
+      sets(batch.get(), i, n);
+    } else {  // the end of a run: a row at a time
+      if (!one) one = prepare(db, tag_insert_sql(1));
+      for (size_t r = 0; r < n; ++r) sets(one.get(), i + r, 1);
+    }
+    i += n;
+  }
 }
 
 }  // namespace crm::engine

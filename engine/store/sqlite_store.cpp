@@ -432,18 +432,7 @@ void SqliteStore::complete_run(Days day) { mark_completed(db(), day); }
 namespace {
 
 void apply_tags(SQLite::Database& db, Days day, const std::vector<TagChange>& tags) {
-  if (tags.empty()) return;
-  SQLite::Statement set(db, "INSERT OR IGNORE INTO tags (customer_id, tag, set_at) VALUES (?, ?, ?)");
-  SQLite::Statement unset(db, "DELETE FROM tags WHERE customer_id = ? AND tag = ?");
-  std::string date = format_date(day);
-  for (const TagChange& t : tags) {
-    SQLite::Statement& q = t.set ? set : unset;
-    q.reset();
-    q.bind(1, t.customer_id);
-    q.bind(2, t.tag);
-    if (t.set) q.bind(3, date);
-    q.exec();
-  }
+  write_tags(db.getHandle(), day, tags);
 }
 
 }  // namespace

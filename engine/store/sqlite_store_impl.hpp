@@ -32,4 +32,8 @@ void load_model_rows(sqlite3* db, Facts& facts);
 // their created_at.
 size_t write_outbox(sqlite3* db, Days day, OutboxRows& rows, const std::string& now);
 
+// Applies a day's tag changes (sqlite_outbox.cpp) in their order, inside the caller's
+// transaction: a set is an INSERT OR IGNORE (set_at the day), an untag a DELETE.
+void write_tags(sqlite3* db, Days day, const std::vector<TagChange>& tags);
+
 }  // namespace crm::engine
