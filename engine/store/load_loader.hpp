@@ -576,17 +576,40 @@ class Loader {
     facts_.tag_offsets[facts_.rows()] = static_cast<uint32_t>(facts_.tag.size());
   }
 
+  // The outbox in (run_date, id) order. A backend without an index on run_date (SQLite since
+  // schema version 6, Src::kOutboxByRunDate false) reads it in id order, the table's own, and
+  // checks the order as rows come: a store whose days were run in date order already has its
+  // rows in (run_date, id) order, so nothing is sorted. At the first row out of that order (a
+  // day run after a later one, a run_date not text) it reads again, sorted by the SQL.
   void load_outbox(const IdIndex& index) {
     auto have = db_.columns("outbox");
     if (have.empty()) return;
+    if (!Src::kOutboxByRunDate && read_outbox(have, index, " ORDER BY id", true)) return;
+    read_outbox(have, index, " ORDER BY run_date, id", false);
+  }
+
+  // Reads the outbox with `tail`; with `check`, gives up (false, nothing kept) at a row whose
+  // run_date is not text or sorts before the previous row's (bytewise, as SQLite's BINARY).
+  bool read_outbox(const std::vector<ColumnInfo>& have, const IdIndex& index, const std::string& tail, bool check) {
     auto q = db_.query(have, "outbox", {"id", "run_date", "customer_id", "rule", "action", "target", "idem_key", "channel"},
-                            " ORDER BY run_date, id");
+                       tail);
+    std::vector<Facts::OutboxEntry> out;
+    std::vector<std::string> bad;  // warnings, added once the read stands
+    std::string last;
+    bool first = true;
     while (q.step()) {
+      if (check) {
+        if (q.type(1) != SQLITE_TEXT) return false;
+        std::string_view at = q.text(1);
+        if (!first && at < std::string_view(last)) return false;  // equal: ids ascend, as ORDER BY run_date, id
+        last.assign(at);
+        first = false;
+      }
       Facts::OutboxEntry e;
       e.id = q.i64(0);
       auto d = q.type(1) == SQLITE_TEXT ? parse_timestamp(q.text(1), tz_) : std::nullopt;
       if (!d) {
-        warnings_.add("bad outbox.run_date", "outbox id " + std::to_string(e.id) + ": malformed run_date '" + cell_text(q, 1) + "' (ignored for dedupe)");
+        bad.push_back("outbox id " + std::to_string(e.id) + ": malformed run_date '" + cell_text(q, 1) + "' (ignored for dedupe)");
         continue;
       }
       e.run_date = d->day;
@@ -598,8 +621,11 @@ class Loader {
       e.target = std::string(q.text(5));
       e.idem_key = std::string(q.text(6));
       if (!q.null(7)) e.channel = std::string(q.text(7));
-      facts_.outbox.push_back(std::move(e));
+      out.push_back(std::move(e));
     }
+    for (auto& m : bad) warnings_.add("bad outbox.run_date", std::move(m));
+    facts_.outbox = std::move(out);
+    return true;
   }
 
   Src& db_;

@@ -83,6 +83,8 @@ inline std::optional<int64_t> orders_middle(sqlite3* db) {
 // What the shared scans and Loader read through: one SQLite connection.
 struct SqliteSource {
   using Cursor = Query;
+  // The outbox has no index on run_date since schema version 6 (Loader::load_outbox).
+  static constexpr bool kOutboxByRunDate = false;
   sqlite3* db;
   // A shard run filters in the Loader, not in the SQL: here the database is in the process, and
   // SQLite's VM computes the hash (shard_sql) slower than C++ does (measured: docs/postgres.md).

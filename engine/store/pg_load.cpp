@@ -122,6 +122,8 @@ std::vector<PgColumn> pg_columns(pg::Conn& conn, const std::string& table) {
 // What the shared scans and Loader read through: one PostgreSQL connection.
 struct PgSource {
   using Cursor = PgCursor;
+  // PostgreSQL keeps outbox_by_run_date (pg_schema.cpp): the Loader reads the outbox sorted.
+  static constexpr bool kOutboxByRunDate = true;
   pg::Conn* conn;
   std::map<std::string, std::vector<PgColumn>> cache;
   std::optional<Shard> shard;  // a shard run: only its customers' rows are read

@@ -73,6 +73,9 @@ DROP INDEX IF EXISTS outbox_by_rule;
     // As SQLite's version 5 (schema.cpp rehash_outbox_key): for a version 4 store, the index is
     // dropped and pg_fill_idem_hash makes every value again (customer id in the high 32 bits).
     {5, "outbox key in customer order: idem_hash recomputed with the customer id in its high 32 bits", ""},
+    // SQLite's version 6 drops outbox_by_run_date; PostgreSQL keeps it (its loader reads the
+    // outbox sorted through it, PgSource::kOutboxByRunDate), so nothing changes here.
+    {6, "outbox_by_run_date dropped (SQLite only; PostgreSQL keeps it)", ""},
 };
 
 // idem_hash of every outbox row without one, in id order (a collision takes the next free

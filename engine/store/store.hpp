@@ -26,8 +26,9 @@ class StoreError : public std::runtime_error {
 
 // The schema version this build writes; `crm init` migrates older stores up to it.
 // Version 3 added the run_shards table (per-shard completion of a day's run, crm run --shard);
-// version 4 the narrow outbox key (idem_hash, idem_hash.hpp; docs/store.md "The outbox write").
-constexpr int kSchemaVersion = 5;
+// version 4 the narrow outbox key (idem_hash, idem_hash.hpp; docs/store.md "The outbox write");
+// version 6 dropped outbox_by_run_date (SQLite).
+constexpr int kSchemaVersion = 6;
 
 // Shard `index` of `count` (1 <= index <= count): the customers whose id hashes there
 // (shard_of). Everything per customer is evaluated inside its one shard.

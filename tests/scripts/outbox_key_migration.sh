@@ -32,7 +32,7 @@ SQL
 if "$crm" run "$script" --db shop.db --date 2026-11-23 >old.out 2>old.err; then fail "crm run used a version 3 store"; fi
 grep -q "crm init --db" old.err || fail "no hint to migrate: $(cat old.err)"
 "$crm" init --db shop.db >init.out
-grep -q "migrated shop.db from schema version 3 to 5" init.out || fail "init said: $(cat init.out)"
+grep -q "migrated shop.db from schema version 3 to 6" init.out || fail "init said: $(cat init.out)"
 sqlite3 shop.db "select id, idem_key from outbox order by id" >rows.after
 cmp -s rows.before rows.after || fail "the migration changed the outbox rows or ids"
 [ "$(sqlite3 shop.db "select count(*) from outbox where idem_hash is null")" = 0 ] || fail "rows without idem_hash"
@@ -57,7 +57,7 @@ sqlite3 shop.db "DROP INDEX outbox_idem_hash; UPDATE outbox SET idem_hash = idem
 if "$crm" run "$script" --db shop.db --date 2026-11-24 >old4.out 2>old4.err; then fail "crm run used a version 4 store"; fi
 grep -q "crm init --db" old4.err || fail "no hint to migrate version 4: $(cat old4.err)"
 "$crm" init --db shop.db >init4.out
-grep -q "migrated shop.db from schema version 4 to 5" init4.out || fail "init said: $(cat init4.out)"
+grep -q "migrated shop.db from schema version 4 to 6" init4.out || fail "init said: $(cat init4.out)"
 sqlite3 shop.db "select id, idem_key from outbox order by id" >rows4.after
 cmp -s rows4.before rows4.after || fail "the version 5 migration changed the outbox rows or ids"
 [ "$(sqlite3 shop.db "select count(*) from outbox where idem_hash is null or (idem_hash >> 32) != customer_id")" = 0 ] ||

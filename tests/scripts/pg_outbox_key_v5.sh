@@ -25,7 +25,7 @@ psql_q shop "DROP INDEX outbox_idem_hash; UPDATE outbox SET idem_hash = idem_has
 if "$crm" run "$script" --db "$uri" --date 2026-11-23 >old.out 2>old.err; then fail "crm run used a version 4 store"; fi
 grep -q "crm init" old.err || fail "no hint to migrate: $(cat old.err)"
 "$crm" init --db "$uri" >init.out
-grep -q "from schema version 4 to 5" init.out || fail "init said: $(cat init.out)"
+grep -q "from schema version 4 to 6" init.out || fail "init said: $(cat init.out)"
 psql_q shop "select id, idem_key from outbox order by id" >rows.after
 cmp -s rows.before rows.after || fail "the migration changed the outbox rows or ids"
 [ "$(psql_q shop "select count(*) from outbox where idem_hash is null or (idem_hash >> 32) <> customer_id")" = 0 ] ||
