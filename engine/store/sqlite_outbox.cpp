@@ -1,6 +1,7 @@
 // The SQLite outbox write (SqliteStore::write_actions): the day's rows, chunk by chunk, in
 // multi-row INSERT OR IGNORE statements on the narrow key idem_hash (schema 4, 5), the collision
-// fallback that compares texts, and the page cache raised for the write (docs/store.md).
+// fallback that compares texts, the page cache raised for the write, and the day's tag changes
+// in multi-row statements too (docs/store.md "The outbox write").
 #include <sqlite3.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 
