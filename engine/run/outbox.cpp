@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 #include <iterator>
 
 #include "engine/run/run.hpp"
@@ -39,7 +40,8 @@ void write_idem_key(std::string& out, const ActionOut& a) {
 }
 
 void write_payload_json(std::string& out, const ActionOut& a) {
-  out.assign("{\"dedupe\":");
+  out.clear();
+  out.append("{\"dedupe\":", 10);
   append_json_string(out, a.dedupe);
   if (a.kind == lang::ActionKind::Send) {
     if (!a.subject().empty()) {
@@ -84,14 +86,21 @@ std::string dedupe_of_idem_key(const std::string& key) {
 
 namespace {
 
+// `s` = `v`; no copy when `s` holds it already (a reused row's slot often has the same rule,
+// action, target or channel as the row before it there).
+void set_text(std::string& s, std::string_view v) {
+  if (s.size() == v.size() && std::memcmp(s.data(), v.data(), v.size()) == 0) return;
+  s.assign(v);
+}
+
 // Fills `r` in place (assign, not construct: a reused row keeps its strings' capacity).
 void fill_outbox_row(OutboxRow& r, const ActionOut& a) {
   r.customer_id = a.customer;
-  r.rule.assign(a.rule_name);
-  r.action.assign(lang::action_name(a.kind));
-  r.target.assign(a.target);
+  set_text(r.rule, a.rule_name);
+  set_text(r.action, lang::action_name(a.kind));
+  set_text(r.target, a.target);
   if (!a.channel) r.channel.reset();
-  else if (r.channel) r.channel->assign(lang::channel_name(*a.channel));
+  else if (r.channel) set_text(*r.channel, lang::channel_name(*a.channel));
   else r.channel.emplace(lang::channel_name(*a.channel));
   write_payload_json(r.payload, a);
   write_idem_key(r.idem_key, a);
