@@ -654,8 +654,28 @@ struct Compiler {
     return acc == kNoNode ? bool_const(true) : acc;
   }
 
-  // Per node: every non-constant node it needs (itself included), in dependency order.
+  // A membership test in a list column with a constant, non-null needle, or its `not`: an And
+  // can evaluate it for the rows that need it (Node::lazy).
+  bool lazy_member(NodeId x) const {
+    const auto& nodes = prog.nodes_;
+    const Node* n = &nodes[x];
+    if (n->op == Op::Not) n = &nodes[n->a];
+    if (n->op != Op::InColumn || n->operand_rep != Rep::I64 || n->a == kNoNode) return false;
+    const Node& needle = nodes[n->a];
+    return needle.op == Op::Const && !needle.null_const && needle.rep == Rep::I64;
+  }
+
+  // Marks the Ands that short-circuit a membership operand (after hash-consing: Node::lazy is
+  // not part of a node's key).
+  void short_circuits() {
+    for (Node& n : prog.nodes_)
+      if (n.op == Op::And && n.a != n.b) n.lazy = lazy_member(n.b) ? n.b : lazy_member(n.a) ? n.a : kNoNode;
+  }
+
+  // Per node: every non-constant node it needs (itself included), in dependency order. An And's
+  // lazy operand is left out (the And reads its column itself; the needle is a constant).
   void close() {
+    short_circuits();
     auto& nodes = prog.nodes_;
     prog.closures_.assign(nodes.size(), {});
     for (NodeId id = 0; id < nodes.size(); ++id) {
@@ -668,8 +688,8 @@ struct Compiler {
         merged.swap(out);
       };
       const Node& n = nodes[id];
-      take(n.a);
-      take(n.b);
+      if (n.a != n.lazy) take(n.a);
+      if (n.b != n.lazy) take(n.b);
       for (NodeId x : n.args) take(x);
       if (n.op != Op::Const) merged.push_back(id);
       prog.closures_[id] = std::move(merged);

@@ -396,7 +396,7 @@ Ymd civil_cached(Days d) {
 // integer compares vectorize only there) and the loader picks the variant the CPU supports.
 // Not under ThreadSanitizer: in a shared library the ifunc resolver runs before its runtime is ready.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
 void Evaluator::exec(NodeId id) {
   Regs& r = *regs_;
@@ -487,6 +487,21 @@ void Evaluator::exec(NodeId id) {
       return;
     case Op::And:
     case Op::Or:
+      if (n.lazy != kNoNode) {  // a membership operand searched only where the other is not FALSE
+        const Values* X = n.lazy == n.a ? B : A;
+        const Node* m = &program_.nodes_[n.lazy];
+        bool neg = m->op == Op::Not;
+        if (neg) m = &program_.nodes_[m->a];
+        const engine::Column* lc = r.columns[static_cast<size_t>(m->column)];
+        out.valid = ov;
+        if (!lc || lc->list_offsets.size() < b + n_rows + 1) {  // no such list: unknown
+          for (size_t i = 0; i < n_rows; ++i) ob[i] = 0, ov[i] = (X->b8[i] ^ 1) & X->valid[i];
+          return;
+        }
+        ops::and_member(X->b8, X->valid, lc->list_offsets.data() + b, lc->list_values.data(), col_valid(lc),
+                        r.view[m->a].i64[0], neg, ob, ov, n_rows);
+        return;
+      }
       if (A->valid == r.ones && B->valid == r.ones) {
         if (n.op == Op::And) ops::and2(A->b8, B->b8, ob, n_rows);
         else ops::or2(A->b8, B->b8, ob, n_rows);

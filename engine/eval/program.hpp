@@ -102,6 +102,10 @@ struct Node {
   std::vector<int32_t> list_strings;
   bool list_has_null = false;
   bool today = false;             // Const: the frame's evaluation date (bound at setup)
+  // And: the operand (a or b) that is a membership test with a constant needle (`"x" in tags`,
+  // `not has_tag("x")`), evaluated by the And itself only for the rows where the other operand
+  // is not FALSE (the per-row short-circuit of `&&`); it is not in the And's closure. kNoNode: none.
+  NodeId lazy = kNoNode;
 };
 
 // A value of one row, for explain and for value expressions (once per keys, points).
