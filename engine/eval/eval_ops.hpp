@@ -116,9 +116,16 @@ CRM_KERNEL void mod_i64(const int64_t* a, const int64_t* b, const uint8_t* va, c
 }
 // x % d for a constant d other than 0 and -1 (`days_since_signup % 365`): below 2^52 the
 // quotient computed in double is exact after truncation, which avoids a 64-bit idiv per row.
+// When the whole batch is in that range (the usual case) the loop has no branch and vectorizes.
 CRM_KERNEL void mod_i64_const(const int64_t* a, int64_t d, int64_t* o, size_t n) {
   const double dd = static_cast<double>(d);
   constexpr int64_t kExact = int64_t{1} << 52;
+  uint8_t exact = 1;
+  for (size_t i = 0; i < n; ++i) exact &= static_cast<uint8_t>((a[i] > -kExact) & (a[i] < kExact));
+  if (exact) {
+    for (size_t i = 0; i < n; ++i) o[i] = a[i] - static_cast<int64_t>(static_cast<double>(a[i]) / dd) * d;
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     int64_t x = a[i];
     int64_t q = (x > -kExact && x < kExact) ? static_cast<int64_t>(static_cast<double>(x) / dd) : x / d;
@@ -199,6 +206,8 @@ CRM_KERNEL void and_member(const uint8_t* x, const uint8_t* vx, const uint32_t* 
       std::memcpy(&w, ov + i + k, 8);
       todo |= (((~w & kLow) * kPack) >> 56) << k;
     }
+    if (i + 128 <= n)  // the lists of the next 64 rows: the rows searched are too sparse for the hardware
+      for (uint32_t j = off[i + 64]; j < off[i + 128]; j += 8) __builtin_prefetch(vals + j);
     while (todo) {
       and_member_row(x, vx, off, vals, lv, needle, ng, o, ov, i + static_cast<size_t>(__builtin_ctzll(todo)));
       todo &= todo - 1;

@@ -393,11 +393,24 @@ Ymd civil_cached(Days d) {
 }  // namespace
 
 // The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
-// integer compares vectorize only there) and the loader picks the variant the CPU supports.
+// integer compares vectorize only there) and AVX-512 (x86-64-v4: int64 <-> double conversions,
+// compares into mask registers), and the loader picks the variant the CPU supports.
 // Not under ThreadSanitizer: in a shared library the ifunc resolver runs before its runtime is ready.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#define CRM_EVAL_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define CRM_EVAL_CLONES
 #endif
+
+namespace {
+// x % d for a constant d (not 0, -1): ops::mod_i64_const, on its own so that g++ vectorizes its
+// loops (inlined into exec, the int64 -> double loop stays scalar).
+CRM_EVAL_CLONES __attribute__((noinline)) void mod_by_constant(const int64_t* a, int64_t d, int64_t* o, size_t n) {
+  ops::mod_i64_const(a, d, o, n);
+}
+}  // namespace
+
+CRM_EVAL_CLONES
 void Evaluator::exec(NodeId id) {
   Regs& r = *regs_;
   const Node& n = program_.nodes_[id];
@@ -587,7 +600,7 @@ void Evaluator::exec(NodeId id) {
           default: {
             const Node& bn = program_.nodes_[n.b];
             if (bn.op == Op::Const && !bn.null_const && B->i64[0] != 0 && B->i64[0] != -1) {
-              ops::mod_i64_const(A->i64, B->i64[0], oi, n_rows);
+              mod_by_constant(A->i64, B->i64[0], oi, n_rows);
               std::copy_n(A->valid, n_rows, ov);
             } else {
               ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows);
