@@ -64,6 +64,17 @@ CRM_KERNEL void to_truth(const uint8_t* v, const uint8_t* valid, uint8_t* out, s
 }
 
 // ------------------------------------------------------------------ comparisons
+// o = a as int32; true when every value fits (then a comparison with an int32 constant on o
+// answers as on a).
+CRM_KERNEL bool narrow32(const int64_t* a, int32_t* o, size_t n) {
+  uint8_t fits = 1;
+  for (size_t i = 0; i < n; ++i) {
+    o[i] = static_cast<int32_t>(a[i]);
+    fits &= static_cast<uint8_t>(a[i] == static_cast<int64_t>(static_cast<int32_t>(a[i])));
+  }
+  return fits;
+}
+
 template <class T, class F>
 CRM_KERNEL void compare(const T* a, const T* b, uint8_t* o, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) o[i] = static_cast<uint8_t>(f(a[i], b[i]));

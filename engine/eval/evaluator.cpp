@@ -168,6 +168,8 @@ struct Evaluator::Regs {
   std::vector<double*> f64;
   std::vector<uint8_t*> b8;
   std::vector<uint8_t*> valid;
+  std::vector<int32_t*> i32;     // Node::narrow loads: the batch as int32
+  std::vector<uint8_t> fits32;   // ... when every value of the batch fits (else 0: use i64)
   std::unique_ptr<std::byte[]> arena;
   std::vector<uint64_t> stamp;
   std::vector<std::vector<int64_t>> bound_list;  // InConst over strings: the ids
@@ -203,6 +205,8 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
   r.f64.resize(count);
   r.b8.resize(count);
   r.valid.resize(count);
+  r.i32.resize(count);
+  r.fits32.assign(count, 0);
   r.stamp.assign(count, 0);
   r.bound_list.resize(count);
   for (NodeId id = 0; id < count; ++id)
@@ -249,13 +253,19 @@ void Evaluator::bind(const Frame& frame) {
   if (grow) {
     auto round16 = [](size_t bytes) { return (bytes + 15) / 16 * 16; };
     size_t bytes = 0;
-    for (const Node& n : program.nodes_)
+    for (const Node& n : program.nodes_) {
       if (buffered(n)) bytes += round16(capacity_ * (n.rep == Rep::B8 ? 1 : 8)) + round16(capacity_);
+      if (n.narrow) bytes += round16(capacity_ * 4);
+    }
     r.arena.reset(new std::byte[bytes]());
     std::byte* p = r.arena.get();
     for (NodeId id = 0; id < program.nodes_.size(); ++id) {
       const Node& n = program.nodes_[id];
-      r.i64[id] = nullptr, r.f64[id] = nullptr, r.b8[id] = nullptr, r.valid[id] = nullptr;
+      r.i64[id] = nullptr, r.f64[id] = nullptr, r.b8[id] = nullptr, r.valid[id] = nullptr, r.i32[id] = nullptr;
+      if (n.narrow) {
+        r.i32[id] = reinterpret_cast<int32_t*>(p);
+        p += round16(capacity_ * 4);
+      }
       if (!buffered(n)) continue;
       switch (n.rep) {
         case Rep::I64: r.i64[id] = reinterpret_cast<int64_t*>(p); break;
@@ -431,12 +441,14 @@ void Evaluator::exec(NodeId id) {
   switch (n.op) {
     case Op::Const: return;
     case Op::LoadI64:
+      r.fits32[id] = 0;
       if (!col) {
         out.i64 = r.zeros64;
         out.valid = r.zeros8;
       } else {
         out.i64 = col->i64.size() >= b + n_rows && n_rows ? col->i64.data() + b : r.zeros64;
         out.valid = col_valid(col);
+        if (n.narrow && out.i64 != r.zeros64) r.fits32[id] = ops::narrow32(out.i64, r.i32[id], n_rows);
       }
       return;
     case Op::LoadF64:
@@ -576,7 +588,10 @@ void Evaluator::exec(NodeId id) {
       const Node& bn = program_.nodes_[n.b];
       bool b_const = bn.op == Op::Const && !bn.null_const;
       if (n.operand_rep == Rep::I64) {
-        if (b_const) cmp_scalar(A->i64, B->i64[0]);
+        // On the load's int32 copy when the batch and the constant fit: the same answers.
+        if (b_const && r.fits32[n.a] && B->i64[0] >= INT32_MIN && B->i64[0] <= INT32_MAX)
+          cmp_scalar(static_cast<const int32_t*>(r.i32[n.a]), static_cast<int32_t>(B->i64[0]));
+        else if (b_const) cmp_scalar(A->i64, B->i64[0]);
         else cmp(A->i64, B->i64);
       } else if (n.operand_rep == Rep::F64) {
         if (b_const) cmp_scalar(A->f64, B->f64[0]);

@@ -164,3 +164,59 @@ TEST_CASE("eval fast path: a short-circuited membership still explains and reads
     CHECK(t[r] == want);
   }
 }
+
+TEST_CASE("eval fast path: comparisons on a narrowed int32 load equal the int64 ones, at the edges") {
+  // Values at the edges of int32, and batches where some value does not fit (the general path).
+  const std::vector<int64_t> edges = {0, 1, -1, 7, INT32_MAX, INT32_MIN, int64_t{INT32_MAX} + 1, int64_t{INT32_MIN} - 1,
+                                      INT64_MAX, INT64_MIN, 4294967296 + 7, -4294967296 + 7};
+  std::mt19937_64 rng(7);
+  for (bool wide : {false, true}) {
+    Frame f;
+    f.rows = 5000;
+    f.today = kToday;
+    auto& x = add_column(f, "x", Type::integer());
+    for (size_t r = 0; r < f.rows; ++r) {
+      // Without `wide`, only the rows of the second batch get values past int32.
+      bool may_be_wide = wide || (r >= engine::kBatchRows && r < 2 * engine::kBatchRows);
+      int64_t v = edges[rng() % edges.size()];
+      if (!may_be_wide && (v > INT32_MAX || v < INT32_MIN)) v = static_cast<int32_t>(v);
+      x.i64[r] = v;
+      x.valid[r] = rng() % 5 != 0;  // a null row keeps its value: it must not change the answers
+    }
+    auto X = [] { return A("x", Type::integer()); };
+    std::vector<E> cmps = {X() == I(7), X() != I(7), X() < I(INT32_MAX), X() <= I(INT32_MIN), X() > I(-1),
+                           X() >= I(INT32_MIN), X() == I(INT32_MAX), X() == I(int64_t{INT32_MAX} + 1),
+                           X() > I(int64_t{INT32_MIN} - 1), X() < I(INT64_MAX)};
+    lang::Diagnostics diags;
+    ProgramBuilder b(diags);
+    std::vector<NodeId> ids;
+    for (const E& e : cmps) ids.push_back(b.add_expression(*e));
+    Program p = b.finish();
+    REQUIRE_FALSE(diags.has_errors());
+    size_t narrow = 0;
+    for (const auto& n : p.nodes()) narrow += n.narrow;
+    CHECK(narrow == 1);  // the load of x
+    Evaluator ev(p, f);
+    for (size_t begin = 0; begin < f.rows; begin += engine::kBatchRows) {
+      ev.set_batch(begin, std::min(f.rows, begin + engine::kBatchRows));
+      for (size_t k = 0; k < cmps.size(); ++k) {
+        const auto& c = p.nodes()[ids[k]];
+        Evaluator::Values v = ev.values(ids[k]);
+        int64_t k64 = p.nodes()[c.b].i64;
+        for (size_t i = 0; i < ev.batch_size(); ++i) {
+          int64_t a = x.i64[begin + i];
+          bool want = c.op == engine::Op::Eq   ? a == k64
+                      : c.op == engine::Op::Ne ? a != k64
+                      : c.op == engine::Op::Lt ? a < k64
+                      : c.op == engine::Op::Le ? a <= k64
+                      : c.op == engine::Op::Gt ? a > k64
+                                               : a >= k64;
+          CAPTURE(k);
+          CAPTURE(begin + i);
+          REQUIRE(v.b8[i] == static_cast<uint8_t>(want));
+          REQUIRE(v.valid[i] == x.valid[begin + i]);
+        }
+      }
+    }
+  }
+}
