@@ -217,8 +217,11 @@ CRM_KERNEL void and_member(const uint8_t* x, const uint8_t* vx, const uint32_t* 
       std::memcpy(&w, ov + i + k, 8);
       todo |= (((~w & kLow) * kPack) >> 56) << k;
     }
-    if (i + 128 <= n)  // the lists of the next 64 rows: the rows searched are too sparse for the hardware
+    if (i + 128 <= n) {  // the lists of the next 64 rows: the rows searched are too sparse for the hardware
       for (uint32_t j = off[i + 64]; j < off[i + 128]; j += 8) __builtin_prefetch(vals + j);
+      if (i + 256 <= n)
+        for (size_t k = i + 128; k < i + 256; k += 16) __builtin_prefetch(off + k);
+    }
     while (todo) {
       and_member_row(x, vx, off, vals, lv, needle, ng, o, ov, i + static_cast<size_t>(__builtin_ctzll(todo)));
       todo &= todo - 1;
