@@ -448,7 +448,8 @@ void Evaluator::exec(NodeId id) {
       } else {
         out.i64 = col->i64.size() >= b + n_rows && n_rows ? col->i64.data() + b : r.zeros64;
         out.valid = col_valid(col);
-        if (n.narrow && out.i64 != r.zeros64) r.fits32[id] = ops::narrow32(out.i64, r.i32[id], n_rows);
+        if (n.narrow && n_rows >= 64 && out.i64 != r.zeros64)  // a few rows: not worth a pass
+          r.fits32[id] = ops::narrow32(out.i64, r.i32[id], n_rows);
       }
       return;
     case Op::LoadF64:
