@@ -548,6 +548,17 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   // which stays the size of a batch's (cache-resident) instead of the whole day's. Settling
   // touches only the row's own customer's history, which no other row's gate reads.
   const bool settle_by_batch = !any_event_rule_;
+  // One evaluator per thread for every day: rebinding to the same frame costs little when its
+  // columns are the same objects (the cursor keeps them), unlike binding a new one. Bound before
+  // any thread starts (binding interns the program's string constants, has_tag("x")'s among them:
+  // the first thread's binding comes before split_threads looks for tags never interned).
+  auto bind = [&](Scratch& w) {
+    if (!w.ev) w.ev = std::make_unique<Evaluator>(compiled_, frame);
+    else if (w.ev_layout != cursor_->layout()) w.ev->bind(frame);
+    else w.ev->rebind_contents();
+    w.ev_layout = cursor_->layout();
+  };
+  bind(scratch(0));
   const size_t threads = split_threads(frame, settle_by_batch, trace_row.has_value(), stages);
   last_threads_ = threads;
 
@@ -564,13 +575,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     w.settled.clear();
     w.concurrent = threads > 1;
     clear_candidate_pools(w);
-    // One evaluator per thread for every day: rebinding to the same frame costs little when its
-    // columns are the same objects (the cursor keeps them), unlike binding a new one. Bound here,
-    // before any thread starts (binding interns the program's string constants).
-    if (!w.ev) w.ev = std::make_unique<Evaluator>(compiled_, frame);
-    else if (w.ev_layout != cursor_->layout()) w.ev->bind(frame);
-    else w.ev->rebind_contents();
-    w.ev_layout = cursor_->layout();
+    if (k > 0) bind(w);
   }
   Scratch& w0 = *scratch_[0];
   // (rule, row) that passed an action today (provisional), for rules some `after` waits for: a

@@ -67,12 +67,12 @@ class Runner {
   void set_timing(bool on) { timing_ = on; }
   // Threads that evaluate a day's rows, each a range of rows (day_rows.cpp): at most `threads`,
   // and no more than one per `min_rows` rows (at least kBatchRows). By default CRM_RUN_THREADS
-  // or the machine's cores (at most 8), one per 65,536 rows. The actions, their order and the
+  // or the machine's cores (at most 8), one per 32,768 rows. The actions, their order and the
   // history are the same as with one thread. A day runs on one thread when it traces a customer,
   // has event rules or journeys, uses lower()/upper() (which intern strings), or a tag action
   // names a tag the store has never seen (its first day interns it).
   void set_threads(size_t threads, size_t min_rows = kMinRowsPerThread);
-  static constexpr size_t kMinRowsPerThread = 65'536;
+  static constexpr size_t kMinRowsPerThread = 32'768;
   // The threads the last day's rows were split over (1: it ran on one thread).
   size_t last_threads() const { return last_threads_; }
 

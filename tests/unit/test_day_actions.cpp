@@ -163,8 +163,8 @@ TEST_CASE("day actions: stream_day gives evaluate_day's actions in order, in chu
 TEST_CASE("day actions: a day split over threads gives the actions, order and history of one thread") {
   // Two and three ranges of rows (5,000 rows: batches of 2,048), `once per` keys first seen on
   // several threads at once, caps, holdout, points, `after` within the day, tags written in a
-  // middle and in the last stage (read the next day), streamed and listed.
-  const std::string script = std::string(kScript) + kLastStageTags;
+  // middle and in the last stage (read the next day), streamed and listed; a tag no rule reads.
+  const std::string script = std::string(kScript) + kLastStageTags + "rule mark: when purchase_count >= 1 then tag marked\n";
   World one(script), split(script), split3(script), streamed(script);
   Runner a(one.program, one.graph, *one.compiled, one.facts);
   Runner b(split.program, split.graph, *split.compiled, split.facts);
@@ -190,7 +190,8 @@ TEST_CASE("day actions: a day split over threads gives the actions, order and hi
     CHECK(c.last_threads() == b.last_threads());
     total += std::count(want.begin(), want.end(), '\n');
   }
-  // The first day sets tags the store has never had ("big", "late"): it runs on one thread.
+  // The first day sets a tag that neither the store nor a has_tag() names ("marked"): it runs on
+  // one thread, which interns it; "big" and "late" were interned by has_tag("big"), has_tag("late").
   CHECK(split_days == 11);
   CHECK(total > 10000);
   CHECK(capped > 100);
