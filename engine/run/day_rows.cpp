@@ -1,7 +1,7 @@
 // The rows of a day: one stage's rules over a range of rows (conditions per batch, then per row
 // the gates of SPEC §6: dedupe, after, holdout, consent), and a day's rows split over threads,
 // each a range of rows with its own evaluator and pools, whose actions and history come out the
-// same as on one thread (docs/performance.md, "A day on several threads").
+// same as on one thread (docs/evaluator.md, "A day on several threads").
 #include <fmt/format.h>
 
 #include <algorithm>
