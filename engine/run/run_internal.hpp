@@ -159,7 +159,7 @@ struct Runner::Scratch {
     uint64_t bits = 0;
     uint32_t key = 0;  // key + 1 (0: empty)
   };
-  static constexpr unsigned kOnceSlotBits = 6;
+  static constexpr unsigned kOnceSlotBits = 8;
   static constexpr size_t kOnceSlots = size_t{1} << kOnceSlotBits;
   std::vector<OnceSlot> once_recent;  // [rule * kOnceSlots + hash of the value's bits]
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
