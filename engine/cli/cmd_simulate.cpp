@@ -177,7 +177,10 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   options.to = *to;
   if (format == "csv") fmt::print("{}", engine::csv_header());
   std::string buffer;
-  options.on_day = [&](Days d, const std::vector<engine::ActionOut>& actions) {
+  // The Runner's statistics of the day on the evaluating thread; the output one day behind, on a
+  // second thread, while the next day is evaluated.
+  options.overlap = true;
+  options.on_evaluated = [&](Days d, const std::vector<engine::ActionOut>& actions) {
     frame_ms += runner.last_frame_ms();
     eval_ms += runner.last_eval_ms();
     frame_cpu_ms += runner.last_frame_cpu_ms();
@@ -187,6 +190,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
       day_stats << fmt::format("{}\t{}\t{}\t{}\t{:.1f}\t{:.1f}\n", format_date(d), runner.last_day_facts(),
                                runner.last_touched_rows(), actions.size(), runner.last_frame_cpu_ms(),
                                runner.last_eval_cpu_ms());
+  };
+  options.on_day = [&](Days d, const std::vector<engine::ActionOut>& actions) {
     if (outcomes)
       for (const auto& a : actions) outcomes->add(a);
     auto t0 = std::chrono::steady_clock::now();

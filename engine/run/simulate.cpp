@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 #include <tuple>
+#include <utility>
 
 #include "engine/run/run.hpp"
 
@@ -173,11 +176,40 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
 SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, const Facts& facts,
                           const SimulateOptions& options) {
   SimulationAccumulator acc(program, facts, options.from, options.to);
+  // The actions of the day counted on the second thread (overlap): their views (rule names,
+  // dedupe values, points amounts) point at texts that later days never move.
+  struct Behind {
+    std::vector<ActionOut> actions;
+    std::thread thread;
+    std::exception_ptr error;
+    void wait() {
+      if (thread.joinable()) thread.join();
+      if (error) std::rethrow_exception(std::exchange(error, nullptr));
+    }
+    ~Behind() {
+      if (thread.joinable()) thread.join();
+    }
+  } behind;
   for (Days d = options.from; d <= options.to; ++d) {
     std::vector<ActionOut> actions = runner.evaluate_day(d);
-    for (const auto& a : actions) acc.add(a);
-    if (options.on_day) options.on_day(d, actions);
+    if (options.on_evaluated) options.on_evaluated(d, actions);
+    if (!options.overlap) {
+      for (const auto& a : actions) acc.add(a);
+      if (options.on_day) options.on_day(d, actions);
+      continue;
+    }
+    behind.wait();
+    behind.actions = std::move(actions);
+    behind.thread = std::thread([&behind, &acc, &options, d] {
+      try {
+        for (const auto& a : behind.actions) acc.add(a);
+        if (options.on_day) options.on_day(d, behind.actions);
+      } catch (...) {
+        behind.error = std::current_exception();
+      }
+    });
   }
+  behind.wait();
   return acc.finish();
 }
 
