@@ -184,6 +184,7 @@ SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, c
     std::exception_ptr error;
     void wait() {
       if (thread.joinable()) thread.join();
+      actions = {};
       if (error) std::rethrow_exception(std::exchange(error, nullptr));
     }
     ~Behind() {
@@ -193,7 +194,11 @@ SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, c
   for (Days d = options.from; d <= options.to; ++d) {
     std::vector<ActionOut> actions = runner.evaluate_day(d);
     if (options.on_evaluated) options.on_evaluated(d, actions);
-    if (!options.overlap) {
+    // A day of very many actions (a first day's backlog) is counted in line: held while the next
+    // day is evaluated, its records (~100 bytes an action) would be in memory twice over.
+    constexpr size_t kOverlapMaxActions = 262'144;
+    if (!options.overlap || actions.size() > kOverlapMaxActions) {
+      behind.wait();
       for (const auto& a : actions) acc.add(a);
       if (options.on_day) options.on_day(d, actions);
       continue;
