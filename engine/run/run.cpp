@@ -595,6 +595,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
   // stream_day: into the reused buffer, handed to the sink every kStreamChunk actions or so.
   std::vector<ActionOut> day_out;
+  if (into_) day_out = std::move(*into_);  // evaluate_day_into: its buffer, capacity and all
   std::vector<ActionOut>& out = sink_ ? stream_out_ : day_out;
   out.clear();
   double sink_ms = 0, sink_cpu_ms = 0;
@@ -707,6 +708,18 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
   return day_out;
+}
+
+void Runner::evaluate_day_into(Days d, std::vector<ActionOut>& out) {
+  out.clear();
+  into_ = &out;
+  try {
+    out = evaluate_day(d);
+  } catch (...) {
+    into_ = nullptr;
+    throw;
+  }
+  into_ = nullptr;
 }
 
 void Runner::stream_day(Days d, const ActionSink& sink) {

@@ -94,6 +94,9 @@ class Runner {
   // instead of building the day's vector (~100 bytes an action: ~85 MB of fresh pages on a large
   // store's first day). The time spent in `sink` is not counted in last_eval_*.
   using ActionSink = std::function<void(std::span<const ActionOut>)>;
+  // evaluate_day into `out` (its contents replaced), reusing its capacity: a caller that
+  // evaluates many days (a simulation) writes each day's records into memory already mapped.
+  void evaluate_day_into(Days d, std::vector<ActionOut>& out);
   void stream_day(Days d, const ActionSink& sink);
 
   // The real-time path (crm event, journeys.cpp): evaluates the event rules and the day-0
@@ -216,6 +219,7 @@ class Runner {
   std::vector<std::vector<uint64_t>> fired_today_;
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   const ActionSink* sink_ = nullptr;      // set while stream_day runs
+  std::vector<ActionOut>* into_ = nullptr;  // set while evaluate_day_into runs
   std::vector<ActionOut> stream_out_;    // stream_day's buffer (capacity kept)
   size_t last_touched_rows_ = 0;
   size_t last_rows_ = 0;
