@@ -171,6 +171,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (format == "jsonl") fmt::print("{}\n", engine::to_json_line(a));
     summary.add(a);
   };
+  size_t split_days = 0, split_threads = 1;
   double frame_ms = 0, eval_ms = 0, frame_cpu_ms = 0, eval_cpu_ms = 0;
   size_t evaluations = 0;
   options.on_day_done = [&](Days d, size_t n) {
@@ -178,6 +179,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     eval_ms += runner.last_eval_ms();
     frame_cpu_ms += runner.last_frame_cpu_ms();
     eval_cpu_ms += runner.last_eval_cpu_ms();
+    if (runner.last_threads() > 1) ++split_days, split_threads = std::max(split_threads, runner.last_threads());
     evaluations += runner.last_rows() * setup->script.program.rules.size();
     written += n;
     summary.days++;
@@ -222,8 +224,8 @@ int cmd_run(const std::vector<std::string>& argv) {
                    : fmt::format("; outbox write {:.0f} ms, CPU {:.0f} ms for {} row(s) ({:.2f} us a row)", write_times.wall_ms,
                                  write_times.cpu_ms, write_times.rows,
                                  write_times.rows ? write_times.cpu_ms * 1000.0 / write_times.rows : 0.0));
-    fmt::print(stderr, "stats: cpu: attributes {:.0f} ms, rules {:.0f} ms; process total {:.0f} ms\n", frame_cpu_ms,
-               eval_cpu_ms, engine::process_cpu_ms());
+    fmt::print(stderr, "stats: cpu: attributes {:.0f} ms, rules {:.0f} ms; process total {:.0f} ms; rules on {} thread(s) on {} of {} day(s)\n", frame_cpu_ms,
+               eval_cpu_ms, engine::process_cpu_ms(), split_threads, split_days, *to - *from + 1);
   } else if (stderr_is_tty())  // timings vary from run to run: only for people, never for pipes and tests
     fmt::print(stderr, "crm run: loaded the store in {:.0f} ms, evaluated {} day(s) in {:.0f} ms\n", setup->load_ms,
              *to - *from + 1, run_ms);

@@ -654,8 +654,51 @@ struct Compiler {
     return acc == kNoNode ? bool_const(true) : acc;
   }
 
-  // Per node: every non-constant node it needs (itself included), in dependency order.
+  // A membership test in a list column with a constant, non-null needle, or its `not`: an And
+  // can evaluate it for the rows that need it (Node::lazy).
+  bool lazy_member(NodeId x) const {
+    const auto& nodes = prog.nodes_;
+    const Node* n = &nodes[x];
+    if (n->op == Op::Not) n = &nodes[n->a];
+    if (n->op != Op::InColumn || n->operand_rep != Rep::I64 || n->a == kNoNode) return false;
+    const Node& needle = nodes[n->a];
+    return needle.op == Op::Const && !needle.null_const && needle.rep == Rep::I64;
+  }
+
+  // Marks the Ands that short-circuit a membership operand (after hash-consing: Node::lazy is
+  // not part of a node's key).
+  void short_circuits() {
+    for (Node& n : prog.nodes_)
+      if (n.op == Op::And && n.a != n.b) n.lazy = lazy_member(n.b) ? n.b : lazy_member(n.a) ? n.a : kNoNode;
+  }
+
+  // A comparison the evaluator may run on a narrowed (int32) load: an int64 operand against a
+  // non-null constant that fits in 32 bits, not ordered by text.
+  bool narrow_compare(const Node& n) const {
+    bool cmp = n.op == Op::Eq || n.op == Op::Ne || n.op == Op::Lt || n.op == Op::Le || n.op == Op::Gt || n.op == Op::Ge;
+    if (!cmp || n.operand_rep != Rep::I64 || n.string_text || n.a == kNoNode || n.b == kNoNode) return false;
+    const Node& c = prog.nodes_[n.b];
+    return c.op == Op::Const && !c.null_const && !c.today && c.rep == Rep::I64 &&
+           (c.string_index >= 0 || (c.i64 >= INT32_MIN && c.i64 <= INT32_MAX));
+  }
+
+  // Marks the loads that two or more such comparisons read (Node::narrow).
+  void narrow_loads() {
+    std::vector<int> uses(prog.nodes_.size(), 0);
+    for (const Node& n : prog.nodes_)
+      if (narrow_compare(n)) ++uses[n.a];
+    for (NodeId id = 0; id < prog.nodes_.size(); ++id) {
+      Node& n = prog.nodes_[id];
+      n.narrow = n.op == Op::LoadI64 && uses[id] >= 2 &&
+                 (n.kind == TypeKind::Int || n.kind == TypeKind::Date || n.kind == TypeKind::String);
+    }
+  }
+
+  // Per node: every non-constant node it needs (itself included), in dependency order. An And's
+  // lazy operand is left out (the And reads its column itself; the needle is a constant).
   void close() {
+    short_circuits();
+    narrow_loads();
     auto& nodes = prog.nodes_;
     prog.closures_.assign(nodes.size(), {});
     for (NodeId id = 0; id < nodes.size(); ++id) {
@@ -668,8 +711,8 @@ struct Compiler {
         merged.swap(out);
       };
       const Node& n = nodes[id];
-      take(n.a);
-      take(n.b);
+      if (n.a != n.lazy) take(n.a);
+      if (n.b != n.lazy) take(n.b);
       for (NodeId x : n.args) take(x);
       if (n.op != Op::Const) merged.push_back(id);
       prog.closures_[id] = std::move(merged);

@@ -168,6 +168,8 @@ struct Evaluator::Regs {
   std::vector<double*> f64;
   std::vector<uint8_t*> b8;
   std::vector<uint8_t*> valid;
+  std::vector<int32_t*> i32;     // Node::narrow loads: the batch as int32
+  std::vector<uint8_t> fits32;   // ... when every value of the batch fits (else 0: use i64)
   std::unique_ptr<std::byte[]> arena;
   std::vector<uint64_t> stamp;
   std::vector<std::vector<int64_t>> bound_list;  // InConst over strings: the ids
@@ -203,6 +205,8 @@ Evaluator::Evaluator(const Program& program, const Frame& frame)
   r.f64.resize(count);
   r.b8.resize(count);
   r.valid.resize(count);
+  r.i32.resize(count);
+  r.fits32.assign(count, 0);
   r.stamp.assign(count, 0);
   r.bound_list.resize(count);
   for (NodeId id = 0; id < count; ++id)
@@ -249,13 +253,19 @@ void Evaluator::bind(const Frame& frame) {
   if (grow) {
     auto round16 = [](size_t bytes) { return (bytes + 15) / 16 * 16; };
     size_t bytes = 0;
-    for (const Node& n : program.nodes_)
+    for (const Node& n : program.nodes_) {
       if (buffered(n)) bytes += round16(capacity_ * (n.rep == Rep::B8 ? 1 : 8)) + round16(capacity_);
+      if (n.narrow) bytes += round16(capacity_ * 4);
+    }
     r.arena.reset(new std::byte[bytes]());
     std::byte* p = r.arena.get();
     for (NodeId id = 0; id < program.nodes_.size(); ++id) {
       const Node& n = program.nodes_[id];
-      r.i64[id] = nullptr, r.f64[id] = nullptr, r.b8[id] = nullptr, r.valid[id] = nullptr;
+      r.i64[id] = nullptr, r.f64[id] = nullptr, r.b8[id] = nullptr, r.valid[id] = nullptr, r.i32[id] = nullptr;
+      if (n.narrow) {
+        r.i32[id] = reinterpret_cast<int32_t*>(p);
+        p += round16(capacity_ * 4);
+      }
       if (!buffered(n)) continue;
       switch (n.rep) {
         case Rep::I64: r.i64[id] = reinterpret_cast<int64_t*>(p); break;
@@ -393,11 +403,24 @@ Ymd civil_cached(Days d) {
 }  // namespace
 
 // The kernels are inlined here; on x86-64 this function is also compiled for AVX2 (64-bit
-// integer compares vectorize only there) and the loader picks the variant the CPU supports.
+// integer compares vectorize only there) and AVX-512 (x86-64-v4: int64 <-> double conversions,
+// compares into mask registers), and the loader picks the variant the CPU supports.
 // Not under ThreadSanitizer: in a shared library the ifunc resolver runs before its runtime is ready.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-__attribute__((target_clones("avx2", "default")))
+#define CRM_EVAL_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define CRM_EVAL_CLONES
 #endif
+
+namespace {
+// x % d for a constant d (not 0, -1): ops::mod_i64_const, on its own so that g++ vectorizes its
+// loops (inlined into exec, the int64 -> double loop stays scalar).
+CRM_EVAL_CLONES __attribute__((noinline)) void mod_by_constant(const int64_t* a, int64_t d, int64_t* o, size_t n) {
+  ops::mod_i64_const(a, d, o, n);
+}
+}  // namespace
+
+CRM_EVAL_CLONES
 void Evaluator::exec(NodeId id) {
   Regs& r = *regs_;
   const Node& n = program_.nodes_[id];
@@ -418,12 +441,15 @@ void Evaluator::exec(NodeId id) {
   switch (n.op) {
     case Op::Const: return;
     case Op::LoadI64:
+      r.fits32[id] = 0;
       if (!col) {
         out.i64 = r.zeros64;
         out.valid = r.zeros8;
       } else {
         out.i64 = col->i64.size() >= b + n_rows && n_rows ? col->i64.data() + b : r.zeros64;
         out.valid = col_valid(col);
+        if (n.narrow && n_rows >= 64 && out.i64 != r.zeros64)  // a few rows: not worth a pass
+          r.fits32[id] = ops::narrow32(out.i64, r.i32[id], n_rows);
       }
       return;
     case Op::LoadF64:
@@ -487,6 +513,21 @@ void Evaluator::exec(NodeId id) {
       return;
     case Op::And:
     case Op::Or:
+      if (n.lazy != kNoNode) {  // a membership operand searched only where the other is not FALSE
+        const Values* X = n.lazy == n.a ? B : A;
+        const Node* m = &program_.nodes_[n.lazy];
+        bool neg = m->op == Op::Not;
+        if (neg) m = &program_.nodes_[m->a];
+        const engine::Column* lc = r.columns[static_cast<size_t>(m->column)];
+        out.valid = ov;
+        if (!lc || lc->list_offsets.size() < b + n_rows + 1) {  // no such list: unknown
+          for (size_t i = 0; i < n_rows; ++i) ob[i] = 0, ov[i] = (X->b8[i] ^ 1) & X->valid[i];
+          return;
+        }
+        ops::and_member(X->b8, X->valid, lc->list_offsets.data() + b, lc->list_values.data(), col_valid(lc),
+                        r.view[m->a].i64[0], neg, ob, ov, n_rows);
+        return;
+      }
       if (A->valid == r.ones && B->valid == r.ones) {
         if (n.op == Op::And) ops::and2(A->b8, B->b8, ob, n_rows);
         else ops::or2(A->b8, B->b8, ob, n_rows);
@@ -548,7 +589,10 @@ void Evaluator::exec(NodeId id) {
       const Node& bn = program_.nodes_[n.b];
       bool b_const = bn.op == Op::Const && !bn.null_const;
       if (n.operand_rep == Rep::I64) {
-        if (b_const) cmp_scalar(A->i64, B->i64[0]);
+        // On the load's int32 copy when the batch and the constant fit: the same answers.
+        if (b_const && r.fits32[n.a] && B->i64[0] >= INT32_MIN && B->i64[0] <= INT32_MAX)
+          cmp_scalar(static_cast<const int32_t*>(r.i32[n.a]), static_cast<int32_t>(B->i64[0]));
+        else if (b_const) cmp_scalar(A->i64, B->i64[0]);
         else cmp(A->i64, B->i64);
       } else if (n.operand_rep == Rep::F64) {
         if (b_const) cmp_scalar(A->f64, B->f64[0]);
@@ -572,7 +616,7 @@ void Evaluator::exec(NodeId id) {
           default: {
             const Node& bn = program_.nodes_[n.b];
             if (bn.op == Op::Const && !bn.null_const && B->i64[0] != 0 && B->i64[0] != -1) {
-              ops::mod_i64_const(A->i64, B->i64[0], oi, n_rows);
+              mod_by_constant(A->i64, B->i64[0], oi, n_rows);
               std::copy_n(A->valid, n_rows, ov);
             } else {
               ops::mod_i64(A->i64, B->i64, A->valid, B->valid, oi, ov, n_rows);

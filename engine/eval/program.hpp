@@ -102,6 +102,14 @@ struct Node {
   std::vector<int32_t> list_strings;
   bool list_has_null = false;
   bool today = false;             // Const: the frame's evaluation date (bound at setup)
+  // And: the operand (a or b) that is a membership test with a constant needle (`"x" in tags`,
+  // `not has_tag("x")`), evaluated by the And itself only for the rows where the other operand
+  // is not FALSE (the per-row short-circuit of `&&`); it is not in the And's closure. kNoNode: none.
+  NodeId lazy = kNoNode;
+  // LoadI64 of an int, date or string column that several comparisons with 32-bit constants
+  // read: the load also narrows the batch to int32 (when every value fits), and those
+  // comparisons run on the narrow copy, twice the values per instruction.
+  bool narrow = false;
 };
 
 // A value of one row, for explain and for value expressions (once per keys, points).

@@ -153,6 +153,10 @@ void FrameCursor::index_side_facts() {
   std::sort(side_facts_.begin(), side_facts_.end());
 }
 
+namespace {
+constexpr size_t kParallelPurchaseRows = 4096;  // below, a thread costs more than it saves
+}  // namespace
+
 void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint32_t>& overlay_rows) {
   // The rows with a fact dated in (day_, d], and those whose tag overlay changed, with what
   // their facts change (row << 8 | kTouch* bits, merged per row below).
@@ -185,44 +189,49 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
 
   // First the columns that move with the date alone, for every row (touched rows are then
   // recomputed below, as of d): a day later is one more day since, one fewer until.
+  // Rows are independent (each writes its own): on several threads from kParallelRows rows.
   const Days delta = d - day_;
-  const size_t n = f_.rows();
-  for (const char* name : {"days_since_first_purchase", "days_since_last_purchase", "days_since", "days_since_signup"}) {
-    // Valid rows only (a purchase, a sign-up on or before the last day); a first purchase or a
-    // sign-up dated since then is a fact of a touched row.
-    if (Column* c = col(name))
-      for (size_t r = 0; r < n; ++r) c->i64[r] += delta * c->valid[r];
-  }
+  Column* since[] = {col("days_since_first_purchase"), col("days_since_last_purchase"), col("days_since"),
+                     col("days_since_signup")};
   Column* age = col("age");
   Column* until_birthday = col("days_until_birthday");
-  if (age || until_birthday) {
-    for (size_t r = 0; r < n; ++r) {
-      if (next_birthday_[r] == kNoDay) continue;
-      if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
-        next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
-        if (age) {
-          clear(*age, r);
-          int a = age_on(f_.birthday[r], d);
-          if (a >= 0) set(*age, r, a);
+  Column* months = col("subscription.months");
+  const Ymd e = civil_from_days(d);
+  const unsigned e_last = days_in_month(e.y, e.m);
+  for_rows(f_.rows(), [&](size_t begin, size_t end) {
+    for (Column* c : since) {
+      // Valid rows only (a purchase, a sign-up on or before the last day); a first purchase or a
+      // sign-up dated since then is a fact of a touched row.
+      if (c)
+        for (size_t r = begin; r < end; ++r) c->i64[r] += delta * c->valid[r];
+    }
+    if (age || until_birthday) {
+      for (size_t r = begin; r < end; ++r) {
+        if (next_birthday_[r] == kNoDay) continue;
+        if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
+          next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+          if (age) {
+            clear(*age, r);
+            int a = age_on(f_.birthday[r], d);
+            if (a >= 0) set(*age, r, a);
+          }
         }
+        if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
       }
-      if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
     }
-  }
-  if (Column* months = col("subscription.months")) {
-    const Ymd e = civil_from_days(d);
-    const unsigned e_last = days_in_month(e.y, e.m);
-    for (size_t r = 0; r < n; ++r) {
-      int64_t s = subscription_[r];
-      if (s < 0) continue;
-      Days cancel = f_.sub_cancelled[s];
-      if (cancel != kNoDay && cancel <= d) continue;  // counted to the cancellation: set when it happened
-      const Ymd& st = sub_start_ymd_[r];  // whole_months(start, d), start <= d
-      int m = (e.y - st.y) * 12 + static_cast<int>(e.m) - static_cast<int>(st.m);
-      if (e.d < st.d && e.d != e_last) --m;
-      months->i64[r] = std::max(m, 0);
+    if (months) {
+      for (size_t r = begin; r < end; ++r) {
+        int64_t s = subscription_[r];
+        if (s < 0) continue;
+        Days cancel = f_.sub_cancelled[s];
+        if (cancel != kNoDay && cancel <= d) continue;  // counted to the cancellation: set when it happened
+        const Ymd& st = sub_start_ymd_[r];  // whole_months(start, d), start <= d
+        int m = (e.y - st.y) * 12 + static_cast<int>(e.m) - static_cast<int>(st.m);
+        if (e.d < st.d && e.d != e_last) --m;
+        months->i64[r] = std::max(m, 0);
+      }
     }
-  }
+  });
 
   PurchaseCols pc{col("purchase_count"),
                   col("total_spent"),
@@ -246,10 +255,18 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
   purchased.col = col("purchased");
   categories.col = col("categories");
   tags.col = col("tags");
+  // The purchase rows' sums first, on two threads when there are many: each reads its customer's
+  // orders (scattered over memory: a few cache misses a row), nothing else.
+  std::vector<PurchaseRow> purchases(purchase_rows_.size());
+  for_chunks(purchases.size(), purchases.size() >= kParallelPurchaseRows ? kAttributeThreads : 1,
+             [&](size_t begin, size_t end, size_t) {
+               for (size_t k = begin; k < end; ++k) purchases[k] = purchase_row(f_, purchase_rows_[k], d);
+             });
+  size_t next_purchase = 0;
   std::vector<int64_t> scratch;
   for (auto [r, what] : rows) {
     if (what & kTouchPurchases) {
-      PurchaseRow p = purchase_row(f_, r, d);
+      const PurchaseRow& p = purchases[next_purchase++];
       pc.store(r, p, d);
       first_purchase_[r] = p.first;
       last_purchase_[r] = p.last;

@@ -201,7 +201,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
         if (waits) continue;
         bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, o.customer, fr.holdout_pct);
         add_rule_candidates(ru, ef, row, ev, i, d, history_.intern_key(dedupe), hold, optin, {},
-                            cands[static_cast<uint32_t>(o.row)]);
+                            cands[static_cast<uint32_t>(o.row)], scratch(0));
       }
     }
   }
@@ -209,13 +209,14 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
 }
 
 std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences) {
-  clear_candidate_pools();
+  Scratch& w = scratch(0);
+  clear_candidate_pools(w);
   std::map<uint32_t, std::vector<Candidate>> cands;
   add_event_candidates(d, frame, occurrences, false, cands);
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
-    settle(row, facts_.customer_id[row], d, list);
-    for (auto& c : list) out.push_back(make_action(c, d, facts_.customer_id[row]));
+    settle(row, facts_.customer_id[row], d, list, w);
+    for (auto& c : list) out.push_back(make_action(c, d, facts_.customer_id[row], w));
   }
   return out;
 }

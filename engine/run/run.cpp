@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <cmath>
 #include <map>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <unordered_set>
 
@@ -116,21 +118,6 @@ void tag_changes_into(const Column& from, Column& to, std::vector<std::tuple<uin
 }
 
 
-// Before a growing vector copies itself: reserves for what the rows [0, done) added to it
-// (`added`), extrapolated to all `rows` (customers are spread evenly over the rows), so it rarely
-// grows by copying and its pages are written once. A large reservation is a mapping of its own
-// (above glibc's largest mmap threshold, 32 MiB), whose pages never written are never mapped:
-// it gets a wide margin; a smaller one, which comes from the heap, a narrow one.
-template <class T>
-void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
-  if (done >= rows || done == 0) return;
-  const size_t base = v.size() - added;
-  const size_t expect = base + added / done * rows + added % done * rows / done;
-  if (v.capacity() >= expect + expect / 8 + kBatchRows) return;
-  const bool mapped = expect * sizeof(T) >= (size_t{64} << 20);
-  v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
-}
-
 }  // namespace
 
 bool held_out(const std::string& key, int64_t customer, double pct) {
@@ -204,9 +191,27 @@ Runner::Runner(const lang::CheckedProgram& program, const RuleGraph& graph, cons
     limit_campaign_.push_back(it == campaign_ids_.end() ? UINT32_MAX : it->second + 1);
   }
   once_key_ = history_.intern_key("once");
+  scratch_.push_back(std::make_unique<Scratch>());
+  size_t threads = std::min<size_t>(8, std::max(1u, std::thread::hardware_concurrency()));
+  if (const char* e = std::getenv("CRM_RUN_THREADS")) {
+    char* end = nullptr;
+    long v = std::strtol(e, &end, 10);
+    if (end != e && *end == 0 && v >= 1 && v <= 64) threads = static_cast<size_t>(v);
+  }
+  set_threads(threads);
 }
 
 Runner::~Runner() = default;
+
+void Runner::set_threads(size_t threads, size_t min_rows) {
+  threads_ = std::max<size_t>(1, threads);
+  min_rows_per_thread_ = std::max(min_rows, kBatchRows);
+}
+
+Runner::Scratch& Runner::scratch(size_t k) {
+  while (scratch_.size() <= k) scratch_.push_back(std::make_unique<Scratch>());
+  return *scratch_[k];
+}
 
 void Runner::reset() {
   // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
@@ -217,6 +222,11 @@ void Runner::reset() {
     once_key_ = history_.intern_key("once");
     for (auto& m : once_per_keys_) m.clear();  // their ids were interned in the old history
     once_per_null_.assign(once_per_null_.size(), UINT32_MAX);
+    for (auto& w : scratch_) {  // their caches of those ids
+      w->once_keys.clear();
+      w->once_null.clear();
+      w->once_recent.clear();
+    }
   }
   if (points_texts_.size() > kMaxKeptKeys) points_texts_.clear();
   tag_overlay_.clear();
@@ -226,14 +236,14 @@ void Runner::reset() {
   journeys_loaded_ = false;
 }
 
-void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
+void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d, Scratch& w) {
   bool any_needs = false;
   for (const auto& c : cands) any_needs = any_needs || c.needs_count != 0;
   for (bool changed = true; changed;) {
     changed = false;
     for (auto& c : cands) c.status = c.pre_status;
     // Sends compete for caps: higher priority first, then declaration order, then action order.
-    std::vector<Candidate*>& sends = sends_scratch_;
+    std::vector<Candidate*>& sends = w.sends;
     sends.clear();
     if (!program_.limits.empty())
       for (auto& c : cands)
@@ -245,7 +255,7 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
         if (a->rule != b->rule) return a->rule < b->rule;
         return a->action_index < b->action_index;
       });
-    std::vector<const Candidate*>& allocated = allocated_scratch_;
+    std::vector<const Candidate*>& allocated = w.allocated;
     allocated.clear();
     for (Candidate* s : sends) {
       for (size_t li = 0; li < program_.limits.size(); ++li) {
@@ -275,31 +285,31 @@ void Runner::allocate(std::vector<Candidate>& cands, int64_t customer, Days d) {
     std::vector<uint8_t> keep(cands.size(), 1);
     for (size_t k = 0; k < cands.size(); ++k)
       for (uint32_t n = 0; n < cands[k].needs_count; ++n)
-        if (!fired(needs_pool_[cands[k].needs_at + n])) keep[k] = 0;
-    size_t w = 0;
+        if (!fired(w.needs_pool[cands[k].needs_at + n])) keep[k] = 0;
+    size_t kept = 0;
     for (size_t k = 0; k < cands.size(); ++k) {
       if (!keep[k]) {
         changed = true;
         continue;
       }
-      if (w != k) cands[w] = std::move(cands[k]);
-      ++w;
+      if (kept != k) cands[kept] = std::move(cands[k]);
+      ++kept;
     }
-    cands.resize(w, Candidate{});
+    cands.resize(kept, Candidate{});
   }
 }
 
 bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d, uint32_t key,
                                  bool hold, const Column* const* optin, const std::vector<uint32_t>& needs_today,
-                                 std::vector<Candidate>& list) {
+                                 std::vector<Candidate>& list, Scratch& w) {
   (void)d;
   const lang::FlatRule& fr = program_.rules[r];
   const CompiledRule& cr = compiled_.rules()[r];
   bool any_passed = false;
-  uint32_t needs_at = 0;  // the rules this rule waits for, once in needs_pool_ for all its actions
+  uint32_t needs_at = 0;  // the rules this rule waits for, once in w.needs_pool for all its actions
   if (!needs_today.empty()) {
-    needs_at = static_cast<uint32_t>(needs_pool_.size());
-    needs_pool_.insert(needs_pool_.end(), needs_today.begin(), needs_today.end());
+    needs_at = static_cast<uint32_t>(w.needs_pool.size());
+    w.needs_pool.insert(w.needs_pool.end(), needs_today.begin(), needs_today.end());
   }
   for (size_t k = 0; k < fr.actions->size(); ++k) {
     const lang::Action& act = (*fr.actions)[k];
@@ -325,8 +335,8 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
     c.action_index = static_cast<uint32_t>(k);
     c.kind = act.kind;
     if (act.kind == lang::ActionKind::Points) {
-      points_pool_.push_back(points);
-      c.payload = static_cast<uint32_t>(points_pool_.size());
+      w.points_pool.push_back(points);
+      c.payload = static_cast<uint32_t>(w.points_pool.size());
     }
     c.needs_at = needs_at;
     c.needs_count = static_cast<uint32_t>(needs_today.size());
@@ -345,9 +355,9 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
       Payload* payload = nullptr;
       auto the_payload = [&]() -> Payload& {
         if (!payload) {
-          payloads_.emplace_back();
-          c.payload = static_cast<uint32_t>(payloads_.size());
-          payload = &payloads_.back();
+          w.payloads.emplace_back();
+          c.payload = static_cast<uint32_t>(w.payloads.size());
+          payload = &w.payloads.back();
         }
         return *payload;
       };
@@ -372,14 +382,14 @@ bool Runner::add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Eva
   return any_passed;
 }
 
-void Runner::clear_candidate_pools() {
+void Runner::clear_candidate_pools(Scratch& w) {
   static_assert(std::is_trivially_copyable_v<Candidate>);  // pooled and moved as plain bytes
-  payloads_.clear();
-  points_pool_.clear();
-  needs_pool_.clear();
+  w.payloads.clear();
+  w.points_pool.clear();
+  w.needs_pool.clear();
 }
 
-ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
+ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scratch& w) {
   const lang::FlatRule& fr = program_.rules[c.rule];
   ActionOut o;
   o.date = d;
@@ -388,7 +398,7 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.rule_name = fr.name;
   o.kind = c.kind;
   if (c.kind == lang::ActionKind::Points) {
-    const int64_t points = points_pool_[c.payload - 1];
+    const int64_t points = w.points_pool[c.payload - 1];
     auto [it, added] = points_texts_.try_emplace(points);  // a node: the text stays where it is
     if (added) it->second = std::to_string(points);
     o.target = it->second;
@@ -401,13 +411,17 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer) {
   o.action_index = c.action_index;
   if (c.kind == lang::ActionKind::Send)
     if (const lang::Message* m = action_message_[c.rule][c.action_index]) o.cost = m->cost.value_or(0);
-  if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(payloads_[c.payload - 1]));
+  if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(w.payloads[c.payload - 1]));
   o.transactional = c.transactional;
   return o;
 }
 
-void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
-  allocate(list, customer, d);
+void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w) {
+  allocate(list, customer, d, w);
+  record_and_order(row, customer, d, list);
+}
+
+void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
   // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
   std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
   fired_rules.clear();
@@ -441,30 +455,55 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
   }
 }
 
-uint32_t Runner::once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i) {
-  if (!v.valid[i]) {
-    if (once_per_null_[r] == UINT32_MAX) once_per_null_[r] = history_.intern_key(key_text(ev.value_at(node, i)));
-    return once_per_null_[r];
+uint32_t Runner::once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i,
+                              Scratch& w) {
+  const size_t rules = once_per_keys_.size();
+  if (w.once_null.size() != rules) {
+    w.once_keys.assign(rules, {});
+    w.once_null.assign(rules, UINT32_MAX);
+    w.once_recent.assign(rules * Scratch::kOnceSlots, Scratch::OnceSlot{});
   }
+  const bool valid = v.valid[i] != 0;
   uint64_t bits = 0;
-  switch (v.rep) {
-    case Rep::I64: bits = static_cast<uint64_t>(v.i64[i]); break;
-    case Rep::F64: std::memcpy(&bits, &v.f64[i], sizeof bits); break;
-    case Rep::B8: bits = v.b8[i]; break;
+  Scratch::OnceSlot* slot = nullptr;
+  if (!valid) {
+    if (w.once_null[r] != UINT32_MAX) return w.once_null[r];
+  } else {
+    switch (v.rep) {
+      case Rep::I64: bits = static_cast<uint64_t>(v.i64[i]); break;
+      case Rep::F64: std::memcpy(&bits, &v.f64[i], sizeof bits); break;
+      case Rep::B8: bits = v.b8[i]; break;
+    }
+    slot = &w.once_recent[r * Scratch::kOnceSlots + ((bits * 0x9E3779B97F4A7C15ULL) >> (64 - Scratch::kOnceSlotBits))];
+    if (slot->key != 0 && slot->bits == bits) return slot->key - 1;
+    if (w.concurrent)
+      if (auto it = w.once_keys[r].find(bits); it != w.once_keys[r].end()) {
+        *slot = {bits, it->second + 1};
+        return it->second;
+      }
+  }
+  // A value this thread has not seen lately: the Runner's maps (shared on a split day: under the mutex).
+  std::unique_lock<std::mutex> lock(once_mu_, std::defer_lock);
+  if (w.concurrent) lock.lock();
+  if (!valid) {
+    if (once_per_null_[r] == UINT32_MAX) once_per_null_[r] = history_.intern_key(key_text(ev.value_at(node, i)));
+    return w.once_null[r] = once_per_null_[r];
   }
   auto [it, inserted] = once_per_keys_[r].try_emplace(bits, 0);
   if (inserted) it->second = history_.intern_key(key_text(ev.value_at(node, i)));
+  if (w.concurrent) w.once_keys[r].emplace(bits, it->second);
+  *slot = {bits, it->second + 1};
   return it->second;
 }
 
-void Runner::add_candidate(uint32_t row, Candidate&& c) {
-  auto at = static_cast<uint32_t>(day_cands_.size());
-  day_cands_.push_back({std::move(c), 0});
+void Runner::add_candidate(uint32_t row, Candidate&& c, Scratch& w) {
+  auto at = static_cast<uint32_t>(w.day_cands.size());
+  w.day_cands.push_back({std::move(c), 0});
   if (row_head_[row] == 0) {
     row_head_[row] = at + 1;
-    cand_rows_.push_back(row);
+    w.cand_rows.push_back(row);
   } else {
-    day_cands_[row_tail_[row]].next = at + 1;
+    w.day_cands[row_tail_[row]].next = at + 1;
   }
   row_tail_[row] = at;
 }
@@ -504,36 +543,59 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   // Stages (stage_plan.hpp): planned once per script, again only when the live rules change.
   const std::vector<std::vector<size_t>>& stages = stage_plan_->for_day(d);
+  // Without event rules, a row's candidates are all known once the last stage has evaluated its
+  // batch: its rows are settled there, in row order, and the batch's candidates leave the pool,
+  // which stays the size of a batch's (cache-resident) instead of the whole day's. Settling
+  // touches only the row's own customer's history, which no other row's gate reads.
+  const bool settle_by_batch = !any_event_rule_;
+  // One evaluator per thread for every day: rebinding to the same frame costs little when its
+  // columns are the same objects (the cursor keeps them), unlike binding a new one. Bound before
+  // any thread starts (binding interns the program's string constants, has_tag("x")'s among them:
+  // the first thread's binding comes before split_threads looks for tags never interned).
+  auto bind = [&](Scratch& w) {
+    if (!w.ev) w.ev = std::make_unique<Evaluator>(compiled_, frame);
+    else if (w.ev_layout != cursor_->layout()) w.ev->bind(frame);
+    else w.ev->rebind_contents();
+    w.ev_layout = cursor_->layout();
+  };
+  bind(scratch(0));
+  const size_t threads = split_threads(frame, settle_by_batch, trace_row.has_value(), stages);
+  last_threads_ = threads;
 
   if (row_head_.size() != frame.rows) {
     row_head_.assign(frame.rows, 0);
     row_tail_.assign(frame.rows, 0);
   }
-  cand_rows_.clear();
-  day_cands_.clear();
-  clear_candidate_pools();
+  for (size_t k = 0; k < threads; ++k) {
+    Scratch& w = scratch(k);
+    w.cand_rows.clear();
+    w.day_cands.clear();
+    w.settled_rows.clear();
+    w.settled_end.clear();
+    w.settled.clear();
+    w.concurrent = threads > 1;
+    clear_candidate_pools(w);
+    if (k > 0) bind(w);
+  }
+  Scratch& w0 = *scratch_[0];
   // (rule, row) that passed an action today (provisional), for rules some `after` waits for: a
   // bit per row (125 KiB a rule at 1M rows, cleared per evaluation; a 4-byte stamp per row was
   // 4 MiB of fresh pages per rule on a first day).
   if (fired_today_.size() != program_.rules.size()) fired_today_.resize(program_.rules.size());
   for (size_t r = 0; r < program_.rules.size(); ++r)
     if (after_target_[r]) fired_today_[r].assign((frame.rows + 63) / 64, 0);
-  auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
-  const Column* optin[lang::kChannelCount];
-  for (int c = 0; c < lang::kChannelCount; ++c) optin[c] = frame.column(kOptInColumn[c]);
-  const uint32_t day_key = history_.intern_key(format_date(d));  // the dedupe value of `every`
-  std::vector<uint32_t> needs_today;
+  DayPass pass(frame);
+  pass.d = d;
+  for (int c = 0; c < lang::kChannelCount; ++c) pass.optin[c] = frame.column(kOptInColumn[c]);
+  pass.day_key = history_.intern_key(format_date(d));
+  pass.settle_by_batch = settle_by_batch;
+  pass.trace_row = trace_row;
+  pass.trace_by_rule = &trace_by_rule;
 
-  // One evaluator for every day: rebinding to the same frame costs little when its columns are
-  // the same objects (the cursor keeps them), unlike binding a new one.
-  if (!day_ev_) day_ev_ = std::make_unique<Evaluator>(compiled_, frame);
-  else if (day_ev_layout_ != cursor_->layout()) day_ev_->bind(frame);
-  else day_ev_->rebind_contents();
-  day_ev_layout_ = cursor_->layout();
-  Evaluator& ev = *day_ev_;
   // Per customer (by row, i.e. by id): caps, then the final statuses into the history and the output.
   // stream_day: into the reused buffer, handed to the sink every kStreamChunk actions or so.
   std::vector<ActionOut> day_out;
+  if (into_) day_out = std::move(*into_);  // evaluate_day_into: its buffer, capacity and all
   std::vector<ActionOut>& out = sink_ ? stream_out_ : day_out;
   out.clear();
   double sink_ms = 0, sink_cpu_ms = 0;
@@ -546,14 +608,14 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     if (timing) sink_ms += ms_since(s0), sink_cpu_ms += process_cpu_ms() - sc0;
   };
   constexpr size_t kStreamChunk = 4096;  // ~400 KiB of records: stays in the cache between flushes
-  auto settle_row = [&](uint32_t row) {
-    std::vector<Candidate>& list = row_scratch_;
+  pass.settle_row = [&](uint32_t row) {
+    std::vector<Candidate>& list = w0.row_scratch;
     list.clear();
-    for (uint32_t n = row_head_[row]; n != 0; n = day_cands_[n - 1].next) list.push_back(day_cands_[n - 1].c);
+    for (uint32_t n = row_head_[row]; n != 0; n = w0.day_cands[n - 1].next) list.push_back(w0.day_cands[n - 1].c);
     row_head_[row] = 0;
-    settle(row, frame.customer_id[row], d, list);
+    settle(row, frame.customer_id[row], d, list, w0);
     for (auto& c : list) {
-      out.push_back(make_action(c, d, frame.customer_id[row]));
+      out.push_back(make_action(c, d, frame.customer_id[row], w0));
       if (trace_row && *trace_row == row) {
         RuleTrace& t = trace_by_rule[c.rule];
         t.actions.push_back(out.back());
@@ -561,134 +623,21 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       }
     }
   };
-  // Without event rules, a row's candidates are all known once the last stage has evaluated its
-  // batch: its rows are settled there, in row order, and the batch's candidates leave the pool,
-  // which stays the size of a batch's (cache-resident) instead of the whole day's. Settling
-  // touches only the row's own customer's history, which no other row's gate reads.
-  const bool settle_by_batch = !any_event_rule_;
+  pass.after_batch = [&](size_t end_row) {
+    if (sink_) flush(kStreamChunk);
+    else reserve_ahead(out, out.size(), end_row, frame.rows);
+  };
+
   for (size_t s = 0; s < stages.size(); ++s) {
-    const auto& stage = stages[s];
     const bool last_stage = s + 1 == stages.size();
-    const size_t pool_base = day_cands_.size();  // earlier stages' candidates stay below it
-    std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // (row, tag, set?) in order
-    for (size_t b = 0; b < frame.rows; b += kBatchRows) {
-      ev.set_batch(b, std::min(frame.rows, b + kBatchRows));
-      for (size_t r : stage) {
-        const auto ru = static_cast<uint32_t>(r);
-        const lang::FlatRule& fr = program_.rules[r];
-        const CompiledRule& cr = compiled_.rules()[r];
-        const Truth* truth = ev.condition(r);
-        Evaluator::Values key_values;
-        bool have_key_values = false;
-        const size_t nb = ev.batch_size();
-        if (trace_row && *trace_row >= b && *trace_row < b + nb) {
-          trace_by_rule[r].condition = truth[*trace_row - b];
-          trace_by_rule[r].evaluated = true;
-        }
-        // Only the rows whose condition is TRUE: memchr skips the others many bytes at a time.
-        static_assert(static_cast<uint8_t>(Truth::True) == 1);
-        const auto* t8 = reinterpret_cast<const uint8_t*>(truth);
-        // The history entries of these rows are scattered over a large array: ask for them all
-        // first, so the gate below does not wait for memory one row at a time.
-        for (const void* hit = std::memchr(t8, 1, nb); hit;) {
-          size_t i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
-          history_.prefetch(ru, frame.customer_id[b + i]);
-          hit = i + 1 < nb ? std::memchr(t8 + i + 1, 1, nb - i - 1) : nullptr;
-        }
-        for (size_t i = 0;; ++i) {
-          const void* hit = i < nb ? std::memchr(t8 + i, 1, nb - i) : nullptr;
-          if (!hit) break;
-          i = static_cast<size_t>(static_cast<const uint8_t*>(hit) - t8);
-          size_t row = b + i;
-          bool tracing = trace_row && *trace_row == row;
-          if (!facts_.exists_on(row, d)) continue;
-          int64_t customer = frame.customer_id[row];
-          bool blocked = false;
-          std::string why;  // built only for the traced customer
-          uint32_t key = 0;
-          switch (fr.dedupe) {
-            case lang::FlatRule::Dedupe::Once:
-              key = once_key_;
-              if (history_.fired_ever(ru, customer)) {
-                blocked = true;
-                if (tracing) why = "once: already fired on " + format_date(*history_.last_fired(ru, customer, d));
-              }
-              break;
-            case lang::FlatRule::Dedupe::OncePer:
-              if (!have_key_values) {  // the key's values for the batch, as the condition left them
-                key_values = ev.current_values(cr.once_per);
-                have_key_values = true;
-              }
-              key = once_per_key(ru, cr.once_per, key_values, ev, i);
-              if (history_.fired_with_key(ru, customer, key)) {
-                blocked = true;
-                if (tracing) why = "once per: already fired for the value " + history_.key_text(key);
-              }
-              break;
-            case lang::FlatRule::Dedupe::Every: {
-              key = day_key;
-              auto last = history_.last_fired(ru, customer, d);
-              if (last && d - *last < fr.every_days) {
-                blocked = true;
-                if (tracing) why = fmt::format("every {} days: last fired on {}", fr.every_days, format_date(*last));
-              }
-              break;
-            }
-          }
-          needs_today.clear();
-          for (size_t k = 0; k < after_[r].size() && !blocked; ++k) {
-            const auto [target, days] = after_[r][k];
-            if (target == UINT32_MAX) continue;
-            const std::string& name = fr.after[k].rule;
-            auto last = history_.last_fired(target, customer, d);
-            bool today = fired_today(target, row);
-            if (days < 0) {
-              if (last) continue;
-              if (today) {
-                needs_today.push_back(target);
-                continue;
-              }
-              blocked = true;
-              if (tracing) why = "after " + name + ": it has not fired for this customer";
-            } else {
-              if (!last && today) last = d;
-              if (!last || d - *last < days) {
-                blocked = true;
-                if (tracing)
-                  why = !last ? "after " + name + ": it has not fired for this customer"
-                              : fmt::format("after {} {} days: it fired on {}", name, days, format_date(*last));
-              } else if (*last == d) {
-                needs_today.push_back(target);
-              }
-            }
-          }
-          if (blocked) {
-            if (tracing) trace_by_rule[r].blocked = why;
-            continue;
-          }
-          bool hold = fr.holdout_pct > 0 && held_out(fr.holdout_key, customer, fr.holdout_pct);
-          std::vector<Candidate>& list = rule_scratch_;
-          list.clear();
-          bool any_passed = add_rule_candidates(ru, frame, row, ev, i, d, key, hold, optin, needs_today, list);
-          if (!fr.writes_tags.empty())
-            for (const Candidate& c : list)
-              if (c.status == Status::Sent && (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag))
-                stage_tags.emplace_back(static_cast<uint32_t>(row), frame.strings->intern((*fr.actions)[c.action_index].name),
-                                        c.kind == lang::ActionKind::Tag);
-          for (Candidate& c : list) add_candidate(static_cast<uint32_t>(row), std::move(c));
-          if (any_passed && after_target_[r]) fired_today_[r][row >> 6] |= uint64_t{1} << (row & 63);
-        }
-      }
-      const size_t end = std::min(frame.rows, b + kBatchRows);
-      if (settle_by_batch && last_stage) {
-        for (size_t row = b; row < end; ++row)
-          if (row_head_[row] != 0) settle_row(static_cast<uint32_t>(row));
-        day_cands_.resize(pool_base);  // later rows' chains end below pool_base (see above)
-        if (sink_) flush(kStreamChunk);
-        else reserve_ahead(out, out.size(), end, frame.rows);
-      } else if (settle_by_batch) {
-        reserve_ahead(day_cands_, day_cands_.size() - pool_base, end, frame.rows);
-      }
+    std::vector<std::tuple<uint32_t, int64_t, bool>>& stage_tags = w0.stage_tags;  // (row, tag, set?) in order
+    stage_tags.clear();
+    if (threads > 1) {
+      evaluate_split(pass, stages[s], last_stage, threads);
+      for (size_t k = 1; k < threads; ++k)  // the ranges follow each other: the rows stay in order
+        stage_tags.insert(stage_tags.end(), scratch_[k]->stage_tags.begin(), scratch_[k]->stage_tags.end());
+    } else {
+      evaluate_rows(pass, stages[s], last_stage, 0, frame.rows, w0);
     }
     // The last stage's tags are read only by the event rules and a trace's explanation (then
     // the column is restored): without them, nothing would see the rewrite.
@@ -704,6 +653,18 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       }
     }
   }
+  if (threads > 1) {  // the rows the threads settled, range by range: recorded and output in row order
+    if (!sink_) {
+      size_t n = 0;
+      for (size_t k = 0; k < threads; ++k) n += scratch_[k]->settled.size();
+      out.reserve(n);
+    }
+    for (size_t k = 0; k < threads; ++k)
+      record_settled(*scratch_[k], frame, d, [&](ActionOut&& a) {
+        out.push_back(std::move(a));
+        flush(kStreamChunk);
+      });
+  }
 
   if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
@@ -713,23 +674,27 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     trace_row_.reset();
     trace_rules_ = nullptr;
     for (auto& [row, list] : event_cands)
-      for (auto& c : list) add_candidate(row, std::move(c));
+      for (auto& c : list) add_candidate(row, std::move(c), w0);
   }
 
   if (!settle_by_batch || stages.empty()) {
-    std::sort(cand_rows_.begin(), cand_rows_.end());
-    if (!sink_) out.reserve(out.size() + day_cands_.size());
+    std::vector<uint32_t>& cand_rows = w0.cand_rows;
+    std::sort(cand_rows.begin(), cand_rows.end());
+    if (!sink_) out.reserve(out.size() + w0.day_cands.size());
     constexpr size_t kAhead = 8;  // a row's candidates are scattered over the day's pool: load a few rows ahead
-    for (size_t k = 0; k < cand_rows_.size(); ++k) {
-      if (k + kAhead < cand_rows_.size() && row_head_[cand_rows_[k + kAhead]] != 0)
-        __builtin_prefetch(&day_cands_[row_head_[cand_rows_[k + kAhead]] - 1]);
-      if (row_head_[cand_rows_[k]] != 0) settle_row(cand_rows_[k]);
+    for (size_t k = 0; k < cand_rows.size(); ++k) {
+      if (k + kAhead < cand_rows.size() && row_head_[cand_rows[k + kAhead]] != 0)
+        __builtin_prefetch(&w0.day_cands[row_head_[cand_rows[k + kAhead]] - 1]);
+      if (row_head_[cand_rows[k]] != 0) pass.settle_row(cand_rows[k]);
       flush(kStreamChunk);
     }
   }
   flush(1);
-  cand_rows_.clear();
-  day_cands_.clear();
+  for (size_t k = 0; k < threads; ++k) {
+    scratch_[k]->cand_rows.clear();
+    scratch_[k]->day_cands.clear();
+    scratch_[k]->concurrent = false;
+  }
   last_eval_ms_ = timing ? ms_since(t1) - sink_ms : 0;
   last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 - sink_cpu_ms : 0;
 
@@ -743,6 +708,18 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   }
   if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
   return day_out;
+}
+
+void Runner::evaluate_day_into(Days d, std::vector<ActionOut>& out) {
+  out.clear();
+  into_ = &out;
+  try {
+    out = evaluate_day(d);
+  } catch (...) {
+    into_ = nullptr;
+    throw;
+  }
+  into_ = nullptr;
 }
 
 void Runner::stream_day(Days d, const ActionSink& sink) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +65,16 @@ class Runner {
   // embedding API's one-customer calls turn it off (reading the process CPU clock is a system
   // call, a noticeable part of a call of a few microseconds).
   void set_timing(bool on) { timing_ = on; }
+  // Threads that evaluate a day's rows, each a range of rows (day_rows.cpp): at most `threads`,
+  // and no more than one per `min_rows` rows (at least kBatchRows). By default CRM_RUN_THREADS
+  // or the machine's cores (at most 8), one per 32,768 rows. The actions, their order and the
+  // history are the same as with one thread. A day runs on one thread when it traces a customer,
+  // has event rules or journeys, uses lower()/upper() (which intern strings), or a tag action
+  // names a tag the store has never seen (its first day interns it).
+  void set_threads(size_t threads, size_t min_rows = kMinRowsPerThread);
+  static constexpr size_t kMinRowsPerThread = 32'768;
+  // The threads the last day's rows were split over (1: it ran on one thread).
+  size_t last_threads() const { return last_threads_; }
 
   // Loads the history of earlier runs from the facts' outbox (real runs; outbox.cpp).
   void load_history_from_outbox();
@@ -83,6 +94,9 @@ class Runner {
   // instead of building the day's vector (~100 bytes an action: ~85 MB of fresh pages on a large
   // store's first day). The time spent in `sink` is not counted in last_eval_*.
   using ActionSink = std::function<void(std::span<const ActionOut>)>;
+  // evaluate_day into `out` (its contents replaced), reusing its capacity: a caller that
+  // evaluates many days (a simulation) writes each day's records into memory already mapped.
+  void evaluate_day_into(Days d, std::vector<ActionOut>& out);
   void stream_day(Days d, const ActionSink& sink);
 
   // The real-time path (crm event, journeys.cpp): evaluates the event rules and the day-0
@@ -114,28 +128,47 @@ class Runner {
  private:
   struct Candidate;
   struct Payload;
-  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d);
+  struct PooledCandidate;
+  struct Scratch;
+  struct DayPass;
+  // Caps by priority: the final statuses of one customer's candidates (`w`: the pools they index).
+  void allocate(std::vector<Candidate>& cands, int64_t customer, Days d, Scratch& w);
   // Appends the candidates of rule r's actions for frame row `row` (batch index i of `ev`):
   // holdout, consent, points; returns whether any passed before caps. Shared by daily rules and
   // the event/journey path.
   bool add_rule_candidates(uint32_t r, const Frame& frame, size_t row, Evaluator& ev, size_t i, Days d,
                            uint32_t key, bool hold, const Column* const* optin,
-                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list);
-  // Caps, then the passed actions into the history and the tag overlay; sorts the customer's
-  // candidates into output order.
-  void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
+                           const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list, Scratch& w);
+  // Caps (allocate), then record_and_order.
+  void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w);
+  // The passed actions of a settled list into the history and the tag overlay (in list order),
+  // then the list sorted into output order.
+  void record_and_order(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
-  uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i);
-  // The output action of a settled candidate (moves its payload out).
-  ActionOut make_action(const Candidate& c, Days d, int64_t customer);
+  uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
+  // The output action of a settled candidate (moves its payload out of w's pools).
+  ActionOut make_action(const Candidate& c, Days d, int64_t customer, Scratch& w);
   // Forgets the last evaluation's payloads and waited-for rules (before an evaluation).
-  void clear_candidate_pools();
+  void clear_candidate_pools(Scratch& w);
   // Appends a candidate to today's list of a customer row (registers the row on first use).
-  void add_candidate(uint32_t row, Candidate&& c);
+  void add_candidate(uint32_t row, Candidate&& c, Scratch& w);
   // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,
                             std::map<uint32_t, std::vector<Candidate>>& cands);
+  // day_rows.cpp: one stage's rules over rows [lo, hi): conditions, gates, candidates; in the
+  // last stage of a day without event rules, each batch's rows settled (pass.settle_row, or, on
+  // a split day, caps only, kept in w.settled for record_settled).
+  void evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t lo, size_t hi, Scratch& w);
+  // The threads for this day's rows (1: serial); see set_threads.
+  size_t split_threads(const Frame& frame, bool settle_by_batch, bool tracing,
+                       const std::vector<std::vector<size_t>>& stages) const;
+  // One stage over `n` ranges of rows, each on its own thread (the first on this one).
+  void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t n);
+  // A split day's settled rows of `w`, in row order: recorded, ordered and handed to `emit`.
+  void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
+  // The scratch of thread k (made on first use).
+  Scratch& scratch(size_t k);
 
   const lang::CheckedProgram& program_;
   const RuleGraph& graph_;
@@ -157,8 +190,6 @@ class Runner {
   // While evaluate_day traces a customer: its row and the day's traces (journey steps' instances).
   std::optional<size_t> trace_row_;
   std::map<size_t, RuleTrace>* trace_rules_ = nullptr;
-  std::unique_ptr<Evaluator> day_ev_;      // bound to the cursor's frame, reused across days
-  uint64_t day_ev_layout_ = 0;             // the cursor's layout() it was bound to
   std::unique_ptr<StagePlan> stage_plan_;  // the daily rules in stages (evaluate_day)
   // Per rule: its `after` clauses as (rule index, days; UINT32_MAX: a rule not in the script).
   std::vector<std::vector<std::pair<uint32_t, int64_t>>> after_;
@@ -177,25 +208,18 @@ class Runner {
   // The recommended(N) column whose SKUs go into send payloads ("" when the script has none).
   std::string recommended_column_;
   bool timing_ = true;
-  // A day's candidates in one pool (capacity kept), chained per customer row in insertion order:
-  // no allocation per candidate or per row.
-  struct PooledCandidate;
-  std::vector<PooledCandidate> day_cands_;
-  std::vector<uint32_t> row_head_;   // per row: its first candidate in day_cands_ + 1 (0: none)
-  std::vector<uint32_t> row_tail_;   // per row: its last candidate in day_cands_
-  std::vector<uint32_t> cand_rows_;  // rows with candidates today
-  std::vector<Candidate> rule_scratch_;  // one rule's candidates for one row
-  std::vector<Candidate> row_scratch_;   // one row's candidates while they are settled
-  std::vector<Payload> payloads_;        // the evaluation's passed sends' subjects and SKUs
-  std::vector<uint32_t> needs_pool_;     // the evaluation's candidates' waited-for rules
-  std::vector<int64_t> points_pool_;     // the evaluation's point grants' amounts
+  // Per thread: its evaluator, candidate pools and scratch lists (the first serves a serial day).
+  std::vector<std::unique_ptr<Scratch>> scratch_;
+  std::vector<uint32_t> row_head_;   // per row: its first candidate in its Scratch's day_cands + 1 (0: none)
+  std::vector<uint32_t> row_tail_;   // per row: its last candidate there
+  size_t threads_ = 1, min_rows_per_thread_ = kMinRowsPerThread, last_threads_ = 1;
+  std::mutex once_mu_;  // a split day: once_per_keys_, once_per_null_ and the History's key interning
   // Per rule some `after` waits for: a bit per row, set when it passed an action in this
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
-  std::vector<Candidate*> sends_scratch_;
-  std::vector<const Candidate*> allocated_scratch_;
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   const ActionSink* sink_ = nullptr;      // set while stream_day runs
+  std::vector<ActionOut>* into_ = nullptr;  // set while evaluate_day_into runs
   std::vector<ActionOut> stream_out_;    // stream_day's buffer (capacity kept)
   size_t last_touched_rows_ = 0;
   size_t last_rows_ = 0;

@@ -3,8 +3,15 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <tuple>
+#include <unordered_map>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -80,6 +87,21 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
   return render_subject(subject, frame, row, money_digits, [](const std::string&) { return std::optional<Value>(); });
 }
 
+// Before a growing vector copies itself: reserves for what the rows [0, done) added to it
+// (`added`), extrapolated to all `rows` (customers are spread evenly over the rows), so it rarely
+// grows by copying and its pages are written once. A large reservation is a mapping of its own
+// (above glibc's largest mmap threshold, 32 MiB), whose pages never written are never mapped:
+// it gets a wide margin; a smaller one, which comes from the heap, a narrow one.
+template <class T>
+void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
+  if (done >= rows || done == 0) return;
+  const size_t base = v.size() - added;
+  const size_t expect = base + added / done * rows + added % done * rows / done;
+  if (v.capacity() >= expect + expect / 8 + kBatchRows) return;
+  const bool mapped = expect * sizeof(T) >= (size_t{64} << 20);
+  v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
+}
+
 // An action before caps, kept small (32 bytes) and trivially copyable (a day has ~100k-1M of them
 // on a large store, copied into the day's pool and out again): the ActionOut, with its strings, is
 // made only for the output (Runner::make_action); a passed send's subject and SKUs wait in the
@@ -106,6 +128,59 @@ struct Runner::Payload : ActionPayload {};
 struct Runner::PooledCandidate {
   Candidate c;
   uint32_t next = 0;  // the row's next candidate in the pool + 1 (0: last)
+};
+
+// One thread's share of a day's evaluation: its evaluator, its candidate pools and scratch lists
+// (capacities kept across days). A serial day uses the first; a day split over threads one per
+// range of rows (day_rows.cpp). A Candidate's payload and needs_at index its Scratch's pools.
+struct Runner::Scratch {
+  std::unique_ptr<Evaluator> ev;  // bound to the cursor's frame, reused across days
+  uint64_t ev_layout = 0;         // the cursor's layout() it was bound to
+  // The day's candidates in one pool, chained per customer row (Runner::row_head_) in insertion
+  // order: no allocation per candidate or per row.
+  std::vector<PooledCandidate> day_cands;
+  std::vector<uint32_t> cand_rows;      // rows with candidates today
+  std::vector<Candidate> rule_scratch;  // one rule's candidates for one row
+  std::vector<Candidate> row_scratch;   // one row's candidates while they are settled
+  std::vector<Payload> payloads;        // the evaluation's passed sends' subjects and SKUs
+  std::vector<uint32_t> needs_pool;     // the evaluation's candidates' waited-for rules
+  std::vector<int64_t> points_pool;     // the evaluation's point grants' amounts
+  std::vector<Candidate*> sends;        // allocate's lists
+  std::vector<const Candidate*> allocated;
+  std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // a stage's (row, tag, set?) in order
+  // A split day: the rows settled (caps applied) but not yet recorded, in row order; their
+  // candidates in `settled`, in list order, row k's ending at settled_end[k].
+  std::vector<uint32_t> settled_rows, settled_end;
+  std::vector<Candidate> settled;
+  // `once per` keys in front of the Runner's maps (once_per_keys_, once_per_null_; on a split day
+  // taken under once_mu_): per rule, the latest values seen in a small direct-mapped table; on a
+  // split day also every value this thread has seen; the null value's key (UINT32_MAX: not yet).
+  struct OnceSlot {
+    uint64_t bits = 0;
+    uint32_t key = 0;  // key + 1 (0: empty)
+  };
+  static constexpr unsigned kOnceSlotBits = 8;
+  static constexpr size_t kOnceSlots = size_t{1} << kOnceSlotBits;
+  std::vector<OnceSlot> once_recent;  // [rule * kOnceSlots + hash of the value's bits]
+  std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
+  std::vector<uint32_t> once_null;
+  bool concurrent = false;  // other threads evaluate rows at the same time
+  std::exception_ptr error;  // what this thread threw (rethrown by the caller)
+};
+
+// What evaluate_rows needs of the day it evaluates.
+struct Runner::DayPass {
+  explicit DayPass(Frame& f) : frame(f) {}
+  Frame& frame;
+  Days d = 0;
+  uint32_t day_key = 0;  // the dedupe value of `every`: the day
+  const Column* optin[lang::kChannelCount] = {};
+  bool settle_by_batch = false;
+  std::optional<size_t> trace_row;
+  std::map<size_t, RuleTrace>* trace_by_rule = nullptr;
+  // A serial day's last stage: settles a row into the output; then, after each batch, flushes.
+  std::function<void(uint32_t row)> settle_row;
+  std::function<void(size_t end_row)> after_batch;
 };
 
 

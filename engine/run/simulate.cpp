@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 #include <tuple>
+#include <utility>
 
 #include "engine/run/run.hpp"
 
@@ -173,11 +176,52 @@ std::string csv_rows(const std::vector<ActionOut>& day_actions) {
 SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, const Facts& facts,
                           const SimulateOptions& options) {
   SimulationAccumulator acc(program, facts, options.from, options.to);
+  // The actions of the day counted on the second thread (overlap): their views (rule names,
+  // dedupe values, points amounts) point at texts that later days never move.
+  // Day buffers are kept (their pages stay mapped: no fresh page per record) up to this many actions.
+  constexpr size_t kKeptActions = 262'144;
+  struct Behind {
+    std::vector<ActionOut> actions;
+    std::thread thread;
+    std::exception_ptr error;
+    std::vector<ActionOut> spare;  // a counted day's buffer, for the next day to write into
+    void wait() {
+      if (thread.joinable()) thread.join();
+      actions.clear();
+      if (actions.capacity() <= kKeptActions && actions.capacity() > spare.capacity()) spare = std::move(actions);
+      actions = {};
+      if (error) std::rethrow_exception(std::exchange(error, nullptr));
+    }
+    ~Behind() {
+      if (thread.joinable()) thread.join();
+    }
+  } behind;
   for (Days d = options.from; d <= options.to; ++d) {
-    std::vector<ActionOut> actions = runner.evaluate_day(d);
-    for (const auto& a : actions) acc.add(a);
-    if (options.on_day) options.on_day(d, actions);
+    std::vector<ActionOut> actions = std::move(behind.spare);
+    runner.evaluate_day_into(d, actions);
+    if (options.on_evaluated) options.on_evaluated(d, actions);
+    // A day of very many actions (a first day's backlog) is counted in line: held while the next
+    // day is evaluated, its records (~100 bytes an action) would be in memory twice over.
+    if (!options.overlap || actions.size() > kKeptActions) {
+      behind.wait();
+      for (const auto& a : actions) acc.add(a);
+      if (options.on_day) options.on_day(d, actions);
+      actions.clear();
+      if (actions.capacity() <= kKeptActions) behind.spare = std::move(actions);
+      continue;
+    }
+    behind.wait();
+    behind.actions = std::move(actions);
+    behind.thread = std::thread([&behind, &acc, &options, d] {
+      try {
+        for (const auto& a : behind.actions) acc.add(a);
+        if (options.on_day) options.on_day(d, behind.actions);
+      } catch (...) {
+        behind.error = std::current_exception();
+      }
+    });
   }
+  behind.wait();
   return acc.finish();
 }
 

@@ -131,6 +131,12 @@ struct SimulateOptions {
   Days from = 0, to = 0;
   // Called after each day with every action of that day (all statuses), in Runner order.
   std::function<void(Days day, const std::vector<ActionOut>& actions)> on_day;
+  // Called on the evaluating thread right after each day's evaluation, before on_day: the place
+  // to read the Runner's last_* statistics of that day.
+  std::function<void(Days day, const std::vector<ActionOut>& actions)> on_evaluated;
+  // Day d's actions are counted and handed to on_day on a second thread while day d + 1 is
+  // evaluated (days in order, one at a time): on_day must then not touch the Runner.
+  bool overlap = false;
 };
 
 // Evaluates every day of [from, to] with `runner` (a fresh Runner keeps history and tags in memory,

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -157,4 +158,43 @@ TEST_CASE("day actions: stream_day gives evaluate_day's actions in order, in chu
   CHECK(chunks > 6);           // a first day of more than 4,096 actions comes in several chunks
   CHECK(late_mails > 0);
   CHECK(a.history().fire_count() == b.history().fire_count());
+}
+
+TEST_CASE("day actions: a day split over threads gives the actions, order and history of one thread") {
+  // Two and three ranges of rows (5,000 rows: batches of 2,048), `once per` keys first seen on
+  // several threads at once, caps, holdout, points, `after` within the day, tags written in a
+  // middle and in the last stage (read the next day), streamed and listed; a tag no rule reads.
+  const std::string script = std::string(kScript) + kLastStageTags + "rule mark: when purchase_count >= 1 then tag marked\n";
+  World one(script), split(script), split3(script), streamed(script);
+  Runner a(one.program, one.graph, *one.compiled, one.facts);
+  Runner b(split.program, split.graph, *split.compiled, split.facts);
+  Runner c(split3.program, split3.graph, *split3.compiled, split3.facts);
+  Runner s(streamed.program, streamed.graph, *streamed.compiled, streamed.facts);
+  a.set_threads(1);
+  b.set_threads(2, kBatchRows);
+  c.set_threads(8, 1);  // at least kBatchRows a thread: 5,000 rows make two ranges
+  s.set_threads(2, kBatchRows);
+  size_t split_days = 0, total = 0, capped = 0;
+  for (Days d = day("2026-03-01"); d <= day("2026-03-12"); ++d) {
+    const std::string want = lines(a.evaluate_day(d));
+    for (size_t at = want.find("blocked_cap"); at != std::string::npos; at = want.find("blocked_cap", at + 1)) ++capped;
+    CHECK(a.last_threads() == 1);
+    CHECK(lines(b.evaluate_day(d)) == want);
+    CHECK(lines(c.evaluate_day(d)) == want);
+    std::string got;
+    s.stream_day(d, [&](std::span<const ActionOut> part) {
+      for (const auto& x : part) got += to_json_line(x) + " " + std::string(x.dedupe) + "\n";
+    });
+    CHECK(got == want);
+    split_days += b.last_threads() == 2;
+    CHECK(c.last_threads() == b.last_threads());
+    total += std::count(want.begin(), want.end(), '\n');
+  }
+  // The first day sets a tag that neither the store nor a has_tag() names ("marked"): it runs on
+  // one thread, which interns it; "big" and "late" were interned by has_tag("big"), has_tag("late").
+  CHECK(split_days == 11);
+  CHECK(total > 10000);
+  CHECK(capped > 100);
+  CHECK(b.history().fire_count() == a.history().fire_count());
+  CHECK(c.history().fire_count() == a.history().fire_count());
 }

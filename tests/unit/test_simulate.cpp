@@ -169,6 +169,55 @@ TEST_CASE("simulate: the actions are exactly those of a dry run_days over the sa
   CHECK(via_sim == via_run);
 }
 
+TEST_CASE("simulate: counting and on_day one day behind on a second thread give the same result") {
+  World w(kShopSql, kScript);
+  auto run = [&](bool overlap, std::string& lines, std::string& evaluated) {
+    Runner r = w.runner();
+    SimulateOptions o;
+    o.from = day("2026-02-27");
+    o.to = day("2026-03-05");
+    o.overlap = overlap;
+    o.on_evaluated = [&](Days d, const std::vector<ActionOut>& actions) {
+      evaluated += format_date(d) + " " + std::to_string(actions.size()) + " " + std::to_string(r.last_rows()) + "\n";
+    };
+    o.on_day = [&](Days d, const std::vector<ActionOut>& actions) {
+      lines += format_date(d) + "\n";
+      for (const auto& a : actions) lines += to_json_line(a) + " " + std::string(a.dedupe) + "\n";
+    };
+    return simulate(r, w.program, w.facts, o);
+  };
+  std::string a_lines, a_eval, b_lines, b_eval;
+  SimulationResult a = run(false, a_lines, a_eval), b = run(true, b_lines, b_eval);
+  CHECK(a_lines.find("\"status\":\"sent\"") != std::string::npos);
+  CHECK(b_lines == a_lines);
+  CHECK(b_eval == a_eval);
+  CHECK(b.total == a.total);
+  CHECK(b.reached == a.reached);
+  CHECK(b.touched == a.touched);
+  REQUIRE(b.days.size() == a.days.size());
+  for (size_t k = 0; k < a.days.size(); ++k) CHECK(b.days[k].actions == a.days[k].actions);
+  REQUIRE(b.rules.size() == a.rules.size());
+  for (size_t k = 0; k < a.rules.size(); ++k) {
+    CHECK(b.rules[k].counts == a.rules[k].counts);
+    CHECK(b.rules[k].reached == a.rules[k].reached);
+  }
+}
+
+TEST_CASE("simulate: an on_day that throws on the second thread stops the simulation with its error") {
+  World w(kShopSql, kScript);
+  Runner r = w.runner();
+  SimulateOptions o;
+  o.from = day("2026-02-27");
+  o.to = day("2026-03-05");
+  o.overlap = true;
+  int days = 0;
+  o.on_day = [&](Days, const std::vector<ActionOut>&) {
+    if (++days == 2) throw std::runtime_error("disk full");
+  };
+  CHECK_THROWS_WITH(simulate(r, w.program, w.facts, o), "disk full");
+  CHECK(days == 2);
+}
+
 TEST_CASE("simulate: CSV rows group by date, rule, action, target and channel; fields are quoted") {
   std::vector<ActionOut> actions(4);
   for (auto& a : actions) {
