@@ -29,5 +29,6 @@ make_store() {
   "$crm" run "$root/examples/campaigns/playbook.crm" --db "$1" --from 2026-11-01 --to 2026-11-24 >/dev/null
 }
 
-q() { sqlite3 "$1" "$2"; }
+# A busy timeout: a crm process (or another query of a pipeline) may hold the store a moment.
+q() { sqlite3 -cmd ".timeout 5000" "$1" "$2"; }
 fail() { echo "FAIL: $*"; exit 1; }
