@@ -209,12 +209,11 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
 }
 
 void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {
-  std::vector<Candidate>& list = w.row_scratch;
   uint32_t at = 0;
   for (size_t k = 0; k < w.settled_rows.size(); ++k) {
     const uint32_t row = w.settled_rows[k];
     const int64_t customer = frame.customer_id[row];
-    list.assign(w.settled.begin() + at, w.settled.begin() + w.settled_end[k]);
+    std::span<Candidate> list(w.settled.data() + at, w.settled_end[k] - at);  // sorted in place
     at = w.settled_end[k];
     record_and_order(row, customer, d, list);
     for (const Candidate& c : list) emit(make_action(c, d, customer, w));

@@ -421,7 +421,7 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
   record_and_order(row, customer, d, list);
 }
 
-void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list) {
+void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list) {
   // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
   std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
   fired_rules.clear();

@@ -143,7 +143,7 @@ class Runner {
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w);
   // The passed actions of a settled list into the history and the tag overlay (in list order),
   // then the list sorted into output order.
-  void record_and_order(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list);
+  void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
   // The output action of a settled candidate (moves its payload out of w's pools).
