@@ -114,14 +114,16 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
   subscription_.assign(n, -1);
   next_birthday_.assign(n, kNoDay);
   sub_start_ymd_.assign(n, Ymd{});
-  for (size_t r = 0; r < n; ++r) {
-    PurchaseRow p = purchase_row(f_, r, d);
-    first_purchase_[r] = p.first;
-    last_purchase_[r] = p.last;
-    subscription_[r] = latest_subscription(f_, r, d);
-    if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
-    if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
-  }
+  for_rows(n, [&](size_t begin, size_t end) {  // rows are independent: each writes its own
+    for (size_t r = begin; r < end; ++r) {
+      PurchaseRow p = purchase_row(f_, r, d);
+      first_purchase_[r] = p.first;
+      last_purchase_[r] = p.last;
+      subscription_[r] = latest_subscription(f_, r, d);
+      if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+      if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+    }
+  });
   last_touched_ = n;
   last_facts_ = 0;
 }
