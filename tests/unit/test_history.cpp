@@ -184,3 +184,43 @@ TEST_CASE("History with a store-sized dense range: fires and sends across and be
   h.clear_records();
   CHECK(empty_for(h, 4, ids, 120));
 }
+
+TEST_CASE("History pools: records made on several threads, each into its own pool, answer as one thread's") {
+  // Day after day, customers 0..599 recorded by "thread" id % 3 into pool 1 + id % 3 after
+  // begin_concurrent (chains across days, so across pools when the split changes), against one
+  // History recording everything into pool 0: the same answers to every question.
+  History one(1024), pooled(1024);
+  const uint32_t keys[] = {one.intern_key("a"), one.intern_key("b"), one.intern_key("c")};
+  for (const char* k : {"a", "b", "c"}) pooled.intern_key(k);
+  for (Days d = 100; d < 112; ++d) {
+    REQUIRE(pooled.begin_concurrent(5, 599, d));
+    for (int64_t id = 0; id < 600; ++id) {
+      const unsigned pool = d % 4 == 0 ? 0 : 1 + static_cast<unsigned>((id + d) % 3);  // the split changes by day
+      for (uint32_t r = 0; r < 5; ++r) {
+        if ((id + r + d) % 4 != 0) continue;
+        const uint32_t key = keys[(id + d) % 3];
+        one.record_fire(r, id, d, key);
+        pooled.record_fire(r, id, d, key, pool);
+      }
+      if ((id + d) % 3 == 0) {
+        one.record_send(id, d, lang::Channel::Email, 1);
+        pooled.record_send(id, d, lang::Channel::Email, 1, pool, true);
+      }
+    }
+  }
+  CHECK(pooled.fire_count() == one.fire_count());
+  size_t checked = 0;
+  for (int64_t id = 0; id < 600; ++id) {
+    for (uint32_t r = 0; r < 5; ++r) {
+      CHECK(pooled.fired_ever(r, id) == one.fired_ever(r, id));
+      for (uint32_t key : keys) CHECK(pooled.fired_with_key(r, id, key) == one.fired_with_key(r, id, key));
+      for (Days d : {99, 103, 107, 111}) CHECK(pooled.last_fired(r, id, d) == one.last_fired(r, id, d));
+      checked += one.fired_ever(r, id);
+    }
+    for (Days d : {104, 111})
+      for (int64_t days : {1, 3, 30})
+        CHECK(pooled.sends_in_window(id, d, days, lang::Channel::Email, 1) == one.sends_in_window(id, d, days, lang::Channel::Email, 1));
+  }
+  CHECK(checked > 1000);
+  CHECK_FALSE(pooled.begin_concurrent(5, 5000, 112));  // ids beyond the dense range: not on several threads
+}
