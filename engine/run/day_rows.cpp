@@ -152,9 +152,6 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
         for (uint32_t n = row_head_[row]; n != 0; n = w.day_cands[n - 1].next) list.push_back(w.day_cands[n - 1].c);
         row_head_[row] = 0;
         allocate(list, frame.customer_id[row], d, w);
-        for (const Candidate& c : list)
-          if (c.status == Status::Sent && (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag))
-            w.any_tag = true;
         w.settled_rows.push_back(static_cast<uint32_t>(row));
         w.settled.insert(w.settled.end(), list.begin(), list.end());
         w.settled_end.push_back(static_cast<uint32_t>(w.settled.size()));
@@ -190,18 +187,36 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   const size_t rows = pass.frame.rows;
   const size_t batches = (rows + kBatchRows - 1) / kBatchRows;
   auto range_begin = [&](size_t k) { return std::min(rows, batches * k / n * kBatchRows); };
-  run_ranges(n, [&](size_t k) { evaluate_rows(pass, stage, last_stage, range_begin(k), range_begin(k + 1), *scratch_[k]); });
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  auto work = [&, last_stage](size_t k) {
+    Scratch& w = *scratch_[k];
+    try {
+      evaluate_rows(pass, stage, last_stage, range_begin(k), range_begin(k + 1), w);
+    } catch (...) {
+      w.error = std::current_exception();
+    }
+  };
+  for (size_t k = 1; k < n; ++k) {
+    scratch_[k]->error = nullptr;
+    threads.emplace_back(work, k);
+  }
+  scratch_[0]->error = nullptr;
+  work(0);
+  for (auto& t : threads) t.join();
+  for (size_t k = 0; k < n; ++k)
+    if (scratch_[k]->error) std::rethrow_exception(scratch_[k]->error);
 }
 
-void Runner::record_settled(Scratch& w, const Frame& frame, Days d, std::vector<ActionOut>& out, Recording how) {
+void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {
   uint32_t at = 0;
   for (size_t k = 0; k < w.settled_rows.size(); ++k) {
     const uint32_t row = w.settled_rows[k];
     const int64_t customer = frame.customer_id[row];
     std::span<Candidate> list(w.settled.data() + at, w.settled_end[k] - at);  // sorted in place
     at = w.settled_end[k];
-    record_and_order(row, customer, d, list, w, how);
-    for (const Candidate& c : list) out.push_back(make_action(c, d, customer, w, how.concurrent));
+    record_and_order(row, customer, d, list);
+    for (const Candidate& c : list) emit(make_action(c, d, customer, w));
   }
 }
 

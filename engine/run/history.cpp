@@ -77,7 +77,7 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   // no copies while a big first day fills it.
   if (id >= entries.size()) entries.grow(std::max({id + 1, entries.size() * 2, size_hint()}));
   Entry& e = entries[id];
-  if (e.state == 0 && !made_overflow_) {  // (concurrent recording starts with made_overflow_ set)
+  if (e.state == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
     else made_overflow_ = true;
   }
@@ -93,54 +93,39 @@ uint32_t History::intern_key(std::string_view text) {
   return id;
 }
 
-void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key, unsigned pool) {
+void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
   if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Entry& e = get(rule, customer);
   if (e.state == 0) {
     e = {day, key + 1};
   } else {
-    if (e.state < kChained)  // a second fire: the inline record starts the chain
-      e.state = kChained | append(fires_[pool], pool, FireNode{e.max_day, e.state - 1, 0});
-    e.state = kChained | append(fires_[pool], pool, FireNode{day, key, e.state & ~kChained});
+    if (e.state < kChained) {  // a second fire: the inline record starts the chain
+      fires_.push_back({e.max_day, e.state - 1, 0});
+      e.state = kChained | static_cast<uint32_t>(fires_.size());
+    }
+    fires_.push_back({day, key, e.state & ~kChained});
+    e.state = kChained | static_cast<uint32_t>(fires_.size());
     e.max_day = std::max(e.max_day, day);
   }
-  ++fire_count_[pool];
+  ++fire_count_;
 }
 
-bool History::begin_concurrent(size_t rules, int64_t max_id, Days day) {
-  if (max_id >= dense_limit_) return false;
-  const size_t n = static_cast<size_t>(std::max<int64_t>(max_id, 0)) + 1;
-  if (dense_.size() < rules) dense_.resize(rules);
-  for (auto& entries : dense_)
-    if (entries.size() < n) entries.grow(std::max(n, size_hint()));
-  if (dense_sends_.size() < n) dense_sends_.grow(std::max(n, size_hint()));
-  made_overflow_ = true;  // clear_records then zeroes the arrays: no shared list of entries made
-  if (day < max_send_day_) sends_sorted_ = false;
-  max_send_day_ = std::max(max_send_day_, day);
-  return true;
-}
-
-void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign, unsigned pool,
-                          bool concurrent) {
+void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign) {
   uint32_t* head;
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
     if (id >= dense_sends_.size()) dense_sends_.grow(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
     head = &dense_sends_[id];
-    if (*head == 0 && !made_overflow_) {
+    if (*head == 0) {
       if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);
       else made_overflow_ = true;
     }
   } else {
     head = &sparse_sends_[customer];
   }
-  // Recording on several threads, begin_concurrent checked the day for all of them: the head may
-  // be another pool's node, which that pool's thread may be moving.
-  if (!concurrent) {
-    if (*head != 0 && send_node(*head).day > day) sends_sorted_ = false;
-    max_send_day_ = std::max(max_send_day_, day);
-  }
-  *head = append(sends_[pool], pool, SendNode{day, channel, campaign, *head});
+  if (*head != 0 && sends_[*head - 1].day > day) sends_sorted_ = false;
+  sends_.push_back({day, channel, campaign, *head});
+  *head = static_cast<uint32_t>(sends_.size());
 }
 
 void History::clear_records() {
@@ -156,10 +141,9 @@ void History::clear_records() {
   dense_sends_made_.clear();
   sparse_.clear();
   sparse_sends_.clear();
-  for (auto& p : fires_) p.clear();
-  for (auto& p : sends_) p.clear();
-  fire_count_ = {};
-  max_send_day_ = INT32_MIN;
+  fires_.clear();
+  sends_.clear();
+  fire_count_ = 0;
   sends_sorted_ = true;
 }
 
@@ -173,7 +157,7 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) cons
   if (!e) return false;
   if (e->state < kChained) return e->state - 1 == key;  // the one record
   for (uint32_t n = e->state & ~kChained; n != 0;) {
-    const FireNode& f = fire_node(n);
+    const FireNode& f = fires_[n - 1];
     if (f.key == key) return true;
     n = f.next;
   }
@@ -186,7 +170,7 @@ std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days da
   if (e->max_day <= day) return e->max_day;
   std::optional<Days> best;
   for (uint32_t n = e->state < kChained ? 0 : e->state & ~kChained; n != 0;) {
-    const FireNode& f = fire_node(n);
+    const FireNode& f = fires_[n - 1];
     if (f.day <= day && (!best || f.day > *best)) best = f.day;
     n = f.next;
   }
@@ -208,7 +192,7 @@ int History::sends_in_window(int64_t customer, Days day, int64_t days, std::opti
   // Newest first; while the sends are in day order (always, unless an outbox was loaded out of
   // order), the first one before the window ends the scan.
   for (uint32_t k = sends_head(customer); k != 0;) {
-    const SendNode& s = send_node(k);
+    const SendNode& s = sends_[k - 1];
     k = s.next;
     if (s.day > day) continue;
     if (s.day <= day - days) {

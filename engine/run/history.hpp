@@ -2,11 +2,8 @@
 // and `limit` caps. Loaded from the outbox for a real run; kept in memory across the days of a
 // dry run or simulation. Only actions that passed (status sent) are recorded.
 #pragma once
-#include <array>
-#include <climits>
 #include <cstdint>
 #include <deque>
-#include <stdexcept>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,10 +56,9 @@ class ZeroArray {
 // of millions of entries; ids beyond the dense limit (or negative) use a hash map.
 //
 // Storage is flat: an entry per (rule, customer) holds the common case, one fire, inline (its
-// day and key); a second fire moves the records into chains in a pool. Sends are chains in other
-// pools, one head per customer. Recording allocates nothing but the amortised growth of these few
-// arrays. There are kPools pools of each kind, and a node's reference names its pool: threads
-// that record different customers at once (begin_concurrent) each append to their own.
+// day and key); a second fire moves the records into chains in one shared pool. Sends are
+// chains in another pool, one head index per customer. Recording allocates nothing but the
+// amortised growth of these few arrays.
 class History {
  public:
   // Ids below this are indexed directly: 8 bytes per id per rule that ever fired, so a store
@@ -89,25 +85,13 @@ class History {
   // The text of a key: the reference stays valid as long as the History (ActionOut::dedupe views it).
   const std::string& key_text(uint32_t key) const { return key_texts_[key]; }
 
-  // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`, into pool
-  // `pool` (< kPools; see begin_concurrent).
-  void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key, unsigned pool = 0);
+  // Records that rule `rule` fired for `customer` on `day` with dedupe key `key`.
+  void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key);
   void record_fire(uint32_t rule, int64_t customer, Days day, const std::string& key) {
     record_fire(rule, customer, day, intern_key(key));
   }
-  // Records one passed send (for caps): its channel and the campaign of its rule. `concurrent`:
-  // other threads record too (begin_concurrent), so no node of another pool is read.
-  void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign, unsigned pool = 0,
-                   bool concurrent = false);
-
-  // Up to kPools threads may then record at once, each into its own pool and for customers no
-  // other thread records or reads, the sends of `day` (no later day was recorded than the latest
-  // so far, or the sends stop being "in day order"), until the threads are joined. Returns false
-  // (and changes nothing) when some customer id in [0, max_id] would not be indexed directly
-  // (the hash maps are shared): then record on one thread. Makes every rule's entries and the send
-  // heads cover ids up to max_id, so no array grows while the threads record.
-  static constexpr unsigned kPools = 8;
-  bool begin_concurrent(size_t rules, int64_t max_id, Days day);
+  // Records one passed send (for caps): its channel and the campaign of its rule.
+  void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
   bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != nullptr; }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
@@ -118,11 +102,7 @@ class History {
   int sends_in_window(int64_t customer, Days day, int64_t days, std::optional<lang::Channel> channel,
                       std::optional<uint32_t> campaign) const;
 
-  size_t fire_count() const {
-    size_t n = 0;
-    for (size_t c : fire_count_) n += c;
-    return n;
-  }
+  size_t fire_count() const { return fire_count_; }
   // Interned dedupe keys so far.
   size_t key_count() const { return key_texts_.size(); }
 
@@ -145,35 +125,23 @@ class History {
   // 8 bytes (a first day on a large store writes one per rule per customer it fires for).
   struct Entry {
     Days max_day = 0;    // the latest day recorded
-    // 0: never fired; below kChained: fired once, with key state - 1 on max_day; kChained | ref:
-    // every record is in the chain of fires starting at node ref (node_ref), newest first (its
-    // key is the latest record_fire's).
+    // 0: never fired; below kChained: fired once, with key state - 1 on max_day; kChained | n:
+    // every record is in the chain of fires_ starting at node n - 1, newest first (its key is
+    // the latest record_fire's).
     uint32_t state = 0;
   };
   static constexpr uint32_t kChained = uint32_t{1} << 31;
-  // A node's reference: its pool in bits 28-30, its index in the pool + 1 below (0: none).
-  static constexpr unsigned kPoolShift = 28;
-  static constexpr uint32_t kIndexMask = (uint32_t{1} << kPoolShift) - 1;
-  static_assert(kPools <= 8);
-  template <class Node>
-  static uint32_t append(std::vector<Node>& pool, unsigned p, const Node& n) {
-    if (pool.size() + 1 >= kIndexMask) throw std::length_error("too many firing records");
-    pool.push_back(n);
-    return static_cast<uint32_t>(p) << kPoolShift | static_cast<uint32_t>(pool.size());
-  }
   struct FireNode {
     Days day;
     uint32_t key;
-    uint32_t next;  // reference of the next node (0: end of chain)
+    uint32_t next;  // node + 1 (0: end of chain)
   };
   struct SendNode {
     Days day;
     lang::Channel channel;
     uint32_t campaign;
-    uint32_t next;  // reference of the next node (0: end of chain); chains run newest first
+    uint32_t next;  // node + 1 (0: end of chain); chains run newest first
   };
-  const FireNode& fire_node(uint32_t ref) const { return fires_[ref >> kPoolShift][(ref & kIndexMask) - 1]; }
-  const SendNode& send_node(uint32_t ref) const { return sends_[ref >> kPoolShift][(ref & kIndexMask) - 1]; }
   bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
   // The first size of a dense array: the customers of the store dense_limit_for was given.
   size_t size_hint() const { return size_hint_; }
@@ -183,18 +151,17 @@ class History {
 
   std::vector<ZeroArray<Entry>> dense_;                // [rule][customer id]
   std::unordered_map<uint64_t, Entry> sparse_;         // (rule, customer) -> entry
-  std::array<std::vector<FireNode>, kPools> fires_;    // chains of (rule, customer)s fired twice or more
+  std::vector<FireNode> fires_;                        // chains of (rule, customer)s fired twice or more
   ZeroArray<uint32_t> dense_sends_;                    // [customer id] -> send node + 1 (0: none)
   std::unordered_map<int64_t, uint32_t> sparse_sends_;  // customer -> send node + 1
-  std::array<std::vector<SendNode>, kPools> sends_;
+  std::vector<SendNode> sends_;
   // The dense entries and send heads made since the last clear_records (what it resets), up to
   // kMaxMade each; past that (a big run) clear_records resets the whole arrays.
   static constexpr size_t kMaxMade = 4096;
   std::vector<std::pair<uint32_t, size_t>> dense_made_;  // (rule, customer id)
   std::vector<size_t> dense_sends_made_;                 // customer ids
   bool made_overflow_ = false;
-  std::array<size_t, kPools> fire_count_{};  // per pool
-  Days max_send_day_ = INT32_MIN;            // the latest day a send was recorded for
+  size_t fire_count_ = 0;
   int64_t dense_limit_ = kDenseIdLimit;
   size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order

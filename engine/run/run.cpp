@@ -229,8 +229,6 @@ void Runner::reset() {
     }
   }
   if (points_texts_.size() > kMaxKeptKeys) points_texts_.clear();
-  for (auto& w : scratch_)
-    if (w->points_texts.size() > kMaxKeptKeys) w->points_texts.clear();
   tag_overlay_.clear();
   overlay_dirty_.clear();
   cursor_->restart();
@@ -391,7 +389,7 @@ void Runner::clear_candidate_pools(Scratch& w) {
   w.needs_pool.clear();
 }
 
-ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scratch& w, bool concurrent) {
+ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scratch& w) {
   const lang::FlatRule& fr = program_.rules[c.rule];
   ActionOut o;
   o.date = d;
@@ -401,8 +399,7 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scra
   o.kind = c.kind;
   if (c.kind == lang::ActionKind::Points) {
     const int64_t points = w.points_pool[c.payload - 1];
-    auto& texts = concurrent ? w.points_texts : points_texts_;
-    auto [it, added] = texts.try_emplace(points);  // a node: the text stays where it is
+    auto [it, added] = points_texts_.try_emplace(points);  // a node: the text stays where it is
     if (added) it->second = std::to_string(points);
     o.target = it->second;
   } else {
@@ -421,31 +418,27 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scra
 
 void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w) {
   allocate(list, customer, d, w);
-  record_and_order(row, customer, d, list, w, Recording{});
+  record_and_order(row, customer, d, list);
 }
 
-void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list, Scratch& w,
-                              Recording how) {
+void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list) {
   // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
-  std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = w.fired;
+  std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
   fired_rules.clear();
   for (const auto& c : list) {
     if (c.status != Status::Sent) continue;
     std::pair<uint32_t, uint32_t> rk{c.rule, c.key};
     if (std::find(fired_rules.begin(), fired_rules.end(), rk) == fired_rules.end()) {
       fired_rules.push_back(rk);
-      history_.record_fire(c.rule, customer, d, c.key, how.pool);
+      history_.record_fire(c.rule, customer, d, c.key);
     }
     if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
-      history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule], how.pool, how.concurrent);
+      history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
     if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
-      // Several threads: the overlay was sized before they started, and every tag's name was
-      // interned before the day was split (split_threads).
       if (tag_overlay_.size() <= row) tag_overlay_.resize(std::max<size_t>(facts_.rows(), row + 1));
-      const std::string& name = (*program_.rules[c.rule].actions)[c.action_index].name;
-      tag_overlay_[row].push_back({how.concurrent ? facts_.strings->find(name) : facts_.strings->intern(name),
-                                   c.kind == lang::ActionKind::Tag});
-      (how.concurrent ? w.overlay_dirty : overlay_dirty_).push_back(row);
+      tag_overlay_[row].push_back(
+          {facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name), c.kind == lang::ActionKind::Tag});
+      overlay_dirty_.push_back(row);
     }
   }
   // Output order: rule graph order, then action order (a stable insertion sort: lists are short).
@@ -580,7 +573,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     w.settled_rows.clear();
     w.settled_end.clear();
     w.settled.clear();
-    w.any_tag = false;
     w.concurrent = threads > 1;
     clear_candidate_pools(w);
     if (k > 0) bind(w);
@@ -662,43 +654,18 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     }
   }
   if (threads > 1) {  // the rows the threads settled, range by range: recorded and output in row order
-    bool any_tag = false;
-    for (size_t k = 0; k < threads; ++k) any_tag = any_tag || scratch_[k]->any_tag;
-    if (any_tag && tag_overlay_.size() < facts_.rows()) tag_overlay_.resize(facts_.rows());
-    // Each thread records its own range's customers into its own History pool when the History
-    // can take it (every id indexed directly); else this thread records the ranges in turn.
-    const bool concurrent = threads <= History::kPools && !facts_.customer_id.empty() &&
-                            facts_.customer_id.front() >= 0 &&
-                            history_.begin_concurrent(program_.rules.size(), facts_.customer_id.back(), d);
     if (!sink_) {
       size_t n = 0;
       for (size_t k = 0; k < threads; ++k) n += scratch_[k]->settled.size();
       out.reserve(n);
     }
-    if (concurrent) {
-      run_ranges(threads, [&](size_t k) {
-        Scratch& w = *scratch_[k];
-        w.overlay_dirty.clear();
-        record_settled(w, frame, d, k == 0 ? out : w.out, Recording{static_cast<unsigned>(k), true});
+    for (size_t k = 0; k < threads; ++k)
+      record_settled(*scratch_[k], frame, d, [&](ActionOut&& a) {
+        out.push_back(std::move(a));
+        flush(kStreamChunk);
       });
-    } else {
-      for (size_t k = 0; k < threads; ++k) record_settled(*scratch_[k], frame, d, k == 0 ? out : scratch_[k]->out, Recording{});
-    }
-    for (size_t k = 0; k < threads; ++k) {  // in range order: row order
-      Scratch& w = *scratch_[k];
-      if (concurrent) overlay_dirty_.insert(overlay_dirty_.end(), w.overlay_dirty.begin(), w.overlay_dirty.end());
-      if (k == 0) continue;
-      if (sink_) {  // through flush, which times the sink
-        flush(1);
-        std::swap(out, w.out);
-        flush(1);
-        std::swap(out, w.out);
-      } else {
-        out.insert(out.end(), std::make_move_iterator(w.out.begin()), std::make_move_iterator(w.out.end()));
-      }
-      w.out.clear();
-    }
   }
+
   if (any_event_rule_) {  // journeys.cpp
     std::map<uint32_t, std::vector<Candidate>> event_cands;
     trace_row_ = trace_row;

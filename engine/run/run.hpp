@@ -141,20 +141,13 @@ class Runner {
                            const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list, Scratch& w);
   // Caps (allocate), then record_and_order.
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w);
-  // How a settled list is recorded: into which History pool, and whether other threads record
-  // at the same time (then into their own pools, tag lists and dirty rows of their Scratch).
-  struct Recording {
-    unsigned pool = 0;
-    bool concurrent = false;
-  };
   // The passed actions of a settled list into the history and the tag overlay (in list order),
   // then the list sorted into output order.
-  void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list, Scratch& w,
-                        Recording how);
+  void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
   // The output action of a settled candidate (moves its payload out of w's pools).
-  ActionOut make_action(const Candidate& c, Days d, int64_t customer, Scratch& w, bool concurrent = false);
+  ActionOut make_action(const Candidate& c, Days d, int64_t customer, Scratch& w);
   // Forgets the last evaluation's payloads and waited-for rules (before an evaluation).
   void clear_candidate_pools(Scratch& w);
   // Appends a candidate to today's list of a customer row (registers the row on first use).
@@ -172,8 +165,8 @@ class Runner {
                        const std::vector<std::vector<size_t>>& stages) const;
   // One stage over `n` ranges of rows, each on its own thread (the first on this one).
   void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t n);
-  // A split day's settled rows of `w`, in row order: recorded, ordered and appended to `out`.
-  void record_settled(Scratch& w, const Frame& frame, Days d, std::vector<ActionOut>& out, Recording how);
+  // A split day's settled rows of `w`, in row order: recorded, ordered and handed to `emit`.
+  void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
   // The scratch of thread k (made on first use).
   Scratch& scratch(size_t k);
 
@@ -224,6 +217,7 @@ class Runner {
   // Per rule some `after` waits for: a bit per row, set when it passed an action in this
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
+  std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   const ActionSink* sink_ = nullptr;      // set while stream_day runs
   std::vector<ActionOut>* into_ = nullptr;  // set while evaluate_day_into runs
   std::vector<ActionOut> stream_out_;    // stream_day's buffer (capacity kept)

@@ -10,11 +10,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string>
-#include <thread>
 #include <tuple>
-#include <type_traits>
 #include <unordered_map>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/eval/program.hpp"
@@ -103,27 +102,6 @@ void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
   v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
 }
 
-// Runs fn(k) for every k in [0, n): k = 0 on this thread, the others each on a thread of its own;
-// once all are done, rethrows the first exception (by k).
-template <class Fn>
-void run_ranges(size_t n, Fn&& fn) {
-  std::vector<std::exception_ptr> errors(n);
-  auto one = [&](size_t k) {
-    try {
-      fn(k);
-    } catch (...) {
-      errors[k] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  threads.reserve(n > 0 ? n - 1 : 0);
-  for (size_t k = 1; k < n; ++k) threads.emplace_back(one, k);
-  if (n > 0) one(0);
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
 // An action before caps, kept small (32 bytes) and trivially copyable (a day has ~100k-1M of them
 // on a large store, copied into the day's pool and out again): the ActionOut, with its strings, is
 // made only for the output (Runner::make_action); a passed send's subject and SKUs wait in the
@@ -187,13 +165,7 @@ struct Runner::Scratch {
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
   std::vector<uint32_t> once_null;
   bool concurrent = false;  // other threads evaluate rows at the same time
-  bool any_tag = false;     // a split day: some settled row passes a tag or untag
-  // Recording on several threads: this thread's (rule, key)s fired for the row, rows whose tag
-  // overlay changed, points amounts' texts (ActionOut::target views them), and actions.
-  std::vector<std::pair<uint32_t, uint32_t>> fired;
-  std::vector<uint32_t> overlay_dirty;
-  std::unordered_map<int64_t, std::string> points_texts;
-  std::vector<ActionOut> out;
+  std::exception_ptr error;  // what this thread threw (rethrown by the caller)
 };
 
 // What evaluate_rows needs of the day it evaluates.
