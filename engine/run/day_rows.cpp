@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <thread>
 
 #include "engine/run/run.hpp"
@@ -147,10 +148,7 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
         }
         // A split day: caps now (they read only this customer's earlier days); the history
         // and the output later, in row order (record_settled).
-        std::vector<Candidate>& list = w.row_scratch;
-        list.clear();
-        for (uint32_t n = row_head_[row]; n != 0; n = w.day_cands[n - 1].next) list.push_back(w.day_cands[n - 1].c);
-        row_head_[row] = 0;
+        std::vector<Candidate>& list = take_row(static_cast<uint32_t>(row), w);
         allocate(list, frame.customer_id[row], d, w);
         w.settled_rows.push_back(static_cast<uint32_t>(row));
         w.settled.insert(w.settled.end(), list.begin(), list.end());
@@ -162,8 +160,6 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
       reserve_ahead(w.day_cands, w.day_cands.size() - pool_base, end - lo, hi - lo);
     }
   }
-  // The last stage's tags are read only by the event rules and a trace's explanation (then
-  // the column is restored): without them, nothing would see the rewrite.
 }
 
 size_t Runner::split_threads(const Frame& frame, bool settle_by_batch, bool tracing,
@@ -187,25 +183,21 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   const size_t rows = pass.frame.rows;
   const size_t batches = (rows + kBatchRows - 1) / kBatchRows;
   auto range_begin = [&](size_t k) { return std::min(rows, batches * k / n * kBatchRows); };
-  std::vector<std::thread> threads;
-  threads.reserve(n - 1);
+  std::vector<std::exception_ptr> errors(n);  // what each thread threw, rethrown once all are done
   auto work = [&, last_stage](size_t k) {
-    Scratch& w = *scratch_[k];
     try {
-      evaluate_rows(pass, stage, last_stage, range_begin(k), range_begin(k + 1), w);
+      evaluate_rows(pass, stage, last_stage, range_begin(k), range_begin(k + 1), *scratch_[k]);
     } catch (...) {
-      w.error = std::current_exception();
+      errors[k] = std::current_exception();
     }
   };
-  for (size_t k = 1; k < n; ++k) {
-    scratch_[k]->error = nullptr;
-    threads.emplace_back(work, k);
-  }
-  scratch_[0]->error = nullptr;
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  for (size_t k = 1; k < n; ++k) threads.emplace_back(work, k);
   work(0);
   for (auto& t : threads) t.join();
-  for (size_t k = 0; k < n; ++k)
-    if (scratch_[k]->error) std::rethrow_exception(scratch_[k]->error);
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {

@@ -496,6 +496,14 @@ uint32_t Runner::once_per_key(uint32_t r, NodeId node, const Evaluator::Values& 
   return it->second;
 }
 
+std::vector<Runner::Candidate>& Runner::take_row(uint32_t row, Scratch& w) {
+  std::vector<Candidate>& list = w.row_scratch;
+  list.clear();
+  for (uint32_t n = row_head_[row]; n != 0; n = w.day_cands[n - 1].next) list.push_back(w.day_cands[n - 1].c);
+  row_head_[row] = 0;
+  return list;
+}
+
 void Runner::add_candidate(uint32_t row, Candidate&& c, Scratch& w) {
   auto at = static_cast<uint32_t>(w.day_cands.size());
   w.day_cands.push_back({std::move(c), 0});
@@ -609,10 +617,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   };
   constexpr size_t kStreamChunk = 4096;  // ~400 KiB of records: stays in the cache between flushes
   pass.settle_row = [&](uint32_t row) {
-    std::vector<Candidate>& list = w0.row_scratch;
-    list.clear();
-    for (uint32_t n = row_head_[row]; n != 0; n = w0.day_cands[n - 1].next) list.push_back(w0.day_cands[n - 1].c);
-    row_head_[row] = 0;
+    std::vector<Candidate>& list = take_row(row, w0);
     settle(row, frame.customer_id[row], d, list, w0);
     for (auto& c : list) {
       out.push_back(make_action(c, d, frame.customer_id[row], w0));

@@ -152,6 +152,8 @@ class Runner {
   void clear_candidate_pools(Scratch& w);
   // Appends a candidate to today's list of a customer row (registers the row on first use).
   void add_candidate(uint32_t row, Candidate&& c, Scratch& w);
+  // Takes a row's candidates out of w's pool, in insertion order, into w.row_scratch.
+  std::vector<Candidate>& take_row(uint32_t row, Scratch& w);
   // Event rules and journey steps of day `d` (journeys.cpp): adds their candidates by customer
   // row. `batch`: the store's replay (journey instances are kept and advanced); else real time.
   void add_event_candidates(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences, bool batch,

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -165,7 +164,6 @@ struct Runner::Scratch {
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
   std::vector<uint32_t> once_null;
   bool concurrent = false;  // other threads evaluate rows at the same time
-  std::exception_ptr error;  // what this thread threw (rethrown by the caller)
 };
 
 // What evaluate_rows needs of the day it evaluates.
