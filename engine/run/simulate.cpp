@@ -185,11 +185,15 @@ SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, c
     std::thread thread;
     std::exception_ptr error;
     std::vector<ActionOut> spare;  // a counted day's buffer, for the next day to write into
+    // A counted day's buffer: the spare when it is the larger (and not a backlog's), else freed.
+    void keep(std::vector<ActionOut>& v) {
+      v.clear();
+      if (v.capacity() <= kKeptActions && v.capacity() > spare.capacity()) spare = std::move(v);
+      v = {};
+    }
     void wait() {
       if (thread.joinable()) thread.join();
-      actions.clear();
-      if (actions.capacity() <= kKeptActions && actions.capacity() > spare.capacity()) spare = std::move(actions);
-      actions = {};
+      keep(actions);
       if (error) std::rethrow_exception(std::exchange(error, nullptr));
     }
     ~Behind() {
@@ -206,8 +210,7 @@ SimulationResult simulate(Runner& runner, const lang::CheckedProgram& program, c
       behind.wait();
       for (const auto& a : actions) acc.add(a);
       if (options.on_day) options.on_day(d, actions);
-      actions.clear();
-      if (actions.capacity() <= kKeptActions) behind.spare = std::move(actions);
+      behind.keep(actions);
       continue;
     }
     behind.wait();
