@@ -39,6 +39,10 @@ sqlite3 o.db "select count(*) from orders" >/dev/null 2>&1 && echo "ok: crm init
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups "$crm" --version >/dev/null 2>&1; then
   mkdir ro; cp shop.db ro/; chmod 644 ro/shop.db; chmod 555 ro
   as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  # The campaign (and the files it imports) copied where nobody can read them: the clone may sit
+  # in a folder only root can enter (a mktemp -d).
+  mkdir campaigns; cp "$root"/examples/campaigns/*.crm campaigns/; chmod -R a+rX campaigns
+  script="$work/campaigns/playbook.crm"
   for cmd in "run $script --db ro/shop.db --date 2026-11-24 --dry-run" \
              "simulate $script --db ro/shop.db --from 2026-11-20 --to 2026-11-24" \
              "explain $script --db ro/shop.db --customer 1 --date 2026-11-24" \
