@@ -114,18 +114,25 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
   subscription_.assign(n, -1);
   next_birthday_.assign(n, kNoDay);
   sub_start_ymd_.assign(n, Ymd{});
+  sub_day_.assign(n, 0);
   for_rows(n, [&](size_t begin, size_t end) {  // rows are independent: each writes its own
     for (size_t r = begin; r < end; ++r) {
       PurchaseRow p = purchase_row(f_, r, d);
       first_purchase_[r] = p.first;
       last_purchase_[r] = p.last;
       subscription_[r] = latest_subscription(f_, r, d);
-      if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+      set_sub_start(r);
       if (f_.birthday[r] != kNoDay) next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
     }
   });
   last_touched_ = n;
   last_facts_ = 0;
+}
+
+void FrameCursor::set_sub_start(size_t r) {
+  if (subscription_[r] < 0) return;
+  sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+  sub_day_[r] = static_cast<uint8_t>(sub_start_ymd_[r].d);
 }
 
 namespace {
@@ -208,21 +215,34 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
         for (size_t r = begin; r < end; ++r) c->i64[r] += delta * c->valid[r];
     }
     if (age || until_birthday) {
+      Days* next = next_birthday_.data();
       for (size_t r = begin; r < end; ++r) {
-        if (next_birthday_[r] == kNoDay) continue;
-        if (next_birthday_[r] <= d) {  // a birthday is today or has passed since the last day
-          next_birthday_[r] = d + days_until_birthday(f_.birthday[r], d);
+        // A birthday today or passed since the last day: about one row in 365 a day (kNoDay, no
+        // birthday, is the smallest Days).
+        if (next[r] > kNoDay && next[r] <= d) [[unlikely]] {
+          next[r] = d + days_until_birthday(f_.birthday[r], d);
           if (age) {
             clear(*age, r);
             int a = age_on(f_.birthday[r], d);
             if (a >= 0) set(*age, r, a);
           }
         }
-        if (until_birthday) until_birthday->i64[r] = next_birthday_[r] - d;
+      }
+      if (until_birthday) {  // every row with a birthday, branch-free (vectorized)
+        int64_t* until = until_birthday->i64.data();
+        for (size_t r = begin; r < end; ++r) until[r] = next[r] != kNoDay ? int64_t{next[r]} - d : until[r];
       }
     }
     if (months) {
+      // A day later, a count of whole months moves only for the subscriptions started on this day
+      // of the month, or on a later one when this is the month's last day (whole_months): the
+      // other rows keep theirs. Over several days at once, every row is recomputed.
+      const bool one_day = delta == 1;
+      const auto today = static_cast<uint8_t>(e.d);
+      const bool last_day = e.d == e_last;
       for (size_t r = begin; r < end; ++r) {
+        if (one_day && sub_day_[r] != today && !(last_day && sub_day_[r] > today)) [[likely]]
+          continue;
         int64_t s = subscription_[r];
         if (s < 0) continue;
         Days cancel = f_.sub_cancelled[s];
@@ -287,7 +307,7 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
     }
     if (what & kTouchSubscription) {
       subscription_[r] = latest_subscription(f_, r, d);
-      if (subscription_[r] >= 0) sub_start_ymd_[r] = civil_from_days(f_.sub_start[subscription_[r]]);
+      set_sub_start(r);
       sc.store(f_, r, subscription_[r], d);
     }
     if ((what & kTouchSignup) && signup) {

@@ -86,6 +86,20 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   }
   std::filesystem::remove(path);
   REQUIRE(facts.rows() == 400);
+  const Days from = opt.as_of - 420, to = opt.as_of + 5;  // past the last fact too
+  // Subscriptions started on a month's 29th-31st (or its last day), through the range: their
+  // whole months move on the last day of a shorter month, and on their own day of the others.
+  size_t moved = 0;
+  for (size_t r = 0; r < facts.rows() && moved < 60; ++r) {
+    const uint32_t s = facts.sub_offsets[r];
+    if (facts.sub_offsets[r + 1] - s != 1) continue;
+    const Ymd m = civil_from_days(from + static_cast<Days>(moved % 12) * 30);
+    const unsigned day = std::min(29 + static_cast<unsigned>(moved % 3), days_in_month(m.y, m.m));
+    facts.sub_start[s] = days_from_civil(m.y, m.m, day);
+    facts.sub_cancelled[s] = moved % 2 ? facts.sub_start[s] + 200 : kNoDay;
+    ++moved;
+  }
+  REQUIRE(moved == 60);
 
   // Every attribute of lang/builtins.def the store provides (compute_frame with no names).
   std::vector<std::string> cols;
@@ -100,7 +114,6 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   TagOverlay overlay(facts.rows());
   std::vector<uint32_t> dirty;
   const int64_t vip = facts.strings->intern("vip"), test_tag = facts.strings->intern("cursor_test");
-  const Days from = opt.as_of - 420, to = opt.as_of + 5;  // past the last fact too
   size_t incremental = 0;
   for (Days d = from; d <= to; d += (d % 7 == 3 ? 3 : 1)) {  // some multi-day jumps
     Frame& got = cursor.advance(d, overlay, dirty);
