@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -178,18 +179,31 @@ size_t Runner::split_threads(const Frame& frame, bool settle_by_batch, bool trac
   return n;
 }
 
-void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t n) {
-  // Ranges of whole batches (so no two threads write one word of the `after` bits), as even as that allows.
+void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool first_stage, bool last_stage, size_t n) {
   const size_t rows = pass.frame.rows;
-  const size_t batches = (rows + kBatchRows - 1) / kBatchRows;
-  auto range_begin = [&](size_t k) { return std::min(rows, batches * k / n * kBatchRows); };
+  if (first_stage || split_begin_.size() != n + 1) {
+    // Ranges of whole batches (so no two threads write one word of the `after` bits), cut where
+    // the shares say.
+    const size_t batches = (rows + kBatchRows - 1) / kBatchRows;
+    if (split_share_.size() != n) split_share_.assign(n, 1.0 / static_cast<double>(n));
+    split_begin_.assign(n + 1, rows);
+    double cut = 0;
+    for (size_t k = 0; k < n; ++k) {
+      split_begin_[k] = std::min(rows, static_cast<size_t>(cut * static_cast<double>(batches) + 0.5) * kBatchRows);
+      cut += split_share_[k];
+    }
+    split_seconds_.assign(n, 0);
+  }
+  const std::vector<size_t>& begin = split_begin_;
   std::vector<std::exception_ptr> errors(n);  // what each thread threw, rethrown once all are done
   auto work = [&, last_stage](size_t k) {
+    const auto t0 = std::chrono::steady_clock::now();
     try {
-      evaluate_rows(pass, stage, last_stage, range_begin(k), range_begin(k + 1), *scratch_[k]);
+      evaluate_rows(pass, stage, last_stage, begin[k], begin[k + 1], *scratch_[k]);
     } catch (...) {
       errors[k] = std::current_exception();
     }
+    split_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
@@ -198,6 +212,22 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   for (auto& t : threads) t.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+  if (!last_stage) return;
+  // For the next day, each thread's share in proportion to its rows per second over this day's
+  // stages, moved half way (one slow day does not swing the cut), never below a quarter of an
+  // even share.
+  std::vector<double> rate(n);
+  double total = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const double got = static_cast<double>(begin[k + 1] - begin[k]);
+    rate[k] = got > 0 && split_seconds_[k] > 1e-6 ? got / split_seconds_[k] : 0;
+    total += rate[k];
+  }
+  if (total <= 0 || std::count(rate.begin(), rate.end(), 0.0) != 0) return;  // an empty range: keep the shares
+  const double floor = 0.25 / static_cast<double>(n);
+  double sum = 0;
+  for (size_t k = 0; k < n; ++k) sum += split_share_[k] = std::max(floor, 0.5 * split_share_[k] + 0.5 * rate[k] / total);
+  for (double& s : split_share_) s /= sum;
 }
 
 void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {

@@ -638,7 +638,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     std::vector<std::tuple<uint32_t, int64_t, bool>>& stage_tags = w0.stage_tags;  // (row, tag, set?) in order
     stage_tags.clear();
     if (threads > 1) {
-      evaluate_split(pass, stages[s], last_stage, threads);
+      evaluate_split(pass, stages[s], s == 0, last_stage, threads);
       for (size_t k = 1; k < threads; ++k)  // the ranges follow each other: the rows stay in order
         stage_tags.insert(stage_tags.end(), scratch_[k]->stage_tags.begin(), scratch_[k]->stage_tags.end());
     } else {

@@ -75,6 +75,10 @@ class Runner {
   static constexpr size_t kMinRowsPerThread = 32'768;
   // The threads the last day's rows were split over (1: it ran on one thread).
   size_t last_threads() const { return last_threads_; }
+  // Each thread's share of the rows on the next split day (as many shares as it has threads,
+  // summing to 1; cut at whole batches). After every split day they move toward what each
+  // thread got through per second; this sets where they start (the actions never depend on it).
+  void set_split_shares(std::vector<double> shares) { split_share_ = std::move(shares); }
 
   // Loads the history of earlier runs from the facts' outbox (real runs; outbox.cpp).
   void load_history_from_outbox();
@@ -165,8 +169,11 @@ class Runner {
   // The threads for this day's rows (1: serial); see set_threads.
   size_t split_threads(const Frame& frame, bool settle_by_batch, bool tracing,
                        const std::vector<std::vector<size_t>>& stages) const;
-  // One stage over `n` ranges of rows, each on its own thread (the first on this one).
-  void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t n);
+  // One stage over `n` ranges of rows, each on its own thread (the first on this one). The
+  // ranges are whole batches, the same for every stage of a day (a row's candidates stay in its
+  // thread's pool until the last stage settles them), cut at the day's first stage from
+  // split_share_.
+  void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool first_stage, bool last_stage, size_t n);
   // A split day's settled rows of `w`, in row order: recorded, ordered and handed to `emit`.
   void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
   // The scratch of thread k (made on first use).
@@ -215,6 +222,12 @@ class Runner {
   std::vector<uint32_t> row_head_;   // per row: its first candidate in its Scratch's day_cands + 1 (0: none)
   std::vector<uint32_t> row_tail_;   // per row: its last candidate there
   size_t threads_ = 1, min_rows_per_thread_ = kMinRowsPerThread, last_threads_ = 1;
+  // A split day: each thread's share of the rows (n entries summing to 1), moved after every
+  // day toward what each thread got through per second (rows of old customers carry more history
+  // to gate); the day's ranges (n + 1 row bounds) and each thread's seconds so far. Only the
+  // times change with the shares, never the actions.
+  std::vector<double> split_share_, split_seconds_;
+  std::vector<size_t> split_begin_;
   std::mutex once_mu_;  // a split day: once_per_keys_, once_per_null_ and the History's key interning
   // Per rule some `after` waits for: a bit per row, set when it passed an action in this
   // evaluation (provisional, for `after` within the day).

@@ -198,3 +198,29 @@ TEST_CASE("day actions: a day split over threads gives the actions, order and hi
   CHECK(b.history().fire_count() == a.history().fire_count());
   CHECK(c.history().fire_count() == a.history().fire_count());
 }
+
+TEST_CASE("day actions: uneven cuts of a split day give the actions of one thread") {
+  // 5,000 rows are three batches: shares of 0.2 / 0.8 cut after the first, 0.8 / 0.2 after the
+  // second (then each day's cut follows the threads' times). Every stage of a day must use the
+  // day's cut: a row's candidates wait in its thread's pool for the last stage.
+  const std::string script = std::string(kScript) + kLastStageTags;
+  World one(script), left(script), right(script);
+  Runner a(one.program, one.graph, *one.compiled, one.facts);
+  Runner l(left.program, left.graph, *left.compiled, left.facts);
+  Runner r(right.program, right.graph, *right.compiled, right.facts);
+  a.set_threads(1);
+  l.set_threads(2, kBatchRows);
+  r.set_threads(2, kBatchRows);
+  size_t split_days = 0;
+  for (Days d = day("2026-03-01"); d <= day("2026-03-08"); ++d) {
+    l.set_split_shares({0.2, 0.8});
+    r.set_split_shares({0.8, 0.2});
+    const std::string want = lines(a.evaluate_day(d));
+    CHECK(lines(l.evaluate_day(d)) == want);
+    CHECK(lines(r.evaluate_day(d)) == want);
+    split_days += l.last_threads() == 2 && r.last_threads() == 2;
+  }
+  CHECK(split_days == 8);
+  CHECK(l.history().fire_count() == a.history().fire_count());
+  CHECK(r.history().fire_count() == a.history().fire_count());
+}
