@@ -107,7 +107,8 @@ class FrameCursor {
   std::vector<Days> next_birthday_;
   std::vector<Ymd> sub_start_ymd_;  // per row: the latest subscription's start, as a civil date
   std::vector<uint8_t> sub_day_;    // ... its day of the month (0: none yet), scanned every day
-  // Sets both from subscription_[r] (a row without a subscription keeps them: never read).
+  // Sets both from subscription_[r] (a row without a subscription keeps them: the months pass
+  // skips it).
   void set_sub_start(size_t r);
   std::vector<uint32_t> purchase_rows_;  // the rows with a paid or refunded order in the last step
   // (day, row << 8 | what it changes), sorted; what: the kTouch* bits of frame_cursor.cpp.

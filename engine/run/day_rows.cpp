@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -228,6 +229,17 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   double sum = 0;
   for (size_t k = 0; k < n; ++k) sum += split_share_[k] = std::max(floor, 0.5 * split_share_[k] + 0.5 * rate[k] / total);
   for (double& s : split_share_) s /= sum;
+}
+
+void Runner::set_split_shares(std::vector<double> shares) {
+  double sum = 0;
+  for (double s : shares) {
+    if (!(s > 0) || !std::isfinite(s)) return;
+    sum += s;
+  }
+  if (shares.empty() || !std::isfinite(sum)) return;
+  for (double& s : shares) s /= sum;
+  split_share_ = std::move(shares);
 }
 
 void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {

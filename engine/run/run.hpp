@@ -76,9 +76,10 @@ class Runner {
   // The threads the last day's rows were split over (1: it ran on one thread).
   size_t last_threads() const { return last_threads_; }
   // Each thread's share of the rows on the next split day (as many shares as it has threads,
-  // summing to 1; cut at whole batches). After every split day they move toward what each
-  // thread got through per second; this sets where they start (the actions never depend on it).
-  void set_split_shares(std::vector<double> shares) { split_share_ = std::move(shares); }
+  // each positive; scaled to sum to 1, cut at whole batches; other values are ignored). After
+  // every split day they move toward what each thread got through per second; this sets where
+  // they start (the actions never depend on it).
+  void set_split_shares(std::vector<double> shares);
 
   // Loads the history of earlier runs from the facts' outbox (real runs; outbox.cpp).
   void load_history_from_outbox();

@@ -213,8 +213,9 @@ TEST_CASE("day actions: uneven cuts of a split day give the actions of one threa
   r.set_threads(2, kBatchRows);
   size_t split_days = 0;
   for (Days d = day("2026-03-01"); d <= day("2026-03-08"); ++d) {
-    l.set_split_shares({0.2, 0.8});
+    l.set_split_shares({1, 4});  // scaled: 0.2 / 0.8
     r.set_split_shares({0.8, 0.2});
+    r.set_split_shares({-1, 2});  // ignored
     const std::string want = lines(a.evaluate_day(d));
     CHECK(lines(l.evaluate_day(d)) == want);
     CHECK(lines(r.evaluate_day(d)) == want);
