@@ -224,7 +224,7 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
     rate[k] = got > 0 && split_seconds_[k] > 1e-6 ? got / split_seconds_[k] : 0;
     total += rate[k];
   }
-  if (total <= 0 || std::count(rate.begin(), rate.end(), 0.0) != 0) return;  // an empty range: keep the shares
+  if (std::count(rate.begin(), rate.end(), 0.0) != 0) return;  // an empty range or no time: keep the shares
   const double floor = 0.25 / static_cast<double>(n);
   double sum = 0;
   for (size_t k = 0; k < n; ++k) sum += split_share_[k] = std::max(floor, 0.5 * split_share_[k] + 0.5 * rate[k] / total);
