@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -15,6 +16,8 @@ namespace crm::engine {
 
 namespace {
 constexpr size_t kMapBytes = size_t{1} << 20;  // from this size on, fresh pages rather than the heap
+constexpr size_t kPage = 4096;
+constexpr size_t kHugePage = size_t{2} << 20;
 }  // namespace
 
 template <class T>
@@ -25,8 +28,20 @@ void ZeroArray<T>::grow(size_t n) {
   T* q = nullptr;
   bool mapped = false;
   if (bytes >= kMapBytes) {
-    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m != MAP_FAILED) q = static_cast<T*>(m), mapped = true;
+    // Aligned to a huge page and advised as such: a first day writes entries for most customers
+    // of a rule that fires widely, and one fault per 2 MiB (where the kernel allows it) costs
+    // far less than one per 4 KiB page.
+    const size_t len = bytes + kHugePage;
+    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      auto* raw = static_cast<char*>(m);
+      char* at = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kHugePage - 1) & ~(kHugePage - 1));
+      if (at != raw) munmap(raw, static_cast<size_t>(at - raw));
+      const size_t used = (bytes + kPage - 1) & ~(kPage - 1);
+      if (raw + len > at + used) munmap(at + used, static_cast<size_t>(raw + len - (at + used)));
+      madvise(at, used, MADV_HUGEPAGE);
+      q = reinterpret_cast<T*>(at), mapped = true;
+    }
   }
   if (!q) q = static_cast<T*>(std::calloc(n, sizeof(T)));
   if (!q) throw std::bad_alloc();
