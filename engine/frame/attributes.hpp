@@ -9,6 +9,7 @@
 
 #include "engine/store/facts.hpp"
 #include "engine/frame/frame.hpp"
+#include "engine/frame/tag_overlay.hpp"
 
 namespace crm::engine {
 
@@ -27,10 +28,6 @@ namespace crm::engine {
 // at once from one Facts; uses up to kAttributeThreads threads itself for large stores.
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names = {});
 
-// Tag changes made by rules since the facts were loaded (a dry run keeps them in memory):
-// per customer row (index; rows past the end have none), (tag string id, set?) in the order they
-// were made.
-using TagOverlay = std::vector<std::vector<std::pair<int64_t, bool>>>;
 
 struct FramePlan;  // frame_internal.hpp: which columns, and where they are in the cursor's frame
 

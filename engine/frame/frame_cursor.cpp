@@ -102,9 +102,11 @@ void FrameCursor::full(Days d, const TagOverlay& overlay) {
     ListPatch p;
     p.col = tags;
     std::vector<int64_t> scratch;
-    for (size_t r = 0; r < overlay.size() && r < n; ++r) {
-      if (overlay[r].empty()) continue;
-      tags_row(f_, r, d, &overlay[r], p.vals, scratch);
+    std::vector<TagOverlay::Change> changes;
+    for (size_t r = 0; r < n; ++r) {
+      if (!overlay.has(r)) continue;
+      overlay.changes(r, changes);
+      tags_row(f_, r, d, &changes, p.vals, scratch);
       p.end_row(static_cast<uint32_t>(r));
     }
     p.apply();
@@ -286,6 +288,7 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
              });
   size_t next_purchase = 0;
   std::vector<int64_t> scratch;
+  std::vector<TagOverlay::Change> changes;
   for (auto [r, what] : rows) {
     if (what & kTouchPurchases) {
       const PurchaseRow& p = purchases[next_purchase++];
@@ -322,8 +325,9 @@ void FrameCursor::step(Days d, const TagOverlay& overlay, const std::vector<uint
     }
     if ((what & kTouchReferral) && referral_count) set(*referral_count, r, referrals_by(f_, r, d));
     if ((what & kTouchTags) && tags.col) {
-      const bool changed = r < overlay.size() && !overlay[r].empty();
-      tags_row(f_, r, d, changed ? &overlay[r] : nullptr, tags.vals, scratch);
+      const bool changed = overlay.has(r);
+      if (changed) overlay.changes(r, changes);
+      tags_row(f_, r, d, changed ? &changes : nullptr, tags.vals, scratch);
       tags.end_row(r);
     }
   }

@@ -2,8 +2,6 @@
 // entries in arrays indexed by customer id, records beyond one fire in a shared pool of chains.
 #include "engine/run/history.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -13,58 +11,6 @@
 #include <type_traits>
 
 namespace crm::engine {
-
-namespace {
-constexpr size_t kMapBytes = size_t{1} << 20;  // from this size on, fresh pages rather than the heap
-constexpr size_t kPage = 4096;
-constexpr size_t kHugePage = size_t{2} << 20;
-}  // namespace
-
-template <class T>
-void ZeroArray<T>::grow(size_t n) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  if (n <= n_) return;
-  const size_t bytes = n * sizeof(T);
-  T* q = nullptr;
-  bool mapped = false;
-  if (bytes >= kMapBytes) {
-    // Aligned to a huge page and advised as such: a first day writes entries for most customers
-    // of a rule that fires widely, and one fault per 2 MiB (where the kernel allows it) costs
-    // far less than one per 4 KiB page.
-    const size_t len = bytes + kHugePage;
-    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m != MAP_FAILED) {
-      auto* raw = static_cast<char*>(m);
-      char* at = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kHugePage - 1) & ~(kHugePage - 1));
-      if (at != raw) munmap(raw, static_cast<size_t>(at - raw));
-      const size_t used = (bytes + kPage - 1) & ~(kPage - 1);
-      if (raw + len > at + used) munmap(at + used, static_cast<size_t>(raw + len - (at + used)));
-      madvise(at, used, MADV_HUGEPAGE);
-      q = reinterpret_cast<T*>(at), mapped = true;
-    }
-  }
-  if (!q) q = static_cast<T*>(std::calloc(n, sizeof(T)));
-  if (!q) throw std::bad_alloc();
-  if (n_) std::memcpy(q, p_, n_ * sizeof(T));
-  release();
-  p_ = q, n_ = n, mapped_ = mapped;
-}
-
-template <class T>
-void ZeroArray<T>::zero() {
-  if (n_) std::memset(static_cast<void*>(p_), 0, n_ * sizeof(T));
-}
-
-template <class T>
-void ZeroArray<T>::release() {
-  if (!p_) return;
-  if (mapped_) munmap(p_, n_ * sizeof(T));
-  else std::free(p_);
-  p_ = nullptr, n_ = 0;
-}
-
-template class ZeroArray<uint32_t>;
-template class ZeroArray<History::Entry>;  // (explicit instantiations may name private types)
 
 namespace {
 uint64_t sparse_key(uint32_t rule, int64_t customer) {

@@ -12,44 +12,9 @@
 
 #include "lang/ast.hpp"
 #include "lang/date.hpp"
+#include "engine/store/zero_array.hpp"
 
 namespace crm::engine {
-
-// A growable array of T whose default is all-zero bytes (trivially copyable), taken zeroed
-// from the system: a large one is fresh anonymous pages, which the kernel maps on first write,
-// so entries never written (a rule that fires for few customers) cost neither memory nor the
-// fill of a std::vector's resize. history.cpp.
-template <class T>
-class ZeroArray {
- public:
-  ZeroArray() = default;
-  ZeroArray(ZeroArray&& o) noexcept : p_(o.p_), n_(o.n_), mapped_(o.mapped_) { o.p_ = nullptr, o.n_ = 0; }
-  ZeroArray& operator=(ZeroArray&& o) noexcept {
-    if (this != &o) {
-      release();
-      p_ = o.p_, n_ = o.n_, mapped_ = o.mapped_;
-      o.p_ = nullptr, o.n_ = 0;
-    }
-    return *this;
-  }
-  ZeroArray(const ZeroArray&) = delete;
-  ZeroArray& operator=(const ZeroArray&) = delete;
-  ~ZeroArray() { release(); }
-
-  size_t size() const { return n_; }
-  T& operator[](size_t i) { return p_[i]; }
-  const T& operator[](size_t i) const { return p_[i]; }
-  // Grows to n entries (never shrinks), the new ones zero.
-  void grow(size_t n);
-  // Every entry back to zero.
-  void zero();
-
- private:
-  void release();
-  T* p_ = nullptr;
-  size_t n_ = 0;
-  bool mapped_ = false;  // from mmap (else calloc)
-};
 
 // Lookups happen for every customer whose condition is TRUE, in customer-id order, so entries
 // are found through arrays indexed by customer id (one cache-friendly load) rather than a hash

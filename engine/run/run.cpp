@@ -435,9 +435,8 @@ void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<
     if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
       history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
     if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
-      if (tag_overlay_.size() <= row) tag_overlay_.resize(std::max<size_t>(facts_.rows(), row + 1));
-      tag_overlay_[row].push_back(
-          {facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name), c.kind == lang::ActionKind::Tag});
+      tag_overlay_.add(row, facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name),
+                       c.kind == lang::ActionKind::Tag);
       overlay_dirty_.push_back(row);
     }
   }

@@ -29,8 +29,10 @@ Frame expected(const Facts& f, Days d, const std::vector<std::string>& cols, con
   std::vector<int64_t> vals;
   for (size_t r = 0; r < fr.rows; ++r) {
     std::vector<int64_t> row(tags.list_values.begin() + tags.list_offsets[r], tags.list_values.begin() + tags.list_offsets[r + 1]);
-    if (r < overlay.size() && !overlay[r].empty()) {
-      for (auto [tag, on] : overlay[r]) {
+    if (overlay.has(r)) {
+      std::vector<TagOverlay::Change> changes;
+      overlay.changes(r, changes);
+      for (auto [tag, on] : changes) {
         auto pos = std::find(row.begin(), row.end(), tag);
         if (on && pos == row.end()) row.push_back(tag);
         if (!on && pos != row.end()) row.erase(pos);
@@ -111,7 +113,7 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
   REQUIRE(std::count(cols.begin(), cols.end(), "categories") == 1);
 
   FrameCursor cursor(facts, cols);
-  TagOverlay overlay(facts.rows());
+  TagOverlay overlay;
   std::vector<uint32_t> dirty;
   const int64_t vip = facts.strings->intern("vip"), test_tag = facts.strings->intern("cursor_test");
   size_t incremental = 0;
@@ -122,7 +124,7 @@ TEST_CASE("FrameCursor: incremental days equal compute_frame with the tag overla
     check_equal(expected(facts, d, cols, overlay), got, d);
     // Tag changes as a run would make them: settled after the day, seen from the next one.
     for (uint32_t r = static_cast<uint32_t>(d % 13); r < facts.rows(); r += 37) {
-      overlay[r].push_back({(d + r) % 3 == 0 ? vip : test_tag, (d + r) % 2 == 0});
+      overlay.add(r, (d + r) % 3 == 0 ? vip : test_tag, (d + r) % 2 == 0);
       dirty.push_back(r);
     }
   }

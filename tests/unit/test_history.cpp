@@ -135,33 +135,6 @@ TEST_CASE("History answers as a plain list of records (fires in and out of day o
   CHECK(h.fire_count() == fires.size());
 }
 
-TEST_CASE("ZeroArray grows zeroed, keeps its entries, moves and zeroes (heap and mapped sizes)") {
-  for (size_t first : {size_t{10}, size_t{1} << 19}) {  // 40 bytes (calloc); 2 MiB (mmap)
-    ZeroArray<uint32_t> a;
-    CHECK(a.size() == 0);
-    a.grow(first);
-    REQUIRE(a.size() == first);
-    for (size_t i = 0; i < first; i += first / 10 + 1) CHECK(a[i] == 0);
-    a[0] = 7, a[first - 1] = 9;
-    a.grow(first / 2);  // never shrinks
-    CHECK(a.size() == first);
-    a.grow(first * 3);
-    REQUIRE(a.size() == first * 3);
-    CHECK(a[0] == 7);
-    CHECK(a[first - 1] == 9);
-    CHECK(a[first] == 0);
-    CHECK(a[first * 3 - 1] == 0);
-    ZeroArray<uint32_t> b(std::move(a));
-    CHECK(a.size() == 0);
-    CHECK(b[first - 1] == 9);
-    a = std::move(b);
-    CHECK(a[0] == 7);
-    a.zero();
-    CHECK(a[0] == 0);
-    CHECK(a[first - 1] == 0);
-  }
-}
-
 TEST_CASE("History with a store-sized dense range: fires and sends across and beyond it") {
   History h(History::dense_limit_for(200000));  // dense arrays of 200,001 entries to start (mapped pages)
   const std::vector<int64_t> ids = {0, 1, 4095, 150000, 199999, 200001, 500000, 3199999};  // the last two grow the arrays
