@@ -116,10 +116,10 @@ class History {
 
   std::vector<ZeroArray<Entry>> dense_;                // [rule][customer id]
   std::unordered_map<uint64_t, Entry> sparse_;         // (rule, customer) -> entry
-  std::vector<FireNode> fires_;                        // chains of (rule, customer)s fired twice or more
+  std::vector<FireNode, FreshPageAllocator<FireNode>> fires_;  // chains of (rule, customer)s fired twice or more
   ZeroArray<uint32_t> dense_sends_;                    // [customer id] -> send node + 1 (0: none)
   std::unordered_map<int64_t, uint32_t> sparse_sends_;  // customer -> send node + 1
-  std::vector<SendNode> sends_;
+  std::vector<SendNode, FreshPageAllocator<SendNode>> sends_;
   // The dense entries and send heads made since the last clear_records (what it resets), up to
   // kMaxMade each; past that (a big run) clear_records resets the whole arrays.
   static constexpr size_t kMaxMade = 4096;

@@ -89,15 +89,17 @@ inline std::string render_subject(const std::string& subject, const Frame& frame
 // Before a growing vector copies itself: reserves for what the rows [0, done) added to it
 // (`added`), extrapolated to all `rows` (customers are spread evenly over the rows), so it rarely
 // grows by copying and its pages are written once. A large reservation is a mapping of its own
-// (above glibc's largest mmap threshold, 32 MiB), whose pages never written are never mapped:
-// it gets a wide margin; a smaller one, which comes from the heap, a narrow one.
-template <class T>
-void reserve_ahead(std::vector<T>& v, size_t added, size_t done, size_t rows) {
+// (from 1 MiB with a FreshPageAllocator, else above glibc's largest mmap threshold, 32 MiB),
+// whose pages never written are never mapped: it gets a wide margin; a smaller one, which comes
+// from the heap, a narrow one.
+template <class T, class A>
+void reserve_ahead(std::vector<T, A>& v, size_t added, size_t done, size_t rows) {
   if (done >= rows || done == 0) return;
   const size_t base = v.size() - added;
   const size_t expect = base + added / done * rows + added % done * rows / done;
   if (v.capacity() >= expect + expect / 8 + kBatchRows) return;
-  const bool mapped = expect * sizeof(T) >= (size_t{64} << 20);
+  const size_t map_bytes = std::is_same_v<A, FreshPageAllocator<T>> ? kFreshPageBytes : size_t{64} << 20;
+  const bool mapped = expect * sizeof(T) >= map_bytes;
   v.reserve(std::max(expect + (mapped ? expect : expect / 4) + kBatchRows, v.capacity() + v.capacity() / 2));
 }
 
@@ -137,7 +139,7 @@ struct Runner::Scratch {
   uint64_t ev_layout = 0;         // the cursor's layout() it was bound to
   // The day's candidates in one pool, chained per customer row (Runner::row_head_) in insertion
   // order: no allocation per candidate or per row.
-  std::vector<PooledCandidate> day_cands;
+  std::vector<PooledCandidate, FreshPageAllocator<PooledCandidate>> day_cands;
   std::vector<uint32_t> cand_rows;      // rows with candidates today
   std::vector<Candidate> rule_scratch;  // one rule's candidates for one row
   std::vector<Candidate> row_scratch;   // one row's candidates while they are settled
