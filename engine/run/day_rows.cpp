@@ -152,6 +152,7 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
         // and the output later, in row order (record_settled).
         std::vector<Candidate>& list = take_row(static_cast<uint32_t>(row), w);
         allocate(list, frame.customer_id[row], d, w);
+        if (w.records) record_history(frame.customer_id[row], d, list, w.thread, w.fired);
         w.settled_rows.push_back(static_cast<uint32_t>(row));
         w.settled.insert(w.settled.end(), list.begin(), list.end());
         w.settled_end.push_back(static_cast<uint32_t>(w.settled.size()));
@@ -196,6 +197,22 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
     split_seconds_.assign(n, 0);
   }
   const std::vector<size_t>& begin = split_begin_;
+  // The last stage's threads record their rows' history themselves, where the History can
+  // take it (every customer id dense); else record_settled does, on one thread.
+  bool records = false;
+  if (last_stage) {
+    const auto& ids = facts_.customer_id;
+    if (!customer_ids_ || customer_ids_of_ != std::pair{ids.data(), ids.size()}) {
+      const auto [lo_id, hi_id] = std::minmax_element(ids.begin(), ids.end());
+      customer_ids_ = ids.empty() ? std::pair<int64_t, int64_t>{0, -1} : std::pair{*lo_id, *hi_id};
+      customer_ids_of_ = {ids.data(), ids.size()};
+    }
+    records = history_.begin_concurrent(n, program_.rules.size(), customer_ids_->first, customer_ids_->second);
+  }
+  for (size_t k = 0; k < n; ++k) {
+    scratch_[k]->records = records;
+    scratch_[k]->thread = k;
+  }
   std::vector<std::exception_ptr> errors(n);  // what each thread threw, rethrown once all are done
   auto work = [&, last_stage](size_t k) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -211,6 +228,7 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   for (size_t k = 1; k < n; ++k) threads.emplace_back(work, k);
   work(0);
   for (auto& t : threads) t.join();
+  if (records) history_.end_concurrent();  // before any rethrow: no reference to a thread's pool stays
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   if (!last_stage) return;
@@ -249,7 +267,8 @@ void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::f
     const int64_t customer = frame.customer_id[row];
     std::span<Candidate> list(w.settled.data() + at, w.settled_end[k] - at);  // sorted in place
     at = w.settled_end[k];
-    record_and_order(row, customer, d, list);
+    if (w.records) record_tags_and_order(row, list);
+    else record_and_order(row, customer, d, list);
     for (const Candidate& c : list) emit(make_action(c, d, customer, w));
   }
 }

@@ -23,7 +23,7 @@ const History::Entry* History::entry(uint32_t rule, int64_t customer) const {
     if (rule >= dense_.size()) return nullptr;
     const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    return id < entries.size() && entries[id].state != 0 ? &entries[id] : nullptr;
+    return id < entries.size() && entries.written_near(id) && entries[id].state != 0 ? &entries[id] : nullptr;
   }
   auto it = sparse_.find(sparse_key(rule, customer));
   return it == sparse_.end() ? nullptr : &it->second;
@@ -37,7 +37,7 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   // Sized for the whole store at once (ids of a store of n customers are mostly below n + 1):
   // no copies while a big first day fills it.
   if (id >= entries.size()) entries.grow(std::max({id + 1, entries.size() * 2, size_hint()}));
-  Entry& e = entries[id];
+  Entry& e = entries.at(id);
   if (e.state == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
     else made_overflow_ = true;
@@ -76,7 +76,7 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
     if (id >= dense_sends_.size()) dense_sends_.grow(std::max({id + 1, dense_sends_.size() * 2, size_hint()}));
-    head = &dense_sends_[id];
+    head = &dense_sends_.at(id);
     if (*head == 0) {
       if (dense_sends_made_.size() < kMaxMade) dense_sends_made_.push_back(id);
       else made_overflow_ = true;
@@ -87,6 +87,84 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   if (*head != 0 && sends_[*head - 1].day > day) sends_sorted_ = false;
   sends_.push_back({day, channel, campaign, *head});
   *head = static_cast<uint32_t>(sends_.size());
+}
+
+bool History::begin_concurrent(size_t threads, size_t rules, int64_t min_id, int64_t max_id) {
+  if (min_id < 0 || max_id >= dense_limit_ || max_id < min_id) return false;
+  if (fires_.size() >= kLocal - 1 || sends_.size() >= kLocal - 1) return false;
+  if (dense_.size() < rules) dense_.resize(rules);
+  // Sized before the threads start: none of them grows an array. Pages never written stay
+  // unmapped, so the arrays of rules that never fire cost no memory.
+  const size_t n = std::max(static_cast<size_t>(max_id) + 1, size_hint());
+  for (auto& entries : dense_) entries.grow(n);
+  dense_sends_.grow(n);
+  if (locals_.size() < threads) locals_.resize(threads);
+  made_overflow_ = true;  // the threads do not list the entries they make: clear_records zeroes all
+  return true;
+}
+
+void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key, size_t thread) {
+  if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
+  Local& l = locals_[thread];
+  Entry& e = dense_[rule].at(static_cast<size_t>(customer));
+  if (e.state == 0) {
+    e = {day, key + 1};
+  } else {
+    const bool was_local = (e.state & kChained) && (e.state & kLocal);
+    if (l.fires.size() + 2 >= kLocal) throw std::length_error("too many fires recorded on one thread in a day");
+    if (e.state < kChained) {  // a second fire: the inline record starts the chain
+      l.fires.push_back({e.max_day, e.state - 1, 0});
+      e.state = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
+    }
+    l.fires.push_back({day, key, e.state & ~kChained});
+    e.state = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
+    e.max_day = std::max(e.max_day, day);
+    if (!was_local) l.fire_heads.push_back({rule, static_cast<uint32_t>(customer)});
+  }
+  ++l.fire_count;
+}
+
+void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign, size_t thread) {
+  Local& l = locals_[thread];
+  uint32_t& head = dense_sends_.at(static_cast<size_t>(customer));
+  if (head != 0) {
+    const SendNode& newest = head & kLocal ? l.sends[(head & ~kLocal) - 1] : sends_[head - 1];
+    if (newest.day > day) l.unsorted = true;
+  }
+  if (l.sends.size() + 1 >= kLocal) throw std::length_error("too many sends recorded on one thread in a day");
+  if (!(head & kLocal)) l.send_heads.push_back(static_cast<uint32_t>(customer));
+  l.sends.push_back({day, channel, campaign, head});
+  head = kLocal | static_cast<uint32_t>(l.sends.size());
+}
+
+void History::end_concurrent() {
+  // A thread's node k (reference kLocal | k + 1) lands at base + k: reference base + k + 1.
+  auto fix = [](uint32_t ref, size_t base) { return ref & kLocal ? static_cast<uint32_t>((ref & ~kLocal) + base) : ref; };
+  for (Local& l : locals_) {
+    const size_t fbase = fires_.size();
+    for (FireNode f : l.fires) {
+      f.next = fix(f.next, fbase);
+      fires_.push_back(f);
+    }
+    for (auto [rule, id] : l.fire_heads) {
+      Entry& e = dense_[rule][id];
+      e.state = kChained | fix(e.state & ~kChained, fbase);
+    }
+    const size_t sbase = sends_.size();
+    for (SendNode s : l.sends) {
+      s.next = fix(s.next, sbase);
+      sends_.push_back(s);
+    }
+    for (uint32_t id : l.send_heads) dense_sends_[id] = fix(dense_sends_[id], sbase);
+    fire_count_ += l.fire_count;
+    if (l.unsorted) sends_sorted_ = false;
+    l.fires.clear();
+    l.sends.clear();
+    l.fire_heads.clear();
+    l.send_heads.clear();
+    l.fire_count = 0;
+    l.unsorted = false;
+  }
 }
 
 void History::clear_records() {
@@ -141,7 +219,7 @@ std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days da
 uint32_t History::sends_head(int64_t customer) const {
   if (dense(customer)) {
     auto id = static_cast<size_t>(customer);
-    return id < dense_sends_.size() ? dense_sends_[id] : 0;
+    return id < dense_sends_.size() && dense_sends_.written_near(id) ? dense_sends_[id] : 0;
   }
   auto it = sparse_sends_.find(customer);
   return it == sparse_sends_.end() ? 0 : it->second;

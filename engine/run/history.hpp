@@ -76,12 +76,26 @@ class History {
   // (the embedding API clears the history of its one-customer runner before every call).
   void clear_records();
 
+  // Recording from several threads at once: a day split over threads, each recording only the
+  // customers of its own rows (day_rows.cpp). begin_concurrent makes the dense arrays cover ids
+  // [min_id, max_id] for `rules` rules; then each thread calls record_fire / record_send with its
+  // number (below `threads`), which write its customers' entries and put new chain nodes in the
+  // thread's own pools; end_concurrent moves those into the shared pools, thread by thread, and
+  // rewrites the references to them. Between the two, a thread reads the history only of
+  // customers it has not recorded yet (a row is gated before it is settled). begin_concurrent
+  // returns false, changing nothing, when an id is not dense or the pools are too large for
+  // the marks of a thread's nodes: the caller records serially.
+  bool begin_concurrent(size_t threads, size_t rules, int64_t min_id, int64_t max_id);
+  void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key, size_t thread);
+  void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign, size_t thread);
+  void end_concurrent();
+
   // A hint that (rule, customer) is about to be looked up: starts loading its dense entry.
   void prefetch(uint32_t rule, int64_t customer) const {
     if (!dense(customer) || rule >= dense_.size()) return;
     const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    if (id < entries.size()) __builtin_prefetch(&entries[id]);
+    if (id < entries.size() && entries.written_near(id)) __builtin_prefetch(&entries[id]);
   }
 
  private:
@@ -96,6 +110,9 @@ class History {
     uint32_t state = 0;
   };
   static constexpr uint32_t kChained = uint32_t{1} << 31;
+  // Between begin_concurrent and end_concurrent, a node reference (node + 1) with this bit is a
+  // node of the recording thread's own pool (Local); the shared pools stay below it.
+  static constexpr uint32_t kLocal = uint32_t{1} << 30;
   struct FireNode {
     Days day;
     uint32_t key;
@@ -130,6 +147,16 @@ class History {
   int64_t dense_limit_ = kDenseIdLimit;
   size_t size_hint_ = 0;
   bool sends_sorted_ = true;  // every customer's sends are in day order
+  // One recording thread's new nodes and the entries and send heads that now point at them.
+  struct Local {
+    std::vector<FireNode> fires;
+    std::vector<SendNode> sends;
+    std::vector<std::pair<uint32_t, uint32_t>> fire_heads;  // (rule, customer id)
+    std::vector<uint32_t> send_heads;                      // customer ids
+    size_t fire_count = 0;
+    bool unsorted = false;
+  };
+  std::vector<Local> locals_;
   std::deque<std::string> key_texts_;  // a deque: key_text's references stay valid (ActionOut::dedupe)
   std::unordered_map<std::string, uint32_t> key_ids_;
 };

@@ -422,18 +422,32 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
 }
 
 void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list) {
+  record_history(customer, d, list, SIZE_MAX, fired_scratch_);
+  record_tags_and_order(row, list);
+}
+
+void Runner::record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
+                            std::vector<std::pair<uint32_t, uint32_t>>& fired_rules) {
   // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
-  std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = fired_scratch_;
   fired_rules.clear();
   for (const auto& c : list) {
     if (c.status != Status::Sent) continue;
     std::pair<uint32_t, uint32_t> rk{c.rule, c.key};
     if (std::find(fired_rules.begin(), fired_rules.end(), rk) == fired_rules.end()) {
       fired_rules.push_back(rk);
-      history_.record_fire(c.rule, customer, d, c.key);
+      if (thread == SIZE_MAX) history_.record_fire(c.rule, customer, d, c.key);
+      else history_.record_fire(c.rule, customer, d, c.key, thread);
     }
-    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
-      history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
+    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional) {
+      if (thread == SIZE_MAX) history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
+      else history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule], thread);
+    }
+  }
+}
+
+void Runner::record_tags_and_order(uint32_t row, std::span<Candidate> list) {
+  for (const auto& c : list) {
+    if (c.status != Status::Sent) continue;
     if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
       tag_overlay_.add(row, facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name),
                        c.kind == lang::ActionKind::Tag);
@@ -698,6 +712,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     scratch_[k]->cand_rows.clear();
     scratch_[k]->day_cands.clear();
     scratch_[k]->concurrent = false;
+    scratch_[k]->records = false;
   }
   last_eval_ms_ = timing ? ms_since(t1) - sink_ms : 0;
   last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 - sink_cpu_ms : 0;

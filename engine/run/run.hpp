@@ -149,6 +149,12 @@ class Runner {
   // The passed actions of a settled list into the history and the tag overlay (in list order),
   // then the list sorted into output order.
   void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list);
+  // The history part of record_and_order: fires (once per rule and key) and sends. `thread`:
+  // the recording thread of a split day (History::begin_concurrent), or SIZE_MAX.
+  void record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
+                      std::vector<std::pair<uint32_t, uint32_t>>& fired_rules);
+  // The rest of it: the tag changes into the overlay, then the output order.
+  void record_tags_and_order(uint32_t row, std::span<Candidate> list);
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
   // The output action of a settled candidate (moves its payload out of w's pools).
@@ -175,7 +181,8 @@ class Runner {
   // thread's pool until the last stage settles them), cut at the day's first stage from
   // split_share_.
   void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool first_stage, bool last_stage, size_t n);
-  // A split day's settled rows of `w`, in row order: recorded, ordered and handed to `emit`.
+  // A split day's settled rows of `w`, in row order: recorded (the history already, when the
+  // threads recorded it), ordered and handed to `emit`.
   void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
   // The scratch of thread k (made on first use).
   Scratch& scratch(size_t k);
@@ -234,6 +241,10 @@ class Runner {
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
+  // The facts' smallest and largest customer id, for History::begin_concurrent, with the
+  // (address, size) of the ids they were found in.
+  std::optional<std::pair<int64_t, int64_t>> customer_ids_;
+  std::pair<const int64_t*, size_t> customer_ids_of_{nullptr, 0};
   const ActionSink* sink_ = nullptr;      // set while stream_day runs
   std::vector<ActionOut>* into_ = nullptr;  // set while evaluate_day_into runs
   std::vector<ActionOut> stream_out_;    // stream_day's buffer (capacity kept)

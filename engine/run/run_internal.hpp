@@ -166,6 +166,11 @@ struct Runner::Scratch {
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
   std::vector<uint32_t> once_null;
   bool concurrent = false;  // other threads evaluate rows at the same time
+  // A split day's last stage: this thread records its settled rows' history itself, as the
+  // History's recording thread `thread` (History::begin_concurrent).
+  bool records = false;
+  size_t thread = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> fired;  // record_history's (rule, key) list
 };
 
 // What evaluate_rows needs of the day it evaluates.

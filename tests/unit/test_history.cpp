@@ -2,6 +2,9 @@
 // sends), keeps the interned keys, and stays correct past the tracked-entries limit.
 #include <doctest/doctest.h>
 
+#include <thread>
+#include <vector>
+
 #include "engine/run/history.hpp"
 
 using namespace crm;
@@ -156,4 +159,78 @@ TEST_CASE("History with a store-sized dense range: fires and sends across and be
   CHECK(h.sends_in_window(2, 100, 7, std::nullopt, std::nullopt) == 0);
   h.clear_records();
   CHECK(empty_for(h, 4, ids, 120));
+}
+
+TEST_CASE("History recorded from threads (begin/end_concurrent) answers as one recorded serially") {
+  // Three threads, each its own range of customers, over days that alternate with serial days;
+  // some customers fire again (chains through both kinds of node) and get sends out of day order.
+  const int64_t customers = 300'000;  // mapped arrays, several 2 MiB blocks
+  History serial(History::dense_limit_for(customers)), threaded(History::dense_limit_for(customers));
+  std::vector<uint32_t> keys;
+  for (const char* k : {"once", "a", "b", "2026-01-01"}) {
+    keys.push_back(serial.intern_key(k));
+    CHECK(threaded.intern_key(k) == keys.back());
+  }
+  auto fires_of = [&](int64_t id, Days d) { return (id * 7 + d) % 5 == 0 || id % 9973 == 0; };
+  auto record_day = [&](History& h, Days d, int64_t lo, int64_t hi, size_t thread) {
+    for (int64_t id = lo; id < hi; ++id) {
+      if (!fires_of(id, d)) continue;
+      const uint32_t rule = static_cast<uint32_t>(id % 3), key = keys[static_cast<size_t>(id + d) % keys.size()];
+      // Now and then a send dated before the latest, only on the threaded days (so only their
+      // recording can tell the history its sends are out of order).
+      const Days when = d % 3 != 2 && (id + d) % 4 == 0 ? d - 3 : d;
+      if (thread == SIZE_MAX) {
+        h.record_fire(rule, id, d, key);
+        h.record_send(id, when, static_cast<lang::Channel>(id % 3), static_cast<uint32_t>(id % 2));
+      } else {
+        h.record_fire(rule, id, d, key, thread);
+        h.record_send(id, when, static_cast<lang::Channel>(id % 3), static_cast<uint32_t>(id % 2), thread);
+      }
+    }
+  };
+  const int64_t cut[] = {0, 90'000, 200'000, customers};
+  for (Days d = 100; d < 106; ++d) {
+    record_day(serial, d, 0, customers, SIZE_MAX);
+    if (d % 3 == 2) {
+      record_day(threaded, d, 0, customers, SIZE_MAX);
+      continue;
+    }
+    REQUIRE(threaded.begin_concurrent(3, 3, 0, customers - 1));
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < 3; ++t) threads.emplace_back([&, t] { record_day(threaded, d, cut[t], cut[t + 1], t); });
+    for (auto& t : threads) t.join();
+    threaded.end_concurrent();
+  }
+  CHECK(threaded.fire_count() == serial.fire_count());
+  size_t mismatches = 0;
+  for (int64_t id = 0; id < customers; id += 1 + id % 7) {
+    for (uint32_t r = 0; r < 3; ++r) {
+      mismatches += threaded.fired_ever(r, id) != serial.fired_ever(r, id);
+      mismatches += threaded.last_fired(r, id, 103) != serial.last_fired(r, id, 103);
+      for (uint32_t k : keys) mismatches += threaded.fired_with_key(r, id, k) != serial.fired_with_key(r, id, k);
+    }
+    for (int64_t window : {1, 3, 30})
+      mismatches += threaded.sends_in_window(id, 104, window, std::nullopt, std::nullopt) !=
+                    serial.sends_in_window(id, 104, window, std::nullopt, std::nullopt);
+    mismatches += threaded.sends_in_window(id, 105, 30, lang::Channel::Email, 1u) != serial.sends_in_window(id, 105, 30, lang::Channel::Email, 1u);
+  }
+  CHECK(mismatches == 0);
+  CHECK(threaded.fired_with_key(0, 9973 * 3, keys[(9973 * 3 + 105) % keys.size()]));
+}
+
+TEST_CASE("History::begin_concurrent refuses ids it cannot hold densely, and changes nothing") {
+  History h(1024);
+  CHECK_FALSE(h.begin_concurrent(2, 4, 0, 5000));  // beyond the dense limit
+  CHECK_FALSE(h.begin_concurrent(2, 4, -1, 10));   // a negative id
+  h.record_fire(1, 3, 10, h.intern_key("once"));  // serial recording as usual
+  CHECK(h.fired_ever(1, 3));
+  CHECK(h.begin_concurrent(2, 4, 0, 1023));
+  h.record_fire(1, 3, 11, h.intern_key("x"), 1);
+  h.record_send(3, 11, lang::Channel::Line, 0, 0);
+  h.end_concurrent();
+  CHECK(h.last_fired(1, 3, 20) == 11);
+  CHECK(h.last_fired(1, 3, 10) == 10);
+  CHECK(h.fired_with_key(1, 3, h.intern_key("once")));
+  CHECK(h.sends_in_window(3, 11, 1, lang::Channel::Line, std::nullopt) == 1);
+  CHECK(h.fire_count() == 2);
 }

@@ -37,6 +37,29 @@ TEST_CASE("ZeroArray grows zeroed, keeps its entries, moves and zeroes (heap and
   }
 }
 
+TEST_CASE("ZeroArray marks the 2 MiB blocks written through at(), across growth and zeroing") {
+  ZeroArray<uint64_t> a;  // 262,144 entries a block
+  a.grow(1'000'000);
+  for (size_t i : {size_t{0}, size_t{262'143}, size_t{262'144}, size_t{999'999}}) CHECK_FALSE(a.written_near(i));
+  a.at(300'000) = 5;
+  CHECK_FALSE(a.written_near(262'143));
+  CHECK(a.written_near(262'144));
+  CHECK(a.written_near(524'287));
+  CHECK_FALSE(a.written_near(524'288));
+  a[0] = 1;  // operator[] writes without a mark
+  CHECK_FALSE(a.written_near(0));
+  a.grow(3'000'000);
+  CHECK(a.written_near(300'000));
+  CHECK(a[300'000] == 5);
+  CHECK_FALSE(a.written_near(2'999'999));
+  a.at(2'999'999) = 7;
+  CHECK(a.written_near(2'999'999));
+  a.zero();
+  CHECK_FALSE(a.written_near(300'000));
+  CHECK(a[300'000] == 0);
+  CHECK(a[2'999'999] == 0);
+}
+
 TEST_CASE("FreshPageAllocator: a vector grows across the mapped size and keeps its elements") {
   std::vector<uint64_t, FreshPageAllocator<uint64_t>> v;
   for (uint64_t i = 0; i < 1'000'000; ++i) v.push_back(i * 3);  // 8 MB at the end: mapped blocks
