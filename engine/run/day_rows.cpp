@@ -152,7 +152,10 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
         // and the output later, in row order (record_settled).
         std::vector<Candidate>& list = take_row(static_cast<uint32_t>(row), w);
         allocate(list, frame.customer_id[row], d, w);
-        if (w.records) record_history(frame.customer_id[row], d, list, w.thread, w.fired);
+        if (w.records) {
+          record_history(frame.customer_id[row], d, list, w.thread, w.fired);
+          output_order(list);
+        }
         w.settled_rows.push_back(static_cast<uint32_t>(row));
         w.settled.insert(w.settled.end(), list.begin(), list.end());
         w.settled_end.push_back(static_cast<uint32_t>(w.settled.size()));
@@ -267,7 +270,7 @@ void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::f
     const int64_t customer = frame.customer_id[row];
     std::span<Candidate> list(w.settled.data() + at, w.settled_end[k] - at);  // sorted in place
     at = w.settled_end[k];
-    if (w.records) record_tags_and_order(row, list);
+    if (w.records) record_tags(row, list);  // the history and the order: on its thread
     else record_and_order(row, customer, d, list);
     for (const Candidate& c : list) emit(make_action(c, d, customer, w));
   }

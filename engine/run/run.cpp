@@ -231,6 +231,7 @@ void Runner::reset() {
   if (points_texts_.size() > kMaxKeptKeys) points_texts_.clear();
   tag_overlay_.clear();
   overlay_dirty_.clear();
+  tag_ids_.clear();  // the refilled facts may have another string pool
   cursor_->restart();
   journeys_.clear();
   journeys_loaded_ = false;
@@ -423,7 +424,8 @@ void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidat
 
 void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list) {
   record_history(customer, d, list, SIZE_MAX, fired_scratch_);
-  record_tags_and_order(row, list);
+  record_tags(row, list);
+  output_order(list);
 }
 
 void Runner::record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
@@ -445,16 +447,22 @@ void Runner::record_history(int64_t customer, Days d, std::span<const Candidate>
   }
 }
 
-void Runner::record_tags_and_order(uint32_t row, std::span<Candidate> list) {
+void Runner::record_tags(uint32_t row, std::span<const Candidate> list) {
   for (const auto& c : list) {
-    if (c.status != Status::Sent) continue;
-    if (c.kind == lang::ActionKind::Tag || c.kind == lang::ActionKind::Untag) {
-      tag_overlay_.add(row, facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name),
-                       c.kind == lang::ActionKind::Tag);
-      overlay_dirty_.push_back(row);
-    }
+    if (c.status != Status::Sent || (c.kind != lang::ActionKind::Tag && c.kind != lang::ActionKind::Untag)) continue;
+    // The tag's string id, interned once per action (a first day tags ~90k customers).
+    if (tag_ids_.size() != program_.rules.size()) tag_ids_.assign(program_.rules.size(), {});
+    std::vector<int64_t>& ids = tag_ids_[c.rule];
+    if (ids.empty()) ids.assign(program_.rules[c.rule].actions->size(), -1);
+    int64_t& id = ids[c.action_index];
+    if (id < 0) id = facts_.strings->intern((*program_.rules[c.rule].actions)[c.action_index].name);
+    tag_overlay_.add(row, id, c.kind == lang::ActionKind::Tag);
+    overlay_dirty_.push_back(row);
   }
-  // Output order: rule graph order, then action order (a stable insertion sort: lists are short).
+}
+
+void Runner::output_order(std::span<Candidate> list) const {
+  // Rule graph order, then action order (a stable insertion sort: lists are short).
   auto before = [&](const Candidate& a, const Candidate& b) {
     if (a.rule != b.rule) return graph_pos_[a.rule] < graph_pos_[b.rule];
     return a.action_index < b.action_index;

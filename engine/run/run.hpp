@@ -153,8 +153,9 @@ class Runner {
   // the recording thread of a split day (History::begin_concurrent), or SIZE_MAX.
   void record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
                       std::vector<std::pair<uint32_t, uint32_t>>& fired_rules);
-  // The rest of it: the tag changes into the overlay, then the output order.
-  void record_tags_and_order(uint32_t row, std::span<Candidate> list);
+  // The rest of it: the tag changes into the overlay; the list sorted into output order.
+  void record_tags(uint32_t row, std::span<const Candidate> list);
+  void output_order(std::span<Candidate> list) const;
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
   // The output action of a settled candidate (moves its payload out of w's pools).
@@ -241,6 +242,7 @@ class Runner {
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
   std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
+  std::vector<std::vector<int64_t>> tag_ids_;  // [rule][action]: a tag action's string id (-1: not yet)
   // The facts' smallest and largest customer id, for History::begin_concurrent, with the
   // (address, size) of the ids they were found in.
   std::optional<std::pair<int64_t, int64_t>> customer_ids_;
