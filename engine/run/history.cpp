@@ -18,15 +18,15 @@ uint64_t sparse_key(uint32_t rule, int64_t customer) {
 }
 }  // namespace
 
-const History::Entry* History::entry(uint32_t rule, int64_t customer) const {
+History::Entry History::entry(uint32_t rule, int64_t customer) const {
   if (dense(customer)) {
-    if (rule >= dense_.size()) return nullptr;
+    if (rule >= dense_.size()) return 0;
     const auto& entries = dense_[rule];
     auto id = static_cast<size_t>(customer);
-    return id < entries.size() && entries.written_near(id) && entries[id].state != 0 ? &entries[id] : nullptr;
+    return id < entries.size() && entries.written_near(id) ? entries[id] : 0;
   }
   auto it = sparse_.find(sparse_key(rule, customer));
-  return it == sparse_.end() ? nullptr : &it->second;
+  return it == sparse_.end() ? 0 : it->second;
 }
 
 History::Entry& History::get(uint32_t rule, int64_t customer) {
@@ -38,7 +38,7 @@ History::Entry& History::get(uint32_t rule, int64_t customer) {
   // no copies while a big first day fills it.
   if (id >= entries.size()) entries.grow(std::max({id + 1, entries.size() * 2, size_hint()}));
   Entry& e = entries.at(id);
-  if (e.state == 0) {
+  if (e == 0) {
     if (dense_made_.size() < kMaxMade) dense_made_.push_back({rule, id});
     else made_overflow_ = true;
   }
@@ -57,16 +57,22 @@ uint32_t History::intern_key(std::string_view text) {
 void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
   if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Entry& e = get(rule, customer);
-  if (e.state == 0) {
-    e = {day, key + 1};
+  if (e == 0 && inline_fits(day, key)) {
+    e = inline_entry(day, key);
   } else {
-    if (e.state < kChained) {  // a second fire: the inline record starts the chain
-      fires_.push_back({e.max_day, e.state - 1, 0});
-      e.state = kChained | static_cast<uint32_t>(fires_.size());
+    uint32_t next = 0;
+    Days max_day = day;
+    if (e != 0 && !(e & kChained)) {  // a second fire: the inline record starts the chain
+      fires_.push_back({inline_day(e), inline_key(e), 0, inline_day(e)});
+      next = static_cast<uint32_t>(fires_.size());
+      max_day = std::max(max_day, inline_day(e));
+    } else if (e != 0) {
+      next = e & ~kChained;
+      max_day = std::max(max_day, fires_[next - 1].max_day);
     }
-    fires_.push_back({day, key, e.state & ~kChained});
-    e.state = kChained | static_cast<uint32_t>(fires_.size());
-    e.max_day = std::max(e.max_day, day);
+    if (fires_.size() + 1 >= kChained) throw std::length_error("too many fires recorded");
+    fires_.push_back({day, key, next, max_day});
+    e = kChained | static_cast<uint32_t>(fires_.size());
   }
   ++fire_count_;
 }
@@ -107,18 +113,23 @@ void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t ke
   if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Local& l = locals_[thread];
   Entry& e = dense_[rule].at(static_cast<size_t>(customer));
-  if (e.state == 0) {
-    e = {day, key + 1};
+  if (e == 0 && inline_fits(day, key)) {
+    e = inline_entry(day, key);
   } else {
-    const bool was_local = (e.state & kChained) && (e.state & kLocal);
+    const bool was_local = (e & kChained) && (e & kLocal);
     if (l.fires.size() + 2 >= kLocal) throw std::length_error("too many fires recorded on one thread in a day");
-    if (e.state < kChained) {  // a second fire: the inline record starts the chain
-      l.fires.push_back({e.max_day, e.state - 1, 0});
-      e.state = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
+    uint32_t next = 0;
+    Days max_day = day;
+    if (e != 0 && !(e & kChained)) {  // a second fire: the inline record starts the chain
+      l.fires.push_back({inline_day(e), inline_key(e), 0, inline_day(e)});
+      next = kLocal | static_cast<uint32_t>(l.fires.size());
+      max_day = std::max(max_day, inline_day(e));
+    } else if (e != 0) {
+      next = e & ~kChained;
+      max_day = std::max(max_day, fire_node(next, &l.fires).max_day);
     }
-    l.fires.push_back({day, key, e.state & ~kChained});
-    e.state = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
-    e.max_day = std::max(e.max_day, day);
+    l.fires.push_back({day, key, next, max_day});
+    e = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
     if (!was_local) l.fire_heads.push_back({rule, static_cast<uint32_t>(customer)});
   }
   ++l.fire_count;
@@ -148,7 +159,7 @@ void History::end_concurrent() {
     }
     for (auto [rule, id] : l.fire_heads) {
       Entry& e = dense_[rule][id];
-      e.state = kChained | fix(e.state & ~kChained, fbase);
+      e = kChained | fix(e & ~kChained, fbase);
     }
     const size_t sbase = sends_.size();
     for (SendNode s : l.sends) {
@@ -172,7 +183,7 @@ void History::clear_records() {
     for (auto& entries : dense_) entries.zero();
     dense_sends_.zero();
   } else {
-    for (auto [rule, id] : dense_made_) dense_[rule][id] = Entry{};
+    for (auto [rule, id] : dense_made_) dense_[rule][id] = 0;
     for (size_t id : dense_sends_made_) dense_sends_[id] = 0;
   }
   made_overflow_ = false;
@@ -192,10 +203,10 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, const std::string&
 }
 
 bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const {
-  const Entry* e = entry(rule, customer);
-  if (!e) return false;
-  if (e->state < kChained) return e->state - 1 == key;  // the one record
-  for (uint32_t n = e->state & ~kChained; n != 0;) {
+  const Entry e = entry(rule, customer);
+  if (e == 0) return false;
+  if (!(e & kChained)) return inline_key(e) == key;  // the one record
+  for (uint32_t n = e & ~kChained; n != 0;) {
     const FireNode& f = fires_[n - 1];
     if (f.key == key) return true;
     n = f.next;
@@ -204,11 +215,16 @@ bool History::fired_with_key(uint32_t rule, int64_t customer, uint32_t key) cons
 }
 
 std::optional<Days> History::last_fired(uint32_t rule, int64_t customer, Days day) const {
-  const Entry* e = entry(rule, customer);
-  if (!e) return std::nullopt;
-  if (e->max_day <= day) return e->max_day;
+  const Entry e = entry(rule, customer);
+  if (e == 0) return std::nullopt;
+  if (!(e & kChained)) {
+    const Days once = inline_day(e);
+    return once <= day ? std::optional<Days>(once) : std::nullopt;
+  }
+  const FireNode& head = fires_[(e & ~kChained) - 1];
+  if (head.max_day <= day) return head.max_day;
   std::optional<Days> best;
-  for (uint32_t n = e->state < kChained ? 0 : e->state & ~kChained; n != 0;) {
+  for (uint32_t n = e & ~kChained; n != 0;) {
     const FireNode& f = fires_[n - 1];
     if (f.day <= day && (!best || f.day > *best)) best = f.day;
     n = f.next;

@@ -26,8 +26,8 @@ namespace crm::engine {
 // amortised growth of these few arrays.
 class History {
  public:
-  // Ids below this are indexed directly: 8 bytes per id per rule that ever fired, so a store
-  // of 1M customers costs 8 MB per rule (only the pages written are mapped).
+  // Ids below this are indexed directly: 4 bytes per id per rule that ever fired, so a store
+  // of 1M customers costs 4 MB per rule (only the 2 MiB blocks written are mapped).
   static constexpr int64_t kDenseIdLimit = int64_t{1} << 26;
 
   History() = default;
@@ -58,7 +58,7 @@ class History {
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
 
-  bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != nullptr; }
+  bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != 0; }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;
   bool fired_with_key(uint32_t rule, int64_t customer, const std::string& key) const;
   // The latest day on or before `day` the rule fired, if any.
@@ -99,24 +99,29 @@ class History {
   }
 
  private:
-  // One (rule, customer): answers the common questions in one load of an array walked in
-  // customer order: fired ever, with the latest key recorded, and the latest day recorded.
-  // 8 bytes (a first day on a large store writes one per rule per customer it fires for).
-  struct Entry {
-    Days max_day = 0;    // the latest day recorded
-    // 0: never fired; below kChained: fired once, with key state - 1 on max_day; kChained | n:
-    // every record is in the chain of fires_ starting at node n - 1, newest first (its key is
-    // the latest record_fire's).
-    uint32_t state = 0;
-  };
+  // One (rule, customer) in 4 bytes (a first day on a large store writes one per rule per
+  // customer it fires for), answering the common questions in one load of an array walked in
+  // customer order: fired ever, the latest key, the latest day.
+  //   0: never fired.
+  //   kChained clear: fired once, inline: the key + 1 in the low kKeyBits bits, the day above
+  //     them (inline_fits: days 0..65535 since 1970, keys below kKeyMask; others go in a chain).
+  //   kChained | n: the records are the chain of fires_ from node n - 1, newest first; its first
+  //     node carries the latest day of the whole chain.
+  using Entry = uint32_t;
   static constexpr uint32_t kChained = uint32_t{1} << 31;
   // Between begin_concurrent and end_concurrent, a node reference (node + 1) with this bit is a
   // node of the recording thread's own pool (Local); the shared pools stay below it.
   static constexpr uint32_t kLocal = uint32_t{1} << 30;
+  static constexpr uint32_t kKeyBits = 15, kKeyMask = (uint32_t{1} << kKeyBits) - 1;
+  static bool inline_fits(Days day, uint32_t key) { return day >= 0 && day <= 0xFFFF && key < kKeyMask; }
+  static Entry inline_entry(Days day, uint32_t key) { return static_cast<uint32_t>(day) << kKeyBits | (key + 1); }
+  static Days inline_day(Entry e) { return static_cast<Days>(e >> kKeyBits); }
+  static uint32_t inline_key(Entry e) { return (e & kKeyMask) - 1; }
   struct FireNode {
     Days day;
     uint32_t key;
     uint32_t next;  // node + 1 (0: end of chain)
+    Days max_day;   // the latest day of this node and the nodes after it
   };
   struct SendNode {
     Days day;
@@ -127,8 +132,12 @@ class History {
   bool dense(int64_t customer) const { return customer >= 0 && customer < dense_limit_; }
   // The first size of a dense array: the customers of the store dense_limit_for was given.
   size_t size_hint() const { return size_hint_; }
-  const Entry* entry(uint32_t rule, int64_t customer) const;
+  Entry entry(uint32_t rule, int64_t customer) const;  // 0: never fired
   Entry& get(uint32_t rule, int64_t customer);
+  // The chain node that `ref` (node + 1) names: the shared pool's, or (kLocal) local's.
+  const FireNode& fire_node(uint32_t ref, const std::vector<FireNode>* local = nullptr) const {
+    return ref & kLocal ? (*local)[(ref & ~kLocal) - 1] : fires_[ref - 1];
+  }
   uint32_t sends_head(int64_t customer) const;
 
   std::vector<ZeroArray<Entry>> dense_;                // [rule][customer id]

@@ -2,6 +2,7 @@
 // sends), keeps the interned keys, and stays correct past the tracked-entries limit.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -233,4 +234,45 @@ TEST_CASE("History::begin_concurrent refuses ids it cannot hold densely, and cha
   CHECK(h.fired_with_key(1, 3, h.intern_key("once")));
   CHECK(h.sends_in_window(3, 11, 1, lang::Channel::Line, std::nullopt) == 1);
   CHECK(h.fire_count() == 2);
+}
+
+TEST_CASE("History: fires whose day or key does not fit the 4-byte entry go into a chain and answer alike") {
+  History h(History::dense_limit_for(1000));
+  std::vector<uint32_t> keys;
+  for (int k = 0; k < 33'000; ++k) keys.push_back(h.intern_key("k" + std::to_string(k)));  // past 32,767
+  const uint32_t small = keys[5], big = keys[32'900];
+  // (customer, day, key): a negative day, a day past 2149, a big key, and an inline one before
+  // each of those (a second fire starts a chain from it).
+  h.record_fire(0, 1, -400, small);
+  h.record_fire(0, 2, 70'000, small);
+  h.record_fire(0, 3, 20'000, big);
+  h.record_fire(0, 4, 20'000, small);
+  h.record_fire(0, 4, 70'000, big);
+  h.record_fire(0, 5, 20'000, small);
+  h.record_fire(0, 5, -3, small);  // an older day after a newer one
+  CHECK(h.last_fired(0, 1, 0) == -400);
+  CHECK_FALSE(h.last_fired(0, 1, -401));
+  CHECK(h.last_fired(0, 2, 80'000) == 70'000);
+  CHECK_FALSE(h.last_fired(0, 2, 69'999));
+  CHECK(h.fired_with_key(0, 3, big));
+  CHECK_FALSE(h.fired_with_key(0, 3, small));
+  CHECK(h.last_fired(0, 4, 80'000) == 70'000);
+  CHECK(h.last_fired(0, 4, 50'000) == 20'000);
+  CHECK(h.fired_with_key(0, 4, small));
+  CHECK(h.fired_with_key(0, 4, big));
+  CHECK(h.last_fired(0, 5, 30'000) == 20'000);
+  CHECK(h.last_fired(0, 5, 0) == -3);
+  CHECK_FALSE(h.last_fired(0, 5, -4));
+  CHECK(h.fire_count() == 7);
+  CHECK_FALSE(h.fired_ever(0, 6));
+  // The same from a recording thread.
+  REQUIRE(h.begin_concurrent(1, 1, 0, 999));
+  h.record_fire(0, 7, 70'000, small, 0);
+  h.record_fire(0, 1, 100, big, 0);
+  h.end_concurrent();
+  CHECK(h.last_fired(0, 7, 70'000) == 70'000);
+  CHECK(h.last_fired(0, 1, 200) == 100);
+  CHECK(h.last_fired(0, 1, 99) == -400);
+  CHECK(h.fired_with_key(0, 1, big));
+  CHECK(h.fired_with_key(0, 1, small));
 }
