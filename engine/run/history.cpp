@@ -4,11 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <new>
 #include <stdexcept>
-#include <type_traits>
 
 namespace crm::engine {
 
@@ -57,24 +53,30 @@ uint32_t History::intern_key(std::string_view text) {
 void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key) {
   if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Entry& e = get(rule, customer);
+  if (fires_.size() + 2 >= kChained) throw std::length_error("too many fires recorded");
+  add_fire(e, day, key, fires_, 0, nullptr);
+  ++fire_count_;
+}
+
+template <class Pool>
+bool History::add_fire(Entry& e, Days day, uint32_t key, Pool& pool, uint32_t mark, const std::vector<FireNode>* local) {
   if (e == 0 && inline_fits(day, key)) {
     e = inline_entry(day, key);
-  } else {
-    uint32_t next = 0;
-    Days max_day = day;
-    if (e != 0 && !(e & kChained)) {  // a second fire: the inline record starts the chain
-      fires_.push_back({inline_day(e), inline_key(e), 0, inline_day(e)});
-      next = static_cast<uint32_t>(fires_.size());
-      max_day = std::max(max_day, inline_day(e));
-    } else if (e != 0) {
-      next = e & ~kChained;
-      max_day = std::max(max_day, fires_[next - 1].max_day);
-    }
-    if (fires_.size() + 1 >= kChained) throw std::length_error("too many fires recorded");
-    fires_.push_back({day, key, next, max_day});
-    e = kChained | static_cast<uint32_t>(fires_.size());
+    return false;
   }
-  ++fire_count_;
+  uint32_t next = 0;
+  Days max_day = day;
+  if (e != 0 && !(e & kChained)) {  // a second fire: the inline record starts the chain
+    pool.push_back({inline_day(e), inline_key(e), 0, inline_day(e)});
+    next = mark | static_cast<uint32_t>(pool.size());
+    max_day = std::max(max_day, inline_day(e));
+  } else if (e != 0) {
+    next = e & ~kChained;
+    max_day = std::max(max_day, (local ? fire_node(next, local) : fires_[next - 1]).max_day);  // serial refs may pass kLocal
+  }
+  pool.push_back({day, key, next, max_day});
+  e = kChained | mark | static_cast<uint32_t>(pool.size());
+  return true;
 }
 
 void History::record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign) {
@@ -113,25 +115,10 @@ void History::record_fire(uint32_t rule, int64_t customer, Days day, uint32_t ke
   if (key >= kChained - 1) throw std::length_error("too many distinct dedupe keys");
   Local& l = locals_[thread];
   Entry& e = dense_[rule].at(static_cast<size_t>(customer));
-  if (e == 0 && inline_fits(day, key)) {
-    e = inline_entry(day, key);
-  } else {
-    const bool was_local = (e & kChained) && (e & kLocal);
-    if (l.fires.size() + 2 >= kLocal) throw std::length_error("too many fires recorded on one thread in a day");
-    uint32_t next = 0;
-    Days max_day = day;
-    if (e != 0 && !(e & kChained)) {  // a second fire: the inline record starts the chain
-      l.fires.push_back({inline_day(e), inline_key(e), 0, inline_day(e)});
-      next = kLocal | static_cast<uint32_t>(l.fires.size());
-      max_day = std::max(max_day, inline_day(e));
-    } else if (e != 0) {
-      next = e & ~kChained;
-      max_day = std::max(max_day, fire_node(next, &l.fires).max_day);
-    }
-    l.fires.push_back({day, key, next, max_day});
-    e = kChained | kLocal | static_cast<uint32_t>(l.fires.size());
-    if (!was_local) l.fire_heads.push_back({rule, static_cast<uint32_t>(customer)});
-  }
+  const bool was_local = (e & kChained) && (e & kLocal);
+  if (l.fires.size() + 2 >= kLocal) throw std::length_error("too many fires recorded on one thread in a day");
+  if (add_fire(e, day, key, l.fires, kLocal, &l.fires) && !was_local)
+    l.fire_heads.push_back({rule, static_cast<uint32_t>(customer)});
   ++l.fire_count;
 }
 

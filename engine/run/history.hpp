@@ -139,6 +139,11 @@ class History {
     return ref & kLocal ? (*local)[(ref & ~kLocal) - 1] : fires_[ref - 1];
   }
   uint32_t sends_head(int64_t customer) const;
+  // Records a fire in entry `e`: inline when it is the first and fits, else a node in `pool`
+  // (fires_, or a thread's own: `mark` kLocal, `local` that pool) chained to the entry's
+  // records. Returns whether `e` now names a node of `pool`.
+  template <class Pool>
+  bool add_fire(Entry& e, Days day, uint32_t key, Pool& pool, uint32_t mark, const std::vector<FireNode>* local);
 
   std::vector<ZeroArray<Entry>> dense_;                // [rule][customer id]
   std::unordered_map<uint64_t, Entry> sparse_;         // (rule, customer) -> entry
