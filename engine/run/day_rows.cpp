@@ -148,14 +148,13 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
           pass.settle_row(static_cast<uint32_t>(row));
           continue;
         }
-        // A split day: caps now (they read only this customer's earlier days); the history
-        // and the output later, in row order (record_settled).
+        // A split day: caps, the history (into this thread's log) and the order now (they read
+        // and write only this customer's); the tags and the output later, in row order
+        // (record_settled).
         std::vector<Candidate>& list = take_row(static_cast<uint32_t>(row), w);
         allocate(list, frame.customer_id[row], d, w);
-        if (w.records) {
-          record_history(frame.customer_id[row], d, list, w.thread, w.fired);
-          output_order(list);
-        }
+        record_history(frame.customer_id[row], d, list, w);
+        output_order(list);
         w.settled_rows.push_back(static_cast<uint32_t>(row));
         w.settled.insert(w.settled.end(), list.begin(), list.end());
         w.settled_end.push_back(static_cast<uint32_t>(w.settled.size()));
@@ -200,22 +199,6 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
     split_seconds_.assign(n, 0);
   }
   const std::vector<size_t>& begin = split_begin_;
-  // The last stage's threads record their rows' history themselves, where the History can
-  // take it (every customer id dense); else record_settled does, on one thread.
-  bool records = false;
-  if (last_stage) {
-    const auto& ids = facts_.customer_id;
-    if (!customer_ids_ || customer_ids_of_ != std::pair{ids.data(), ids.size()}) {
-      const auto [lo_id, hi_id] = std::minmax_element(ids.begin(), ids.end());
-      customer_ids_ = ids.empty() ? std::pair<int64_t, int64_t>{0, -1} : std::pair{*lo_id, *hi_id};
-      customer_ids_of_ = {ids.data(), ids.size()};
-    }
-    records = history_.begin_concurrent(n, program_.rules.size(), customer_ids_->first, customer_ids_->second);
-  }
-  for (size_t k = 0; k < n; ++k) {
-    scratch_[k]->records = records;
-    scratch_[k]->thread = k;
-  }
   std::vector<std::exception_ptr> errors(n);  // what each thread threw, rethrown once all are done
   auto work = [&, last_stage](size_t k) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -231,7 +214,6 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
   for (size_t k = 1; k < n; ++k) threads.emplace_back(work, k);
   work(0);
   for (auto& t : threads) t.join();
-  if (records) history_.end_concurrent();  // before any rethrow: no reference to a thread's pool stays
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   if (!last_stage) return;
@@ -268,10 +250,9 @@ void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::f
   for (size_t k = 0; k < w.settled_rows.size(); ++k) {
     const uint32_t row = w.settled_rows[k];
     const int64_t customer = frame.customer_id[row];
-    std::span<Candidate> list(w.settled.data() + at, w.settled_end[k] - at);  // sorted in place
+    std::span<const Candidate> list(w.settled.data() + at, w.settled_end[k] - at);
     at = w.settled_end[k];
-    if (w.records) record_tags(row, list);  // the history and the order: on its thread
-    else record_and_order(row, customer, d, list);
+    record_tags(row, list);
     for (const Candidate& c : list) emit(make_action(c, d, customer, w));
   }
 }

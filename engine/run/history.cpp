@@ -97,6 +97,16 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   *head = static_cast<uint32_t>(sends_.size());
 }
 
+void History::apply(const DayLog& log) {
+  for (const DayLog::Fire& f : log.fires) record_fire(f.rule, f.customer, log.day, f.key);
+  for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign);
+}
+
+void History::apply(const DayLog& log, size_t thread) {
+  for (const DayLog::Fire& f : log.fires) record_fire(f.rule, f.customer, log.day, f.key, thread);
+  for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign, thread);
+}
+
 bool History::begin_concurrent(size_t threads, size_t rules, int64_t min_id, int64_t max_id) {
   if (min_id < 0 || max_id >= dense_limit_ || max_id < min_id) return false;
   if (fires_.size() >= kLocal - 1 || sends_.size() >= kLocal - 1) return false;

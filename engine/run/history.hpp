@@ -12,6 +12,7 @@
 
 #include "lang/ast.hpp"
 #include "lang/date.hpp"
+#include "engine/run/day_log.hpp"
 #include "engine/store/zero_array.hpp"
 
 namespace crm::engine {
@@ -57,6 +58,11 @@ class History {
   }
   // Records one passed send (for caps): its channel and the campaign of its rule.
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign);
+
+  // A day's log (day_log.hpp), recorded in its order, as record_fire / record_send would; or, by
+  // recording thread `thread` (begin_concurrent), one of several logs of disjoint customers.
+  void apply(const DayLog& log);
+  void apply(const DayLog& log, size_t thread);
 
   bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != 0; }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;

@@ -209,6 +209,7 @@ void Runner::add_event_candidates(Days d, const Frame& frame, const std::vector<
 }
 
 std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, const std::vector<Occurrence>& occurrences) {
+  apply_day_logs();  // the gates below read the history
   Scratch& w = scratch(0);
   clear_candidate_pools(w);
   std::map<uint32_t, std::vector<Candidate>> cands;

@@ -145,6 +145,7 @@ const std::vector<OutboxRow>* ActionOutboxRows::next(size_t max) {
 }
 
 void Runner::load_history_from_outbox() {
+  apply_day_logs();  // what this Runner recorded comes first
   for (const auto& e : facts_.outbox) {
     auto it = rule_index_.find(e.rule);
     if (it == rule_index_.end()) continue;  // a rule no longer in the script

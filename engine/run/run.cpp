@@ -216,6 +216,7 @@ Runner::Scratch& Runner::scratch(size_t k) {
 void Runner::reset() {
   // O(what the last evaluation recorded): the allocations (history arrays, frame columns, the
   // evaluator's registers) are kept, so a reused Runner costs no more than its evaluation.
+  for (auto& w : scratch_) w->log.clear();
   history_.clear_records();
   if (history_.key_count() > kMaxKeptKeys) {  // keep the interned keys, unless they pile up
     history_ = History(History::dense_limit_for(facts_.rows()));
@@ -419,31 +420,75 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scra
 
 void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w) {
   allocate(list, customer, d, w);
-  record_and_order(row, customer, d, list);
+  record_and_order(row, customer, d, list, w);
 }
 
-void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list) {
-  record_history(customer, d, list, SIZE_MAX, fired_scratch_);
+void Runner::record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list, Scratch& w) {
+  record_history(customer, d, list, w);
   record_tags(row, list);
   output_order(list);
 }
 
-void Runner::record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
-                            std::vector<std::pair<uint32_t, uint32_t>>& fired_rules) {
+void Runner::record_history(int64_t customer, Days d, std::span<const Candidate> list, Scratch& w) {
+  DayLog& log = w.log;
+  if (log.empty()) log.day = d;
+  else if (log.day != d) throw std::logic_error("a day log holds one day: apply_day_logs was not called");
   // (rule, dedupe key) fired: event rules fire once per occurrence, so a rule may fire twice.
+  std::vector<std::pair<uint32_t, uint32_t>>& fired_rules = w.fired;
   fired_rules.clear();
   for (const auto& c : list) {
     if (c.status != Status::Sent) continue;
     std::pair<uint32_t, uint32_t> rk{c.rule, c.key};
     if (std::find(fired_rules.begin(), fired_rules.end(), rk) == fired_rules.end()) {
       fired_rules.push_back(rk);
-      if (thread == SIZE_MAX) history_.record_fire(c.rule, customer, d, c.key);
-      else history_.record_fire(c.rule, customer, d, c.key, thread);
+      log.fires.push_back({customer, c.rule, c.key});
     }
-    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional) {
-      if (thread == SIZE_MAX) history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule]);
-      else history_.record_send(customer, d, *c.channel, campaign_of_rule_[c.rule], thread);
+    if (c.kind == lang::ActionKind::Send && c.channel && !c.transactional)
+      log.sends.push_back({customer, campaign_of_rule_[c.rule], *c.channel});
+  }
+}
+
+void Runner::apply_day_logs() {
+  size_t logs = 0, records = 0;
+  for (const auto& w : scratch_)
+    if (!w->log.empty()) ++logs, records += w->log.fires.size() + w->log.sends.size();
+  if (logs == 0) return;
+  // A split day's logs hold the customers of disjoint ranges of rows: each can be applied on a
+  // thread of its own when the History holds every id densely and there is enough to share.
+  bool together = false;
+  const size_t n = scratch_.size();
+  if (logs > 1 && records >= min_rows_per_thread_) {
+    const auto& ids = facts_.customer_id;
+    if (!customer_ids_ || customer_ids_of_ != std::pair{ids.data(), ids.size()}) {
+      const auto [lo_id, hi_id] = std::minmax_element(ids.begin(), ids.end());
+      customer_ids_ = ids.empty() ? std::pair<int64_t, int64_t>{0, -1} : std::pair{*lo_id, *hi_id};
+      customer_ids_of_ = {ids.data(), ids.size()};
     }
+    together = history_.begin_concurrent(n, program_.rules.size(), customer_ids_->first, customer_ids_->second);
+  }
+  if (together) {
+    std::vector<std::exception_ptr> errors(n);
+    auto work = [&](size_t k) {
+      try {
+        history_.apply(scratch_[k]->log, k);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < n; ++k)
+      if (!scratch_[k]->log.empty()) threads.emplace_back(work, k);
+    work(0);
+    for (auto& t : threads) t.join();
+    history_.end_concurrent();  // before any rethrow: no reference to a thread's pool stays
+    for (auto& w : scratch_) w->log.clear();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    return;
+  }
+  for (auto& w : scratch_) {
+    history_.apply(w->log);
+    w->log.clear();
   }
 }
 
@@ -552,6 +597,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   last_rows_ = frame.rows;
   last_touched_rows_ = cursor_->last_touched_rows();
   const auto t1 = timing ? Clock::now() : Clock::time_point{};
+  apply_day_logs();  // the day before's records, before any gate reads the history (counted as rules)
 
   std::optional<size_t> trace_row;
   if (trace_customer) trace_row = facts_.row_of(*trace_customer);
@@ -720,7 +766,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     scratch_[k]->cand_rows.clear();
     scratch_[k]->day_cands.clear();
     scratch_[k]->concurrent = false;
-    scratch_[k]->records = false;
   }
   last_eval_ms_ = timing ? ms_since(t1) - sink_ms : 0;
   last_eval_cpu_ms_ = timing ? process_cpu_ms() - c1 - sink_cpu_ms : 0;

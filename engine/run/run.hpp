@@ -114,7 +114,11 @@ class Runner {
   // Journey instances alive after the last evaluated day (tests, explain).
   const std::vector<JourneyInstance>& journey_instances() const { return journeys_; }
 
-  const History& history() const { return history_; }
+  // The history so far (the last day's records written into it first).
+  const History& history() {
+    apply_day_logs();
+    return history_;
+  }
   // Evaluation statistics of the last day.
   size_t last_rows() const { return last_rows_; }
   // Point grants skipped because their amount was negative (docs/hardening.md): callers warn.
@@ -146,13 +150,15 @@ class Runner {
                            const std::vector<uint32_t>& needs_today, std::vector<Candidate>& list, Scratch& w);
   // Caps (allocate), then record_and_order.
   void settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w);
-  // The passed actions of a settled list into the history and the tag overlay (in list order),
+  // The passed actions of a settled list into w's day log and the tag overlay (in list order),
   // then the list sorted into output order.
-  void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list);
-  // The history part of record_and_order: fires (once per rule and key) and sends. `thread`:
-  // the recording thread of a split day (History::begin_concurrent), or SIZE_MAX.
-  void record_history(int64_t customer, Days d, std::span<const Candidate> list, size_t thread,
-                      std::vector<std::pair<uint32_t, uint32_t>>& fired_rules);
+  void record_and_order(uint32_t row, int64_t customer, Days d, std::span<Candidate> list, Scratch& w);
+  // The history part of record_and_order: fires (once per rule and key) and sends, into w.log.
+  void record_history(int64_t customer, Days d, std::span<const Candidate> list, Scratch& w);
+  // The threads' day logs into the history, in thread (row) order, and cleared: before anything
+  // reads the history. Logs of a split day are applied on as many threads, where the History
+  // can take it (History::begin_concurrent).
+  void apply_day_logs();
   // The rest of it: the tag changes into the overlay; the list sorted into output order.
   void record_tags(uint32_t row, std::span<const Candidate> list);
   void output_order(std::span<Candidate> list) const;
@@ -182,8 +188,8 @@ class Runner {
   // thread's pool until the last stage settles them), cut at the day's first stage from
   // split_share_.
   void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool first_stage, bool last_stage, size_t n);
-  // A split day's settled rows of `w`, in row order: recorded (the history already, when the
-  // threads recorded it), ordered and handed to `emit`.
+  // A split day's settled rows of `w`, in row order (their history and order made on its
+  // thread): their tags recorded, their actions handed to `emit`.
   void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
   // The scratch of thread k (made on first use).
   Scratch& scratch(size_t k);
@@ -241,7 +247,6 @@ class Runner {
   // Per rule some `after` waits for: a bit per row, set when it passed an action in this
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
-  std::vector<std::pair<uint32_t, uint32_t>> fired_scratch_;
   std::vector<std::vector<int64_t>> tag_ids_;  // [rule][action]: a tag action's string id (-1: not yet)
   // The facts' smallest and largest customer id, for History::begin_concurrent, with the
   // (address, size) of the ids they were found in.

@@ -166,10 +166,9 @@ struct Runner::Scratch {
   std::vector<std::unordered_map<uint64_t, uint32_t>> once_keys;
   std::vector<uint32_t> once_null;
   bool concurrent = false;  // other threads evaluate rows at the same time
-  // A split day's last stage: this thread records its settled rows' history itself, as the
-  // History's recording thread `thread` (History::begin_concurrent).
-  bool records = false;
-  size_t thread = 0;
+  // The passed fires and sends of the rows this thread settled, in row order, until the
+  // History takes them (Runner::apply_day_logs).
+  DayLog log;
   std::vector<std::pair<uint32_t, uint32_t>> fired;  // record_history's (rule, key) list
 };
 

@@ -219,6 +219,71 @@ TEST_CASE("History recorded from threads (begin/end_concurrent) answers as one r
   CHECK(threaded.fired_with_key(0, 9973 * 3, keys[(9973 * 3 + 105) % keys.size()]));
 }
 
+TEST_CASE("History::apply of day logs, serially and on threads, answers as records made directly") {
+  // Three logs a day, each the customers of its own range (a split day's threads), for eight
+  // days; some customers fire twice a day (event rules) and on many days (chains).
+  const int64_t customers = 120'000;
+  History direct(History::dense_limit_for(customers)), serial(History::dense_limit_for(customers)),
+      threaded(History::dense_limit_for(customers));
+  std::vector<uint32_t> keys;
+  for (const char* k : {"once", "a", "b"}) {
+    keys.push_back(direct.intern_key(k));
+    CHECK(serial.intern_key(k) == keys.back());
+    CHECK(threaded.intern_key(k) == keys.back());
+  }
+  const int64_t cut[] = {0, 30'000, 95'000, customers};
+  std::vector<DayLog> logs(3);
+  for (Days d = 200; d < 208; ++d) {
+    for (size_t t = 0; t < 3; ++t) {
+      logs[t].clear();
+      logs[t].day = d;
+      for (int64_t id = cut[t]; id < cut[t + 1]; ++id) {
+        if ((id * 3 + d) % 4 != 0 && id % 1009 != 0) continue;
+        const auto rule = static_cast<uint32_t>(id % 4);
+        const uint32_t key = keys[static_cast<size_t>(id + d) % keys.size()];
+        direct.record_fire(rule, id, d, key);
+        logs[t].fires.push_back({id, rule, key});
+        if (id % 7 == 0) {  // a second fire the same day, with another key
+          direct.record_fire(rule, id, d, keys[0]);
+          logs[t].fires.push_back({id, rule, keys[0]});
+        }
+        const auto channel = static_cast<lang::Channel>(id % 3);
+        const auto campaign = static_cast<uint32_t>(id % 2);
+        direct.record_send(id, d, channel, campaign);
+        logs[t].sends.push_back({id, campaign, channel});
+      }
+    }
+    for (const DayLog& log : logs) serial.apply(log);
+    REQUIRE(threaded.begin_concurrent(3, 4, 0, customers - 1));
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < 3; ++t) threads.emplace_back([&, t] { threaded.apply(logs[t], t); });
+    for (auto& t : threads) t.join();
+    threaded.end_concurrent();
+  }
+  CHECK(serial.fire_count() == direct.fire_count());
+  CHECK(threaded.fire_count() == direct.fire_count());
+  size_t mismatches = 0, fired = 0;
+  for (int64_t id = 0; id < customers; id += 1 + id % 5) {
+    for (uint32_t r = 0; r < 4; ++r) {
+      fired += direct.fired_ever(r, id);
+      for (const History* h : {&serial, &threaded}) {
+        mismatches += h->fired_ever(r, id) != direct.fired_ever(r, id);
+        for (Days d : {199, 203, 207}) mismatches += h->last_fired(r, id, d) != direct.last_fired(r, id, d);
+        for (uint32_t k : keys) mismatches += h->fired_with_key(r, id, k) != direct.fired_with_key(r, id, k);
+      }
+    }
+    for (const History* h : {&serial, &threaded})
+      for (int64_t window : {1, 4, 30}) {
+        mismatches += h->sends_in_window(id, 206, window, std::nullopt, std::nullopt) !=
+                      direct.sends_in_window(id, 206, window, std::nullopt, std::nullopt);
+        mismatches += h->sends_in_window(id, 206, window, lang::Channel::Sms, 1u) !=
+                      direct.sends_in_window(id, 206, window, lang::Channel::Sms, 1u);
+      }
+  }
+  CHECK(fired > 10'000);
+  CHECK(mismatches == 0);
+}
+
 TEST_CASE("History::begin_concurrent refuses ids it cannot hold densely, and changes nothing") {
   History h(1024);
   CHECK_FALSE(h.begin_concurrent(2, 4, 0, 5000));  // beyond the dense limit
