@@ -28,6 +28,16 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
   stage_tags.clear();
   std::vector<uint32_t> needs_today;
   const size_t pool_base = w.day_cands.size();  // earlier stages' candidates stay below it
+  if (pass.settle_by_batch && pool_base == 0) {
+    // The day's pool, reserved once for as many candidates as its rows can get (a batch's rows
+    // when this is the only stage; up to kPoolReserveBytes): address space only, mapped as it
+    // is written, never copied to grow (a first day at 1M customers copied 10 MB of it, into
+    // fresh pages, where an estimate fell short).
+    constexpr size_t kPoolReserveBytes = size_t{256} << 20;
+    const size_t rows = last_stage ? std::min(hi - lo, kBatchRows) : hi - lo;
+    const size_t want = std::min(rows * pass.actions_per_row, kPoolReserveBytes / sizeof(PooledCandidate));
+    if (w.day_cands.capacity() < want) w.day_cands.reserve(want);
+  }
   auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
   // A tag's id: interned on one thread; on a split day every tag action's name is interned
   // already (split_threads), so a lookup finds it without writing the pool.

@@ -566,20 +566,16 @@ std::vector<Runner::Candidate>& Runner::take_row(uint32_t row, Scratch& w) {
   std::vector<Candidate>& list = w.row_scratch;
   list.clear();
   for (uint32_t n = row_head_[row]; n != 0; n = w.day_cands[n - 1].next) list.push_back(w.day_cands[n - 1].c);
+  std::reverse(list.begin(), list.end());  // the chain runs newest first
   row_head_[row] = 0;
   return list;
 }
 
 void Runner::add_candidate(uint32_t row, Candidate&& c, Scratch& w) {
-  auto at = static_cast<uint32_t>(w.day_cands.size());
-  w.day_cands.push_back({std::move(c), 0});
-  if (row_head_[row] == 0) {
-    row_head_[row] = at + 1;
-    w.cand_rows.push_back(row);
-  } else {
-    w.day_cands[row_tail_[row]].next = at + 1;
-  }
-  row_tail_[row] = at;
+  uint32_t& head = row_head_[row];
+  if (head == 0) w.cand_rows.push_back(row);
+  w.day_cands.push_back({std::move(c), head});
+  head = static_cast<uint32_t>(w.day_cands.size());
 }
 
 std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace_customer, std::vector<RuleTrace>* traces) {
@@ -639,7 +635,6 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (row_head_.size() != frame.rows) {
     row_head_.assign(frame.rows, 0);
-    row_tail_.assign(frame.rows, 0);
   }
   for (size_t k = 0; k < threads; ++k) {
     Scratch& w = scratch(k);
@@ -664,6 +659,9 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
   for (int c = 0; c < lang::kChannelCount; ++c) pass.optin[c] = frame.column(kOptInColumn[c]);
   pass.day_key = history_.intern_key(format_date(d));
   pass.settle_by_batch = settle_by_batch;
+  for (const auto& stage : stages)
+    for (size_t r : stage)
+      if (const auto& acts = program_.rules[r].actions) pass.actions_per_row += acts->size();
   pass.trace_row = trace_row;
   pass.trace_by_rule = &trace_by_rule;
 

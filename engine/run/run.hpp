@@ -234,8 +234,9 @@ class Runner {
   bool timing_ = true;
   // Per thread: its evaluator, candidate pools and scratch lists (the first serves a serial day).
   std::vector<std::unique_ptr<Scratch>> scratch_;
-  std::vector<uint32_t, FreshPageAllocator<uint32_t>> row_head_;  // per row: its first candidate in its Scratch's day_cands + 1 (0: none)
-  std::vector<uint32_t, FreshPageAllocator<uint32_t>> row_tail_;  // per row: its last candidate there
+  // Per row: its newest candidate in its Scratch's day_cands + 1 (0: none); each links to the
+  // one before (a chain newest first: no tail to keep per row).
+  std::vector<uint32_t, FreshPageAllocator<uint32_t>> row_head_;
   size_t threads_ = 1, min_rows_per_thread_ = kMinRowsPerThread, last_threads_ = 1;
   // A split day: each thread's share of the rows (n entries summing to 1), moved after every
   // day toward what each thread got through per second (rows of old customers carry more history

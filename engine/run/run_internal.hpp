@@ -128,7 +128,7 @@ struct Runner::Payload : ActionPayload {};
 
 struct Runner::PooledCandidate {
   Candidate c;
-  uint32_t next = 0;  // the row's next candidate in the pool + 1 (0: last)
+  uint32_t next = 0;  // the row's candidate before this one in the pool + 1 (0: its first)
 };
 
 // One thread's share of a day's evaluation: its evaluator, its candidate pools and scratch lists
@@ -137,8 +137,8 @@ struct Runner::PooledCandidate {
 struct Runner::Scratch {
   std::unique_ptr<Evaluator> ev;  // bound to the cursor's frame, reused across days
   uint64_t ev_layout = 0;         // the cursor's layout() it was bound to
-  // The day's candidates in one pool, chained per customer row (Runner::row_head_) in insertion
-  // order: no allocation per candidate or per row.
+  // The day's candidates in one pool, chained per customer row (Runner::row_head_), newest
+  // first: no allocation per candidate or per row.
   std::vector<PooledCandidate, FreshPageAllocator<PooledCandidate>> day_cands;
   std::vector<uint32_t> cand_rows;      // rows with candidates today
   std::vector<Candidate> rule_scratch;  // one rule's candidates for one row
@@ -180,6 +180,7 @@ struct Runner::DayPass {
   uint32_t day_key = 0;  // the dedupe value of `every`: the day
   const Column* optin[lang::kChannelCount] = {};
   bool settle_by_batch = false;
+  size_t actions_per_row = 0;  // the actions of the day's rules: the most candidates a row can get
   std::optional<size_t> trace_row;
   std::map<size_t, RuleTrace>* trace_by_rule = nullptr;
   // A serial day's last stage: settles a row into the output; then, after each batch, flushes.
