@@ -16,6 +16,11 @@
 
 namespace crm::engine {
 
+namespace {
+// The most address space a thread's day pools reserve ahead (beyond it they grow as vectors do).
+constexpr size_t kPoolReserveBytes = size_t{256} << 20;
+}  // namespace
+
 void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t lo, size_t hi,
                            Scratch& w) {
   Frame& frame = pass.frame;
@@ -33,10 +38,17 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
     // when this is the only stage; up to kPoolReserveBytes): address space only, mapped as it
     // is written, never copied to grow (a first day at 1M customers copied 10 MB of it, into
     // fresh pages, where an estimate fell short).
-    constexpr size_t kPoolReserveBytes = size_t{256} << 20;
     const size_t rows = last_stage ? std::min(hi - lo, kBatchRows) : hi - lo;
     const size_t want = std::min(rows * pass.actions_per_row, kPoolReserveBytes / sizeof(PooledCandidate));
     if (w.day_cands.capacity() < want) w.day_cands.reserve(want);
+  }
+  if (w.concurrent && last_stage && w.settled_rows.empty()) {  // the same for a split day's settled rows
+    const size_t want = std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(Candidate));
+    if (w.settled.capacity() < want) w.settled.reserve(want);
+    if (w.settled_rows.capacity() < hi - lo) {
+      w.settled_rows.reserve(hi - lo);
+      w.settled_end.reserve(hi - lo);
+    }
   }
   auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
   // A tag's id: interned on one thread; on a split day every tag action's name is interned

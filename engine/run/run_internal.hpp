@@ -151,8 +151,8 @@ struct Runner::Scratch {
   std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // a stage's (row, tag, set?) in order
   // A split day: the rows settled (caps applied) but not yet recorded, in row order; their
   // candidates in `settled`, in list order, row k's ending at settled_end[k].
-  std::vector<uint32_t> settled_rows, settled_end;
-  std::vector<Candidate> settled;
+  std::vector<uint32_t, FreshPageAllocator<uint32_t>> settled_rows, settled_end;
+  std::vector<Candidate, FreshPageAllocator<Candidate>> settled;
   // `once per` keys in front of the Runner's maps (once_per_keys_, once_per_null_; on a split day
   // taken under once_mu_): per rule, the latest values seen in a small direct-mapped table; on a
   // split day also every value this thread has seen; the null value's key (UINT32_MAX: not yet).
