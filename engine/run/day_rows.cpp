@@ -267,7 +267,8 @@ void Runner::set_split_shares(std::vector<double> shares) {
   split_share_ = std::move(shares);
 }
 
-void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit) {
+void Runner::record_settled(Scratch& w, const Frame& frame, Days d, std::vector<ActionOut>& out,
+                            const std::function<void()>& row_done) {
   uint32_t at = 0;
   for (size_t k = 0; k < w.settled_rows.size(); ++k) {
     const uint32_t row = w.settled_rows[k];
@@ -275,7 +276,8 @@ void Runner::record_settled(Scratch& w, const Frame& frame, Days d, const std::f
     std::span<const Candidate> list(w.settled.data() + at, w.settled_end[k] - at);
     at = w.settled_end[k];
     record_tags(row, list);
-    for (const Candidate& c : list) emit(make_action(c, d, customer, w));
+    for (const Candidate& c : list) make_action(out.emplace_back(), c, d, customer, w);
+    row_done();
   }
 }
 

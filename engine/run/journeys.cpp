@@ -217,7 +217,7 @@ std::vector<ActionOut> Runner::evaluate_occurrences(Days d, const Frame& frame, 
   std::vector<ActionOut> out;
   for (auto& [row, list] : cands) {
     settle(row, facts_.customer_id[row], d, list, w);
-    for (auto& c : list) out.push_back(make_action(c, d, facts_.customer_id[row], w));
+    for (auto& c : list) make_action(out.emplace_back(), c, d, facts_.customer_id[row], w);
   }
   return out;
 }

@@ -391,9 +391,8 @@ void Runner::clear_candidate_pools(Scratch& w) {
   w.needs_pool.clear();
 }
 
-ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scratch& w) {
+void Runner::make_action(ActionOut& o, const Candidate& c, Days d, int64_t customer, Scratch& w) {
   const lang::FlatRule& fr = program_.rules[c.rule];
-  ActionOut o;
   o.date = d;
   o.customer = customer;
   o.rule = c.rule;
@@ -415,7 +414,6 @@ ActionOut Runner::make_action(const Candidate& c, Days d, int64_t customer, Scra
     if (const lang::Message* m = action_message_[c.rule][c.action_index]) o.cost = m->cost.value_or(0);
   if (c.payload != 0 && c.kind == lang::ActionKind::Send) o.payload = std::make_shared<const ActionPayload>(std::move(w.payloads[c.payload - 1]));
   o.transactional = c.transactional;
-  return o;
 }
 
 void Runner::settle(uint32_t row, int64_t customer, Days d, std::vector<Candidate>& list, Scratch& w) {
@@ -685,7 +683,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
     std::vector<Candidate>& list = take_row(row, w0);
     settle(row, frame.customer_id[row], d, list, w0);
     for (auto& c : list) {
-      out.push_back(make_action(c, d, frame.customer_id[row], w0));
+      make_action(out.emplace_back(), c, d, frame.customer_id[row], w0);
       if (trace_row && *trace_row == row) {
         RuleTrace& t = trace_by_rule[c.rule];
         t.actions.push_back(out.back());
@@ -729,11 +727,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       for (size_t k = 0; k < threads; ++k) n += scratch_[k]->settled.size();
       out.reserve(n);
     }
-    for (size_t k = 0; k < threads; ++k)
-      record_settled(*scratch_[k], frame, d, [&](ActionOut&& a) {
-        out.push_back(std::move(a));
-        flush(kStreamChunk);
-      });
+    for (size_t k = 0; k < threads; ++k) record_settled(*scratch_[k], frame, d, out, [&] { flush(kStreamChunk); });
   }
 
   if (any_event_rule_) {  // journeys.cpp

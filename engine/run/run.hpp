@@ -164,8 +164,9 @@ class Runner {
   void output_order(std::span<Candidate> list) const;
   // The interned dedupe key of rule r's `once per` value at batch index i (`v`: its values).
   uint32_t once_per_key(uint32_t r, NodeId node, const Evaluator::Values& v, Evaluator& ev, size_t i, Scratch& w);
-  // The output action of a settled candidate (moves its payload out of w's pools).
-  ActionOut make_action(const Candidate& c, Days d, int64_t customer, Scratch& w);
+  // The output action of a settled candidate, made in `o` (a new ActionOut, in place in the
+  // output: no copy of a hundred bytes per action); moves its payload out of w's pools.
+  void make_action(ActionOut& o, const Candidate& c, Days d, int64_t customer, Scratch& w);
   // Forgets the last evaluation's payloads and waited-for rules (before an evaluation).
   void clear_candidate_pools(Scratch& w);
   // Appends a candidate to today's list of a customer row (registers the row on first use).
@@ -189,8 +190,9 @@ class Runner {
   // split_share_.
   void evaluate_split(DayPass& pass, const std::vector<size_t>& stage, bool first_stage, bool last_stage, size_t n);
   // A split day's settled rows of `w`, in row order (their history and order made on its
-  // thread): their tags recorded, their actions handed to `emit`.
-  void record_settled(Scratch& w, const Frame& frame, Days d, const std::function<void(ActionOut&&)>& emit);
+  // thread): their tags recorded, their actions appended to `out`, `row_done` called after each row.
+  void record_settled(Scratch& w, const Frame& frame, Days d, std::vector<ActionOut>& out,
+                      const std::function<void()>& row_done);
   // The scratch of thread k (made on first use).
   Scratch& scratch(size_t k);
 
