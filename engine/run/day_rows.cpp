@@ -187,6 +187,7 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
       reserve_ahead(w.day_cands, w.day_cands.size() - pool_base, end - lo, hi - lo);
     }
   }
+  if (w.concurrent && !last_stage) sort_tag_changes(stage_tags);  // here, on each thread, not after them
 }
 
 size_t Runner::split_threads(const Frame& frame, bool settle_by_batch, bool tracing,

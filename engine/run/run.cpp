@@ -51,8 +51,7 @@ struct TagRewrite {
 // The tag changes, (row, tag, set?) in the order made, applied to the lists of `tags` (set: add
 // when absent; unset: remove) for the rows they touch.
 TagRewrite tag_rewrite(const Column& tags, std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
-  std::stable_sort(changes.begin(), changes.end(),
-                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  sort_tag_changes(changes);
   TagRewrite w;
   std::vector<int64_t>& vals = w.vals;
   for (size_t k = 0; k < changes.size();) {
@@ -714,6 +713,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       if (it != frame.columns.end()) {
         if (!saved_tags) {  // the day's column aside as it is; the frame gets the changed one
           saved_tags = std::move(it->second);
+          it->second = std::move(spare_tags_);  // the buffers of the last day that changed it
           tag_changes_into(*saved_tags, it->second, stage_tags);
         } else {
           apply_tag_changes(it->second, stage_tags);
@@ -770,7 +770,11 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
       traces->push_back(std::move(t));
     }
   }
-  if (saved_tags) frame.columns["tags"] = std::move(*saved_tags);
+  if (saved_tags) {
+    Column& tags = frame.columns["tags"];
+    spare_tags_ = std::move(tags);  // its buffers serve the next day's changed column
+    tags = std::move(*saved_tags);
+  }
   return day_out;
 }
 

@@ -251,6 +251,7 @@ class Runner {
   // evaluation (provisional, for `after` within the day).
   std::vector<std::vector<uint64_t>> fired_today_;
   std::vector<std::vector<int64_t>> tag_ids_;  // [rule][action]: a tag action's string id (-1: not yet)
+  Column spare_tags_;  // a day's changed tags column, kept for its buffers (evaluate_day)
   // The facts' smallest and largest customer id, for History::begin_concurrent, with the
   // (address, size) of the ids they were found in.
   std::optional<std::pair<int64_t, int64_t>> customer_ids_;

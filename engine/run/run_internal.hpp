@@ -131,6 +131,13 @@ struct Runner::PooledCandidate {
   uint32_t next = 0;  // the row's candidate before this one in the pool + 1 (0: its first)
 };
 
+// A stage's tag changes, (row, tag, set?), by row, keeping their order within a row. A split
+// day's threads sort their own (their ranges follow each other), which leaves nothing to sort.
+inline void sort_tag_changes(std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
+  auto by_row = [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); };
+  if (!std::is_sorted(changes.begin(), changes.end(), by_row)) std::stable_sort(changes.begin(), changes.end(), by_row);
+}
+
 // One thread's share of a day's evaluation: its evaluator, its candidate pools and scratch lists
 // (capacities kept across days). A serial day uses the first; a day split over threads one per
 // range of rows (day_rows.cpp). A Candidate's payload and needs_at index its Scratch's pools.
