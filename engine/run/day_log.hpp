@@ -2,7 +2,8 @@
 // History (History::apply) when something next reads it: the next day's evaluation. The last
 // day of a run is never written there, because nothing reads it again (a real run's history
 // comes back from the outbox the next time). On a store of 1M customers, that was 60-odd MB of
-// fresh history pages on a one-day run for ~9 MB of log (docs/evaluator.md, "A day's history").
+// fresh history pages on a one-day run for ~9 MB of log (docs/evaluator.md, "Around the
+// evaluator").
 #pragma once
 #include <cstdint>
 #include <vector>

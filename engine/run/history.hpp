@@ -82,15 +82,15 @@ class History {
   // (the embedding API clears the history of its one-customer runner before every call).
   void clear_records();
 
-  // Recording from several threads at once: a day split over threads, each recording only the
-  // customers of its own rows (day_rows.cpp). begin_concurrent makes the dense arrays cover ids
-  // [min_id, max_id] for `rules` rules; then each thread calls record_fire / record_send with its
-  // number (below `threads`), which write its customers' entries and put new chain nodes in the
-  // thread's own pools; end_concurrent moves those into the shared pools, thread by thread, and
-  // rewrites the references to them. Between the two, a thread reads the history only of
-  // customers it has not recorded yet (a row is gated before it is settled). begin_concurrent
-  // returns false, changing nothing, when an id is not dense or the pools are too large for
-  // the marks of a thread's nodes: the caller records serially.
+  // Recording from several threads at once: the day logs of a day split over threads, each
+  // holding only the customers of its thread's rows (Runner::apply_day_logs). begin_concurrent
+  // makes the dense arrays cover ids [min_id, max_id] for `rules` rules; then each thread calls
+  // record_fire / record_send (or apply) with its number (below `threads`), which write its
+  // customers' entries and put new chain nodes in the thread's own pools; end_concurrent moves
+  // those into the shared pools, thread by thread, and rewrites the references to them. Between
+  // the two, nothing reads the history, and no two threads record one customer.
+  // begin_concurrent returns false, changing nothing, when an id is not dense or the pools are
+  // too large for the marks of a thread's nodes: the caller records serially.
   bool begin_concurrent(size_t threads, size_t rules, int64_t min_id, int64_t max_id);
   void record_fire(uint32_t rule, int64_t customer, Days day, uint32_t key, size_t thread);
   void record_send(int64_t customer, Days day, lang::Channel channel, uint32_t campaign, size_t thread);
