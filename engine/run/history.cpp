@@ -97,13 +97,25 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
   *head = static_cast<uint32_t>(sends_.size());
 }
 
+// The entries a log's records land on are scattered over the rules' arrays: each is asked for
+// this many records ahead, so a record does not wait for memory on its own.
+constexpr size_t kApplyAhead = 8;
+
 void History::apply(const DayLog& log) {
-  for (const DayLog::Fire& f : log.fires) record_fire(f.rule, f.customer, log.day, f.key);
+  const auto& fires = log.fires;
+  for (size_t i = 0; i < fires.size(); ++i) {
+    if (i + kApplyAhead < fires.size()) prefetch(fires[i + kApplyAhead].rule, fires[i + kApplyAhead].customer);
+    record_fire(fires[i].rule, fires[i].customer, log.day, fires[i].key);
+  }
   for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign);
 }
 
 void History::apply(const DayLog& log, size_t thread) {
-  for (const DayLog::Fire& f : log.fires) record_fire(f.rule, f.customer, log.day, f.key, thread);
+  const auto& fires = log.fires;
+  for (size_t i = 0; i < fires.size(); ++i) {
+    if (i + kApplyAhead < fires.size()) prefetch(fires[i + kApplyAhead].rule, fires[i + kApplyAhead].customer);
+    record_fire(fires[i].rule, fires[i].customer, log.day, fires[i].key, thread);
+  }
   for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign, thread);
 }
 

@@ -451,10 +451,12 @@ void Runner::apply_day_logs() {
     if (!w->log.empty()) ++logs, records += w->log.fires.size() + w->log.sends.size();
   if (logs == 0) return;
   // A split day's logs hold the customers of disjoint ranges of rows: each can be applied on a
-  // thread of its own when the History holds every id densely and there is enough to share.
+  // thread of its own when the History holds every id densely and there is enough to share
+  // (a simulated day at 1M logs ~27,000 records, ~3.5 ms on one thread).
+  constexpr size_t kMinApplyRecords = 4096;
   bool together = false;
   const size_t n = scratch_.size();
-  if (logs > 1 && records >= min_rows_per_thread_) {
+  if (logs > 1 && records >= kMinApplyRecords) {
     const auto& ids = facts_.customer_id;
     if (!customer_ids_ || customer_ids_of_ != std::pair{ids.data(), ids.size()}) {
       const auto [lo_id, hi_id] = std::minmax_element(ids.begin(), ids.end());
