@@ -456,7 +456,7 @@ void Runner::apply_day_logs() {
   constexpr size_t kMinApplyRecords = 4096;
   bool together = false;
   const size_t n = scratch_.size();
-  if (logs > 1 && records >= kMinApplyRecords) {
+  if (logs > 1 && records >= std::min(kMinApplyRecords, min_rows_per_thread_)) {
     const auto& ids = facts_.customer_id;
     if (!customer_ids_ || customer_ids_of_ != std::pair{ids.data(), ids.size()}) {
       const auto [lo_id, hi_id] = std::minmax_element(ids.begin(), ids.end());
