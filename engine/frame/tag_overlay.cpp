@@ -9,7 +9,7 @@ namespace crm::engine {
 void TagOverlay::add(size_t row, int64_t tag, bool set) {
   if (nodes_.size() >= UINT32_MAX - 1) throw std::length_error("too many tag changes in one run");
   if (row >= newest_.size()) newest_.grow(std::max({row + 1, newest_.size() * 2, size_t{1024}}));
-  uint32_t& head = newest_[row];
+  uint32_t& head = newest_.at(row);
   if (head == 0) {
     if (rows_.size() < kMaxRows) rows_.push_back(static_cast<uint32_t>(row));
     else rows_overflow_ = true;

@@ -17,8 +17,9 @@
 namespace crm::engine {
 
 namespace {
-// The most address space a thread's day pools reserve ahead (beyond it they grow as vectors do).
-constexpr size_t kPoolReserveBytes = size_t{256} << 20;
+// The most address space each of a thread's day pools reserves ahead (beyond it they grow as
+// vectors do; 1M customers on two threads used ~10 MB of the largest).
+constexpr size_t kPoolReserveBytes = size_t{64} << 20;
 }  // namespace
 
 void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool last_stage, size_t lo, size_t hi,
@@ -41,6 +42,10 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
     const size_t rows = last_stage ? std::min(hi - lo, kBatchRows) : hi - lo;
     const size_t want = std::min(rows * pass.actions_per_row, kPoolReserveBytes / sizeof(PooledCandidate));
     if (w.day_cands.capacity() < want) w.day_cands.reserve(want);
+    // The same for the day's log: a fire per rule and a send per send action at most, per row.
+    const size_t records = std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(DayLog::Fire));
+    if (w.log.fires.capacity() < records) w.log.fires.reserve(records);
+    if (w.log.sends.capacity() < records) w.log.sends.reserve(records);
   }
   if (w.concurrent && last_stage && w.settled_rows.empty()) {  // the same for a split day's settled rows
     const size_t want = std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(Candidate));

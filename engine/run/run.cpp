@@ -634,6 +634,7 @@ std::vector<ActionOut> Runner::evaluate_day(Days d, std::optional<int64_t> trace
 
   if (row_head_.size() != frame.rows) {
     row_head_.assign(frame.rows, 0);
+    tag_overlay_.reserve_rows(frame.rows);
   }
   for (size_t k = 0; k < threads; ++k) {
     Scratch& w = scratch(k);
