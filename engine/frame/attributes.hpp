@@ -28,7 +28,6 @@ namespace crm::engine {
 // at once from one Facts; uses up to kAttributeThreads threads itself for large stores.
 Frame compute_frame(const Facts& facts, Days d, const std::vector<std::string>& needed_names = {});
 
-
 struct FramePlan;  // frame_internal.hpp: which columns, and where they are in the cursor's frame
 
 // The attributes of every customer as of a day that moves forward, kept up to date

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
-#include <thread>
 
 #include "engine/run/run.hpp"
 #include "engine/run/run_internal.hpp"
@@ -40,20 +39,17 @@ void Runner::evaluate_rows(DayPass& pass, const std::vector<size_t>& stage, bool
     // is written, never copied to grow (a first day at 1M customers copied 10 MB of it, into
     // fresh pages, where an estimate fell short).
     const size_t rows = last_stage ? std::min(hi - lo, kBatchRows) : hi - lo;
-    const size_t want = std::min(rows * pass.actions_per_row, kPoolReserveBytes / sizeof(PooledCandidate));
-    if (w.day_cands.capacity() < want) w.day_cands.reserve(want);
+    // (reserve does nothing where the capacity is already there, as on later days.)
+    w.day_cands.reserve(std::min(rows * pass.actions_per_row, kPoolReserveBytes / sizeof(PooledCandidate)));
     // The same for the day's log: a fire per rule and a send per send action at most, per row.
     const size_t records = std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(DayLog::Fire));
-    if (w.log.fires.capacity() < records) w.log.fires.reserve(records);
-    if (w.log.sends.capacity() < records) w.log.sends.reserve(records);
+    w.log.fires.reserve(records);
+    w.log.sends.reserve(records);
   }
   if (w.concurrent && last_stage && w.settled_rows.empty()) {  // the same for a split day's settled rows
-    const size_t want = std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(Candidate));
-    if (w.settled.capacity() < want) w.settled.reserve(want);
-    if (w.settled_rows.capacity() < hi - lo) {
-      w.settled_rows.reserve(hi - lo);
-      w.settled_end.reserve(hi - lo);
-    }
+    w.settled.reserve(std::min((hi - lo) * pass.actions_per_row, kPoolReserveBytes / sizeof(Candidate)));
+    w.settled_rows.reserve(hi - lo);
+    w.settled_end.reserve(hi - lo);
   }
   auto fired_today = [&](uint32_t rule, size_t row) { return (fired_today_[rule][row >> 6] >> (row & 63) & 1) != 0; };
   // A tag's id: interned on one thread; on a split day every tag action's name is interned
@@ -227,23 +223,12 @@ void Runner::evaluate_split(DayPass& pass, const std::vector<size_t>& stage, boo
     split_seconds_.assign(n, 0);
   }
   const std::vector<size_t>& begin = split_begin_;
-  std::vector<std::exception_ptr> errors(n);  // what each thread threw, rethrown once all are done
-  auto work = [&, last_stage](size_t k) {
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      evaluate_rows(pass, stage, last_stage, begin[k], begin[k + 1], *scratch_[k]);
-    } catch (...) {
-      errors[k] = std::current_exception();
-    }
-    split_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  std::vector<std::thread> threads;
-  threads.reserve(n - 1);
-  for (size_t k = 1; k < n; ++k) threads.emplace_back(work, k);
-  work(0);
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  if (std::exception_ptr error = run_on_threads(n, [&, last_stage](size_t k) {
+        const auto t0 = std::chrono::steady_clock::now();
+        evaluate_rows(pass, stage, last_stage, begin[k], begin[k + 1], *scratch_[k]);
+        split_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }))
+    std::rethrow_exception(error);
   if (!last_stage) return;
   // For the next day, each thread's share in proportion to its rows per second over this day's
   // stages, moved half way (one slow day does not swing the cut), never below a quarter of an

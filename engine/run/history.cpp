@@ -101,22 +101,19 @@ void History::record_send(int64_t customer, Days day, lang::Channel channel, uin
 // this many records ahead, so a record does not wait for memory on its own.
 constexpr size_t kApplyAhead = 8;
 
-void History::apply(const DayLog& log) {
-  const auto& fires = log.fires;
-  for (size_t i = 0; i < fires.size(); ++i) {
-    if (i + kApplyAhead < fires.size()) prefetch(fires[i + kApplyAhead].rule, fires[i + kApplyAhead].customer);
-    record_fire(fires[i].rule, fires[i].customer, log.day, fires[i].key);
-  }
-  for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign);
-}
-
 void History::apply(const DayLog& log, size_t thread) {
+  const bool serial = thread == kSerial;
   const auto& fires = log.fires;
   for (size_t i = 0; i < fires.size(); ++i) {
     if (i + kApplyAhead < fires.size()) prefetch(fires[i + kApplyAhead].rule, fires[i + kApplyAhead].customer);
-    record_fire(fires[i].rule, fires[i].customer, log.day, fires[i].key, thread);
+    const DayLog::Fire& f = fires[i];
+    if (serial) record_fire(f.rule, f.customer, log.day, f.key);
+    else record_fire(f.rule, f.customer, log.day, f.key, thread);
   }
-  for (const DayLog::Send& s : log.sends) record_send(s.customer, log.day, s.channel, s.campaign, thread);
+  for (const DayLog::Send& s : log.sends) {
+    if (serial) record_send(s.customer, log.day, s.channel, s.campaign);
+    else record_send(s.customer, log.day, s.channel, s.campaign, thread);
+  }
 }
 
 bool History::begin_concurrent(size_t threads, size_t rules, int64_t min_id, int64_t max_id) {

@@ -61,8 +61,8 @@ class History {
 
   // A day's log (day_log.hpp), recorded in its order, as record_fire / record_send would; or, by
   // recording thread `thread` (begin_concurrent), one of several logs of disjoint customers.
-  void apply(const DayLog& log);
-  void apply(const DayLog& log, size_t thread);
+  static constexpr size_t kSerial = SIZE_MAX;
+  void apply(const DayLog& log, size_t thread = kSerial);
 
   bool fired_ever(uint32_t rule, int64_t customer) const { return entry(rule, customer) != 0; }
   bool fired_with_key(uint32_t rule, int64_t customer, uint32_t key) const;

@@ -466,23 +466,10 @@ void Runner::apply_day_logs() {
     together = history_.begin_concurrent(n, program_.rules.size(), customer_ids_->first, customer_ids_->second);
   }
   if (together) {
-    std::vector<std::exception_ptr> errors(n);
-    auto work = [&](size_t k) {
-      try {
-        history_.apply(scratch_[k]->log, k);
-      } catch (...) {
-        errors[k] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> threads;
-    for (size_t k = 1; k < n; ++k)
-      if (!scratch_[k]->log.empty()) threads.emplace_back(work, k);
-    work(0);
-    for (auto& t : threads) t.join();
+    std::exception_ptr error = run_on_threads(n, [&](size_t k) { history_.apply(scratch_[k]->log, k); });
     history_.end_concurrent();  // before any rethrow: no reference to a thread's pool stays
     for (auto& w : scratch_) w->log.clear();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    if (error) std::rethrow_exception(error);
     return;
   }
   for (auto& w : scratch_) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <tuple>
 #include <unordered_map>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -131,6 +133,29 @@ struct Runner::PooledCandidate {
   uint32_t next = 0;  // the row's candidate before this one in the pool + 1 (0: its first)
 };
 
+// Runs work(k) for k in [0, n): k = 0 on this thread, each other on a thread of its own. Returns
+// the first exception any of them threw, once all are done, for the caller to rethrow after it
+// has tidied up.
+template <class Work>
+std::exception_ptr run_on_threads(size_t n, Work&& work) {
+  std::vector<std::exception_ptr> errors(n);
+  auto guarded = [&](size_t k) {
+    try {
+      work(k);
+    } catch (...) {
+      errors[k] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(n > 0 ? n - 1 : 0);
+  for (size_t k = 1; k < n; ++k) threads.emplace_back(guarded, k);
+  if (n > 0) guarded(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) return e;
+  return nullptr;
+}
+
 // A stage's tag changes, (row, tag, set?), by row, keeping their order within a row. A split
 // day's threads sort their own (their ranges follow each other), which leaves nothing to sort.
 inline void sort_tag_changes(std::vector<std::tuple<uint32_t, int64_t, bool>>& changes) {
@@ -156,8 +181,9 @@ struct Runner::Scratch {
   std::vector<Candidate*> sends;        // allocate's lists
   std::vector<const Candidate*> allocated;
   std::vector<std::tuple<uint32_t, int64_t, bool>> stage_tags;  // a stage's (row, tag, set?) in order
-  // A split day: the rows settled (caps applied) but not yet recorded, in row order; their
-  // candidates in `settled`, in list order, row k's ending at settled_end[k].
+  // A split day: the rows settled (caps applied, history logged, in output order) whose tags and
+  // output actions wait for record_settled, in row order; their candidates in `settled`, in
+  // list order, row k's ending at settled_end[k].
   std::vector<uint32_t, FreshPageAllocator<uint32_t>> settled_rows, settled_end;
   std::vector<Candidate, FreshPageAllocator<Candidate>> settled;
   // `once per` keys in front of the Runner's maps (once_per_keys_, once_per_null_; on a split day
